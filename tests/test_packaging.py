@@ -1,0 +1,345 @@
+"""Packaging and deployment files: they parse and say what the deployment needs.
+
+No Docker engine or Render account here, so these check the files themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+START_COMMAND = "uvicorn api:app --host 0.0.0.0 --port $PORT"
+
+SETTINGS_DEFAULTS = {
+    "TASKPILOT_SEED": "42",
+    "TASKPILOT_DATA_DIR": "dataset_rl",
+    "TASKPILOT_SESSION_TTL_S": "3600",
+    "TASKPILOT_MAX_SESSIONS": "1000",
+    "TASKPILOT_MAX_BODY_BYTES": "16777216",
+    "TASKPILOT_MAX_BATCH_JOBS": "100000",
+    "TASKPILOT_MAX_SESSION_JOBS": "200000",
+    "TASKPILOT_PRETRAIN_EPISODES": "500",
+    "TASKPILOT_LLM_MODEL": "llama-3.3-70b-versatile",
+    "TASKPILOT_LLM_TIMEOUT_S": "5",
+    "TASKPILOT_LLM_BASE_URL": "",
+    "TASKPILOT_LLM_CACHE_SIZE": "256",
+    "TASKPILOT_LOG_LEVEL": "INFO",
+    "GROQ_API_KEY": "",
+}
+
+DATA_FILES = (
+    "Server_L.xlsx",
+    "price.csv",
+    "task_15min_L.csv",
+    "steel_industry_data.csv",
+    "sample_100_jobs.csv",
+    "demo_jobs.csv",
+)
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def read(rel: str) -> str:
+    return (ROOT / rel).read_text(encoding="utf-8")
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with comments dropped and line continuations joined."""
+    logical: list[str] = []
+    buf = ""
+    for line in read("Dockerfile").splitlines():
+        stripped = line.strip()
+        if not buf and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#"):  # comment inside a continued instruction
+            continue
+        if stripped.endswith("\\"):
+            buf += stripped[:-1] + " "
+            continue
+        logical.append(buf + stripped)
+        buf = ""
+    if buf:
+        logical.append(buf)
+    out = []
+    for entry in logical:
+        instr, _, args = entry.partition(" ")
+        out.append((instr.upper(), args.strip()))
+    return out
+
+
+def dockerfile_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instr, args in dockerfile_instructions():
+        if instr == "ENV":
+            for token in shlex.split(args):
+                if "=" in token:
+                    key, _, value = token.partition("=")
+                    env[key] = value
+    return env
+
+
+def env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in read(".env.example").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f".env.example: not KEY=VALUE: {line!r}"
+        assert key not in values, f".env.example: {key} listed twice"
+        values[key.strip()] = value.strip()
+    return values
+
+
+# --- render.yaml ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def render_service() -> dict:
+    doc = yaml.safe_load(read("render.yaml"))
+    services = doc["services"]
+    assert len(services) == 1
+    return services[0]
+
+
+def test_render_is_one_python_web_service(render_service):
+    assert render_service["type"] == "web"
+    assert render_service["runtime"] == "python"
+    assert render_service["buildCommand"] == "pip install -r requirements.txt"
+
+
+def test_render_start_and_health(render_service):
+    assert render_service["startCommand"] == START_COMMAND
+    assert render_service["healthCheckPath"] == "/health"
+
+
+def test_render_env_vars(render_service):
+    env = {item["key"]: item for item in render_service["envVars"]}
+    groq = env["GROQ_API_KEY"]
+    assert groq.get("sync") is False, "GROQ_API_KEY must be a secret (sync: false)"
+    assert "value" not in groq and "generateValue" not in groq, "never put the key in render.yaml"
+    assert env["TASKPILOT_SEED"]["value"] == "42"
+    assert env["PYTHON_VERSION"]["value"] == "3.11.7"
+
+
+# --- docker-compose.yml --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose_service() -> dict:
+    doc = yaml.safe_load(read("docker-compose.yml"))
+    return doc["services"]["taskpilot"]
+
+
+def test_compose_builds_repo_and_maps_8000(compose_service):
+    build = compose_service["build"]
+    context = build if isinstance(build, str) else build.get("context", ".")
+    assert context in (".", "./")
+    ports = [str(p) for p in compose_service["ports"]]
+    assert "8000:8000" in ports
+
+
+def test_compose_env_and_healthcheck(compose_service):
+    env_files = compose_service["env_file"]
+    assert {"path": ".env", "required": False} in env_files
+    env = compose_service["environment"]
+    assert "TASKPILOT_SEED" in env
+    test = compose_service["healthcheck"]["test"]
+    assert "/health" in (test if isinstance(test, str) else " ".join(test))
+
+
+# --- Dockerfile ------------------------------------------------------------------
+
+
+def test_dockerfile_base_user_expose_healthcheck():
+    instrs = dockerfile_instructions()
+    kinds = [i for i, _ in instrs]
+    assert instrs[0] == ("FROM", "python:3.11-slim")
+    assert ("EXPOSE", "8000") in instrs
+    users = [a for i, a in instrs if i == "USER"]
+    assert users and users[-1] not in ("root", "0"), "the app must run as a non-root user"
+    assert kinds.index("USER") < kinds.index("CMD")
+    health = [a for i, a in instrs if i == "HEALTHCHECK"]
+    assert len(health) == 1
+    assert "urllib" in health[0] and "127.0.0.1" in health[0] and "/health" in health[0]
+
+
+def test_dockerfile_cmd_runs_uvicorn_on_8000_by_default():
+    cmds = [a for i, a in dockerfile_instructions() if i == "CMD"]
+    assert len(cmds) == 1
+    argv = json.loads(cmds[0])  # exec form
+    assert argv[:2] == ["sh", "-c"]
+    script = argv[2]
+    assert script.startswith("uvicorn api:app ")
+    # Expand the command the way the container would: with the image's ENV, and with PORT unset.
+    image_env = dockerfile_env()
+    for port_env in (image_env.get("PORT"), None):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if port_env is not None:
+            env["PORT"] = port_env
+        out = subprocess.run(
+            ["sh", "-c", "echo " + script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert out == ["uvicorn", "api:app", "--host", "0.0.0.0", "--port", "8000"]
+    # ...and a platform-provided PORT wins.
+    out = subprocess.run(
+        ["sh", "-c", "echo " + script], env={"PORT": "10000"}, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[-2:] == ["--port", "10000"]
+
+
+def test_dockerfile_copies_existing_paths():
+    sources = []
+    for instr, args in dockerfile_instructions():
+        if instr != "COPY":
+            continue
+        tokens = [t for t in shlex.split(args) if not t.startswith("--")]
+        sources.extend(tokens[:-1])
+    assert "requirements.txt" in sources
+    for wanted in ("api.py", "scheduler/", "rl/", "xai/", "frontend/", "dataset_rl/"):
+        assert wanted in sources, f"Dockerfile does not copy {wanted}"
+    missing = [s for s in sources if not (ROOT / s).exists()]
+    assert not missing, f"Dockerfile copies paths that do not exist: {missing}"
+
+
+def test_dockerignore_keeps_the_image_small_but_complete():
+    patterns = [
+        line.strip().rstrip("/")
+        for line in read(".dockerignore").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for needed in (".venv", ".git", "tests"):
+        assert needed in patterns
+    assert any("__pycache__" in p for p in patterns)
+    for shipped in ("api.py", "scheduler", "rl", "xai", "frontend", "dataset_rl", "requirements.txt"):
+        assert shipped not in patterns
+
+
+# --- .env.example ----------------------------------------------------------------
+
+
+def test_env_example_lists_every_setting_with_its_default():
+    values = env_example()
+    assert values == SETTINGS_DEFAULTS
+    assert values["GROQ_API_KEY"] == ""
+
+
+def test_env_example_matches_settings_model(monkeypatch):
+    """Every field of scheduler.settings.Settings is documented, and the file's values are its defaults."""
+    settings_mod = pytest.importorskip("scheduler.settings")
+    Settings = settings_mod.Settings
+    for key in list(os.environ):
+        if key.startswith("TASKPILOT_") or key == "GROQ_API_KEY":
+            monkeypatch.delenv(key)
+
+    names = set(env_example())
+    for name, field in Settings.model_fields.items():
+        env_name = f"TASKPILOT_{name.upper()}"
+        alias = getattr(field, "validation_alias", None)
+        choices = getattr(alias, "choices", None) or ([alias] if isinstance(alias, str) else [])
+        assert env_name in names or any(c in names for c in choices), f".env.example misses {name}"
+
+    defaults = Settings()
+    from_file = Settings(_env_file=ROOT / ".env.example")
+    for name in Settings.model_fields:
+        a, b = getattr(defaults, name), getattr(from_file, name)
+        if isinstance(a, Path) or isinstance(b, Path):
+            a, b = (ROOT / Path(a)).resolve(), (ROOT / Path(b)).resolve()
+        if a in (None, "") and b in (None, ""):
+            continue  # empty in the file means "unset"
+        assert a == b, f"{name}: default {a!r} but .env.example gives {b!r}"
+
+
+# --- requirements ------------------------------------------------------------------
+
+
+def _requirement_lines(rel: str) -> list[str]:
+    return [
+        line.split("#", 1)[0].strip()
+        for line in read(rel).splitlines()
+        if line.split("#", 1)[0].strip()
+    ]
+
+
+def test_requirements_are_pinned():
+    lines = _requirement_lines("requirements.txt")
+    pin = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[0-9][^\s;]*$")
+    for line in lines:
+        assert pin.match(line), f"requirements.txt: not pinned with ==: {line!r}"
+    names = {re.split(r"[\[=]", line)[0].lower() for line in lines}
+    for needed in ("fastapi", "uvicorn", "numpy", "pandas", "openpyxl", "pydantic",
+                   "pydantic-settings", "python-multipart", "orjson", "groq"):
+        assert needed in names
+
+
+def test_dev_requirements_include_runtime_and_are_pinned():
+    lines = _requirement_lines("requirements-dev.txt")
+    assert "-r requirements.txt" in lines
+    names = set()
+    for line in lines:
+        if line.startswith("-r"):
+            continue
+        assert "==" in line, f"requirements-dev.txt: not pinned: {line!r}"
+        names.add(line.split("==")[0].lower())
+    assert {"pytest", "hypothesis", "schemathesis", "httpx", "pyyaml"} <= names
+
+
+# --- CI, Makefile, README --------------------------------------------------------------
+
+
+def test_ci_run_is_executable_and_runs_make_test():
+    path = ROOT / ".ci" / "run"
+    assert os.access(path, os.X_OK)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#!") and "bash" in text.splitlines()[0]
+    assert "set -euo pipefail" in text
+    assert re.search(r"^\s*make test\s*$", text, re.M)
+
+
+def test_makefile_targets():
+    text = read("Makefile")
+    for target in ("venv", "dev-venv", "run", "test", "bench", "clean"):
+        assert re.search(rf"^{re.escape(target)}:", text, re.M), f"Makefile has no {target} target"
+    assert "uvicorn api:app --host 0.0.0.0 --port $(PORT)" in text
+    assert re.search(r"^PORT\s*\?=\s*8000", text, re.M)
+    assert re.search(r"^PYTHON\s*\?=\s*python3", text, re.M)
+
+
+def test_readme_mentions_make_targets():
+    readme = ROOT / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md not written yet")
+    text = readme.read_text(encoding="utf-8")
+    assert "make run" in text
+    assert "make test" in text
+
+
+# --- dataset_rl ----------------------------------------------------------------------
+
+
+def test_dataset_files_present():
+    for name in DATA_FILES:
+        path = ROOT / "dataset_rl" / name
+        assert path.is_file(), f"dataset_rl/{name} is missing"
+        assert path.stat().st_size > 0
+
+
+def test_data_md_names_files_sources_and_licenses():
+    text = read("dataset_rl/DATA.md")
+    for name in DATA_FILES:
+        assert name in text, f"DATA.md does not describe {name}"
+    assert "MIT" in text
+    assert "CC BY 4.0" in text
+    assert "PerinbaBuilds/TaskPilot" in text and "35cd366" in text
+    assert "Steel Industry Energy Consumption" in text and "UCI Machine Learning Repository" in text
+    assert "proxy" in text.lower()
