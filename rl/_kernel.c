@@ -1,0 +1,67 @@
+/* The TierAgent act-and-learn loop (rl/agent.py: run_sequence_py) in C, for speed.
+ * Same arithmetic in the same order as the Python version; tests check they agree.
+ * Arrays are C-contiguous float64 unless noted. Returns the agent's new step count. */
+#include <stdint.h>
+
+#define MAX_POOL 64
+
+static double dot(const double *a, const double *b, int n) {
+    double s = 0.0;
+    for (int j = 0; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
+int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
+                     const double *stat, const double *quality, const double *draws,
+                     double overload_weight, double lr, double gamma,
+                     double eps_start, double eps_floor, double eps_decay_steps,
+                     int64_t *actions, double *q_out, double *rewards, uint8_t *explored) {
+    const int F = P + 4;
+    double phi[MAX_POOL + 4], prev_phi[MAX_POOL + 4], q[MAX_POOL];
+    int prev_a = -1;
+    double prev_r = 0.0;
+    if (P < 1 || P > MAX_POOL) return -1;
+    for (int64_t i = 0; i < m; i++) {
+        int64_t busiest = 0, total = 0;
+        for (int j = 0; j < P; j++) { if (loads[j] > busiest) busiest = loads[j]; total += loads[j]; }
+        if (busiest == 0) busiest = 1;
+        for (int j = 0; j < P; j++) phi[j] = (double)loads[j] / (double)busiest;
+        for (int j = 0; j < 4; j++) phi[P + j] = stat[i * 4 + j];
+        for (int a = 0; a < P; a++) q[a] = dot(W + a * F, phi, F);
+        if (prev_a >= 0) {  /* finish the previous job's TD(0) update with this state as s' */
+            double best = q[0];
+            for (int a = 1; a < P; a++) if (q[a] > best) best = q[a];
+            double *row = W + prev_a * F;
+            double step = lr * ((prev_r + gamma * best) - dot(row, prev_phi, F));
+            for (int j = 0; j < F; j++) row[j] = row[j] + step * prev_phi[j];
+            q[prev_a] = dot(row, phi, F);
+        }
+        double frac = 1.0 - (double)steps / eps_decay_steps;
+        double eps = eps_start * (frac > eps_floor ? frac : eps_floor);
+        int a = 0;
+        if (draws[i * 2] < eps) {
+            a = (int)(draws[i * 2 + 1] * P);
+            if (a > P - 1) a = P - 1;
+            explored[i] = 1;
+        } else {
+            for (int k = 1; k < P; k++) if (q[k] > q[a]) a = k;
+            explored[i] = 0;
+        }
+        double over = (double)loads[a] - (double)total / P;
+        double r = quality[i * P + a] - overload_weight * (over > 0.0 ? over : 0.0);
+        loads[a] += 1;
+        steps += 1;
+        actions[i] = a;
+        for (int k = 0; k < P; k++) q_out[i * P + k] = q[k];
+        rewards[i] = r;
+        for (int j = 0; j < F; j++) prev_phi[j] = phi[j];
+        prev_a = a;
+        prev_r = r;
+    }
+    if (prev_a >= 0) {  /* last job: no next state of this tier, the target is the reward alone */
+        double *row = W + prev_a * F;
+        double step = lr * (prev_r - dot(row, prev_phi, F));
+        for (int j = 0; j < F; j++) row[j] = row[j] + step * prev_phi[j];
+    }
+    return steps;
+}

@@ -1,0 +1,187 @@
+"""Jobs: the accepted fields, validation with indexed errors, CSV parsing, and the array form.
+
+A job needs `priority` (green | balanced | performance, any case), `cpu` and `memory` (numbers or numeric
+strings, 0..100; aliases `cpu_util`, `mem`); `latency` (low | medium | high), `estimated_kwh` and `co2_kg`
+are optional. Unknown fields are errors, so a typo is caught rather than ignored. A batch is all or
+nothing: `JobValidationError` lists every problem as {index or row, field, message}.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from scheduler.fleet import TIERS
+
+LATENCIES: tuple[str, str, str] = ("low", "medium", "high")
+CSV_REQUIRED = ("priority", "cpu", "memory")
+CSV_COLUMNS = ("priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg")
+
+_Priority = Annotated[str, StringConstraints(pattern=r"^\s*(?i:green|balanced|performance)\s*$")]
+_Latency = Annotated[str, StringConstraints(pattern=r"^\s*(?i:low|medium|high)\s*$")]
+_Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+_Amount = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
+
+
+class JobIn(BaseModel):
+    """One job as a client sends it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    priority: _Priority = Field(description="Tier: green, balanced or performance (any case).")
+    latency: _Latency | None = Field(None, description="Latency class: low, medium or high.")
+    cpu: _Percent = Field(validation_alias=AliasChoices("cpu", "cpu_util"), description="CPU demand, 0..100.")
+    memory: _Percent = Field(validation_alias=AliasChoices("memory", "mem"), description="Memory demand, 0..100.")
+    estimated_kwh: _Amount = Field(None, description="The client's own energy estimate, kWh (kept, not used).")
+    co2_kg: _Amount = Field(None, description="The client's own CO2 estimate, kg (kept, not used).")
+
+
+_JOB_LIST = TypeAdapter(list[JobIn])
+
+
+class JobValidationError(ValueError):
+    """A batch was rejected; `errors` holds {index|row, field, message} for every problem."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class JobBatch:
+    """Jobs as arrays, the form the engine works on."""
+
+    tier: np.ndarray  # (n,) int8 index into TIERS
+    latency: np.ndarray  # (n,) int8 index into LATENCIES, -1 when not given
+    cpu: np.ndarray  # (n,) float64, 0..100
+    memory: np.ndarray  # (n,) float64, 0..100
+    estimated_kwh: np.ndarray  # (n,) float64, NaN when not given
+    co2_kg: np.ndarray  # (n,) float64, NaN when not given
+
+    def __len__(self) -> int:
+        return len(self.tier)
+
+    @classmethod
+    def empty(cls) -> "JobBatch":
+        return concat([])
+
+    def slice(self, start: int, stop: int) -> "JobBatch":
+        return JobBatch(*(getattr(self, f)[start:stop] for f in _FIELDS))
+
+
+_FIELDS = ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg")
+_DTYPES = (np.int8, np.int8, np.float64, np.float64, np.float64, np.float64)
+
+
+def concat(batches: list[JobBatch]) -> JobBatch:
+    return JobBatch(
+        *(np.concatenate([getattr(b, f) for b in batches] or [np.empty(0, d)]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES))
+    )
+
+
+def parse_jobs(payload: bytes | list[Any]) -> JobBatch:
+    """Validate a JSON array of jobs (raw bytes or already decoded); raises JobValidationError."""
+    try:
+        jobs = _JOB_LIST.validate_json(payload) if isinstance(payload, bytes) else _JOB_LIST.validate_python(payload)
+    except ValidationError as exc:
+        raise JobValidationError([_indexed(e) for e in exc.errors(include_url=False)]) from None
+    return _to_batch(jobs)
+
+
+def parse_job(payload: Any) -> JobBatch:
+    """Validate one job object; errors carry index 0."""
+    return parse_jobs([payload])
+
+
+def parse_csv(data: bytes) -> JobBatch:
+    """Parse a job CSV (header row required); errors name the file row (the header is row 1)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JobValidationError([{"row": None, "field": None, "message": f"file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    problems = _check_header(header)
+    if problems:
+        raise JobValidationError(problems)
+    reader.fieldnames = header
+    rows: list[dict[str, Any]] = []
+    row_numbers: list[int] = []
+    errors: list[dict[str, Any]] = []
+    for record in reader:
+        row = reader.line_num
+        if None in record or any(v is None for v in record.values()):
+            errors.append({"row": row, "field": None, "message": f"row has {len(record.get(None) or [])} extra or missing cell(s); expected {len(header)} columns"})
+            continue
+        if not any(v.strip() for v in record.values()):
+            continue  # blank line
+        rows.append({k: v.strip() for k, v in record.items() if v.strip() != "" or k in CSV_REQUIRED})
+        row_numbers.append(row)
+    try:
+        batch = parse_jobs(rows)
+    except JobValidationError as exc:
+        errors += [{"row": row_numbers[e.pop("index")], **e} for e in exc.errors]
+    if errors:
+        raise JobValidationError(sorted(errors, key=lambda e: (e["row"] or 0)))
+    if not row_numbers:
+        raise JobValidationError([{"row": None, "field": None, "message": "the file has a header but no job rows"}])
+    return batch
+
+
+def _check_header(header: list[str]) -> list[dict[str, Any]]:
+    if not header:
+        return [{"row": 1, "field": None, "message": "the file is empty; expected a header row: priority,latency,cpu,memory"}]
+    errors = [{"row": 1, "field": c, "message": f"required column {c!r} is missing"} for c in CSV_REQUIRED if c not in header and not (c == "cpu" and "cpu_util" in header) and not (c == "memory" and "mem" in header)]
+    allowed = set(CSV_COLUMNS) | {"cpu_util", "mem"}
+    errors += [{"row": 1, "field": c, "message": f"unknown column {c!r}; allowed: {', '.join(CSV_COLUMNS)}"} for c in header if c not in allowed]
+    if len(set(header)) != len(header):
+        errors.append({"row": 1, "field": None, "message": "duplicate column names in the header"})
+    return errors
+
+
+def _indexed(error: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic error as {index, field, message}; the message names the bad value."""
+    loc = error["loc"]
+    index = loc[0] if loc and isinstance(loc[0], int) else None
+    field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(str(p) for p in loc) or None
+    message = error["msg"]
+    if error["type"] == "string_pattern_mismatch":
+        allowed = TIERS if field == "priority" else LATENCIES
+        message = f"must be one of {', '.join(allowed)}"
+    if "input" in error and error["type"] not in ("missing", "list_type", "model_type", "json_invalid"):
+        message += f"; got {_short(error['input'])}"
+    return {"index": index, "field": field or None, "message": message}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TIER_CODE = {t: i for i, t in enumerate(TIERS)}
+_LATENCY_CODE = {l: i for i, l in enumerate(LATENCIES)}
+
+
+def _to_batch(jobs: list[JobIn]) -> JobBatch:
+    nan = float("nan")
+    return JobBatch(
+        tier=np.fromiter((_TIER_CODE[j.priority.strip().lower()] for j in jobs), np.int8, len(jobs)),
+        latency=np.fromiter((-1 if j.latency is None else _LATENCY_CODE[j.latency.strip().lower()] for j in jobs), np.int8, len(jobs)),
+        cpu=np.fromiter((j.cpu for j in jobs), np.float64, len(jobs)),
+        memory=np.fromiter((j.memory for j in jobs), np.float64, len(jobs)),
+        estimated_kwh=np.fromiter((nan if j.estimated_kwh is None else j.estimated_kwh for j in jobs), np.float64, len(jobs)),
+        co2_kg=np.fromiter((nan if j.co2_kg is None else j.co2_kg for j in jobs), np.float64, len(jobs)),
+    )
+
+
+def to_csv(batch: JobBatch) -> str:
+    """The batch as a job CSV that parse_csv reads back to the same batch."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for t, l, c, m, e, co in zip(batch.tier, batch.latency, batch.cpu, batch.memory, batch.estimated_kwh, batch.co2_kg):
+        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), "" if np.isnan(e) else repr(float(e)), "" if np.isnan(co) else repr(float(co))])
+    return out.getvalue()

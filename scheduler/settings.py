@@ -1,0 +1,54 @@
+"""Process settings, read from the environment (prefix TASKPILOT_, plus GROQ_API_KEY).
+
+This is the only module that reads environment variables. Tests build a `Settings(...)` directly and
+pass it to `api.create_app(settings)`.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; defaults suit a laptop or a Render free instance."""
+
+    model_config = SettingsConfigDict(env_prefix="TASKPILOT_", extra="ignore", frozen=True)
+
+    seed: int = Field(42, ge=0)
+    """Root seed: every session's random stream derives from it and the session id (or a client seed)."""
+    data_dir: Path = ROOT / "dataset_rl"
+    """Folder holding Server_L.xlsx, price.csv, task_15min_L.csv and steel_industry_data.csv."""
+    session_ttl_s: float = Field(3600.0, gt=0)
+    """Idle sessions older than this are dropped."""
+    max_sessions: int = Field(1000, ge=1)
+    """At most this many live sessions; the least recently used idle one makes room for a new one."""
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Request bodies larger than this get 413."""
+    max_batch_jobs: int = Field(100_000, ge=1)
+    """Jobs accepted in one request (submit_batch, run, upload); more gets 413."""
+    max_session_jobs: int = Field(200_000, ge=1)
+    """Jobs one session may hold (queued plus scheduled) before it must be reset; more gets 413."""
+    pretrain_episodes: int = Field(500, ge=0)
+    """Pre-training episodes per tier agent at start-up."""
+    groq_api_key: str | None = Field(None, validation_alias=AliasChoices("GROQ_API_KEY", "TASKPILOT_GROQ_API_KEY"))
+    """Key for LLM refinement of explanations; without it the template text is used."""
+    llm_model: str = "llama-3.3-70b-versatile"
+    """Groq model used to refine explanations."""
+    llm_timeout_s: float = Field(5.0, gt=0)
+    """An LLM call slower than this falls back to the template text."""
+    llm_base_url: str | None = None
+    """Groq-compatible endpoint; empty means Groq's cloud (tests point it at a local stand-in)."""
+    llm_cache_size: int = Field(256, ge=1)
+    """Refined explanations kept, keyed by (server, priority, carbon band)."""
+    log_level: str = "INFO"
+    """Python logging level of the service."""
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings from the environment, read once."""
+    return Settings()

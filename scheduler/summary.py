@@ -1,0 +1,51 @@
+"""Session KPIs and the 0-100 sustainability score of the seed's SRS.
+
+score = 100 x (0.30 x average reward + 0.25 x green ratio + 0.25 x carbon score + 0.20 x CO2 efficiency)
+- average reward: mean quality score of the chosen servers (0..1);
+- green ratio: share of jobs submitted as green;
+- carbon score: 1 - mean carbon factor at the times the jobs ran (ran when the grid was cleaner -> higher);
+- CO2 efficiency: CO2 avoided against running every job on the performance pool (its mean server),
+  as a share of that baseline, clipped to 0..1.
+"""
+
+from typing import Any
+
+import numpy as np
+
+from scheduler.engine import BatchRecord
+from scheduler.fleet import TIERS, Fleet
+
+SCORE_WEIGHTS = {"avg_reward": 0.30, "green_ratio": 0.25, "carbon_score": 0.25, "co2_efficiency": 0.20}
+
+
+def summarise(records: list[BatchRecord], fleet: Fleet, queued: int) -> dict[str, Any]:
+    n = sum(len(r) for r in records)
+    col = {k: np.concatenate([getattr(r, k) for r in records]) if records else np.empty(0) for k in ("reward", "energy_kwh", "co2_kg", "cost", "co2_baseline_kg", "carbon_factor")}
+    tiers = np.concatenate([r.jobs.tier for r in records]) if records else np.empty(0, np.int8)
+    chosen = np.concatenate([r.chosen for r in records]) if records else np.empty(0, np.intp)
+    co2 = float(col["co2_kg"].sum())
+    baseline = float(col["co2_baseline_kg"].sum())
+    parts = {
+        "avg_reward": float(col["reward"].mean()) if n else 0.0,
+        "green_ratio": float((tiers == 0).mean()) if n else 0.0,
+        "carbon_score": float(1.0 - col["carbon_factor"].mean()) if n else 0.0,
+        "co2_efficiency": float(np.clip(1.0 - co2 / baseline, 0.0, 1.0)) if baseline > 0 else 0.0,
+    }
+    score = 100.0 * sum(SCORE_WEIGHTS[k] * v for k, v in parts.items())
+    return {
+        "total_jobs": n,
+        "queued_jobs": queued,
+        "avg_reward": round(parts["avg_reward"], 4),
+        "total_energy_kwh": round(float(col["energy_kwh"].sum()), 4),
+        "total_co2_kg": round(co2, 6),
+        "total_cost": round(float(col["cost"].sum()), 6),
+        "co2_baseline_kg": round(baseline, 6),
+        "co2_avoided_kg": round(baseline - co2, 6),
+        "green_ratio": round(parts["green_ratio"], 4),
+        "jobs_by_priority": {t: int((tiers == i).sum()) for i, t in enumerate(TIERS)},
+        "jobs_by_server": dict(zip(fleet.names, np.bincount(chosen, minlength=fleet.n_servers).tolist())),
+        "sustainability_score": round(score, 1),
+        "score_parts": {k: round(v, 4) for k, v in parts.items()},
+        "score_weights": SCORE_WEIGHTS,
+        "units": {"energy": "kWh", "co2": "kg (proxy: energy x (0.35 + carbon factor))", "cost": "price units of price.csv / 100 per kWh"},
+    }
