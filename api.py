@@ -1,0 +1,60 @@
+"""TaskPilot's HTTP entry point: create_app(settings) builds the app; `uvicorn api:app` serves it.
+
+Process-wide objects (settings, fleet, signals, pretrained agents, explainer, sessions) are built in the
+lifespan and kept on app.state; routes live in web/ and do parse -> one domain call -> respond.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import numpy as np
+from fastapi import FastAPI
+
+from rl.agent import AgentConfig
+from rl.pretrain import pretrain_agents
+from scheduler.datasets import load_datasets
+from scheduler.engine import World
+from scheduler.fleet import build_fleet
+from scheduler.sessions import SessionStore
+from scheduler.settings import Settings, get_settings
+from scheduler.signals import build_signals
+from web import errors, routes_info, routes_jobs
+from web.limits import BodySizeLimit
+from web.responses import BUILD, ORJSONResponse
+from xai.explainer import build_explainer
+
+log = logging.getLogger("taskpilot")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        data = load_datasets(settings.data_dir)
+        fleet = build_fleet(data.servers)
+        signals = build_signals(data)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.seed).spawn(1)[0]))
+        agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, rng, AgentConfig())
+        world = World(fleet, signals, agents)
+        app.state.settings = settings
+        app.state.world = world
+        app.state.sessions = SessionStore(world, settings.seed, settings.session_ttl_s, settings.max_sessions)
+        app.state.explainer = build_explainer(
+            settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
+        )
+        log.info("ready: %d servers, %d pretraining episodes per tier, seed %d", fleet.n_servers, settings.pretrain_episodes, settings.seed)
+        yield
+
+    app = FastAPI(title="TaskPilot", version=BUILD.split("-")[-1], lifespan=lifespan, default_response_class=ORJSONResponse,
+                  description="Carbon-aware, explainable job scheduler.")  # fmt: skip
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    errors.install(app)
+    app.include_router(routes_info.router)
+    app.include_router(routes_jobs.router)
+    return app
+
+
+app = create_app()

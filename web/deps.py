@@ -1,0 +1,55 @@
+"""Shared dependencies: the session of a request, the app's world, settings and explainer."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Response
+
+from scheduler.engine import World
+from scheduler.sessions import Session, SessionStore
+from scheduler.settings import Settings
+from xai.explainer import Explainer
+
+SESSION_HEADER = "X-Session-ID"
+
+
+def get_world(request: Request) -> World:
+    return request.app.state.world
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_explainer(request: Request) -> Explainer:
+    return request.app.state.explainer
+
+
+def get_session(
+    request: Request,
+    response: Response,
+    x_session_id: Annotated[str | None, Header(description="Session id (1-64 of A-Za-z0-9_-); omit to start a new session.")] = None,
+) -> Session:
+    """The caller's session: the one named by X-Session-ID (created if new), or a new one.
+    Its id always comes back in the X-Session-ID response header."""
+    store: SessionStore = request.app.state.sessions
+    notice = None
+    if x_session_id is None:
+        session = store.create()
+    else:
+        session, notice = store.get(x_session_id)
+    response.headers[SESSION_HEADER] = session.id
+    if notice:
+        response.headers["X-Session-Notice"] = notice
+    return session
+
+
+def get_known_session(request: Request, response: Response, x_session_id: Annotated[str | None, Header()] = None) -> Session | None:
+    """Like get_session, but a request without X-Session-ID gets None instead of a new session."""
+    return None if x_session_id is None else get_session(request, response, x_session_id)
+
+
+WorldDep = Annotated[World, Depends(get_world)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ExplainerDep = Annotated[Explainer, Depends(get_explainer)]
+SessionDep = Annotated[Session, Depends(get_session)]
+MaybeSessionDep = Annotated[Session | None, Depends(get_known_session)]

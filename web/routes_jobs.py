@@ -1,0 +1,165 @@
+"""Job endpoints: submit, upload, run, reset, history, one job and its explanation."""
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from scheduler import decisions
+from scheduler.engine import BatchRecord, World
+from scheduler.jobs import JobBatch, JobIn, parse_csv, parse_job, parse_jobs
+from scheduler.sessions import Session
+from web.deps import SESSION_HEADER, ExplainerDep, SessionDep, SettingsDep, WorldDep
+from web.errors import LimitExceeded
+
+router = APIRouter()
+STREAM_CHUNK_JOBS = 1000
+_JOB_SCHEMA = JobIn.model_json_schema()
+_ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": _JOB_SCHEMA}}}}}
+_OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _JOB_SCHEMA}}}}
+
+
+def _check_batch(n: int, limit: int) -> None:
+    if n > limit:
+        raise LimitExceeded(f"{n} jobs in one request; the limit is {limit} (TASKPILOT_MAX_BATCH_JOBS)")
+
+
+async def _jobs_from_body(request: Request, limit: int, single: bool = False) -> JobBatch:
+    body = await request.body()
+    if not body.strip():
+        if single:
+            raise HTTPException(422, "request body must be a JSON job object")
+        return JobBatch.empty()
+    if single:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(422, f"request body is not valid JSON: {exc}") from None
+        return parse_job(payload)
+    jobs = await run_in_threadpool(parse_jobs, body)
+    _check_batch(len(jobs), limit)
+    return jobs
+
+
+def _enqueue(session: Session, jobs: JobBatch, max_session_jobs: int) -> list[int]:
+    with session.lock:
+        session.check_room(len(jobs), max_session_jobs)
+        return session.enqueue(jobs).tolist()
+
+
+@router.post("/submit", openapi_extra=_OBJECT_BODY)
+async def submit(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
+    """Queue one job."""
+    jobs = await _jobs_from_body(request, settings.max_batch_jobs, single=True)
+    return {"job_id": _enqueue(session, jobs, settings.max_session_jobs)[0]}
+
+
+@router.post("/submit_batch", openapi_extra=_ARRAY_BODY)
+async def submit_batch(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """Queue a JSON array of jobs: all of them, or none when any is invalid (422 lists every problem)."""
+    jobs = await _jobs_from_body(request, settings.max_batch_jobs)
+    ids = _enqueue(session, jobs, settings.max_session_jobs)
+    return {"job_ids": ids, "count": len(ids)}
+
+
+@router.post("/upload")
+async def upload(session: SessionDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg]")]) -> dict[str, Any]:
+    """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
+    data = await file.read()
+    jobs = await run_in_threadpool(parse_csv, data)
+    _check_batch(len(jobs), settings.max_batch_jobs)
+    ids = _enqueue(session, jobs, settings.max_session_jobs)
+    return {"job_ids": ids, "count": len(ids), "filename": file.filename}
+
+
+@router.post("/run", openapi_extra=_ARRAY_BODY)
+async def run(
+    request: Request, session: SessionDep, settings: SettingsDep, world: WorldDep,
+    detail: Annotated[Literal["full", "compact"], Query(description="full: the reference's per-job object; compact: essentials only")] = "full",
+) -> StreamingResponse:  # fmt: skip
+    """Schedule the session's queue, plus any jobs in the body (appended to the queue), and return every
+    decision. The response streams, so a 100,000-job run never sits in memory as one document."""
+    jobs = await _jobs_from_body(request, settings.max_batch_jobs)
+
+    def schedule() -> tuple[BatchRecord, dict[str, int]]:
+        with session.lock:
+            session.check_room(len(jobs), settings.max_session_jobs)
+            _check_batch(session.queued + len(jobs), settings.max_batch_jobs)
+            record = session.run(jobs)
+            return record, dict(zip(world.fleet.names, session.engine.loads.tolist()))
+
+    record, loads = await run_in_threadpool(schedule)
+    body = _stream(world, record, loads, decisions.full_rows if detail == "full" else decisions.compact_rows)
+    return StreamingResponse(body, media_type="application/json", headers={SESSION_HEADER: session.id})
+
+
+def _stream(world: World, record: BatchRecord, loads: dict[str, int], render: Any) -> Iterator[bytes]:
+    yield b'{"scheduled_jobs":['
+    for start in range(0, len(record), STREAM_CHUNK_JOBS):
+        rows = render(world, record, start, min(start + STREAM_CHUNK_JOBS, len(record)))
+        chunk = orjson.dumps(rows)[1:-1]
+        yield chunk if start == 0 else b"," + chunk
+    yield b'],"server_loads":' + orjson.dumps(loads) + b"}"
+
+
+@router.post("/reset")
+def reset(session: SessionDep) -> dict[str, str]:
+    """Return the session to its state at creation (queue, history, loads, pointer, agents, random streams)."""
+    with session.lock:
+        session.reset()
+    return {"status": "reset ok"}
+
+
+@router.get("/history")
+def history(
+    world: WorldDep, session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:  # fmt: skip
+    """Scheduled jobs of the session, oldest first, a page at a time (no explanations: see /jobs/{id})."""
+    with session.lock:
+        records = list(session.history)
+    total = sum(len(r) for r in records)
+    jobs: list[dict[str, Any]] = []
+    skip = offset
+    for record in records:
+        if len(jobs) >= limit:
+            break
+        if skip >= len(record):
+            skip -= len(record)
+            continue
+        stop = min(len(record), skip + limit - len(jobs))
+        jobs += decisions.compact_rows(world, record, skip, stop, with_text=False)
+        skip = 0
+    return {"total": total, "offset": offset, "limit": limit, "jobs": jobs}
+
+
+def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
+    with session.lock:
+        found = session.find(job_id)
+    if found is None:
+        raise HTTPException(404, f"no scheduled job {job_id} in this session")
+    return found
+
+
+JobId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/jobs/{job_id}")
+def job(job_id: JobId, world: WorldDep, session: SessionDep) -> dict[str, Any]:
+    """One scheduled job in the reference's full form."""
+    record, row = _find(session, job_id)
+    return decisions.full_rows(world, record, row, row + 1)[0]
+
+
+@router.get("/jobs/{job_id}/explanation")
+def job_explanation(job_id: JobId, world: WorldDep, session: SessionDep, explainer: ExplainerDep, llm: bool = False) -> dict[str, Any]:
+    """The template explanation, or with llm=true the LLM-refined text (template when no key, timeout or error)."""
+    record, row = _find(session, job_id)
+    facts = decisions.decision_facts(world, record, row, row + 1)[0]
+    if not llm:
+        return {"job_id": job_id, "explanation": explainer.template(facts), "source": "template", "note": None}
+    result = explainer.refine(facts)
+    return {"job_id": job_id, "explanation": result.text, "source": result.source, "note": result.note}
