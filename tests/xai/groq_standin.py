@@ -1,0 +1,130 @@
+"""A tiny Groq-compatible chat-completions server on 127.0.0.1, so tests drive the real groq SDK offline.
+
+The SDK, given base_url="http://127.0.0.1:PORT", POSTs JSON to /openai/v1/chat/completions and parses
+the body as a `ChatCompletion` without validating it. `mode` picks the answer:
+"ok" (a realistic chat.completion), "slow" (waits `slow_s` before answering), "error500" (Groq-style
+error body), "malformed" (200, application/json, not JSON), "no-choices" (200, JSON without choices),
+"empty" (200, a choice whose content is "").
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+CHAT_PATH = "/openai/v1/chat/completions"
+MODES = ("ok", "slow", "error500", "malformed", "no-choices", "empty")
+
+
+class GroqStandIn:
+    """The server and what it saw; use as a context manager. Attributes may be changed between requests."""
+
+    def __init__(self, mode: str = "ok", reply: str = "Stand-in explanation.", delay_s: float = 0.0, slow_s: float = 5.0):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, actual value: {mode!r}")
+        self.mode = mode
+        self.reply = reply
+        self.delay_s = delay_s  # pause before an "ok" answer, so concurrent callers overlap
+        self.slow_s = slow_s
+        self.requests = 0
+        self.last_body: dict[str, Any] | None = None
+        self.last_headers: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        # A short poll interval makes shutdown (one poll) quick between tests.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="groq-standin", daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "GroqStandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stopping.set()  # releases "slow" handlers at once
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def completion(model: str, content: str, n: int) -> dict[str, Any]:
+    """A chat.completion body shaped like Groq's."""
+    return {
+        "id": f"chatcmpl-standin-{n}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "logprobs": None, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "queue_time": 0.001,
+            "prompt_tokens": 120,
+            "prompt_time": 0.002,
+            "completion_tokens": 40,
+            "completion_time": 0.03,
+            "total_tokens": 160,
+            "total_time": 0.032,
+        },
+        "system_fingerprint": "fp_standin",
+        "x_groq": {"id": f"req_standin_{n}"},
+    }
+
+
+def _handler_for(standin: GroqStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path != CHAT_PATH:
+                self._send(404, _error("Unknown request URL", "invalid_request_error"))
+                return
+            with standin.lock:
+                standin.requests += 1
+                n = standin.requests
+                standin.last_body = json.loads(raw)
+                standin.last_headers = {k.lower(): v for k, v in self.headers.items()}
+                mode, reply = standin.mode, standin.reply
+            model = str(standin.last_body.get("model", ""))
+            if mode == "slow":
+                standin.stopping.wait(standin.slow_s)
+            elif mode == "ok" and standin.delay_s > 0:
+                standin.stopping.wait(standin.delay_s)
+            if mode in ("ok", "slow"):
+                self._send(200, json.dumps(completion(model, reply, n)))
+            elif mode == "error500":
+                self._send(500, _error("Internal Server Error", "internal_server_error"))
+            elif mode == "malformed":
+                self._send(200, "<html>not json")
+            elif mode == "no-choices":
+                self._send(200, json.dumps({"id": f"chatcmpl-standin-{n}", "object": "chat.completion", "model": model}))
+            else:  # "empty"
+                self._send(200, json.dumps(completion(model, "", n)))
+
+        def _send(self, status: int, body: str) -> None:
+            data = body.encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass  # the client gave up (timeout test); nothing left to tell it
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output clean
+
+    return Handler
+
+
+def _error(message: str, kind: str) -> str:
+    return json.dumps({"error": {"message": message, "type": kind}})

@@ -1,0 +1,179 @@
+"""Deterministic plain-English explanation of one scheduling decision.
+
+`render` runs for every job of a batch (10,000 jobs must stay cheap), so it is plain f-strings over
+precomputed phrase tables: no regex, no numpy. The LLM path in `xai.explainer` refines this text.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFacts:
+    """Everything needed to explain one placement; per-server tuples follow `pool` order."""
+
+    job_id: int
+    priority: str
+    """The job's tier: "green" | "balanced" | "performance"."""
+    latency: str | None
+    """The job's latency need: "low" | "medium" | "high", or None when not given."""
+    chosen: str
+    """Name of the server the job was placed on, e.g. "Server 2"."""
+    pool: tuple[str, ...]
+    """The tier pool's server names, in order."""
+    final: tuple[float, ...]
+    """Weighted quality score per pool server, 0..1."""
+    perf: tuple[float, ...]
+    """Performance score per pool server, min-max normalised over the pool (1 = most compute)."""
+    cost: tuple[float, ...]
+    """Cost score per pool server (1 = cheapest in pool)."""
+    co2: tuple[float, ...]
+    """CO2 score per pool server (1 = least CO2 in pool)."""
+    lat: tuple[float, ...]
+    """Latency score per pool server (1 = fastest)."""
+    weights: tuple[float, float, float, float]
+    """Tier weights for (perf, cost, co2, lat)."""
+    loads: tuple[int, ...]
+    """Jobs already placed on each pool server in this session, before this job."""
+    q_values: tuple[float, ...]
+    """The RL agent's Q-value per pool server."""
+    explored: bool
+    """True when epsilon-greedy picked a random server instead of the best Q."""
+    carbon_factor: float
+    """Grid carbon proxy at decision time, 0..1."""
+    carbon_band: str
+    """Carbon level: "low" | "medium" | "high", computed by the caller from `carbon_factor`."""
+    energy_kwh: float
+    """Energy of the job on the chosen server."""
+    co2_kg: float
+    """CO2 of the job on the chosen server."""
+    price_cost: float
+    """Cost of the job on the chosen server, in currency units."""
+
+
+_POOL_REASON = {
+    "green": "the least powerful, most energy-efficient servers",
+    "balanced": "mid-range servers that balance speed, cost and emissions",
+    "performance": "the most powerful servers",
+}
+_TIER_FOCUS = {
+    "green": "weighting CO2 40%, cost 25%, latency 25% and performance 10%",
+    "balanced": "weighting performance, cost, CO2 and latency equally",
+    "performance": "weighting performance 40%, latency 40%, cost 10% and CO2 10%",
+}
+# Per metric, in weight order (perf, cost, co2, lat): (best in the pool, merely good).
+_METRIC_WORDS = (
+    ("mostly because it offers the most compute in the pool", "mostly thanks to its strong compute"),
+    ("mostly because it is the cheapest in the pool", "mostly thanks to its low cost"),
+    ("mostly because it has the lowest CO2 in the pool", "mostly thanks to its low CO2"),
+    ("mostly because it is the fastest in the pool", "mostly thanks to its low latency"),
+)
+_BAND_GLOSS = {
+    "low": ", a clean time to run",
+    "medium": "",
+    "high": ", so low-emission servers matter more",
+}
+
+
+def tier_summary(priority: str, pool: tuple[str, ...]) -> str:
+    """One sentence on what a tier pool means, for when no decision record exists."""
+    reason = _POOL_REASON.get(priority, "a fixed group of servers")
+    focus = _TIER_FOCUS.get(priority, "using that tier's weights")
+    return f"{priority.capitalize()} jobs only run in the {priority} pool ({', '.join(pool)}), {reason}, {focus}."
+
+
+def render(facts: DecisionFacts) -> str:
+    """A 2-4 sentence explanation of why `facts.chosen` got the job; same facts give the same text.
+
+    Names the pool and why, the chosen server's score and its dominant weighted metric, the best
+    other server and the gap, grid carbon, load and exploration. Ties go to the lowest pool index.
+    """
+    f = facts
+    opening = _OPENINGS.get((f.priority, f.latency, f.pool)) or _opening(f)
+    band = f.carbon_band
+    carbon = (
+        f" Grid carbon intensity was {band} (factor {f.carbon_factor:.2f}){_BAND_GLOSS.get(band, '')};"
+        f" on {f.chosen} the job uses {f.energy_kwh:.4f} kWh and emits {f.co2_kg:.4f} kg CO2."
+    )
+    try:
+        i = f.pool.index(f.chosen)
+        choice = _choice(f, i)
+        agent = _agent(f, i)
+    except (ValueError, IndexError, ZeroDivisionError):
+        # Inconsistent facts (chosen outside the pool, short tuples) still get a truthful text.
+        return f"Job {f.job_id}{opening} {f.chosen} was chosen.{carbon}"
+    return f"Job {f.job_id}{opening}{choice}{carbon}{agent}"
+
+
+# First sentence after "Job N", per (priority, latency, pool): a handful of entries in practice.
+_OPENINGS: dict[tuple[str, str | None, tuple[str, ...]], str] = {}
+_OPENINGS_MAX = 1024
+
+
+def _opening(f: DecisionFacts) -> str:
+    """Build and cache the first sentence: the tier pool and why the job was confined to it."""
+    if len(_OPENINGS) >= _OPENINGS_MAX:  # only reachable when callers pass free text
+        _OPENINGS.clear()
+    need = "" if f.latency is None else f" and {f.latency} latency needs"
+    reason = _POOL_REASON.get(f.priority, "a fixed group of servers")
+    text = f" has {f.priority} priority{need}, so it was restricted to the {f.priority} pool ({', '.join(f.pool)}), {reason}."
+    _OPENINGS[(f.priority, f.latency, f.pool)] = text
+    return text
+
+
+def _choice(f: DecisionFacts, i: int) -> str:
+    """Second sentence: score and dominant weighted metric of server `i`, and the best other server."""
+    w = f.weights
+    top, own, best = 0, f.perf, w[0] * f.perf[i]
+    # Unrolled on purpose (hot path); strict > keeps the lowest metric index on ties.
+    if w[1] * f.cost[i] > best:
+        top, own, best = 1, f.cost, w[1] * f.cost[i]
+    if w[2] * f.co2[i] > best:
+        top, own, best = 2, f.co2, w[2] * f.co2[i]
+    if w[3] * f.lat[i] > best:
+        top, own, best = 3, f.lat, w[3] * f.lat[i]
+    if best <= 0.0:
+        why = "with no single metric standing out"
+    else:
+        why = _METRIC_WORDS[top][0 if own[i] >= max(own) else 1]
+    final = f.final
+    score = final[i]
+    n = len(final)
+    if n < 2:
+        return f" {f.chosen} was chosen with a quality score of {score:.2f}, {why}; it was the only server in the pool."
+    rival = 1 if i == 0 else 0
+    for j in range(rival + 1, n):
+        if j != i and final[j] > final[rival]:  # strict > keeps the lowest index on ties
+            rival = j
+    gap = score - final[rival]
+    if gap >= 0.0:
+        rest = f"; the runner-up, {f.pool[rival]}, scored {gap:.2f} lower."
+    else:
+        rest = f", although {f.pool[rival]} scored {-gap:.2f} higher."
+    return f" {f.chosen} was chosen with a quality score of {score:.2f}, {why}{rest}"
+
+
+def _agent(f: DecisionFacts, i: int) -> str:
+    """Optional last sentence: load against the pool mean, and whether the agent was exploring."""
+    loads = f.loads
+    own = loads[i]
+    mean = sum(loads) / len(loads)
+    if own < mean:
+        load = f"had fewer jobs than the pool average ({own} vs {mean:.1f}), which spreads the load"
+    elif own > mean:
+        load = f"was busier than the pool average ({own} vs {mean:.1f} jobs)"
+    else:
+        load = ""
+    if not f.explored:
+        if own > mean:
+            return f" The agent's learned values still favoured it, although it {load}."
+        return f" It {load}." if load else ""
+    q = f.q_values
+    best_q = 0
+    for j in range(1, len(q)):
+        if q[j] > q[best_q]:  # strict > keeps the lowest index on ties
+            best_q = j
+    if best_q == i:
+        explore = " This was an exploration step: the agent picked a random server, which matched its best Q-value choice"
+    else:
+        explore = f" This was an exploration step: the agent tried a random server instead of its best Q-value choice, {f.pool[best_q]}"
+    return f"{explore}; it {load}." if load else f"{explore}."
