@@ -4,6 +4,7 @@ Process-wide objects (settings, fleet, signals, pretrained agents, explainer, se
 lifespan and kept on app.state; routes live in web/ and do parse -> one domain call -> respond.
 """
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.explainer = build_explainer(
             settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
         )
+        # Everything built so far lives as long as the process: keep it out of the cyclic GC's scans,
+        # which otherwise dominate the cost of building big responses (measured 3x on /run).
+        gc.freeze()
         log.info("ready: %d servers, %d pretraining episodes per tier, seed %d", fleet.n_servers, settings.pretrain_episodes, settings.seed)
         yield
 

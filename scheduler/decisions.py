@@ -1,175 +1,229 @@
-"""Decisions as the API shows them: the reference's full per-job object, a compact form, history rows.
+"""Decisions as the API shows them: the reference's full per-job object, a compact form, and the facts
+an explanation is built from.
 
 Records keep only what was decided; the per-server tables (scores, breakdown, all_metrics) are
-recomputed from the record's series position, which is exact because they depend only on it. Rounding
-follows the reference: scores and energy to 4 decimals, cost and CO2 to 6.
+recomputed from the record's series position, which is exact because they depend on nothing else.
+Encoding goes through JsonRows (column-wise, no per-job dicts). Rounding follows the reference:
+scores and energy to 4 decimals, cost and CO2 to 6, Q-values to 6.
 """
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
 from scheduler.engine import BatchRecord, World, metrics_at
 from scheduler.fleet import TIERS
 from scheduler.jobs import LATENCIES
+from scheduler.jsonrows import JsonRows
 from scheduler.scoring import TIER_WEIGHTS, ServerMetrics, pool_scores
-from scheduler.signals import StepIndex, carbon_band
-from xai.templates import DecisionFacts, render
+from scheduler.signals import carbon_band
+from xai.templates import DecisionFacts, render, short_reason
 
-_LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)  # index -1 -> None
-
-
-def full_rows(world: World, record: BatchRecord, start: int, stop: int) -> list[dict[str, Any]]:
-    """Reference-compatible objects for record rows start..stop-1."""
-    fleet, signals = world.fleet, world.signals
-    n_rows = stop - start
-    idx = signals.positions(record.pointer + start, n_rows)
-    metrics = metrics_at(world, idx)
-    names = fleet.names
-    n_servers = fleet.n_servers
-    tiers = record.jobs.tier[start:stop]
-    parts = _all_parts(world, record, start, stop, metrics)
-    parts_r = np.round(parts, 4).tolist()
-    energy_r = np.round(metrics.energy_kwh, 4).tolist()
-    cost_r = np.round(metrics.cost, 6).tolist()
-    co2_r = np.round(metrics.co2_kg, 6).tolist()
-    capacity = np.round(fleet.capacity_tier, 4).tolist()
-    in_pool = [[False] * n_servers for _ in TIERS]
-    for tier, pool in enumerate(fleet.pools):
-        for s in pool:
-            in_pool[tier][s] = True
-    loads = record.loads_before[start:stop].tolist()
-    states = _states(world, idx)
-    texts = explanations(world, record, start, stop, parts=parts)
-    sl = slice(start, stop)
-    q_values = record.q_values[sl].tolist()
-    chosen = record.chosen[sl].tolist()
-    reward = np.round(record.reward[sl], 4).tolist()
-    rl_reward = np.round(record.rl_reward[sl], 4).tolist()
-    latency = record.jobs.latency[sl].tolist()
-    out = []
-    for i in range(n_rows):
-        tier = int(tiers[i])
-        (perf, cost_s, co2_s, lat, final), load, pool_flags = parts_r[i], loads[i], in_pool[tier]
-        pool_names = [names[s] for s in fleet.pools[tier]]
-        c = chosen[i]
-        out.append({
-            "job_id": int(record.job_ids[start + i]),
-            "chosen_dc": names[c],
-            "scores": dict(zip(names, final)),
-            "score_breakdown": {
-                names[s]: {
-                    "perf_score": perf[s], "cost_score": cost_s[s], "co2_score": co2_s[s], "lat_score": lat[s],
-                    "capacity_score": capacity[s], "final": final[s], "in_pool": pool_flags[s], "server_load": load[s],
-                }
-                for s in range(n_servers)
-            },
-            "rl_q_values": dict(zip(pool_names, q_values[i])),
-            "rl_reward": rl_reward[i],
-            "reward": reward[i],
-            "priority": TIERS[tier],
-            "latency": _LATENCY_NAMES[latency[i]],
-            "state": states[i],
-            "power_kwh": energy_r[i][c],
-            "cost": cost_r[i][c],
-            "co2": co2_r[i][c],
-            "all_metrics": {
-                names[s]: {"energy_kwh": energy_r[i][s], "cost": cost_r[i][s], "co2": co2_r[i][s], "capacity_tier": capacity[s]}
-                for s in range(n_servers)
-            },
-            "explanation": texts[i],
-        })  # fmt: skip
-    return out
+_LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
+_LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)
+_TIER_JSON = [orjson.dumps(t) for t in TIERS]
+_BOOL_JSON = [b"false", b"true"]
+_STATE_TEXT = ("load_type", "week_status", "day_of_week")
 
 
-def compact_rows(world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True) -> list[dict[str, Any]]:
-    """The decision essentials, without per-server tables; also the rows of GET /history."""
-    sl = slice(start, stop)
-    names = world.fleet.names
-    columns = {
-        "job_id": record.job_ids[sl].tolist(),
-        "chosen_dc": [names[c] for c in record.chosen[sl].tolist()],
-        "priority": [TIERS[t] for t in record.jobs.tier[sl].tolist()],
-        "latency": [_LATENCY_NAMES[l] for l in record.jobs.latency[sl].tolist()],
-        "cpu": record.jobs.cpu[sl].tolist(),
-        "memory": record.jobs.memory[sl].tolist(),
-        "reward": np.round(record.reward[sl], 4).tolist(),
-        "rl_reward": np.round(record.rl_reward[sl], 4).tolist(),
-        "energy_kwh": np.round(record.energy_kwh[sl], 4).tolist(),
-        "cost": np.round(record.cost[sl], 6).tolist(),
-        "co2_kg": np.round(record.co2_kg[sl], 6).tolist(),
-        "carbon_factor": np.round(record.carbon_factor[sl], 4).tolist(),
-        "explored": record.explored[sl].tolist(),
-    }
-    if with_text:
-        columns["explanation"] = explanations(world, record, start, stop)
-    keys = list(columns)
-    return [dict(zip(keys, values)) for values in zip(*columns.values())]
+@dataclass(frozen=True)
+class RowDetail:
+    """Per-server tables of record rows start..stop-1, recomputed from their series positions."""
+
+    metrics: ServerMetrics  # (rows, n_servers) each
+    parts: np.ndarray  # (rows, 5, n_servers): perf, cost, co2, lat scores and final; 0 outside the pool
 
 
-def explanations(world: World, record: BatchRecord, start: int, stop: int, parts: np.ndarray | None = None) -> list[str]:
-    """Template explanations for record rows start..stop-1 (see decision_facts)."""
-    return [render(f) for f in decision_facts(world, record, start, stop, parts)]
-
-
-def decision_facts(world: World, record: BatchRecord, start: int, stop: int, parts: np.ndarray | None = None) -> list[DecisionFacts]:
-    """What xai needs to explain each decision, from the server's own record (never from the client)."""
+def row_detail(world: World, record: BatchRecord, start: int, stop: int) -> RowDetail:
     fleet = world.fleet
-    if parts is None:
-        metrics = metrics_at(world, world.signals.positions(record.pointer + start, stop - start))
-        parts = _all_parts(world, record, start, stop, metrics)
-    sl = slice(start, stop)
-    tiers = record.jobs.tier[sl].tolist()
-    pools = [tuple(p.tolist()) for p in fleet.pools]
-    pool_names = [tuple(fleet.names[s] for s in p) for p in pools]
-    weights = [tuple(w) for w in TIER_WEIGHTS.tolist()]
-    facts = []
-    rows = zip(
-        record.job_ids[sl].tolist(), tiers, record.jobs.latency[sl].tolist(), record.chosen[sl].tolist(),
-        parts.tolist(), record.loads_before[sl].tolist(), record.q_values[sl].tolist(), record.explored[sl].tolist(),
-        record.carbon_factor[sl].tolist(), record.energy_kwh[sl].tolist(), record.co2_kg[sl].tolist(), record.cost[sl].tolist(),
-    )  # fmt: skip
-    for job_id, tier, lat, chosen, part, loads, q, explored, cf, energy, co2, cost in rows:
-        pool = pools[tier]
-        facts.append(DecisionFacts(
-            job_id=job_id, priority=TIERS[tier], latency=_LATENCY_NAMES[lat], chosen=world.fleet.names[chosen],
-            pool=pool_names[tier],
-            perf=tuple(part[0][s] for s in pool), cost=tuple(part[1][s] for s in pool),
-            co2=tuple(part[2][s] for s in pool), lat=tuple(part[3][s] for s in pool),
-            final=tuple(part[4][s] for s in pool), weights=weights[tier],
-            loads=tuple(loads[s] for s in pool), q_values=tuple(q[: len(pool)]), explored=explored,
-            carbon_factor=cf, carbon_band=carbon_band(cf), energy_kwh=energy, co2_kg=co2, price_cost=cost,
-        ))  # fmt: skip
-    return facts
-
-
-def _all_parts(world: World, record: BatchRecord, start: int, stop: int, metrics: ServerMetrics) -> np.ndarray:
-    """(rows, 5, n_servers): perf, cost, co2, lat scores and final quality; 0 outside each job's pool."""
-    fleet = world.fleet
+    metrics = metrics_at(world, world.signals.positions(record.pointer + start, stop - start))
     parts = np.zeros((stop - start, 5, fleet.n_servers))
     tiers = record.jobs.tier[start:stop]
-    for tier in range(len(TIERS)):
+    for tier, pool in enumerate(fleet.pools):
         rows = np.flatnonzero(tiers == tier)
         if rows.size:
-            pool = fleet.pools[tier]
             scores = pool_scores(fleet, tier, metrics.take(rows))
             parts[np.ix_(rows, range(4), pool)] = scores.parts
             parts[np.ix_(rows, [4], pool)] = scores.final[:, None, :]
-    return parts
+    return RowDetail(metrics, parts)
 
 
-def _states(world: World, idx: StepIndex) -> list[dict[str, Any]]:
-    s = world.signals
-    columns = {
-        "load": np.round(s.load[idx.task], 4).tolist(),
-        "energy_price": np.round(s.energy_price[idx.price], 4).tolist(),
-        "carbon_factor": np.round(s.carbon_factor[idx.steel], 4).tolist(),
-        "energy_factor": np.round(s.energy_factor[idx.steel], 4).tolist(),
-        "steel_energy_kwh": s.steel_usage_kwh[idx.steel].tolist(),
-        "steel_co2": s.steel_co2_t[idx.steel].tolist(),
-        "load_type": s.load_type[idx.steel].tolist(),
-        "week_status": s.week_status[idx.steel].tolist(),
-        "day_of_week": s.day_of_week[idx.steel].tolist(),
-    }
-    keys = list(columns)
-    return [dict(zip(keys, values)) for values in zip(*columns.values())]
+def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> bytes:
+    """Reference-compatible JSON objects for record rows start..stop-1, comma-separated."""
+    fleet, signals = world.fleet, world.signals
+    n = stop - start
+    sl = slice(start, stop)
+    detail = row_detail(world, record, start, stop)
+    idx = signals.positions(record.pointer + start, n)
+    names = [orjson.dumps(name) for name in fleet.names]
+    tiers = record.jobs.tier[sl]
+    chosen = record.chosen[sl]
+    rows = np.arange(n)
+    in_pool = np.zeros((len(TIERS), fleet.n_servers), np.intp)
+    for tier, pool in enumerate(fleet.pools):
+        in_pool[tier, pool] = 1
+    parts = detail.parts
+    m = detail.metrics
+
+    out = JsonRows(n)
+    out.lit('{"job_id":')
+    out.num(record.job_ids[sl], 0)
+    out.lit(',"chosen_dc":')
+    out.pick(names, chosen)
+    out.lit(',"scores":{')
+    for s, name in enumerate(names):
+        out.lit((b"," if s else b"") + name + b":")
+        out.num(parts[:, 4, s], 4)
+    out.lit('},"score_breakdown":{')
+    for s, name in enumerate(names):
+        out.lit((b"," if s else b"") + name + b':{"perf_score":')
+        for k, key in enumerate(("cost_score", "co2_score", "lat_score")):
+            out.num(parts[:, k, s], 4)
+            out.lit(f',"{key}":')
+        out.num(parts[:, 3, s], 4)
+        out.lit(f',"capacity_score":{round(float(fleet.capacity_tier[s]), 4)},"final":')
+        out.num(parts[:, 4, s], 4)
+        out.lit(',"in_pool":')
+        out.pick(_BOOL_JSON, in_pool[tiers, s])
+        out.lit(',"server_load":')
+        out.num(record.loads_before[sl, s], 0)
+        out.lit("}")
+    out.lit('},"rl_q_values":{')
+    pool_width = record.q_values.shape[1]
+    for k in range(pool_width):
+        # Pools can differ in size (fleets not divisible by 3): absent slots become blank space.
+        keys = [(b"," if k else b"") + names[p[k]] + b":" if k < len(p) else b"" for p in fleet.pools]
+        out.pick(keys, tiers)
+        present = np.array([k < len(p) for p in fleet.pools])[tiers]
+        out.num(np.nan_to_num(record.q_values[sl, k]), 6, None if present.all() else present)
+    out.lit('},"rl_reward":')
+    out.num(record.rl_reward[sl], 4)
+    out.lit(',"reward":')
+    out.num(record.reward[sl], 4)
+    out.lit(',"priority":')
+    out.pick(_TIER_JSON, tiers)
+    out.lit(',"latency":')
+    out.pick(_LATENCY_JSON, record.jobs.latency[sl])
+    out.lit(',"state":{"load":')
+    out.num(signals.load[idx.task], 4)
+    out.lit(',"energy_price":')
+    out.num(signals.energy_price[idx.price], 4)
+    out.lit(',"carbon_factor":')
+    out.num(signals.carbon_factor[idx.steel], 4)
+    out.lit(',"energy_factor":')
+    out.num(signals.energy_factor[idx.steel], 4)
+    out.lit(',"steel_energy_kwh":')
+    out.num(signals.steel_usage_kwh[idx.steel], 4)
+    out.lit(',"steel_co2":')
+    out.num(signals.steel_co2_t[idx.steel], 4)
+    for key in _STATE_TEXT:
+        labels = getattr(signals, key)
+        out.lit(f',"{key}":')
+        out.pick([orjson.dumps(name) for name in labels.names], labels.codes[idx.steel])
+    out.lit('},"power_kwh":')
+    out.num(m.energy_kwh[rows, chosen], 4)
+    out.lit(',"cost":')
+    out.num(m.cost[rows, chosen], 6)
+    out.lit(',"co2":')
+    out.num(m.co2_kg[rows, chosen], 6)
+    out.lit(',"all_metrics":{')
+    for s, name in enumerate(names):
+        out.lit((b"," if s else b"") + name + b':{"energy_kwh":')
+        out.num(m.energy_kwh[:, s], 4)
+        out.lit(',"cost":')
+        out.num(m.cost[:, s], 6)
+        out.lit(',"co2":')
+        out.num(m.co2_kg[:, s], 6)
+        out.lit(f',"capacity_tier":{round(float(fleet.capacity_tier[s]), 4)}}}')
+    out.lit('},"explanation":')
+    out.text(explanations(world, record, start, stop, detail))
+    out.lit("}")
+    return out.encode()
+
+
+def encode_compact(world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True) -> bytes:
+    """The decision essentials without per-server tables (POST /run?detail=compact, GET /history)."""
+    sl = slice(start, stop)
+    out = JsonRows(stop - start)
+    out.lit('{"job_id":')
+    out.num(record.job_ids[sl], 0)
+    out.lit(',"chosen_dc":')
+    out.pick([orjson.dumps(name) for name in world.fleet.names], record.chosen[sl])
+    out.lit(',"priority":')
+    out.pick(_TIER_JSON, record.jobs.tier[sl])
+    out.lit(',"latency":')
+    out.pick(_LATENCY_JSON, record.jobs.latency[sl])
+    out.lit(',"cpu":')
+    out.exact(record.jobs.cpu[sl])
+    out.lit(',"memory":')
+    out.exact(record.jobs.memory[sl])
+    for key, values, decimals in (
+        ("reward", record.reward, 4), ("rl_reward", record.rl_reward, 4), ("energy_kwh", record.energy_kwh, 4),
+        ("cost", record.cost, 6), ("co2_kg", record.co2_kg, 6), ("carbon_factor", record.carbon_factor, 4),
+    ):  # fmt: skip
+        out.lit(f',"{key}":')
+        out.num(values[sl], decimals)
+    out.lit(',"explored":')
+    out.pick(_BOOL_JSON, record.explored[sl])
+    if with_text:
+        table, codes = _reasons(world, record, start, stop)
+        out.lit(',"reason":')
+        out.pick(table, codes)
+    out.lit("}")
+    return out.encode()
+
+
+def _reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
+    """xai.short_reason of each row, as a table of JSON strings and a code per row (vectorised)."""
+    fleet = world.fleet
+    n_metrics = 4
+    tier_of = np.empty(fleet.n_servers, np.intp)
+    for tier, pool in enumerate(fleet.pools):
+        tier_of[pool] = tier
+    table = [
+        orjson.dumps(short_reason(TIERS[tier_of[s]], fleet.names[s], None if m == n_metrics else m, bool(best), bool(explored)))
+        for s in range(fleet.n_servers) for m in range(n_metrics + 1) for best in (0, 1) for explored in (0, 1)
+    ]  # fmt: skip
+    sl = slice(start, stop)
+    chosen, tiers, rows = record.chosen[sl], record.jobs.tier[sl], np.arange(stop - start)
+    parts = row_detail(world, record, start, stop).parts[:, :n_metrics, :]  # (n, 4, n_servers)
+    own = parts[rows, :, chosen]  # (n, 4) the chosen server's normalised metrics
+    weighted = own * TIER_WEIGHTS[tiers]
+    metric = np.where(weighted.max(axis=1) > 0, weighted.argmax(axis=1), n_metrics)  # argmax: lowest index on ties
+    best = own[rows, np.minimum(metric, n_metrics - 1)] >= parts[rows, np.minimum(metric, n_metrics - 1)].max(axis=1)
+    codes = ((chosen * (n_metrics + 1) + metric) * 2 + best) * 2 + record.explored[sl]
+    return table, codes
+
+
+def explanations(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[str]:
+    """Template explanations of record rows start..stop-1."""
+    return [render(f) for f in decision_facts(world, record, start, stop, detail)]
+
+
+def decision_facts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[DecisionFacts]:
+    """What xai needs to explain each decision, from the server's own record (never from the client)."""
+    fleet = world.fleet
+    detail = detail or row_detail(world, record, start, stop)
+    sl = slice(start, stop)
+    tiers = record.jobs.tier[sl]
+    facts: list[DecisionFacts | None] = [None] * (stop - start)
+    for tier, pool in enumerate(fleet.pools):
+        rows = np.flatnonzero(tiers == tier)
+        if rows.size == 0:
+            continue
+        priority, names, weights = TIERS[tier], fleet.pool_names(tier), tuple(TIER_WEIGHTS[tier].tolist())
+        columns = zip(
+            rows.tolist(), record.job_ids[sl][rows].tolist(), record.jobs.latency[sl][rows].tolist(),
+            record.chosen[sl][rows].tolist(), detail.parts[rows][:, :, pool].tolist(),
+            record.loads_before[sl][rows][:, pool].tolist(), record.q_values[sl][rows, : len(pool)].tolist(),
+            record.explored[sl][rows].tolist(), record.carbon_factor[sl][rows].tolist(),
+            record.energy_kwh[sl][rows].tolist(), record.co2_kg[sl][rows].tolist(), record.cost[sl][rows].tolist(),
+        )  # fmt: skip
+        for row, job_id, latency, chosen, (perf, cost, co2, lat, final), loads, q, explored, cf, energy, co2_kg, price in columns:
+            facts[row] = DecisionFacts(
+                job_id, priority, _LATENCY_NAMES[latency], fleet.names[chosen], names, tuple(final), tuple(perf),
+                tuple(cost), tuple(co2), tuple(lat), weights, tuple(loads), tuple(q), explored, cf, carbon_band(cf),
+                energy, co2_kg, price,
+            )  # fmt: skip
+    return facts  # type: ignore[return-value]

@@ -29,14 +29,27 @@ class Signals:
     task_mem: np.ndarray  # (n_tasks,) plan_mem_int
     steel_usage_kwh: np.ndarray  # (n_steel,)
     steel_co2_t: np.ndarray  # (n_steel,)
-    load_type: np.ndarray  # (n_steel,) str
-    week_status: np.ndarray  # (n_steel,) str
-    day_of_week: np.ndarray  # (n_steel,) str
+    load_type: "Labels"
+    week_status: "Labels"
+    day_of_week: "Labels"
 
     def positions(self, t0: int, n: int) -> "StepIndex":
         """Row indices into each series for pointer values t0 .. t0 + n - 1."""
         t = np.arange(t0, t0 + n, dtype=np.int64)
         return StepIndex(task=t % len(self.load), price=t % len(self.energy_price), steel=t % len(self.carbon_factor))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A text column as codes into its distinct values (a handful), cheap to index and to encode."""
+
+    names: tuple[str, ...]
+    codes: np.ndarray  # (n,) intp into names
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "Labels":
+        names, codes = np.unique(values.astype(str), return_inverse=True)
+        return cls(tuple(names.tolist()), codes.astype(np.intp))
 
 
 @dataclass(frozen=True)
@@ -56,9 +69,9 @@ def build_signals(data: Datasets) -> Signals:
         task_mem=data.plan_mem,
         steel_usage_kwh=data.steel_usage_kwh,
         steel_co2_t=data.steel_co2_t,
-        load_type=data.steel_load_type,
-        week_status=data.steel_week_status,
-        day_of_week=data.steel_day_of_week,
+        load_type=Labels.of(data.steel_load_type),
+        week_status=Labels.of(data.steel_week_status),
+        day_of_week=Labels.of(data.steel_day_of_week),
     )
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -92,15 +92,14 @@ async def run(
             return record, dict(zip(world.fleet.names, session.engine.loads.tolist()))
 
     record, loads = await run_in_threadpool(schedule)
-    body = _stream(world, record, loads, decisions.full_rows if detail == "full" else decisions.compact_rows)
+    body = _stream(world, record, loads, decisions.encode_full if detail == "full" else decisions.encode_compact)
     return StreamingResponse(body, media_type="application/json", headers={SESSION_HEADER: session.id})
 
 
-def _stream(world: World, record: BatchRecord, loads: dict[str, int], render: Any) -> Iterator[bytes]:
+def _stream(world: World, record: BatchRecord, loads: dict[str, int], encode: Any) -> Iterator[bytes]:
     yield b'{"scheduled_jobs":['
     for start in range(0, len(record), STREAM_CHUNK_JOBS):
-        rows = render(world, record, start, min(start + STREAM_CHUNK_JOBS, len(record)))
-        chunk = orjson.dumps(rows)[1:-1]
+        chunk = encode(world, record, start, min(start + STREAM_CHUNK_JOBS, len(record)))
         yield chunk if start == 0 else b"," + chunk
     yield b'],"server_loads":' + orjson.dumps(loads) + b"}"
 
@@ -113,27 +112,29 @@ def reset(session: SessionDep) -> dict[str, str]:
     return {"status": "reset ok"}
 
 
-@router.get("/history")
+@router.get("/history", response_class=Response)
 def history(
     world: WorldDep, session: SessionDep,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:  # fmt: skip
+) -> Response:  # fmt: skip
     """Scheduled jobs of the session, oldest first, a page at a time (no explanations: see /jobs/{id})."""
     with session.lock:
         records = list(session.history)
     total = sum(len(r) for r in records)
-    jobs: list[dict[str, Any]] = []
-    skip = offset
+    chunks: list[bytes] = []
+    skip, wanted = offset, limit
     for record in records:
-        if len(jobs) >= limit:
+        if wanted == 0:
             break
         if skip >= len(record):
             skip -= len(record)
             continue
-        stop = min(len(record), skip + limit - len(jobs))
-        jobs += decisions.compact_rows(world, record, skip, stop, with_text=False)
+        stop = min(len(record), skip + wanted)
+        chunks.append(decisions.encode_compact(world, record, skip, stop, with_text=False))
+        wanted -= stop - skip
         skip = 0
-    return {"total": total, "offset": offset, "limit": limit, "jobs": jobs}
+    head = orjson.dumps({"total": total, "offset": offset, "limit": limit})[:-1]
+    return Response(head + b',"jobs":[' + b",".join(chunks) + b"]}", media_type="application/json")
 
 
 def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
@@ -147,11 +148,11 @@ def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
 JobId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-@router.get("/jobs/{job_id}")
-def job(job_id: JobId, world: WorldDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/jobs/{job_id}", response_class=Response)
+def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
     """One scheduled job in the reference's full form."""
     record, row = _find(session, job_id)
-    return decisions.full_rows(world, record, row, row + 1)[0]
+    return Response(decisions.encode_full(world, record, row, row + 1), media_type="application/json")
 
 
 @router.get("/jobs/{job_id}/explanation")

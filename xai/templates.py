@@ -4,12 +4,15 @@
 precomputed phrase tables: no regex, no numpy. The LLM path in `xai.explainer` refines this text.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionFacts:
-    """Everything needed to explain one placement; per-server tuples follow `pool` order."""
+class DecisionFacts(NamedTuple):
+    """Everything needed to explain one placement; per-server tuples follow `pool` order.
+
+    A NamedTuple rather than a frozen dataclass: a batch builds one per job, and tuple construction is
+    several times cheaper than a frozen dataclass's per-field __setattr__.
+    """
 
     job_id: int
     priority: str
@@ -177,3 +180,11 @@ def _agent(f: DecisionFacts, i: int) -> str:
     else:
         explore = f" This was an exploration step: the agent tried a random server instead of its best Q-value choice, {f.pool[best_q]}"
     return f"{explore}; it {load}." if load else f"{explore}."
+
+
+def short_reason(priority: str, chosen: str, metric: int | None, best: bool, explored: bool) -> str:
+    """One line for compact listings: pool, server and its dominant weighted metric (index into
+    perf, cost, co2, lat; None when no metric contributes). Few distinct values, so callers tabulate it."""
+    why = "no single metric stood out" if metric is None else _METRIC_WORDS[metric][0 if best else 1]
+    text = f"{priority} pool -> {chosen}, {why}"
+    return text + " (exploration step)" if explored else text

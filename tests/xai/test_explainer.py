@@ -2,7 +2,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -53,7 +52,7 @@ class FakeLLM:
 def test_success_then_cache(standin: GroqStandIn) -> None:
     explainer = groq_explainer(standin)
     assert explainer.refine(BASE) == Explanation("Server 2 was picked because it is the cleanest.", "llm")
-    again = explainer.refine(replace(BASE, job_id=8, carbon_factor=0.9))
+    again = explainer.refine(BASE._replace(job_id=8, carbon_factor=0.9))
     assert again.source == "llm-cache" and again.text == "Server 2 was picked because it is the cleanest."
     assert standin.requests == 1
     assert explainer.stats() == {"calls": 1, "hits": 1, "failures": 0, "cached": 1}
@@ -95,7 +94,7 @@ def test_batch_makes_at_most_one_call_per_key(standin: GroqStandIn) -> None:
     tiers = ("green", "balanced", "performance")
     bands = ("low", "medium", "high")
     # 200 jobs over 3 servers x 3 tiers x 3 bands, but servers follow the tier: 9 distinct keys.
-    batch = [replace(BASE, job_id=k, chosen=pool[k % 3], priority=tiers[k % 3], carbon_band=bands[(k // 3) % 3])
+    batch = [BASE._replace(job_id=k, chosen=pool[k % 3], priority=tiers[k % 3], carbon_band=bands[(k // 3) % 3])
              for k in range(200)]
     keys = {(f.chosen, f.priority, f.carbon_band) for f in batch}
     assert len(keys) == 9
@@ -132,7 +131,7 @@ def test_cool_down_after_failure(standin: GroqStandIn) -> None:
     assert explainer.refine(BASE).note == "LLM error: HTTP 500"
     standin.mode = "ok"
     clock.now += 29.0
-    paused = explainer.refine(replace(BASE, carbon_band="low"))  # another key is paused too
+    paused = explainer.refine(BASE._replace(carbon_band="low"))  # another key is paused too
     assert paused.source == "template" and paused.note is not None and "paused" in paused.note
     assert standin.requests == 1
     clock.now += 2.0
@@ -145,7 +144,7 @@ def test_each_reason_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     explainer = Explainer(FakeLLM(error="LLM error: HTTP 503"), cooldown_s=0.0)
     with caplog.at_level(logging.WARNING, logger="xai.explainer"):
         for job_id in range(5):
-            assert explainer.refine(replace(BASE, job_id=job_id)).note == "LLM error: HTTP 503"
+            assert explainer.refine(BASE._replace(job_id=job_id)).note == "LLM error: HTTP 503"
     assert [r.getMessage() for r in caplog.records] == ["Using template explanations: LLM error: HTTP 503"]
     assert explainer.stats()["failures"] == 5
 
@@ -155,7 +154,7 @@ def test_cache_is_lru_bounded() -> None:
     explainer = Explainer(llm, cache_size=2)
 
     def at(server: str) -> DecisionFacts:
-        return replace(BASE, chosen=server)
+        return BASE._replace(chosen=server)
 
     assert [explainer.refine(at(s)).source for s in ("Server 1", "Server 2", "Server 1", "Server 3")] == [
         "llm", "llm", "llm-cache", "llm"

@@ -1,7 +1,6 @@
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -38,7 +37,7 @@ def test_prompt_carries_pool_scores_weights_carbon_and_template() -> None:
 
 
 def test_prompt_tolerates_short_tuples() -> None:
-    assert "n/a" in build_prompt(replace(BASE, final=(0.5,)), "draft")
+    assert "n/a" in build_prompt(BASE._replace(final=(0.5,)), "draft")
 
 
 def test_success_sends_model_and_prompt(standin: GroqStandIn) -> None:
