@@ -51,10 +51,3 @@ def build_fleet(table: ServerTable) -> Fleet:
         capacity_tier=np.arange(n) / max(n - 1, 1),
     )
 
-
-def tier_index(priority: str) -> int:
-    """Index of a tier name in TIERS; raises ValueError naming the bad value."""
-    try:
-        return TIERS.index(priority)
-    except ValueError:
-        raise ValueError(f"unknown priority {priority!r}; expected one of {', '.join(TIERS)}") from None

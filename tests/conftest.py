@@ -1,0 +1,24 @@
+"""Shared fixtures: the real reference data, loaded once per test session."""
+
+import numpy as np
+import pytest
+
+from rl.pretrain import pretrain_agents
+from scheduler.datasets import Datasets, load_datasets
+from scheduler.engine import World
+from scheduler.fleet import build_fleet
+from scheduler.settings import ROOT
+from scheduler.signals import build_signals
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Datasets:
+    return load_datasets(ROOT / "dataset_rl")
+
+
+@pytest.fixture(scope="session")
+def world(datasets: Datasets) -> World:
+    fleet = build_fleet(datasets.servers)
+    signals = build_signals(datasets)
+    agents = pretrain_agents(fleet, signals, 100, np.random.default_rng(7))
+    return World(fleet, signals, agents)

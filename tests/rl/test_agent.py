@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rl import kernel
+from rl.agent import AgentConfig, TierAgent, run_sequence, run_sequence_py
+
+
+def random_inputs(seed: int, m: int, pool: int):
+    rng = np.random.default_rng(seed)
+    agent = TierAgent(rng.normal(size=(pool, pool + 4)), int(rng.integers(0, 3000)))
+    loads = rng.integers(0, 20, size=pool).tolist()
+    return agent, loads, rng.random((m, 4)), rng.random((m, pool)), rng.random((m, 2))
+
+
+@pytest.mark.skipif(not kernel.available(), reason="no C compiler here: only the Python loop runs")
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), m=st.integers(0, 400), pool=st.integers(1, 6), weight=st.floats(0, 1))
+def test_c_kernel_equals_python_loop_bit_for_bit(seed, m, pool, weight):
+    a_agent, a_loads, static, quality, draws = random_inputs(seed, m, pool)
+    b_agent, b_loads = a_agent.copy(), list(a_loads)
+    a = kernel.run_sequence(a_agent, a_loads, static, quality, draws, weight)
+    b = run_sequence_py(b_agent, b_loads, static, quality, draws, weight)
+    assert a.actions.tolist() == b.actions.tolist()
+    assert np.array_equal(a.q_values, b.q_values) and np.array_equal(a.rl_reward, b.rl_reward)
+    assert a.explored.tolist() == b.explored.tolist()
+    assert np.array_equal(a_agent.weights, b_agent.weights) and a_agent.steps == b_agent.steps
+    assert a_loads == b_loads
+
+
+def test_python_loop_is_used_without_a_kernel(monkeypatch):
+    monkeypatch.setattr(kernel, "available", lambda: False)
+    agent, loads, static, quality, draws = random_inputs(1, 50, 3)
+    expected_agent = agent.copy()
+    result = run_sequence(agent, list(loads), static, quality, draws, 0.2)
+    expected = run_sequence_py(expected_agent, list(loads), static, quality, draws, 0.2)
+    assert result.actions.tolist() == expected.actions.tolist()
+
+
+@pytest.mark.parametrize(("steps", "eps"), [(0, 0.15), (1000, 0.075), (1800, 0.015), (2000, 0.015), (10**6, 0.015)])
+def test_epsilon_schedule(steps, eps):
+    assert TierAgent.fresh(3).epsilon(steps) == pytest.approx(eps)
+
+
+def test_one_step_by_hand():
+    """A single greedy job with no next state: W[a] += lr * (r - Q(s, a)) * phi."""
+    agent = TierAgent(np.zeros((3, 7)), steps=10**6, config=AgentConfig(lr=0.5))
+    agent.weights[1, 3] = 1.0  # prefers server 1 when 1 - carbon_factor > 0
+    static = np.array([[0.8, 0.5, 0.2, 0.4]])
+    quality = np.array([[0.1, 0.7, 0.3]])
+    result = run_sequence(agent, [2, 0, 4], static, quality, np.array([[0.99, 0.0]]), overload_weight=0.2)
+    assert result.actions.tolist() == [1] and not result.explored[0]
+    phi = np.array([0.5, 0.0, 1.0, 0.8, 0.5, 0.2, 0.4])
+    assert result.q_values[0].tolist() == pytest.approx([0.0, 0.8, 0.0])
+    assert result.rl_reward[0] == pytest.approx(0.7)  # load 0 is below the mean 2: no penalty
+    expected = np.zeros(7)
+    expected[3] = 1.0
+    expected += 0.5 * (0.7 - 0.8) * phi
+    np.testing.assert_allclose(agent.weights[1], expected)
+
+
+def test_td_target_bootstraps_from_the_next_job():
+    agent = TierAgent(np.zeros((2, 6)), steps=10**6, config=AgentConfig(lr=1.0, gamma=0.5))
+    static = np.array([[1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    quality = np.array([[1.0, 0.0], [0.0, 1.0]])
+    run_sequence(agent, [0, 0], static, quality, np.array([[0.99, 0.0], [0.99, 0.0]]), 0.0)
+    # Job 1 picks server 0 (tie -> lowest index), reward 1. At job 2 (loads [1, 0]), Q(s') = 0 before the
+    # update, so W[0] += 1 * (1 + 0.5 * 0 - 0) * phi1 with phi1 = [0, 0, 1, 0, 0, 0].
+    # Job 2 then sees Q(s2, 0) = W[0] . [1, 0, 1, 0, 0, 0] = 1 > 0 and picks server 0 again, reward 0
+    # minus the overload penalty (weight 0); the last update has no bootstrap: W[0] += (0 - 1) * phi2.
+    np.testing.assert_allclose(agent.weights[0], [-1, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(agent.weights[1], 0)
+
+
+def test_exploration_picks_by_second_draw():
+    agent = TierAgent.fresh(3)
+    result = run_sequence(agent, [0, 0, 0], np.zeros((1, 4)), np.zeros((1, 3)), np.array([[0.0, 0.7]]), 0.2)
+    assert result.explored[0] and result.actions.tolist() == [2]
+    assert agent.steps == 1

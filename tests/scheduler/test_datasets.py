@@ -1,0 +1,57 @@
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scheduler.datasets import DatasetError, load_datasets
+from scheduler.settings import ROOT
+
+DATA = ROOT / "dataset_rl"
+
+
+def test_reference_files_load(datasets):
+    assert datasets.servers.ids.tolist() == list(range(1, 10))
+    assert len(datasets.plan_cpu) == len(datasets.price) == 2000
+    assert len(datasets.steel_usage_kwh) == 35040
+    assert np.isfinite(datasets.steel_co2_t).all()
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    for name in ("Server_L.xlsx", "price.csv", "task_15min_L.csv", "steel_industry_data.csv"):
+        shutil.copy(DATA / name, tmp_path / name)
+    return tmp_path
+
+
+def test_missing_directory():
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_datasets(Path("/nonexistent/taskpilot"))
+
+
+@pytest.mark.parametrize("name", ["Server_L.xlsx", "price.csv", "task_15min_L.csv", "steel_industry_data.csv"])
+def test_missing_file_is_named(data_copy, name):
+    (data_copy / name).unlink()
+    with pytest.raises(DatasetError, match=f"{name}: file not found"):
+        load_datasets(data_copy)
+
+
+def test_non_numeric_cell_names_file_column_and_row(data_copy):
+    path = data_copy / "price.csv"
+    lines = path.read_text().splitlines()
+    lines[5] = "oops," + lines[5].split(",")[1]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=r"price.csv: column 'price_1' has a missing or non-numeric value at row \[6\]"):
+        load_datasets(data_copy)
+
+
+def test_missing_column_is_named(data_copy):
+    (data_copy / "task_15min_L.csv").write_text("plan_cpu_i,task_type\n1,batch\n")
+    with pytest.raises(DatasetError, match="task_15min_L.csv: missing column.*plan_mem_int"):
+        load_datasets(data_copy)
+
+
+def test_unreadable_workbook(data_copy):
+    (data_copy / "Server_L.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(DatasetError, match="Server_L.xlsx: cannot be read"):
+        load_datasets(data_copy)
