@@ -5,11 +5,12 @@ short human-readable reason fit for an API note ("LLM error: HTTP 500"). `LLMTim
 subclass for a call that ran out of time. SDK, HTTP and parsing exceptions never escape this module.
 """
 
-from typing import Protocol
-
-import groq
+from typing import TYPE_CHECKING, Protocol
 
 from xai.templates import DecisionFacts
+
+if TYPE_CHECKING:
+    import groq
 
 DEFAULT_BASE_URL = "https://api.groq.com"
 """Passed explicitly so the SDK never falls back to the GROQ_BASE_URL environment variable."""
@@ -39,13 +40,17 @@ class GroqClient:
             raise ValueError(f"timeout_s must be positive, actual value: {timeout_s}")
         self.model = model
         self.timeout_s = timeout_s
+        import groq  # here, not at the top: the SDK costs ~0.2 s of start-up and only a key needs it
+
+        self._groq = groq
         # The caller's own fallback and cool-down handle failures; SDK retries would multiply latency.
-        self._client = groq.Groq(
+        self._client = self._groq.Groq(
             api_key=api_key, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout_s, max_retries=0
         )
 
     def complete(self, prompt: str) -> str:
         """The model's answer to `prompt`, stripped; raises `LLMError` on any failure or empty answer."""
+        groq = self._groq
         try:
             response = self._client.chat.completions.create(
                 model=self.model,

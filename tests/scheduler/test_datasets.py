@@ -55,3 +55,27 @@ def test_unreadable_workbook(data_copy):
     (data_copy / "Server_L.xlsx").write_bytes(b"not a workbook")
     with pytest.raises(DatasetError, match="Server_L.xlsx: cannot be read"):
         load_datasets(data_copy)
+
+
+def test_xlsx_reader_agrees_with_openpyxl():
+    openpyxl = pytest.importorskip("openpyxl")
+    from scheduler.datasets import _xlsx_rows
+
+    sheet = openpyxl.load_workbook(DATA / "Server_L.xlsx", read_only=True, data_only=True).active
+    expected = [list(row) for row in sheet.iter_rows(values_only=True)]
+    got = _xlsx_rows(DATA / "Server_L.xlsx")
+    assert got[0] == expected[0]
+    assert [[float(c) for c in row] for row in got[1:]] == [[float(c) for c in row] for row in expected[1:]]
+
+
+def test_xlsx_with_strings_and_gaps(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from scheduler.datasets import _xlsx_rows
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ID", "name", "CPU", "note"])
+    sheet.append([1, "alpha", 4.5])
+    sheet.append([2, None, 8, "x"])
+    book.save(tmp_path / "t.xlsx")
+    assert _xlsx_rows(tmp_path / "t.xlsx") == [["ID", "name", "CPU", "note"], ["1", "alpha", "4.5", ""], ["2", "", "8", "x"]]
