@@ -24,7 +24,9 @@ class JsonRows:
 
     def __init__(self, n: int):
         self.n = n
-        self._parts: list[np.ndarray | bytes] = []  # (n, width) uint8 cells, or literal bytes
+        # Each part: literal bytes, (n, width) uint8 cells, or a _Number formatted at encode() time
+        # together with every other number of the same precision (one numpy pass per precision).
+        self._parts: list[np.ndarray | bytes | _Number] = []
 
     def lit(self, text: str | bytes) -> None:
         """Text that is the same in every row (keys, braces, constants)."""
@@ -43,11 +45,11 @@ class JsonRows:
         assert values.shape == (self.n,) and np.isfinite(values).all(), "JsonRows.num needs finite (n,) values"
         if self.n and np.abs(values).max() >= _MAX_ABS:
             cells = _cells([orjson.dumps(round(v, decimals) if decimals else int(v)) for v in values.tolist()])
+            if present is not None:
+                cells[~present] = _SPACE
+            self._parts.append(cells)
         else:
-            cells = _fixed(values, decimals)
-        if present is not None:
-            cells[~present] = _SPACE
-        self._parts.append(cells)
+            self._parts.append(_Number(values, decimals, present))
 
     def exact(self, values: np.ndarray) -> None:
         """Numbers exactly as Python prints them (shortest round-trip), e.g. a client's own inputs."""
@@ -63,13 +65,53 @@ class JsonRows:
         """Free text per row, JSON-escaped."""
         self._parts.append(_cells([orjson.dumps(s) for s in strings]))
 
+    def _format_numbers(self) -> dict[int, np.ndarray]:
+        """Cells of every pending number column, by id: one _fixed call per precision."""
+        groups: dict[int, list[_Number]] = {}
+        for p in self._parts:
+            if isinstance(p, _Number):
+                groups.setdefault(p.decimals, []).append(p)
+        out = {}
+        for decimals, numbers in groups.items():
+            stacked = np.stack([x.values for x in numbers], axis=1)  # (n, k)
+            cells = _fixed(stacked.ravel(), decimals).reshape(self.n, len(numbers), -1)
+            for j, x in enumerate(numbers):
+                column = cells[:, j, :]
+                if x.present is not None:
+                    column = column.copy()
+                    column[~x.present] = _SPACE
+                out[id(x)] = column
+        return out
+
     def encode(self) -> bytes:
         """The rows' JSON texts separated by commas (no enclosing brackets)."""
         if self.n == 0:
             return b""
-        columns = [np.broadcast_to(np.frombuffer(p, np.uint8), (self.n, len(p))) if isinstance(p, bytes) else p for p in self._parts]
-        columns.append(np.full((self.n, 1), ord(","), np.uint8))
-        return np.concatenate(columns, axis=1).tobytes()[:-1]
+        formatted = self._format_numbers()
+        cells = [formatted[id(p)] if isinstance(p, _Number) else p for p in self._parts]
+        widths = [len(c) if isinstance(c, bytes) else c.shape[1] for c in cells]
+        # One template row holds every literal; copying it into all rows is a fast contiguous fill,
+        # after which only the variable columns are written.
+        template = np.zeros(sum(widths) + 1, np.uint8)
+        template[-1] = ord(",")
+        offsets = np.cumsum([0, *widths])
+        for c, start in zip(cells, offsets):
+            if isinstance(c, bytes):
+                template[start : start + len(c)] = np.frombuffer(c, np.uint8)
+        out = np.empty((self.n, len(template)), np.uint8)
+        out[:] = template
+        for c, start, width in zip(cells, offsets, widths):
+            if not isinstance(c, bytes):
+                out[:, start : start + width] = c
+        return out.tobytes()[:-1]
+
+class _Number:
+    """A number column waiting to be formatted with the others of its precision."""
+
+    __slots__ = ("values", "decimals", "present")
+
+    def __init__(self, values: np.ndarray, decimals: int, present: np.ndarray | None):
+        self.values, self.decimals, self.present = values, decimals, present
 
 
 def _cells(fragments: list[bytes]) -> np.ndarray:

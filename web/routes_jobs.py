@@ -10,14 +10,14 @@ from fastapi.responses import StreamingResponse
 
 from scheduler import decisions
 from scheduler.engine import BatchRecord, World
-from scheduler.jobs import JobBatch, JobIn, parse_csv, parse_job, parse_jobs
+from scheduler.jobs import JOB_SCHEMA, JobBatch, parse_csv, parse_job, parse_jobs
 from scheduler.sessions import Session
 from web.deps import SESSION_HEADER, ExplainerDep, SessionDep, SettingsDep, WorldDep
 from web.errors import LimitExceeded
 
 router = APIRouter()
 STREAM_CHUNK_JOBS = 1000
-_JOB_SCHEMA = JobIn.model_json_schema()
+_JOB_SCHEMA = JOB_SCHEMA
 _ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": _JOB_SCHEMA}}}}}
 _OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _JOB_SCHEMA}}}}
 
