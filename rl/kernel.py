@@ -25,9 +25,7 @@ log = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("_kernel.c")
 CFLAGS = ("-O2", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
 
-_f64 = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
-_i64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
-_u8 = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
+_ptr = ctypes.c_void_p  # arrays go in as raw addresses; run_sequence makes them contiguous with the right dtype
 
 
 def available() -> bool:
@@ -50,10 +48,10 @@ def _library() -> ctypes.CDLL | None:
             continue
         fn = lib.run_sequence
         fn.restype = ctypes.c_int64
-        fn.argtypes = [ctypes.c_int, _f64, ctypes.c_int64, _i64, ctypes.c_int64, _f64, _f64, _f64,
+        fn.argtypes = [ctypes.c_int, _ptr, ctypes.c_int64, _ptr, ctypes.c_int64, _ptr, _ptr, _ptr,
                        ctypes.c_double, ctypes.c_double, ctypes.c_double,
                        ctypes.c_double, ctypes.c_double, ctypes.c_double,
-                       _i64, _f64, _f64, _u8]  # fmt: skip
+                       _ptr, _ptr, _ptr, _ptr]  # fmt: skip
         return lib
     log.warning("no C kernel for the agents (no working C compiler); using the slower Python loop")
     return None
@@ -88,17 +86,21 @@ def run_sequence(
     assert lib is not None, "call available() first"
     cfg = agent.config
     m, pool = quality.shape
+    assert static.shape == (m, 4) and draws.shape == (m, 2) and agent.weights.shape == (pool, pool + 4)
     weights = np.ascontiguousarray(agent.weights, dtype=np.float64)
     pool_loads = np.asarray(loads, dtype=np.int64)
+    static = np.ascontiguousarray(static, dtype=np.float64)
+    quality = np.ascontiguousarray(quality, dtype=np.float64)
+    draws = np.ascontiguousarray(draws, dtype=np.float64)
     actions = np.empty(m, np.int64)
     q_values = np.empty((m, pool))
     rewards = np.empty(m)
     explored = np.empty(m, np.uint8)
     steps = lib.run_sequence(
-        pool, weights, agent.steps, pool_loads, m,
-        np.ascontiguousarray(static, dtype=np.float64), np.ascontiguousarray(quality, dtype=np.float64),
-        np.ascontiguousarray(draws, dtype=np.float64), overload_weight, cfg.lr, cfg.gamma,
-        cfg.eps_start, cfg.eps_floor, float(cfg.eps_decay_steps), actions, q_values, rewards, explored,
+        pool, weights.ctypes.data, agent.steps, pool_loads.ctypes.data, m,
+        static.ctypes.data, quality.ctypes.data, draws.ctypes.data, overload_weight, cfg.lr, cfg.gamma,
+        cfg.eps_start, cfg.eps_floor, float(cfg.eps_decay_steps),
+        actions.ctypes.data, q_values.ctypes.data, rewards.ctypes.data, explored.ctypes.data,
     )  # fmt: skip
     agent.weights[:] = weights
     agent.steps = int(steps)

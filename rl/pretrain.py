@@ -31,17 +31,19 @@ def pretrain_agents(
     n_series = max(len(signals.load), len(signals.carbon_factor))
     for tier in range(len(TIERS)):
         pool = fleet.pools[tier]
+        # Every episode's states at once: row e * EPISODE_JOBS + j is step j of episode e.
+        starts = rng.integers(n_series, size=episodes)
+        t = (starts[:, None] + np.arange(EPISODE_JOBS)).ravel()
+        task, price_row, steel = t % len(signals.load), t % len(signals.energy_price), t % len(signals.carbon_factor)
+        load, price, carbon = signals.load[task], signals.energy_price[price_row], signals.carbon_factor[steel]
+        quality = pool_scores(fleet, tier, server_metrics(fleet, load, price, carbon)).final
+        static = static_features(carbon, price, signals.task_cpu[task], signals.task_mem[task])
+        start_loads = rng.integers(MAX_START_LOAD, size=(episodes, len(pool)))
+        draws = rng.random((episodes * EPISODE_JOBS, 2))
         agent = TierAgent.fresh(len(pool), config)
-        for _ in range(episodes):
-            start = int(rng.integers(n_series))
-            idx = signals.positions(start, EPISODE_JOBS)
-            load, price = signals.load[idx.task], signals.energy_price[idx.price]
-            carbon = signals.carbon_factor[idx.steel]
-            metrics = server_metrics(fleet, load, price, carbon)
-            quality = pool_scores(fleet, tier, metrics).final
-            static = static_features(carbon, price, signals.task_cpu[idx.task], signals.task_mem[idx.task])
-            loads = rng.integers(MAX_START_LOAD, size=len(pool)).tolist()
-            run_sequence(agent, loads, static, quality, rng.random((EPISODE_JOBS, 2)), PRETRAIN_OVERLOAD_WEIGHT)
+        for e in range(episodes):
+            rows = slice(e * EPISODE_JOBS, (e + 1) * EPISODE_JOBS)
+            run_sequence(agent, start_loads[e].tolist(), static[rows], quality[rows], draws[rows], PRETRAIN_OVERLOAD_WEIGHT)
         agent.steps = 0
         agents.append(agent)
     return tuple(agents)

@@ -18,7 +18,7 @@ from scheduler.jobs import LATENCIES
 from scheduler.jsonrows import JsonRows
 from scheduler.scoring import TIER_WEIGHTS, ServerMetrics, pool_scores
 from scheduler.signals import carbon_band
-from xai.templates import DecisionFacts, render, short_reason
+from xai.templates import DecisionFacts, render_many, short_reason
 
 _LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
 _LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)
@@ -197,8 +197,34 @@ def _reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[
 
 
 def explanations(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[str]:
-    """Template explanations of record rows start..stop-1."""
-    return [render(f) for f in decision_facts(world, record, start, stop, detail)]
+    """Template explanations of record rows start..stop-1 (xai.render_many, tier by tier)."""
+    fleet = world.fleet
+    detail = detail or row_detail(world, record, start, stop)
+    sl = slice(start, stop)
+    tiers = record.jobs.tier[sl]
+    texts = np.empty(stop - start, dtype=object)
+    for tier, pool in enumerate(fleet.pools):
+        rows = np.flatnonzero(tiers == tier)
+        if rows.size == 0:
+            continue
+        position = np.zeros(fleet.n_servers, np.intp)
+        position[pool] = np.arange(len(pool))
+        carbon = record.carbon_factor[sl][rows]
+        texts[rows] = render_many(
+            TIERS[tier], fleet.pool_names(tier), tuple(TIER_WEIGHTS[tier].tolist()),
+            job_id=record.job_ids[sl][rows],
+            latency=[_LATENCY_NAMES[x] for x in record.jobs.latency[sl][rows].tolist()],
+            chosen=position[record.chosen[sl][rows]],
+            parts=detail.parts[rows][:, :, pool],
+            loads=record.loads_before[sl][rows][:, pool],
+            q_values=record.q_values[sl][rows, : len(pool)],
+            explored=record.explored[sl][rows],
+            carbon_factor=carbon,
+            carbon_band=[carbon_band(x) for x in carbon.tolist()],
+            energy_kwh=record.energy_kwh[sl][rows],
+            co2_kg=record.co2_kg[sl][rows],
+        )  # fmt: skip
+    return texts.tolist()
 
 
 def decision_facts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[DecisionFacts]:

@@ -84,6 +84,16 @@ def test_slices_and_compact_agree_with_full(world):
         assert c["reason"].startswith(f"{f['priority']} pool -> {f['chosen_dc']}, ")
 
 
+def test_batch_explanations_equal_the_one_job_template(world):
+    """render_many (the batch fast path) against render (one job at a time) on real decisions."""
+    state = fresh_state(world, 8)
+    state.loads[:] = np.arange(9) * 3  # uneven loads exercise the load clauses
+    record = run_batch(world, state, np.arange(1, 2001), make_jobs(np.random.default_rng(8), 2000))
+    fast = decisions.explanations(world, record, 0, 2000)
+    assert fast == [render(f) for f in decisions.decision_facts(world, record, 0, 2000)]
+    assert any("exploration step" in t for t in fast) and any("busier" in t for t in fast)
+
+
 def test_explanation_facts_come_from_the_record(world):
     record = run_batch(world, fresh_state(world, 6), np.arange(1, 31), make_jobs(np.random.default_rng(6), 30))
     for i, facts in enumerate(decisions.decision_facts(world, record, 0, 30)):
