@@ -8,15 +8,16 @@ scores and energy to 4 decimals, cost and CO2 to 6, Q-values to 6.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import orjson
 
 from scheduler.engine import BatchRecord, World, metrics_at
-from scheduler.fleet import TIERS
+from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import LATENCIES
 from scheduler.jsonrows import JsonRows
-from scheduler.scoring import TIER_WEIGHTS, ServerMetrics, pool_scores
+from scheduler.scoring import METRICS, TIER_WEIGHTS, ServerMetrics, pool_scores
 from scheduler.signals import carbon_band
 from xai.templates import DecisionFacts, render_many, short_reason
 
@@ -155,9 +156,9 @@ def encode_compact(world: World, record: BatchRecord, start: int, stop: int, wit
     out.lit(',"latency":')
     out.pick(_LATENCY_JSON, record.jobs.latency[sl])
     out.lit(',"cpu":')
-    out.exact(record.jobs.cpu[sl])
+    out.num(record.jobs.cpu[sl], 6)
     out.lit(',"memory":')
-    out.exact(record.jobs.memory[sl])
+    out.num(record.jobs.memory[sl], 6)
     for key, values, decimals in (
         ("reward", record.reward, 4), ("rl_reward", record.rl_reward, 4), ("energy_kwh", record.energy_kwh, 4),
         ("cost", record.cost, 6), ("co2_kg", record.co2_kg, 6), ("carbon_factor", record.carbon_factor, 4),
@@ -174,26 +175,21 @@ def encode_compact(world: World, record: BatchRecord, start: int, stop: int, wit
     return out.encode()
 
 
-def _reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
-    """xai.short_reason of each row, as a table of JSON strings and a code per row (vectorised)."""
-    fleet = world.fleet
-    n_metrics = 4
-    tier_of = np.empty(fleet.n_servers, np.intp)
-    for tier, pool in enumerate(fleet.pools):
-        tier_of[pool] = tier
-    table = [
-        orjson.dumps(short_reason(TIERS[tier_of[s]], fleet.names[s], None if m == n_metrics else m, bool(best), bool(explored)))
-        for s in range(fleet.n_servers) for m in range(n_metrics + 1) for best in (0, 1) for explored in (0, 1)
+@lru_cache(maxsize=8)
+def _reason_table(fleet: Fleet) -> list[bytes]:
+    """xai.short_reason for every (server, dominant metric or none, is best, explored), JSON-encoded."""
+    tier_of = {int(s): tier for tier, pool in enumerate(fleet.pools) for s in pool}
+    return [
+        orjson.dumps(short_reason(TIERS[tier_of[s]], fleet.names[s], None if m == len(METRICS) else m, bool(best), bool(explored)))
+        for s in range(fleet.n_servers) for m in range(len(METRICS) + 1) for best in (0, 1) for explored in (0, 1)
     ]  # fmt: skip
+
+
+def _reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
+    """The short reason of each row: a table and a code per row into it (see _reason_table)."""
     sl = slice(start, stop)
-    chosen, tiers, rows = record.chosen[sl], record.jobs.tier[sl], np.arange(stop - start)
-    parts = row_detail(world, record, start, stop).parts[:, :n_metrics, :]  # (n, 4, n_servers)
-    own = parts[rows, :, chosen]  # (n, 4) the chosen server's normalised metrics
-    weighted = own * TIER_WEIGHTS[tiers]
-    metric = np.where(weighted.max(axis=1) > 0, weighted.argmax(axis=1), n_metrics)  # argmax: lowest index on ties
-    best = own[rows, np.minimum(metric, n_metrics - 1)] >= parts[rows, np.minimum(metric, n_metrics - 1)].max(axis=1)
-    codes = ((chosen * (n_metrics + 1) + metric) * 2 + best) * 2 + record.explored[sl]
-    return table, codes
+    codes = ((record.chosen[sl] * (len(METRICS) + 1) + record.dominant[sl]) * 2 + record.dominant_is_best[sl]) * 2 + record.explored[sl]
+    return _reason_table(world.fleet), codes
 
 
 def explanations(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[str]:

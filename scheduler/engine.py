@@ -14,7 +14,7 @@ from rl.agent import TierAgent, run_sequence
 from rl.features import static_features
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import JobBatch
-from scheduler.scoring import ServerMetrics, pool_scores, server_metrics
+from scheduler.scoring import TIER_WEIGHTS, ServerMetrics, pool_scores, server_metrics
 from scheduler.signals import Signals, StepIndex
 
 
@@ -55,6 +55,8 @@ class BatchRecord:
     co2_kg: np.ndarray  # (n,) on the chosen server
     co2_baseline_kg: np.ndarray  # (n,) mean over the performance pool: the "run everything big" baseline
     carbon_factor: np.ndarray  # (n,) at decision time
+    dominant: np.ndarray  # (n,) int8 metric (perf, cost, co2, lat) weighing most in the chosen score; 4 = none
+    dominant_is_best: np.ndarray  # (n,) bool: the chosen server is the pool's best on that metric
 
     def __len__(self) -> int:
         return len(self.job_ids)
@@ -71,6 +73,8 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     reward = np.empty(n)
     rl_reward = np.empty(n)
     explored = np.zeros(n, bool)
+    dominant = np.zeros(n, np.int8)
+    dominant_is_best = np.zeros(n, bool)
     q_values = np.full((n, pool_width), np.nan)
     loads_start = state.loads.copy()
     for tier in range(len(TIERS)):
@@ -78,7 +82,8 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         if rows.size == 0:
             continue
         pool = fleet.pools[tier]
-        quality = pool_scores(fleet, tier, metrics.take(rows)).final  # (m, pool_size)
+        scores = pool_scores(fleet, tier, metrics.take(rows))
+        quality = scores.final  # (m, pool_size)
         pool_loads = state.loads[pool].tolist()
         draws = state.rngs[tier].random((rows.size, 2))
         agent = state.agents[tier]
@@ -88,6 +93,7 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         reward[rows] = quality[np.arange(rows.size), result.actions]
         rl_reward[rows] = result.rl_reward
         explored[rows] = result.explored
+        dominant[rows], dominant_is_best[rows] = _dominant(scores.parts, result.actions, TIER_WEIGHTS[tier])
         q_values[rows, : len(pool)] = result.q_values
     placed = np.zeros((n, fleet.n_servers), np.int64)
     placed[np.arange(n), chosen] = 1
@@ -100,9 +106,22 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         co2_kg=metrics.co2_kg[rows, chosen],
         co2_baseline_kg=metrics.co2_kg[:, fleet.pools[-1]].mean(axis=1),
         carbon_factor=world.signals.carbon_factor[idx.steel],
+        dominant=dominant,
+        dominant_is_best=dominant_is_best,
     )  # fmt: skip
     state.pointer += n
     return record
+
+
+def _dominant(parts: np.ndarray, actions: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each job, the metric contributing most to the chosen server's score (lowest index on ties;
+    4 when none contributes) and whether that server leads the pool on it. parts: (m, 4, pool_size)."""
+    rows = np.arange(len(actions))
+    own = parts[rows, :, actions]  # (m, 4)
+    weighted = own * weights
+    top = weighted.argmax(axis=1)
+    is_best = own[rows, top] >= parts[rows, top].max(axis=1)
+    return np.where(weighted[rows, top] > 0, top, len(weights)), is_best
 
 
 def metrics_at(world: World, idx: StepIndex) -> ServerMetrics:

@@ -10,7 +10,7 @@ TIERS: tuple[str, str, str] = ("green", "balanced", "performance")
 """Tier names in pool order: green gets the smallest servers, performance the largest."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one fleet per process
 class Fleet:
     """The servers in CPU order (ties keep file order) and the tier pools over them."""
 

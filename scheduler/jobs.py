@@ -170,13 +170,15 @@ _LATENCY_CODE = {l: i for i, l in enumerate(LATENCIES)}
 
 
 def _to_batch(jobs: list[JobIn]) -> JobBatch:
-    n = len(jobs)
-    latency = [j.get("latency") for j in jobs]
+    tier, latency = _TIER_CODE, _LATENCY_CODE
     return JobBatch(
-        tier=np.fromiter((_TIER_CODE[j["priority"].strip().lower()] for j in jobs), np.int8, n),
-        latency=np.fromiter((-1 if x is None else _LATENCY_CODE[x.strip().lower()] for x in latency), np.int8, n),
-        cpu=np.fromiter((j["cpu"] for j in jobs), np.float64, n),
-        memory=np.fromiter((j["memory"] for j in jobs), np.float64, n),
+        # Exact spellings hit the dict directly; others (" Green") are normalised first.
+        tier=np.array([tier[p] if p in tier else tier[p.strip().lower()] for p in [j["priority"] for j in jobs]], np.int8),
+        latency=np.array(
+            [-1 if x is None else latency[x] if x in latency else latency[x.strip().lower()] for x in [j.get("latency") for j in jobs]], np.int8
+        ),
+        cpu=np.array([j["cpu"] for j in jobs], np.float64),
+        memory=np.array([j["memory"] for j in jobs], np.float64),
         estimated_kwh=_optional(jobs, "estimated_kwh"),
         co2_kg=_optional(jobs, "co2_kg"),
     )

@@ -82,6 +82,8 @@ def test_slices_and_compact_agree_with_full(world):
         assert (c["job_id"], c["chosen_dc"], c["priority"], c["latency"], c["reward"]) == (f["job_id"], f["chosen_dc"], f["priority"], f["latency"], f["reward"])
         assert (c["energy_kwh"], c["cost"], c["co2_kg"]) == (f["power_kwh"], f["cost"], f["co2"])
         assert c["reason"].startswith(f"{f['priority']} pool -> {f['chosen_dc']}, ")
+        why = c["reason"].split(", ", 1)[1].removesuffix(" (exploration step)")
+        assert why in f["explanation"], (c["reason"], f["explanation"])
 
 
 def test_batch_explanations_equal_the_one_job_template(world):
