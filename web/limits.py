@@ -1,8 +1,7 @@
 """Request body cap: bodies over max_bytes get 413 before they are read into memory."""
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class _TooLarge(Exception):

@@ -5,12 +5,9 @@ short human-readable reason fit for an API note ("LLM error: HTTP 500"). `LLMTim
 subclass for a call that ran out of time. SDK, HTTP and parsing exceptions never escape this module.
 """
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from xai.templates import DecisionFacts
-
-if TYPE_CHECKING:
-    import groq
 
 DEFAULT_BASE_URL = "https://api.groq.com"
 """Passed explicitly so the SDK never falls back to the GROQ_BASE_URL environment variable."""
