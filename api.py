@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        data = load_datasets(settings.data_dir)
+        data = load_datasets(settings.data_dir, settings.cache_dir)
         fleet = build_fleet(data.servers)
         signals = build_signals(data)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.seed).spawn(1)[0]))

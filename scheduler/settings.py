@@ -7,7 +7,7 @@ pass it to `api.create_app(settings)`.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     """Root seed: every session's random stream derives from it and the session id (or a client seed)."""
     data_dir: Path = ROOT / "dataset_rl"
     """Folder holding Server_L.xlsx, price.csv, task_15min_L.csv and steel_industry_data.csv."""
+    cache_dir: Path | None = ROOT / ".cache"
+    """Parsed data files are kept here between start-ups (keyed by content); empty disables it."""
     session_ttl_s: float = Field(3600.0, gt=0)
     """Idle sessions older than this are dropped."""
     max_sessions: int = Field(1000, ge=1)
@@ -46,6 +48,12 @@ class Settings(BaseSettings):
     """Refined explanations kept, keyed by (server, priority, carbon band)."""
     log_level: str = "INFO"
     """Python logging level of the service."""
+
+    @field_validator("cache_dir", "groq_api_key", "llm_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`GROQ_API_KEY=` in a .env file means no key, not an empty one."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @lru_cache

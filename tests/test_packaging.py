@@ -22,6 +22,7 @@ START_COMMAND = "uvicorn api:app --host 0.0.0.0 --port $PORT"
 SETTINGS_DEFAULTS = {
     "TASKPILOT_SEED": "42",
     "TASKPILOT_DATA_DIR": "dataset_rl",
+    "TASKPILOT_CACHE_DIR": ".cache",
     "TASKPILOT_SESSION_TTL_S": "3600",
     "TASKPILOT_MAX_SESSIONS": "1000",
     "TASKPILOT_MAX_BODY_BYTES": "16777216",

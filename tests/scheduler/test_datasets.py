@@ -79,3 +79,24 @@ def test_xlsx_with_strings_and_gaps(tmp_path):
     sheet.append([2, None, 8, "x"])
     book.save(tmp_path / "t.xlsx")
     assert _xlsx_rows(tmp_path / "t.xlsx") == [["ID", "name", "CPU", "note"], ["1", "alpha", "4.5", ""], ["2", "", "8", "x"]]
+
+
+def test_cache_is_used_and_keyed_by_content(data_copy, tmp_path):
+    cache = tmp_path / "cache"
+    first = load_datasets(data_copy, cache)
+    assert len(list(cache.glob("*.npz"))) == 4
+    again = load_datasets(data_copy, cache)
+    np.testing.assert_array_equal(first.steel_co2_t, again.steel_co2_t)
+    assert again.steel_load_type.tolist() == first.steel_load_type.tolist()
+    path = data_copy / "price.csv"
+    path.write_text(path.read_text().replace("74.67", "75.67", 1))
+    changed = load_datasets(data_copy, cache)
+    assert changed.price[0] == 75.67 and len(list(cache.glob("price-*.npz"))) == 2
+
+
+def test_damaged_cache_is_ignored(data_copy, tmp_path):
+    cache = tmp_path / "cache"
+    load_datasets(data_copy, cache)
+    for f in cache.glob("*.npz"):
+        f.write_bytes(b"garbage")
+    assert len(load_datasets(data_copy, cache).price) == 2000
