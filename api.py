@@ -21,7 +21,7 @@ from scheduler.sessions import SessionStore
 from scheduler.settings import Settings, get_settings
 from scheduler.signals import build_signals
 from web import errors, routes_info, routes_jobs
-from web.limits import BodySizeLimit
+from web.limits import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
 from xai.explainer import build_explainer
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="TaskPilot", version=BUILD.split("-")[-1], lifespan=lifespan, default_response_class=ORJSONResponse,
                   description="Carbon-aware, explainable job scheduler.")  # fmt: skip
+    app.add_middleware(SessionHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(routes_info.router)

@@ -156,9 +156,9 @@ def encode_compact(world: World, record: BatchRecord, start: int, stop: int, wit
     out.lit(',"latency":')
     out.pick(_LATENCY_JSON, record.jobs.latency[sl])
     out.lit(',"cpu":')
-    out.num(record.jobs.cpu[sl], 6)
+    out.exact(record.jobs.cpu[sl])
     out.lit(',"memory":')
-    out.num(record.jobs.memory[sl], 6)
+    out.exact(record.jobs.memory[sl])
     for key, values, decimals in (
         ("reward", record.reward, 4), ("rl_reward", record.rl_reward, 4), ("energy_kwh", record.energy_kwh, 4),
         ("cost", record.cost, 6), ("co2_kg", record.co2_kg, 6), ("carbon_factor", record.carbon_factor, 4),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import AliasChoices, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
 from typing_extensions import NotRequired, TypedDict
 
 from scheduler.fleet import TIERS
@@ -23,8 +23,15 @@ CSV_COLUMNS = ("priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg"
 
 _Priority = Annotated[str, StringConstraints(pattern=r"^\s*(?i:green|balanced|performance)\s*$")]
 _Latency = Annotated[str, StringConstraints(pattern=r"^\s*(?i:low|medium|high)\s*$")]
-_Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-_Amount = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
+def _not_bool(value: Any) -> Any:
+    """JSON true/false would pass as 1.0/0.0 in pydantic's lax float mode; a job's numbers are numbers."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+_Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), BeforeValidator(_not_bool)]
+_Amount = Annotated[float | None, Field(ge=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -106,23 +113,31 @@ def parse_csv(data: bytes) -> JobBatch:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise JobValidationError([{"row": None, "field": None, "message": f"file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise JobValidationError([{"row": 1, "field": None, "message": f"unreadable CSV header: {exc}"}]) from None
     problems = _check_header(header)
     if problems:
         raise JobValidationError(problems)
-    reader.fieldnames = header
     rows: list[dict[str, Any]] = []
     row_numbers: list[int] = []
     errors: list[dict[str, Any]] = []
-    for record in reader:
-        row = reader.line_num
-        if None in record or any(v is None for v in record.values()):
-            errors.append({"row": row, "field": None, "message": f"row has {len(record.get(None) or [])} extra or missing cell(s); expected {len(header)} columns"})
-            continue
-        if not any(v.strip() for v in record.values()):
+    while True:
+        row = reader.line_num + 1  # a record starts on the line after the previous one ended
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+            raise JobValidationError([*errors, {"row": row, "field": None, "message": f"unreadable CSV: {exc}"}]) from None
+        if not any(c.strip() for c in cells):
             continue  # blank line
-        rows.append({k: v.strip() for k, v in record.items() if v.strip() != "" or k in CSV_REQUIRED})
+        if len(cells) != len(header):
+            errors.append({"row": row, "field": None, "message": f"row has {len(cells)} cells; the header has {len(header)} columns"})
+            continue
+        rows.append({k: v.strip() for k, v in zip(header, cells) if v.strip() != "" or k in CSV_REQUIRED})
         row_numbers.append(row)
     try:
         batch = parse_jobs(rows)

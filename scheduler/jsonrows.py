@@ -52,8 +52,13 @@ class JsonRows:
             self._parts.append(_Number(values, decimals, present))
 
     def exact(self, values: np.ndarray) -> None:
-        """Numbers exactly as Python prints them (shortest round-trip), e.g. a client's own inputs."""
-        self._parts.append(_cells([orjson.dumps(v) for v in np.asarray(values, dtype=np.float64).tolist()]))
+        """A client's own numbers, unrounded: the fixed-point path when 6 decimals hold them exactly
+        (the usual case: integers, a few decimals), else Python's shortest round-trip text per value."""
+        values = np.asarray(values, dtype=np.float64)
+        if np.array_equal(np.round(values, 6), values) and (self.n == 0 or np.abs(values).max() < _MAX_ABS):
+            self.num(values, 6)
+        else:
+            self._parts.append(_cells([orjson.dumps(v) for v in values.tolist()]))
 
     def pick(self, table: Sequence[bytes], codes: np.ndarray) -> None:
         """One of a few JSON fragments per row, e.g. a server name, `true`/`false`, `null`."""

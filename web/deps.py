@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Request
 
 from scheduler.engine import World
 from scheduler.sessions import Session, SessionStore
@@ -10,6 +10,7 @@ from scheduler.settings import Settings
 from xai.explainer import Explainer
 
 SESSION_HEADER = "X-Session-ID"
+NOTICE_HEADER = "X-Session-Notice"
 
 
 def get_world(request: Request) -> World:
@@ -26,26 +27,24 @@ def get_explainer(request: Request) -> Explainer:
 
 def get_session(
     request: Request,
-    response: Response,
     x_session_id: Annotated[str | None, Header(description="Session id (1-64 of A-Za-z0-9_-); omit to start a new session.")] = None,
 ) -> Session:
     """The caller's session: the one named by X-Session-ID (created if new), or a new one.
-    Its id always comes back in the X-Session-ID response header."""
+    Its id comes back in the X-Session-ID response header of every answer, errors and streams included
+    (web.limits.SessionHeaders adds it from request.state)."""
     store: SessionStore = request.app.state.sessions
     notice = None
     if x_session_id is None:
         session = store.create()
     else:
         session, notice = store.get(x_session_id)
-    response.headers[SESSION_HEADER] = session.id
-    if notice:
-        response.headers["X-Session-Notice"] = notice
+    request.state.session_headers = [(SESSION_HEADER, session.id)] + ([(NOTICE_HEADER, notice)] if notice else [])
     return session
 
 
-def get_known_session(request: Request, response: Response, x_session_id: Annotated[str | None, Header()] = None) -> Session | None:
+def get_known_session(request: Request, x_session_id: Annotated[str | None, Header()] = None) -> Session | None:
     """Like get_session, but a request without X-Session-ID gets None instead of a new session."""
-    return None if x_session_id is None else get_session(request, response, x_session_id)
+    return None if x_session_id is None else get_session(request, x_session_id)
 
 
 WorldDep = Annotated[World, Depends(get_world)]

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -30,17 +30,18 @@ def dashboard() -> FileResponse:
     return FileResponse(DASHBOARD, media_type="text/html")
 
 
-@router.api_route("/health", methods=["GET", "HEAD"])
+@router.get("/health")
+@router.head("/health", include_in_schema=False)  # HEAD too, for load balancers; one schema entry
 def health() -> dict[str, Any]:
     """Liveness for load balancers and Render's health check."""
     return {"status": "ok", "build": BUILD, "run_accepts_body": True}
 
 
 @router.get("/session")
-def new_session(request: Request, response: Response, seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None) -> dict[str, Any]:
+def new_session(request: Request, seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None) -> dict[str, Any]:
     """Start a session; pass `seed` to replay another session's decisions exactly."""
     session = request.app.state.sessions.create(seed)
-    response.headers[SESSION_HEADER] = session.id
+    request.state.session_headers = [(SESSION_HEADER, session.id)]
     return {"session_id": session.id, "seed": session.seed}
 
 

@@ -12,7 +12,7 @@ from scheduler import decisions
 from scheduler.engine import BatchRecord, World
 from scheduler.jobs import JOB_SCHEMA, JobBatch, parse_csv, parse_job, parse_jobs
 from scheduler.sessions import Session
-from web.deps import SESSION_HEADER, ExplainerDep, SessionDep, SettingsDep, WorldDep
+from web.deps import ExplainerDep, SessionDep, SettingsDep, WorldDep
 from web.errors import LimitExceeded
 
 router = APIRouter()
@@ -86,14 +86,15 @@ async def run(
 
     def schedule() -> tuple[BatchRecord, dict[str, int]]:
         with session.lock:
+            # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
+            # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
             session.check_room(len(jobs), settings.max_session_jobs)
-            _check_batch(session.queued + len(jobs), settings.max_batch_jobs)
             record = session.run(jobs)
             return record, dict(zip(world.fleet.names, session.engine.loads.tolist()))
 
     record, loads = await run_in_threadpool(schedule)
     body = _stream(world, record, loads, decisions.encode_full if detail == "full" else decisions.encode_compact)
-    return StreamingResponse(body, media_type="application/json", headers={SESSION_HEADER: session.id})
+    return StreamingResponse(body, media_type="application/json")
 
 
 def _stream(world: World, record: BatchRecord, loads: dict[str, int], encode: Any) -> Iterator[bytes]:

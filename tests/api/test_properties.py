@@ -84,6 +84,5 @@ def test_csv_round_trip_keeps_every_job(app_client: TestClient, batch: list[dict
     round_trip(app_client, batch)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: /history (encode_compact) prints cpu and memory rounded to 6 decimals, so a client's own value is not echoed exactly")
 def test_history_echoes_the_exact_cpu_and_memory(app_client: TestClient) -> None:
     round_trip(app_client, [{"priority": "green", "cpu": 12.3456789, "memory": 1.5234375}])

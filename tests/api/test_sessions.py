@@ -40,14 +40,11 @@ SESSION_ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/jobs/1/explanation", {}),
     ("GET", "/sustainability", {}),
 ]
-RAW_RESPONSE_BUG = pytest.mark.xfail(
-    strict=True, reason="BUG: /history and /jobs/{id} return a bare Response, so the X-Session-ID header set by the session dependency is dropped"
-)
 
 
 def endpoint_params(endpoints: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
     return [
-        pytest.param(m, p, kw, id=f"{m} {p}", marks=[RAW_RESPONSE_BUG] if p in ("/history", "/jobs/1") else [])
+        pytest.param(m, p, kw, id=f"{m} {p}")
         for m, p, kw in endpoints
     ]  # fmt: skip
 
@@ -83,7 +80,6 @@ ERRORS_IN_A_SESSION = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: error responses (JobValidationError/HTTPException handlers) drop the X-Session-ID header the session dependency set")
 @pytest.mark.parametrize(("method", "path", "kwargs", "status"), ERRORS_IN_A_SESSION, ids=["422-batch", "422-run", "404-job", "404-explain"])
 def test_session_header_on_error_responses(shared_client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int) -> None:
     response = shared_client.request(method, path, **kwargs)  # no header: a new session was made for it
@@ -142,7 +138,6 @@ def test_idle_session_expires_with_a_notice(clocked: Any) -> None:
     assert NOTICE_HEADER not in again.headers
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: POST /run returns its own StreamingResponse with only X-Session-ID, so X-Session-Notice is lost")
 def test_expiry_notice_on_run(clocked: Any) -> None:
     client, clock = clocked
     v = Visitor(client, "runner")

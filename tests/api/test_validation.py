@@ -102,7 +102,6 @@ def test_submit_rejects_a_bad_job(shared_client: TestClient, bad: dict[str, Any]
     assert queued_and_scheduled(v) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: JobIn's float fields run in pydantic lax mode, so JSON true/false pass as cpu/memory 1.0/0.0")
 @pytest.mark.parametrize("path", ["/submit_batch", "/run"])
 def test_booleans_are_not_numbers(shared_client: TestClient, path: str) -> None:
     v = Visitor(shared_client)
@@ -197,7 +196,6 @@ def test_bad_csv_headers(shared_client: TestClient, csv: str, expected: list[tup
     assert queued_and_scheduled(v) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse_csv numbers a row by reader.line_num after reading it, i.e. the LAST physical line of a record with a quoted line break")
 def test_csv_rows_with_quoted_line_breaks_keep_their_row_number(shared_client: TestClient) -> None:
     v = Visitor(shared_client)
     csv = 'priority,cpu,memory\ngreen,"1\n2",3\ngreen,x,1\n'  # record 2 starts on line 2 and ends on line 3
@@ -236,7 +234,6 @@ def test_upload_needs_a_multipart_file_field(shared_client: TestClient, kwargs: 
     assert queued_and_scheduled(v) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse_csv does not catch csv.Error (field larger than the 131072-char field limit) -> 500")
 def test_csv_with_a_huge_cell_is_a_422_not_a_500() -> None:
     with serve(raise_server_exceptions=False) as client:
         response = upload(Visitor(client), "priority,cpu,memory\ngreen," + "1" * 200_000 + ",3\n")
