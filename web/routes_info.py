@@ -31,7 +31,7 @@ def dashboard() -> FileResponse:
 
 
 @router.get("/health")
-@router.head("/health", include_in_schema=False)  # HEAD too, for load balancers; one schema entry
+@router.head("/health", operation_id="health_head")  # HEAD too, for load balancers
 def health() -> dict[str, Any]:
     """Liveness for load balancers and Render's health check."""
     return {"status": "ok", "build": BUILD, "run_accepts_body": True}
