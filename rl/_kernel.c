@@ -1,6 +1,8 @@
 /* The TierAgent act-and-learn loop (rl/agent.py: run_sequence_py) in C, for speed.
  * Same arithmetic in the same order as the Python version; tests check they agree.
- * Arrays are C-contiguous float64 unless noted. Returns the agent's new step count. */
+ * Arrays are C-contiguous float64 unless noted. Returns the agent's new step count.
+ * With episode_len > 0 the m steps are m / episode_len episodes: each starts from its row of
+ * episode_loads (P loads) and its last step learns without bootstrap, as if run one call each. */
 #include <stdint.h>
 
 #define MAX_POOL 64
@@ -11,17 +13,29 @@ static double dot(const double *a, const double *b, int n) {
     return s;
 }
 
+/* W[a] += lr * (target - Q(s, a)) * phi(s) */
+static void td_update(double *row, const double *phi, int F, double lr, double target) {
+    double step = lr * (target - dot(row, phi, F));
+    for (int j = 0; j < F; j++) row[j] = row[j] + step * phi[j];
+}
+
 int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
                      const double *stat, const double *quality, const double *draws,
                      double overload_weight, double lr, double gamma,
                      double eps_start, double eps_floor, double eps_decay_steps,
-                     int64_t *actions, double *q_out, double *rewards, uint8_t *explored) {
+                     int64_t *actions, double *q_out, double *rewards, uint8_t *explored,
+                     int64_t episode_len, const int64_t *episode_loads) {
     const int F = P + 4;
     double phi[MAX_POOL + 4], prev_phi[MAX_POOL + 4], q[MAX_POOL];
     int prev_a = -1;
     double prev_r = 0.0;
     if (P < 1 || P > MAX_POOL) return -1;
     for (int64_t i = 0; i < m; i++) {
+        if (episode_len > 0 && i % episode_len == 0) {  /* a new episode: close the last one, fresh loads */
+            if (prev_a >= 0) td_update(W + prev_a * F, prev_phi, F, lr, prev_r);
+            prev_a = -1;
+            for (int j = 0; j < P; j++) loads[j] = episode_loads[(i / episode_len) * P + j];
+        }
         int64_t busiest = 0, total = 0;
         for (int j = 0; j < P; j++) { if (loads[j] > busiest) busiest = loads[j]; total += loads[j]; }
         if (busiest == 0) busiest = 1;
@@ -31,10 +45,8 @@ int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
         if (prev_a >= 0) {  /* finish the previous job's TD(0) update with this state as s' */
             double best = q[0];
             for (int a = 1; a < P; a++) if (q[a] > best) best = q[a];
-            double *row = W + prev_a * F;
-            double step = lr * ((prev_r + gamma * best) - dot(row, prev_phi, F));
-            for (int j = 0; j < F; j++) row[j] = row[j] + step * prev_phi[j];
-            q[prev_a] = dot(row, phi, F);
+            td_update(W + prev_a * F, prev_phi, F, lr, prev_r + gamma * best);
+            q[prev_a] = dot(W + prev_a * F, phi, F);
         }
         double frac = 1.0 - (double)steps / eps_decay_steps;
         double eps = eps_start * (frac > eps_floor ? frac : eps_floor);
@@ -58,10 +70,7 @@ int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
         prev_a = a;
         prev_r = r;
     }
-    if (prev_a >= 0) {  /* last job: no next state of this tier, the target is the reward alone */
-        double *row = W + prev_a * F;
-        double step = lr * (prev_r - dot(row, prev_phi, F));
-        for (int j = 0; j < F; j++) row[j] = row[j] + step * prev_phi[j];
-    }
+    /* last job: no next state of this tier, the target is the reward alone */
+    if (prev_a >= 0) td_update(W + prev_a * F, prev_phi, F, lr, prev_r);
     return steps;
 }

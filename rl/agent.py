@@ -69,13 +69,28 @@ def run_sequence(
     quality: np.ndarray,
     draws: np.ndarray,
     overload_weight: float,
+    episode_loads: np.ndarray | None = None,
 ) -> SequenceResult:
-    """Act and learn on m consecutive jobs of one tier (see run_sequence_py); the fast path when built."""
+    """Act and learn on m consecutive jobs of one tier (see run_sequence_py); the fast path when built.
+
+    episode_loads: (e, pool_size), for pre-training: the m jobs are e equal episodes, each starting
+    from its row of loads and ending without bootstrap, exactly as e separate calls would run them.
+    """
     from rl import kernel  # imported here: kernel imports this module's types
 
+    if episode_loads is None:
+        if kernel.available():
+            return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight)
+        return run_sequence_py(agent, loads, static, quality, draws, overload_weight)
     if kernel.available():
-        return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight)
-    return run_sequence_py(agent, loads, static, quality, draws, overload_weight)
+        return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads)
+    length = len(static) // len(episode_loads)
+    parts = []
+    for e, start in enumerate(episode_loads.tolist()):
+        rows = slice(e * length, (e + 1) * length)
+        loads[:] = start
+        parts.append(run_sequence_py(agent, loads, static[rows], quality[rows], draws[rows], overload_weight))
+    return SequenceResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("actions", "q_values", "rl_reward", "explored")))
 
 
 def run_sequence_py(

@@ -41,9 +41,8 @@ def pretrain_agents(
         start_loads = rng.integers(MAX_START_LOAD, size=(episodes, len(pool)))
         draws = rng.random((episodes * EPISODE_JOBS, 2))
         agent = TierAgent.fresh(len(pool), config)
-        for e in range(episodes):
-            rows = slice(e * EPISODE_JOBS, (e + 1) * EPISODE_JOBS)
-            run_sequence(agent, start_loads[e].tolist(), static[rows], quality[rows], draws[rows], PRETRAIN_OVERLOAD_WEIGHT)
+        if episodes:
+            run_sequence(agent, [0] * len(pool), static, quality, draws, PRETRAIN_OVERLOAD_WEIGHT, episode_loads=start_loads)
         agent.steps = 0
         agents.append(agent)
     return tuple(agents)

@@ -17,9 +17,9 @@ from web.errors import LimitExceeded
 
 router = APIRouter()
 STREAM_CHUNK_JOBS = 1000
-_JOB_SCHEMA = JOB_SCHEMA
-_ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": _JOB_SCHEMA}}}}}
-_OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _JOB_SCHEMA}}}}
+# These routes read the raw body (validated by scheduler.jobs in one pass); the schema is declared here.
+_ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": JOB_SCHEMA}}}}}
+_OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": JOB_SCHEMA}}}}
 
 
 def _check_batch(n: int, limit: int) -> None:
@@ -44,24 +44,30 @@ async def _jobs_from_body(request: Request, limit: int, single: bool = False) ->
     return jobs
 
 
-def _enqueue(session: Session, jobs: JobBatch, max_session_jobs: int) -> list[int]:
-    with session.lock:
-        session.check_room(len(jobs), max_session_jobs)
-        return session.enqueue(jobs).tolist()
+async def _enqueue(session: Session, jobs: JobBatch, max_session_jobs: int) -> list[int]:
+    """Queue under the session's lock, in the thread pool: the lock may be held by a long /run of the
+    same session, and waiting for it on the event loop would stall every other request."""
+
+    def locked() -> list[int]:
+        with session.lock:
+            session.check_room(len(jobs), max_session_jobs)
+            return session.enqueue(jobs).tolist()
+
+    return await run_in_threadpool(locked)
 
 
 @router.post("/submit", openapi_extra=_OBJECT_BODY)
 async def submit(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
     """Queue one job."""
     jobs = await _jobs_from_body(request, settings.max_batch_jobs, single=True)
-    return {"job_id": _enqueue(session, jobs, settings.max_session_jobs)[0]}
+    return {"job_id": (await _enqueue(session, jobs, settings.max_session_jobs))[0]}
 
 
 @router.post("/submit_batch", openapi_extra=_ARRAY_BODY)
 async def submit_batch(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Queue a JSON array of jobs: all of them, or none when any is invalid (422 lists every problem)."""
     jobs = await _jobs_from_body(request, settings.max_batch_jobs)
-    ids = _enqueue(session, jobs, settings.max_session_jobs)
+    ids = await _enqueue(session, jobs, settings.max_session_jobs)
     return {"job_ids": ids, "count": len(ids)}
 
 
@@ -71,7 +77,7 @@ async def upload(session: SessionDep, settings: SettingsDep, file: Annotated[Upl
     data = await file.read()
     jobs = await run_in_threadpool(parse_csv, data)
     _check_batch(len(jobs), settings.max_batch_jobs)
-    ids = _enqueue(session, jobs, settings.max_session_jobs)
+    ids = await _enqueue(session, jobs, settings.max_session_jobs)
     return {"job_ids": ids, "count": len(ids), "filename": file.filename}
 
 

@@ -78,3 +78,20 @@ def test_exploration_picks_by_second_draw():
     result = run_sequence(agent, [0, 0, 0], np.zeros((1, 4)), np.zeros((1, 3)), np.array([[0.0, 0.7]]), 0.2)
     assert result.explored[0] and result.actions.tolist() == [2]
     assert agent.steps == 1
+
+
+@pytest.mark.parametrize("use_kernel", [True, False], ids=["kernel", "python"])
+def test_episodes_equal_separate_calls(monkeypatch, use_kernel):
+    if use_kernel and not kernel.available():
+        pytest.skip("no C compiler here")
+    if not use_kernel:
+        monkeypatch.setattr(kernel, "available", lambda: False)
+    agent, _, static, quality, draws = random_inputs(4, 60, 3)
+    starts = np.random.default_rng(5).integers(0, 9, size=(6, 3))
+    separate = agent.copy()
+    for e in range(6):
+        rows = slice(e * 10, (e + 1) * 10)
+        run_sequence_py(separate, starts[e].tolist(), static[rows], quality[rows], draws[rows], 0.8)
+    together = agent.copy()
+    run_sequence(together, [0, 0, 0], static, quality, draws, 0.8, episode_loads=starts)
+    assert np.array_equal(separate.weights, together.weights) and separate.steps == together.steps
