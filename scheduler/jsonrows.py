@@ -133,18 +133,21 @@ def _fixed(values: np.ndarray, decimals: int) -> np.ndarray:
     scaled = np.rint(np.abs(values) * scale).astype(np.int64)
     negative = (values < 0) & (scaled > 0)
     whole, frac = np.divmod(scaled, scale)
+    frac = frac.astype(np.int32)  # < 10**6: 32-bit division is about twice as fast
+    if whole.max(initial=0) < 2**31:
+        whole = whole.astype(np.int32)
     n_int = max(1, len(str(int(whole.max())))) if len(values) else 1
     sign = 1 if negative.any() else 0
     width = sign + n_int + (decimals + 1 if decimals else 0)
     out = np.full((len(values), width), _SPACE, np.uint8)
-    rest = whole.copy()
+    rest = whole
     first = np.full(len(values), sign + n_int - 1)  # column of the leading digit
     for j in range(n_int):
         col = sign + n_int - 1 - j
         digit_present = (rest > 0) | (j == 0)
-        out[:, col] = np.where(digit_present, _ZERO + rest % 10, _SPACE)
+        rest, digit = np.divmod(rest, 10)
+        out[:, col] = np.where(digit_present, _ZERO + digit, _SPACE)
         first = np.where(digit_present, col, first)
-        rest //= 10
     if sign:
         rows = np.flatnonzero(negative)
         out[rows, first[rows] - 1] = _MINUS
@@ -153,8 +156,7 @@ def _fixed(values: np.ndarray, decimals: int) -> np.ndarray:
         out[:, base] = _DOT
         trailing = np.ones(len(values), bool)  # still inside the run of trailing zeros
         for j in range(decimals - 1, -1, -1):
-            digit = frac % 10
-            frac //= 10
+            frac, digit = np.divmod(frac, 10)
             trailing &= (digit == 0) & (j > 0)
             out[:, base + 1 + j] = np.where(trailing, _SPACE, _ZERO + digit)
     return out
