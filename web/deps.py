@@ -13,19 +13,21 @@ SESSION_HEADER = "X-Session-ID"
 NOTICE_HEADER = "X-Session-Notice"
 
 
-def get_world(request: Request) -> World:
+# async on purpose: FastAPI sends plain `def` dependencies through the thread pool, a hop that costs
+# more than these lookups.
+async def get_world(request: Request) -> World:
     return request.app.state.world
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_explainer(request: Request) -> Explainer:
+async def get_explainer(request: Request) -> Explainer:
     return request.app.state.explainer
 
 
-def get_session(
+async def get_session(
     request: Request,
     x_session_id: Annotated[str | None, Header(description="Session id (1-64 of A-Za-z0-9_-); omit to start a new session.")] = None,
 ) -> Session:
@@ -42,9 +44,9 @@ def get_session(
     return session
 
 
-def get_known_session(request: Request, x_session_id: Annotated[str | None, Header()] = None) -> Session | None:
+async def get_known_session(request: Request, x_session_id: Annotated[str | None, Header()] = None) -> Session | None:
     """Like get_session, but a request without X-Session-ID gets None instead of a new session."""
-    return None if x_session_id is None else get_session(request, x_session_id)
+    return None if x_session_id is None else await get_session(request, x_session_id)
 
 
 WorldDep = Annotated[World, Depends(get_world)]

@@ -16,7 +16,8 @@ from web.deps import ExplainerDep, SessionDep, SettingsDep, WorldDep
 from web.errors import LimitExceeded
 
 router = APIRouter()
-STREAM_CHUNK_JOBS = 1000
+STREAM_CHUNK_JOBS = {"full": 1000, "compact": 10_000}
+"""Jobs per streamed piece: about 4 MB either way, few thread-pool hops, bounded memory."""
 # These routes read the raw body (validated by scheduler.jobs in one pass); the schema is declared here.
 _ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": JOB_SCHEMA}}}}}
 _OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": JOB_SCHEMA}}}}
@@ -27,47 +28,42 @@ def _check_batch(n: int, limit: int) -> None:
         raise LimitExceeded(f"{n} jobs in one request; the limit is {limit} (TASKPILOT_MAX_BATCH_JOBS)")
 
 
-async def _jobs_from_body(request: Request, limit: int, single: bool = False) -> JobBatch:
-    body = await request.body()
-    if not body.strip():
-        if single:
-            raise HTTPException(422, "request body must be a JSON job object")
-        return JobBatch.empty()
-    if single:
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise HTTPException(422, f"request body is not valid JSON: {exc}") from None
-        return parse_job(payload)
-    jobs = await run_in_threadpool(parse_jobs, body)
+def _parse_body(body: bytes, limit: int) -> JobBatch:
+    """The jobs of a JSON array body (empty body: none), checked against the per-request cap."""
+    jobs = parse_jobs(body) if body.strip() else JobBatch.empty()
     _check_batch(len(jobs), limit)
     return jobs
 
 
-async def _enqueue(session: Session, jobs: JobBatch, max_session_jobs: int) -> list[int]:
-    """Queue under the session's lock, in the thread pool: the lock may be held by a long /run of the
-    same session, and waiting for it on the event loop would stall every other request."""
-
-    def locked() -> list[int]:
-        with session.lock:
-            session.check_room(len(jobs), max_session_jobs)
-            return session.enqueue(jobs).tolist()
-
-    return await run_in_threadpool(locked)
+def _enqueue(session: Session, jobs: JobBatch, max_session_jobs: int) -> list[int]:
+    # Callers run this in the thread pool: the lock may be held by a long /run of the same session,
+    # and waiting for it on the event loop would stall every other request.
+    with session.lock:
+        session.check_room(len(jobs), max_session_jobs)
+        return session.enqueue(jobs).tolist()
 
 
 @router.post("/submit", openapi_extra=_OBJECT_BODY)
 async def submit(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
     """Queue one job."""
-    jobs = await _jobs_from_body(request, settings.max_batch_jobs, single=True)
-    return {"job_id": (await _enqueue(session, jobs, settings.max_session_jobs))[0]}
+    body = await request.body()
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(422, f"request body must be a JSON job object: {exc}") from None
+    jobs = parse_job(payload)
+    return {"job_id": (await run_in_threadpool(_enqueue, session, jobs, settings.max_session_jobs))[0]}
 
 
 @router.post("/submit_batch", openapi_extra=_ARRAY_BODY)
 async def submit_batch(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Queue a JSON array of jobs: all of them, or none when any is invalid (422 lists every problem)."""
-    jobs = await _jobs_from_body(request, settings.max_batch_jobs)
-    ids = await _enqueue(session, jobs, settings.max_session_jobs)
+    body = await request.body()
+
+    def parse_and_queue() -> list[int]:
+        return _enqueue(session, _parse_body(body, settings.max_batch_jobs), settings.max_session_jobs)
+
+    ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids)}
 
 
@@ -75,9 +71,13 @@ async def submit_batch(request: Request, session: SessionDep, settings: Settings
 async def upload(session: SessionDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg]")]) -> dict[str, Any]:
     """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
     data = await file.read()
-    jobs = await run_in_threadpool(parse_csv, data)
-    _check_batch(len(jobs), settings.max_batch_jobs)
-    ids = await _enqueue(session, jobs, settings.max_session_jobs)
+
+    def parse_and_queue() -> list[int]:
+        jobs = parse_csv(data)
+        _check_batch(len(jobs), settings.max_batch_jobs)
+        return _enqueue(session, jobs, settings.max_session_jobs)
+
+    ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids), "filename": file.filename}
 
 
@@ -88,9 +88,10 @@ async def run(
 ) -> StreamingResponse:  # fmt: skip
     """Schedule the session's queue, plus any jobs in the body (appended to the queue), and return every
     decision. The response streams, so a 100,000-job run never sits in memory as one document."""
-    jobs = await _jobs_from_body(request, settings.max_batch_jobs)
+    body = await request.body()
 
     def schedule() -> tuple[BatchRecord, dict[str, int]]:
+        jobs = _parse_body(body, settings.max_batch_jobs)
         with session.lock:
             # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
             # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
@@ -99,16 +100,19 @@ async def run(
             return record, dict(zip(world.fleet.names, session.engine.loads.tolist()))
 
     record, loads = await run_in_threadpool(schedule)
-    body = _stream(world, record, loads, decisions.encode_full if detail == "full" else decisions.encode_compact)
-    return StreamingResponse(body, media_type="application/json")
+    encode = decisions.encode_full if detail == "full" else decisions.encode_compact
+    return StreamingResponse(_stream(world, record, loads, encode, STREAM_CHUNK_JOBS[detail]), media_type="application/json")
 
 
-def _stream(world: World, record: BatchRecord, loads: dict[str, int], encode: Any) -> Iterator[bytes]:
-    yield b'{"scheduled_jobs":['
-    for start in range(0, len(record), STREAM_CHUNK_JOBS):
-        chunk = encode(world, record, start, min(start + STREAM_CHUNK_JOBS, len(record)))
-        yield chunk if start == 0 else b"," + chunk
-    yield b'],"server_loads":' + orjson.dumps(loads) + b"}"
+def _stream(world: World, record: BatchRecord, loads: dict[str, int], encode: Any, size: int) -> Iterator[bytes]:
+    """{"scheduled_jobs":[...],"server_loads":{...}} in pieces of `size` jobs."""
+    starts = range(0, len(record), size)
+    head, tail = b'{"scheduled_jobs":[', b'],"server_loads":' + orjson.dumps(loads) + b"}"
+    if not starts:
+        yield head + tail
+    for start in starts:
+        chunk = encode(world, record, start, min(start + size, len(record)))
+        yield (head if start == 0 else b",") + chunk + (tail if start + size >= len(record) else b"")
 
 
 @router.post("/reset")
