@@ -116,3 +116,27 @@ def test_concurrent_requests_in_one_session_never_share_a_job_id(live_server: st
         s = Visitor(client, sid).summary()
     assert s["total_jobs"] == len(scheduled_ids)
     assert s["queued_jobs"] + s["total_jobs"] == 1800
+
+
+def test_health_answers_while_a_request_waits_for_its_busy_session(live_server: str) -> None:
+    """A /submit to a session whose lock a long /run holds waits off the event loop."""
+    sid = new_sid()
+    run_out: dict[str, Any] = {}
+    run = post_in_thread(live_server, sid, "/run?detail=compact", json.dumps(mixed_jobs(BIG_BATCH)).encode(), run_out)
+    time.sleep(0.5)  # the run is being parsed or scheduled now
+    submit_out: dict[str, Any] = {}
+    submit = post_in_thread(live_server, sid, "/submit_batch", json.dumps(mixed_jobs(3)).encode(), submit_out)
+    latencies = []
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        while run.is_alive():
+            start = time.perf_counter()
+            assert client.get("/health").status_code == 200
+            latencies.append(time.perf_counter() - start)
+            time.sleep(0.02)
+    run.join(timeout=5)
+    submit.join(timeout=30)
+    assert "error" not in run_out and "error" not in submit_out
+    assert len(latencies) >= 3 and max(latencies) < MAX_HEALTH_LATENCY_S
+    assert run_out["response"].status_code == submit_out["response"].status_code == 200
+    # The submit queued either before the run took the session (and ran with it) or after it.
+    assert submit_out["response"].json()["job_ids"] in ([1, 2, 3], [BIG_BATCH + 1, BIG_BATCH + 2, BIG_BATCH + 3])
