@@ -113,3 +113,8 @@ def run_sequence(
     agent.steps = int(steps)
     loads[:] = pool_loads.tolist()
     return SequenceResult(actions=actions.astype(np.intp), q_values=q_values, rl_reward=rewards, explored=explored.view(bool))
+
+
+if __name__ == "__main__":  # `python -m rl.kernel`: build the kernel now (deploy build steps run this)
+    logging.basicConfig(level=logging.INFO)
+    raise SystemExit(0 if available() else "the agent kernel could not be built: is a C compiler (cc) installed?")

@@ -228,3 +228,11 @@ def _column_index(ref: str) -> int:
 def _check(file: str, ok: bool, problem: str) -> None:
     if not ok:
         raise DatasetError(f"{file}: {problem}")
+
+
+if __name__ == "__main__":  # `python -m scheduler.datasets`: check the data and fill the cache (deploy builds)
+    from scheduler.settings import get_settings
+
+    settings = get_settings()
+    loaded = load_datasets(settings.data_dir, settings.cache_dir)
+    print(f"{settings.data_dir}: {len(loaded.servers.ids)} servers, {len(loaded.steel_usage_kwh)} steel rows; cache {settings.cache_dir}")
