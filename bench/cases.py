@@ -75,6 +75,29 @@ def engine(plan: Plan) -> list[Figure]:
     return [figure]
 
 
+def agent_loop(plan: Plan) -> list[Figure]:
+    """The tier agent's act-and-learn loop alone, on random inputs: the C kernel and the plain Python
+    loop it replaces (the two give identical results; tests/rl/test_agent.py)."""
+    import numpy as np
+
+    from rl import kernel
+    from rl.agent import TierAgent, run_sequence_py
+
+    steps = plan.batch_jobs * 10
+    rng = np.random.default_rng(7)
+    static, quality, draws = rng.random((steps, 4)), rng.random((steps, 3)), rng.random((steps, 2))
+    figures = []
+    runners = [("python", run_sequence_py)] + ([("kernel", kernel.run_sequence)] if kernel.available() else [])
+    for name, run in runners:
+        figure = Figure(f"agent_loop.{name}_steps_per_s", "steps/s", note=f"{steps} steps, pool of 3")
+        for _ in range(plan.repeats):
+            started = time.perf_counter()
+            run(TierAgent.fresh(3), [0, 0, 0], static, quality, draws, 0.2)
+            figure.samples.append(steps / (time.perf_counter() - started))
+        figures.append(figure)
+    return figures
+
+
 async def _load_world(settings: "Settings") -> "World":
     """The World exactly as the server builds it: create_app's lifespan, run once and closed."""
     from api import create_app
@@ -205,4 +228,4 @@ def _concurrent_runs(server: Server, body: bytes, k: int, runs: int, prefix: str
     return elapsed
 
 
-BENCHMARKS = {"engine": engine, "run_full": run_full, "run_compact": run_compact, "peak_rss": peak_rss, "startup": startup, "concurrency": concurrency}
+BENCHMARKS = {"engine": engine, "agent_loop": agent_loop, "run_full": run_full, "run_compact": run_compact, "peak_rss": peak_rss, "startup": startup, "concurrency": concurrency}
