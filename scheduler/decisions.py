@@ -50,7 +50,7 @@ def row_detail(world: World, record: BatchRecord, start: int, stop: int) -> RowD
     return RowDetail(metrics, parts)
 
 
-def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> bytes:
+def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> bytes | memoryview:
     """Reference-compatible JSON objects for record rows start..stop-1, comma-separated."""
     fleet, signals = world.fleet, world.signals
     n = stop - start
@@ -143,7 +143,7 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> byt
     return out.encode()
 
 
-def encode_compact(world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True) -> bytes:
+def encode_compact(world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True) -> bytes | memoryview:
     """The decision essentials without per-server tables (POST /run?detail=compact, GET /history)."""
     sl = slice(start, stop)
     out = JsonRows(stop - start)

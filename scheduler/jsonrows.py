@@ -88,8 +88,9 @@ class JsonRows:
                 out[id(x)] = column
         return out
 
-    def encode(self) -> bytes:
-        """The rows' JSON texts separated by commas (no enclosing brackets)."""
+    def encode(self) -> bytes | memoryview:
+        """The rows' JSON texts separated by commas (no enclosing brackets). A view of the numpy buffer,
+        not a copy: a 1,000-job full chunk is about 4 MB."""
         if self.n == 0:
             return b""
         formatted = self._format_numbers()
@@ -108,7 +109,7 @@ class JsonRows:
         for c, start, width in zip(cells, offsets, widths):
             if not isinstance(c, bytes):
                 out[:, start : start + width] = c
-        return out.tobytes()[:-1]
+        return memoryview(out.reshape(-1))[:-1]
 
 class _Number:
     """A number column waiting to be formatted with the others of its precision."""
