@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         world = World(fleet, signals, agents)
         app.state.settings = settings
         app.state.world = world
-        app.state.sessions = SessionStore(world, settings.seed, settings.session_ttl_s, settings.max_sessions)
+        app.state.sessions = SessionStore(
+            world, settings.seed, settings.session_ttl_s, settings.max_sessions, settings.max_session_jobs, settings.max_total_jobs
+        )
         app.state.explainer = build_explainer(
             settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
         )

@@ -48,6 +48,12 @@ class SessionFull(SessionError):
     status = 413
 
 
+class ServerFull(SessionError):
+    """All sessions together hold max_total_jobs jobs: the process's memory bound."""
+
+    status = 503
+
+
 def derive_seed(root_seed: int, session_id: str) -> int:
     """A stable 63-bit seed from the root seed and the id (not Python's salted hash())."""
     digest = hashlib.sha256(f"{root_seed}:{session_id}".encode()).digest()
@@ -135,11 +141,16 @@ class Session:
 class SessionStore:
     """Live sessions by id, with TTL, a cap and LRU eviction of idle sessions."""
 
-    def __init__(self, world: World, root_seed: int, ttl_s: float, max_sessions: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, world: World, root_seed: int, ttl_s: float, max_sessions: int,
+        max_session_jobs: int = 200_000, max_total_jobs: int = 2_000_000, clock: Callable[[], float] = time.monotonic,
+    ):  # fmt: skip
         self._world = world
         self._root_seed = root_seed
         self._ttl_s = ttl_s
         self._max = max_sessions
+        self._max_session_jobs = max_session_jobs
+        self._max_total_jobs = max_total_jobs
         self._clock = clock
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._expired: OrderedDict[str, None] = OrderedDict()
@@ -147,6 +158,18 @@ class SessionStore:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    def check_room(self, session: Session, new_jobs: int) -> None:
+        """Raise when `new_jobs` more would overfill the session (SessionFull) or the process
+        (ServerFull). The total is read without the store's lock: a soft bound, which two sessions
+        adding at the same moment may pass by one batch."""
+        session.check_room(new_jobs, self._max_session_jobs)
+        held = sum(s.queued + s.scheduled for s in list(self._sessions.values()))
+        if held + new_jobs > self._max_total_jobs:
+            raise ServerFull(
+                f"the server holds {held} jobs across all sessions and may hold {self._max_total_jobs} "
+                f"(TASKPILOT_MAX_TOTAL_JOBS); try again after idle sessions expire, or reset yours"
+            )
 
     def create(self, seed: int | None = None) -> Session:
         """A new session with an unguessable id; `seed` replaces the derived one."""

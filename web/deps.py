@@ -27,6 +27,10 @@ async def get_explainer(request: Request) -> Explainer:
     return request.app.state.explainer
 
 
+async def get_store(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
 async def get_session(
     request: Request,
     x_session_id: Annotated[str | None, Header(description="Session id (1-64 of A-Za-z0-9_-); omit to start a new session.")] = None,
@@ -53,4 +57,5 @@ WorldDep = Annotated[World, Depends(get_world)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ExplainerDep = Annotated[Explainer, Depends(get_explainer)]
 SessionDep = Annotated[Session, Depends(get_session)]
+StoreDep = Annotated[SessionStore, Depends(get_store)]
 MaybeSessionDep = Annotated[Session | None, Depends(get_known_session)]

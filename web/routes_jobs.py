@@ -11,8 +11,8 @@ from fastapi.responses import StreamingResponse
 from scheduler import decisions
 from scheduler.engine import BatchRecord, World
 from scheduler.jobs import JOB_SCHEMA, JobBatch, parse_csv, parse_job, parse_jobs
-from scheduler.sessions import Session
-from web.deps import ExplainerDep, SessionDep, SettingsDep, WorldDep
+from scheduler.sessions import Session, SessionStore
+from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded
 
 router = APIRouter()
@@ -35,16 +35,16 @@ def _parse_body(body: bytes, limit: int) -> JobBatch:
     return jobs
 
 
-def _enqueue(session: Session, jobs: JobBatch, max_session_jobs: int) -> list[int]:
+def _enqueue(store: SessionStore, session: Session, jobs: JobBatch) -> list[int]:
     # Callers run this in the thread pool: the lock may be held by a long /run of the same session,
     # and waiting for it on the event loop would stall every other request.
     with session.lock:
-        session.check_room(len(jobs), max_session_jobs)
+        store.check_room(session, len(jobs))
         return session.enqueue(jobs).tolist()
 
 
 @router.post("/submit", openapi_extra=_OBJECT_BODY)
-async def submit(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
+async def submit(request: Request, session: SessionDep, store: StoreDep) -> dict[str, int]:
     """Queue one job."""
     body = await request.body()
     try:
@@ -52,30 +52,30 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep) -
     except orjson.JSONDecodeError as exc:
         raise HTTPException(422, f"request body must be a JSON job object: {exc}") from None
     jobs = parse_job(payload)
-    return {"job_id": (await run_in_threadpool(_enqueue, session, jobs, settings.max_session_jobs))[0]}
+    return {"job_id": (await run_in_threadpool(_enqueue, store, session, jobs))[0]}
 
 
 @router.post("/submit_batch", openapi_extra=_ARRAY_BODY)
-async def submit_batch(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def submit_batch(request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     """Queue a JSON array of jobs: all of them, or none when any is invalid (422 lists every problem)."""
     body = await request.body()
 
     def parse_and_queue() -> list[int]:
-        return _enqueue(session, _parse_body(body, settings.max_batch_jobs), settings.max_session_jobs)
+        return _enqueue(store, session, _parse_body(body, settings.max_batch_jobs))
 
     ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids)}
 
 
 @router.post("/upload")
-async def upload(session: SessionDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg]")]) -> dict[str, Any]:
+async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg]")]) -> dict[str, Any]:
     """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
     data = await file.read()
 
     def parse_and_queue() -> list[int]:
         jobs = parse_csv(data)
         _check_batch(len(jobs), settings.max_batch_jobs)
-        return _enqueue(session, jobs, settings.max_session_jobs)
+        return _enqueue(store, session, jobs)
 
     ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids), "filename": file.filename}
@@ -83,7 +83,7 @@ async def upload(session: SessionDep, settings: SettingsDep, file: Annotated[Upl
 
 @router.post("/run", openapi_extra=_ARRAY_BODY)
 async def run(
-    request: Request, session: SessionDep, settings: SettingsDep, world: WorldDep,
+    request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep, world: WorldDep,
     detail: Annotated[Literal["full", "compact"], Query(description="full: the reference's per-job object; compact: essentials only")] = "full",
 ) -> StreamingResponse:  # fmt: skip
     """Schedule the session's queue, plus any jobs in the body (appended to the queue), and return every
@@ -95,7 +95,7 @@ async def run(
         with session.lock:
             # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
             # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
-            session.check_room(len(jobs), settings.max_session_jobs)
+            store.check_room(session, len(jobs))
             record = session.run(jobs)
             return record, dict(zip(world.fleet.names, session.engine.loads.tolist()))
 

@@ -178,3 +178,21 @@ def test_max_session_jobs_is_inclusive(small: TestClient) -> None:
     v.ok("POST", "/submit_batch", json=mixed_jobs(4))
     assert_error(v.post("/submit_batch", json=[job()]), 413)
     assert state(v) == (8, 0)
+
+
+def test_max_total_jobs_across_sessions() -> None:
+    with serve(max_total_jobs=10, max_batch_jobs=100, max_session_jobs=100) as client:
+        a, b = Visitor(client), Visitor(client)
+        a.run(mixed_jobs(6))
+        b.ok("POST", "/submit_batch", json=mixed_jobs(4))  # 10 held in all: the limit
+        refused = [
+            b.post("/submit", json=job()),
+            b.post("/run", json=[job()]),
+            a.post("/upload", files={"file": ("a.csv", b"priority,cpu,memory\ngreen,1,1\n")}),
+        ]
+        for response in refused:
+            detail = assert_error(response, 503)
+            assert "TASKPILOT_MAX_TOTAL_JOBS" in detail
+        assert state(b) == (4, 0) and state(a) == (0, 6)
+        a.ok("POST", "/reset")  # frees 6
+        assert b.ok("POST", "/submit_batch", json=mixed_jobs(6))["count"] == 6

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from scheduler.jobs import parse_jobs
-from scheduler.sessions import BadSessionId, Session, SessionFull, SessionsFull, SessionStore, derive_seed
+from scheduler.sessions import BadSessionId, ServerFull, Session, SessionFull, SessionsFull, SessionStore, derive_seed
 
 JOBS = [{"priority": p, "cpu": (10 * i) % 101, "memory": (5 * i) % 101} for i, p in enumerate(["green", "balanced", "performance"] * 20)]
 
@@ -93,3 +93,16 @@ def test_created_ids_are_unguessable_uuids(world):
     store = SessionStore(world, 1, 600, 100)
     ids = {store.create().id for _ in range(50)}
     assert len(ids) == 50 and all(len(i) == 36 for i in ids)
+
+
+def test_total_jobs_across_sessions_are_bounded(world):
+    store = SessionStore(world, 1, 600, 10, max_session_jobs=50, max_total_jobs=80)
+    a, _ = store.get("a")
+    b, _ = store.get("b")
+    store.check_room(a, 50)
+    a.enqueue(parse_jobs(JOBS[:50]))
+    with pytest.raises(SessionFull):
+        store.check_room(a, 1)
+    store.check_room(b, 30)
+    with pytest.raises(ServerFull, match="holds 50 jobs across all sessions and may hold 80"):
+        store.check_room(b, 31)
