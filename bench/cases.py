@@ -64,15 +64,30 @@ def engine(plan: Plan) -> list[Figure]:
     world = asyncio.run(_load_world(settings))
     jobs = parse_jobs(job_body(plan.batch_jobs))
     figure = Figure("engine.decisions_per_s", "decisions/s", Target(">=", 250_000), f"Session.run, {plan.batch_jobs} jobs")
+    kept = Figure("engine.bytes_per_job", "B/job", note="numpy arrays a session keeps per scheduled job (the basis of TASKPILOT_MAX_TOTAL_JOBS)")
     for run in range(plan.repeats + 1):
         session_id = f"bench-engine-{run}"
         session = Session(session_id, derive_seed(settings.seed, session_id), world, created=0.0, last_used=0.0)
         started = time.perf_counter()
-        session.run(jobs)
+        record = session.run(jobs)
         elapsed = time.perf_counter() - started
         if run > 0:  # run 0 warms up
             figure.samples.append(plan.batch_jobs / elapsed)
-    return [figure]
+            kept.samples.append(_array_bytes(record) / len(record))
+    return [figure, kept]
+
+
+def _array_bytes(obj: object) -> int:
+    """Bytes of the numpy arrays held by a (nested) dataclass."""
+    import dataclasses
+
+    import numpy as np
+
+    total = 0
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        total += value.nbytes if isinstance(value, np.ndarray) else _array_bytes(value) if dataclasses.is_dataclass(value) else 0
+    return total
 
 
 def agent_loop(plan: Plan) -> list[Figure]:

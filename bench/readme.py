@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = (
     ("engine.decisions_per_s", "engine alone, 10,000-job batch (decisions/s)"),
+    ("engine.bytes_per_job", "memory a session keeps per scheduled job (bytes)"),
     ("agent_loop.kernel_steps_per_s", "agent loop, C kernel (steps/s)"),
     ("agent_loop.python_steps_per_s", "agent loop, plain Python fallback (steps/s)"),
     ("run_full.jobs_per_s", "`POST /run`, full detail, 10,000 jobs over HTTP (jobs/s)"),
