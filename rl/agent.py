@@ -78,12 +78,10 @@ def run_sequence(
     """
     from rl import kernel  # imported here: kernel imports this module's types
 
-    if episode_loads is None:
-        if kernel.available():
-            return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight)
-        return run_sequence_py(agent, loads, static, quality, draws, overload_weight)
     if kernel.available():
         return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads)
+    if episode_loads is None:
+        return run_sequence_py(agent, loads, static, quality, draws, overload_weight)
     length = len(static) // len(episode_loads)
     parts = []
     for e, start in enumerate(episode_loads.tolist()):

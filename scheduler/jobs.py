@@ -74,9 +74,6 @@ class JobBatch:
     def empty(cls) -> "JobBatch":
         return concat([])
 
-    def slice(self, start: int, stop: int) -> "JobBatch":
-        return JobBatch(*(getattr(self, f)[start:stop] for f in _FIELDS))
-
 
 _FIELDS = ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg")
 _DTYPES = (np.int8, np.int8, np.float64, np.float64, np.float64, np.float64)

@@ -92,4 +92,4 @@ def min_max(values: np.ndarray) -> np.ndarray:
 def carbon_band(carbon_factor: float) -> str:
     """low / medium / high for a carbon factor, by CARBON_BAND_EDGES."""
     low, high = CARBON_BAND_EDGES
-    return "low" if carbon_factor < low else "high" if carbon_factor >= high else "medium"
+    return CARBON_BANDS[0] if carbon_factor < low else CARBON_BANDS[2] if carbon_factor >= high else CARBON_BANDS[1]

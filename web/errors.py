@@ -1,15 +1,11 @@
 """Domain errors to HTTP answers: always JSON {"detail": ...}, never a 500 for bad input."""
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from scheduler.jobs import JobValidationError
 from scheduler.sessions import SessionError
-
-log = logging.getLogger(__name__)
 
 
 class LimitExceeded(Exception):

@@ -29,8 +29,14 @@ def test_c_kernel_equals_python_loop_bit_for_bit(seed, m, pool, weight):
     assert a_loads == b_loads
 
 
-def test_python_loop_is_used_without_a_kernel(monkeypatch):
+def _no_kernel(monkeypatch):
+    """As on a machine without a C compiler; calling the kernel anyway fails the test."""
     monkeypatch.setattr(kernel, "available", lambda: False)
+    monkeypatch.setattr(kernel, "run_sequence", lambda *a, **k: pytest.fail("the C kernel ran"))
+
+
+def test_python_loop_is_used_without_a_kernel(monkeypatch):
+    _no_kernel(monkeypatch)
     agent, loads, static, quality, draws = random_inputs(1, 50, 3)
     expected_agent = agent.copy()
     result = run_sequence(agent, list(loads), static, quality, draws, 0.2)
@@ -85,7 +91,7 @@ def test_episodes_equal_separate_calls(monkeypatch, use_kernel):
     if use_kernel and not kernel.available():
         pytest.skip("no C compiler here")
     if not use_kernel:
-        monkeypatch.setattr(kernel, "available", lambda: False)
+        _no_kernel(monkeypatch)
     agent, _, static, quality, draws = random_inputs(4, 60, 3)
     starts = np.random.default_rng(5).integers(0, 9, size=(6, 3))
     separate = agent.copy()
