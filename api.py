@@ -13,17 +13,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import numpy as np
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from rl.agent import AgentConfig
-from rl.pretrain import pretrain_agents
-from scheduler.datasets import load_datasets
-from scheduler.engine import World
-from scheduler.fleet import build_fleet
 from scheduler.sessions import SessionStore
-from scheduler.settings import Settings, get_settings
-from scheduler.signals import build_signals
+from scheduler.settings import ROOT, Settings, get_settings
+from scheduler.world import build_world
 from web import errors, routes_info, routes_jobs
 from web.limits import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
@@ -38,24 +33,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        data = load_datasets(settings.data_dir, settings.cache_dir)
-        fleet = build_fleet(data.servers)
-        signals = build_signals(data)
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.seed).spawn(1)[0]))
-        agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, rng, AgentConfig())
-        world = World(fleet, signals, agents)
+        world = build_world(settings)
+        if settings.scenario != "reference":
+            world.runtime(settings.scenario)  # the default for new sessions: build it now, not on a first request
         app.state.settings = settings
         app.state.world = world
         app.state.sessions = SessionStore(
-            world, settings.seed, settings.session_ttl_s, settings.max_sessions, settings.max_session_jobs, settings.max_total_jobs
-        )
+            world, settings.seed, settings.session_ttl_s, settings.max_sessions, settings.max_session_jobs, settings.max_total_jobs,
+            default_scenario=settings.scenario,
+        )  # fmt: skip
         app.state.explainer = build_explainer(
             settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
         )
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's scans,
         # which otherwise dominate the cost of building big responses (measured 3x on /run).
         gc.freeze()
-        log.info("ready: %d servers, %d pretraining episodes per tier, seed %d", fleet.n_servers, settings.pretrain_episodes, settings.seed)
+        log.info("ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed)
         yield
 
     app = FastAPI(title="TaskPilot", version=BUILD.split("-")[-1], lifespan=lifespan, default_response_class=ORJSONResponse,
@@ -65,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes_info.router)
     app.include_router(routes_jobs.router)
+    # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
+    app.mount("/static", StaticFiles(directory=ROOT / "frontend" / "static"), name="static")
     return app
 
 

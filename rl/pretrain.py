@@ -11,7 +11,9 @@ import numpy as np
 from rl.agent import AgentConfig, TierAgent, run_sequence
 from rl.features import static_features
 from scheduler.fleet import TIERS, Fleet
-from scheduler.scoring import pool_scores, server_metrics
+from scheduler.jobs import JobBatch
+from scheduler.scenario import ReferenceScenario, Scenario
+from scheduler.scoring import pool_scores
 from scheduler.signals import Signals
 
 EPISODE_JOBS = 20
@@ -23,10 +25,17 @@ MAX_START_LOAD = 10
 
 
 def pretrain_agents(
-    fleet: Fleet, signals: Signals, episodes: int, rng: np.random.Generator, config: AgentConfig | None = None
+    fleet: Fleet,
+    signals: Signals,
+    episodes: int,
+    rng: np.random.Generator,
+    config: AgentConfig | None = None,
+    scenario: Scenario | None = None,
 ) -> tuple[TierAgent, ...]:
-    """One trained agent per tier, in TIERS order. The agents' step counters are reset to 0 afterwards
-    so sessions start at the seed's full exploration rate (15 %)."""
+    """One trained agent per tier, in TIERS order, on `scenario`'s figures (default: the reference).
+    The agents' step counters are reset to 0 afterwards so sessions start at the seed's full
+    exploration rate (15 %)."""
+    scenario = scenario or ReferenceScenario(fleet, signals)
     agents = []
     n_series = max(len(signals.load), len(signals.carbon_factor))
     for tier in range(len(TIERS)):
@@ -34,10 +43,11 @@ def pretrain_agents(
         # Every episode's states at once: row e * EPISODE_JOBS + j is step j of episode e.
         starts = rng.integers(n_series, size=episodes)
         t = (starts[:, None] + np.arange(EPISODE_JOBS)).ravel()
-        task, price_row, steel = t % len(signals.load), t % len(signals.energy_price), t % len(signals.carbon_factor)
-        load, price, carbon = signals.load[task], signals.energy_price[price_row], signals.carbon_factor[steel]
-        quality = pool_scores(fleet, tier, server_metrics(fleet, load, price, carbon)).final
-        static = static_features(carbon, price, signals.task_cpu[task], signals.task_mem[task])
+        task = t % len(signals.load)
+        jobs = _trace_jobs(tier, signals.task_cpu[task], signals.task_mem[task])
+        step = scenario.evaluate(t, jobs)
+        quality = pool_scores(fleet, tier, step.metrics, step.latency).final
+        static = static_features(step.carbon_factor, step.price, jobs.cpu, jobs.memory)
         start_loads = rng.integers(MAX_START_LOAD, size=(episodes, len(pool)))
         draws = rng.random((episodes * EPISODE_JOBS, 2))
         agent = TierAgent.fresh(len(pool), config)
@@ -46,3 +56,10 @@ def pretrain_agents(
         agent.steps = 0
         agents.append(agent)
     return tuple(agents)
+
+
+def _trace_jobs(tier: int, cpu: np.ndarray, memory: np.ndarray) -> JobBatch:
+    """Jobs of one tier with the task trace's cpu and memory and no other fields."""
+    n = len(cpu)
+    missing = np.full(n, np.nan)
+    return JobBatch(np.full(n, tier, np.int8), np.full(n, -1, np.int8), cpu, memory, missing, missing, missing, missing, missing)

@@ -70,10 +70,10 @@ def load_datasets(data_dir: Path, cache_dir: Path | None = None) -> Datasets:
     """
     if not data_dir.is_dir():
         raise DatasetError(f"data directory {data_dir} does not exist")
-    servers = _read(data_dir / SERVER_FILE, SERVER_COLUMNS, excel=True, cache_dir=cache_dir)
-    tasks = _read(data_dir / TASK_FILE, ("plan_cpu_i", "plan_mem_int"), cache_dir=cache_dir)
-    prices = _read(data_dir / PRICE_FILE, ("price_1",), cache_dir=cache_dir)
-    steel = _read(data_dir / STEEL_FILE, ("Usage_kWh", "CO2(tCO2)", "NSM"), STEEL_TEXT_COLUMNS, cache_dir=cache_dir)
+    servers = read_columns(data_dir / SERVER_FILE, SERVER_COLUMNS, excel=True, cache_dir=cache_dir)
+    tasks = read_columns(data_dir / TASK_FILE, ("plan_cpu_i", "plan_mem_int"), cache_dir=cache_dir)
+    prices = read_columns(data_dir / PRICE_FILE, ("price_1",), cache_dir=cache_dir)
+    steel = read_columns(data_dir / STEEL_FILE, ("Usage_kWh", "CO2(tCO2)", "NSM"), STEEL_TEXT_COLUMNS, cache_dir=cache_dir)
     table = ServerTable(
         ids=servers["ID"].astype(np.int64),
         cpu=servers["CPU"],
@@ -101,7 +101,7 @@ def load_datasets(data_dir: Path, cache_dir: Path | None = None) -> Datasets:
     )
 
 
-def _read(
+def read_columns(
     path: Path, numeric: tuple[str, ...], text: tuple[str, ...] = (), excel: bool = False, cache_dir: Path | None = None
 ) -> dict[str, np.ndarray]:
     """Columns of one file as arrays: `numeric` as finite float64, `text` as str; cached by content."""
@@ -233,6 +233,10 @@ def _check(file: str, ok: bool, problem: str) -> None:
 if __name__ == "__main__":  # `python -m scheduler.datasets`: check the data and fill the cache (deploy builds)
     from scheduler.settings import get_settings
 
+    from scheduler.grid import load_grid
+
     settings = get_settings()
     loaded = load_datasets(settings.data_dir, settings.cache_dir)
-    print(f"{settings.data_dir}: {len(loaded.servers.ids)} servers, {len(loaded.steel_usage_kwh)} steel rows; cache {settings.cache_dir}")
+    grid = load_grid(settings.data_dir, settings.cache_dir)
+    print(f"{settings.data_dir}: {len(loaded.servers.ids)} servers, {len(loaded.steel_usage_kwh)} steel rows, "
+          f"{grid.n_hours} grid hours x {len(grid.zones)} zones; cache {settings.cache_dir}")  # fmt: skip

@@ -13,12 +13,13 @@ from functools import lru_cache
 import numpy as np
 import orjson
 
-from scheduler.engine import BatchRecord, World, metrics_at
+from scheduler.engine import BatchRecord, World, step_at
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import LATENCIES
 from scheduler.jsonrows import JsonRows
+from scheduler.scenario import StepMetrics
 from scheduler.scoring import METRICS, TIER_WEIGHTS, ServerMetrics, pool_scores
-from scheduler.signals import carbon_band
+from scheduler.signals import Signals, StepIndex, carbon_band
 from xai.templates import DecisionFacts, render_many, short_reason
 
 _LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
@@ -34,20 +35,22 @@ class RowDetail:
 
     metrics: ServerMetrics  # (rows, n_servers) each
     parts: np.ndarray  # (rows, 5, n_servers): perf, cost, co2, lat scores and final; 0 outside the pool
+    step: StepMetrics
 
 
 def row_detail(world: World, record: BatchRecord, start: int, stop: int) -> RowDetail:
     fleet = world.fleet
-    metrics = metrics_at(world, world.signals.positions(record.pointer + start, stop - start))
+    step = step_at(record, start, stop)
+    metrics = step.metrics
     parts = np.zeros((stop - start, 5, fleet.n_servers))
     tiers = record.jobs.tier[start:stop]
     for tier, pool in enumerate(fleet.pools):
         rows = np.flatnonzero(tiers == tier)
         if rows.size:
-            scores = pool_scores(fleet, tier, metrics.take(rows))
+            scores = pool_scores(fleet, tier, metrics.take(rows), None if step.latency is None else step.latency[rows])
             parts[np.ix_(rows, range(4), pool)] = scores.parts
             parts[np.ix_(rows, [4], pool)] = scores.final[:, None, :]
-    return RowDetail(metrics, parts)
+    return RowDetail(metrics, parts, step)
 
 
 def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> bytes | memoryview:
@@ -106,6 +109,38 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> byt
     out.pick(_TIER_JSON, tiers)
     out.lit(',"latency":')
     out.pick(_LATENCY_JSON, record.jobs.latency[sl])
+    if record.scenario.name == "reference":
+        _reference_state(out, signals, idx)
+    else:
+        _grid_state(out, record, detail, start, stop)
+    out.lit('},"power_kwh":')
+    out.num(m.energy_kwh[rows, chosen], 4)
+    out.lit(',"cost":')
+    out.num(m.cost[rows, chosen], 6)
+    out.lit(',"co2":')
+    out.num(m.co2_kg[rows, chosen], 6)
+    out.lit(',"all_metrics":{')
+    for s, name in enumerate(names):
+        out.lit((b"," if s else b"") + name + b':{"energy_kwh":')
+        out.num(m.energy_kwh[:, s], 4)
+        out.lit(',"cost":')
+        out.num(m.cost[:, s], 6)
+        out.lit(',"co2":')
+        out.num(m.co2_kg[:, s], 6)
+        if detail.step.intensity_g_per_kwh is not None:
+            out.lit(',"carbon_intensity_g_per_kwh":')
+            out.num(detail.step.intensity_g_per_kwh[:, s], 2)
+            out.lit(',"runtime_min":')
+            out.num(detail.step.runtime_min[:, s], 3)
+        out.lit(f',"capacity_tier":{round(float(fleet.capacity_tier[s]), 4)}}}')
+    out.lit('},"explanation":')
+    out.text(explanations(world, record, start, stop, detail))
+    out.lit("}")
+    return out.encode()
+
+
+def _reference_state(out: JsonRows, signals: Signals, idx: StepIndex) -> None:
+    """The reference's "state" object: the series values at each job's pointer."""
     out.lit(',"state":{"load":')
     out.num(signals.load[idx.task], 4)
     out.lit(',"energy_price":')
@@ -122,25 +157,23 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> byt
         labels = getattr(signals, key)
         out.lit(f',"{key}":')
         out.pick([orjson.dumps(name) for name in labels.names], labels.codes[idx.steel])
-    out.lit('},"power_kwh":')
-    out.num(m.energy_kwh[rows, chosen], 4)
-    out.lit(',"cost":')
-    out.num(m.cost[rows, chosen], 6)
-    out.lit(',"co2":')
-    out.num(m.co2_kg[rows, chosen], 6)
-    out.lit(',"all_metrics":{')
-    for s, name in enumerate(names):
-        out.lit((b"," if s else b"") + name + b':{"energy_kwh":')
-        out.num(m.energy_kwh[:, s], 4)
-        out.lit(',"cost":')
-        out.num(m.cost[:, s], 6)
-        out.lit(',"co2":')
-        out.num(m.co2_kg[:, s], 6)
-        out.lit(f',"capacity_tier":{round(float(fleet.capacity_tier[s]), 4)}}}')
-    out.lit('},"explanation":')
-    out.text(explanations(world, record, start, stop, detail))
-    out.lit("}")
-    return out.encode()
+
+
+def _grid_state(out: JsonRows, record: BatchRecord, detail: RowDetail, start: int, stop: int) -> None:
+    """The grid scenario's "state": clock, price, carbon factor and the chosen server's intensity."""
+    step, sl = detail.step, slice(start, stop)
+    clock = [orjson.dumps(str(record.scenario.grid.time_of(h)) + "Z") for h in np.unique(step.hour)]
+    out.lit(',"state":{"clock_utc":')
+    out.pick(clock, np.searchsorted(np.unique(step.hour), step.hour))
+    out.lit(',"energy_price":')
+    out.num(step.price, 4)
+    out.lit(',"carbon_factor":')
+    out.num(step.carbon_factor, 4)
+    out.lit(',"carbon_intensity_g_per_kwh":')
+    out.num(record.intensity_g_per_kwh[sl], 2)
+    out.lit(',"runtime_min":')
+    out.num(record.runtime_min[sl], 3)
+    out.lit(f',"signal":{orjson.dumps(record.scenario.describe()["signal"]).decode()}')
 
 
 def encode_compact(world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True) -> bytes | memoryview:
@@ -165,6 +198,11 @@ def encode_compact(world: World, record: BatchRecord, start: int, stop: int, wit
     ):  # fmt: skip
         out.lit(f',"{key}":')
         out.num(values[sl], decimals)
+    if record.scenario.name != "reference":
+        out.lit(',"carbon_intensity_g_per_kwh":')
+        out.num(record.intensity_g_per_kwh[sl], 2)
+        out.lit(',"runtime_min":')
+        out.num(record.runtime_min[sl], 3)
     out.lit(',"explored":')
     out.pick(_BOOL_JSON, record.explored[sl])
     if with_text:
@@ -219,6 +257,7 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
             carbon_band=[carbon_band(x) for x in carbon.tolist()],
             energy_kwh=record.energy_kwh[sl][rows],
             co2_kg=record.co2_kg[sl][rows],
+            intensity_g_per_kwh=record.intensity_g_per_kwh[sl][rows],
         )  # fmt: skip
     return texts.tolist()
 
@@ -241,11 +280,12 @@ def decision_facts(world: World, record: BatchRecord, start: int, stop: int, det
             record.loads_before[sl][rows][:, pool].tolist(), record.q_values[sl][rows, : len(pool)].tolist(),
             record.explored[sl][rows].tolist(), record.carbon_factor[sl][rows].tolist(),
             record.energy_kwh[sl][rows].tolist(), record.co2_kg[sl][rows].tolist(), record.cost[sl][rows].tolist(),
+            record.intensity_g_per_kwh[sl][rows].tolist(),
         )  # fmt: skip
-        for row, job_id, latency, chosen, (perf, cost, co2, lat, final), loads, q, explored, cf, energy, co2_kg, price in columns:
+        for row, job_id, latency, chosen, (perf, cost, co2, lat, final), loads, q, explored, cf, energy, co2_kg, price, grid_g in columns:
             facts[row] = DecisionFacts(
                 job_id, priority, _LATENCY_NAMES[latency], fleet.names[chosen], names, tuple(final), tuple(perf),
                 tuple(cost), tuple(co2), tuple(lat), weights, tuple(loads), tuple(q), explored, cf, carbon_band(cf),
-                energy, co2_kg, price,
+                energy, co2_kg, price, grid_g,
             )  # fmt: skip
     return facts  # type: ignore[return-value]

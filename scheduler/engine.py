@@ -6,7 +6,9 @@ order. The state each job sees comes from the series at the session's pointer, w
 per job across all tiers, as in the reference.
 """
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,17 +16,49 @@ from rl.agent import TierAgent, run_sequence
 from rl.features import static_features
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import JobBatch
-from scheduler.scoring import TIER_WEIGHTS, ServerMetrics, pool_scores, server_metrics
-from scheduler.signals import Signals, StepIndex
+from scheduler.scenario import ReferenceScenario, Scenario, StepMetrics
+from scheduler.scoring import TIER_WEIGHTS, pool_scores
+from scheduler.signals import Signals
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """A scenario and the tier agents pre-trained on its states."""
+
+    scenario: Scenario
+    pretrained: tuple[TierAgent, ...]
+
+
+@dataclass(frozen=True, eq=False)
 class World:
-    """The process-wide, read-only inputs of every decision."""
+    """The process-wide, read-only inputs of every decision.
+
+    `pretrained` are the reference scenario's agents; other scenarios are built by `builders` on first
+    use (the grid scenario reads three years of hourly data), once, and shared by every session."""
 
     fleet: Fleet
     signals: Signals
     pretrained: tuple[TierAgent, ...]
+    builders: Mapping[str, Callable[[], Runtime]] = field(default_factory=dict)
+    _built: dict[str, Runtime] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._built["reference"] = Runtime(ReferenceScenario(self.fleet, self.signals), self.pretrained)
+
+    @property
+    def scenario_names(self) -> tuple[str, ...]:
+        return ("reference", *self.builders)
+
+    def runtime(self, name: str) -> Runtime:
+        """The named scenario's runtime, built on first use; ValueError for an unknown name."""
+        if name not in self._built:
+            if name not in self.builders:
+                raise ValueError(f"unknown scenario {name!r}; known: {', '.join(self.scenario_names)}")
+            with self._lock:
+                if name not in self._built:
+                    self._built[name] = self.builders[name]()
+        return self._built[name]
 
 
 @dataclass
@@ -35,12 +69,14 @@ class EngineState:
     pointer: int  # position in the series of the next job
     agents: list[TierAgent]  # one per tier, the session's own copies
     rngs: list[np.random.Generator]  # one exploration stream per tier
+    scenario: Scenario  # where energy and carbon figures come from
 
 
 @dataclass(frozen=True)
 class BatchRecord:
     """Everything decided in one run; the per-server tables are recomputed from it when asked for."""
 
+    scenario: Scenario  # the figures below came from it, and the per-server tables are recomputed by it
     job_ids: np.ndarray  # (n,) int64
     jobs: JobBatch
     pointer: int  # series position of the first job
@@ -55,6 +91,8 @@ class BatchRecord:
     co2_kg: np.ndarray  # (n,) on the chosen server
     co2_baseline_kg: np.ndarray  # (n,) mean over the performance pool: the "run everything big" baseline
     carbon_factor: np.ndarray  # (n,) at decision time
+    runtime_min: np.ndarray  # (n,) on the chosen server; NaN in the reference scenario (no runtime model)
+    intensity_g_per_kwh: np.ndarray  # (n,) grid average intensity on the chosen server; NaN in the reference scenario
     dominant: np.ndarray  # (n,) int8 metric (perf, cost, co2, lat) weighing most in the chosen score; 4 = none
     dominant_is_best: np.ndarray  # (n,) bool: the chosen server is the pool's best on that metric
 
@@ -65,9 +103,9 @@ class BatchRecord:
 def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBatch) -> BatchRecord:
     """Decide, learn and advance `state` for `jobs` (in order); returns the record of the decisions."""
     fleet, n = world.fleet, len(jobs)
-    idx = world.signals.positions(state.pointer, n)
-    metrics = metrics_at(world, idx)
-    static = static_features(world.signals.carbon_factor[idx.steel], world.signals.energy_price[idx.price], jobs.cpu, jobs.memory)
+    step = state.scenario.evaluate(np.arange(state.pointer, state.pointer + n, dtype=np.int64), jobs)
+    metrics = step.metrics
+    static = static_features(step.carbon_factor, step.price, jobs.cpu, jobs.memory)
     pool_width = max(len(p) for p in fleet.pools)
     chosen = np.empty(n, np.intp)
     reward = np.empty(n)
@@ -82,7 +120,7 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         if rows.size == 0:
             continue
         pool = fleet.pools[tier]
-        scores = pool_scores(fleet, tier, metrics.take(rows))
+        scores = pool_scores(fleet, tier, metrics.take(rows), None if step.latency is None else step.latency[rows])
         quality = scores.final  # (m, pool_size)
         pool_loads = state.loads[pool].tolist()
         draws = state.rngs[tier].random((rows.size, 2))
@@ -100,12 +138,14 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     loads_before = loads_start + np.cumsum(placed, axis=0) - placed
     rows = np.arange(n)
     record = BatchRecord(
-        job_ids, jobs, state.pointer, chosen, loads_before, q_values, explored, reward, rl_reward,
+        state.scenario, job_ids, jobs, state.pointer, chosen, loads_before, q_values, explored, reward, rl_reward,
         energy_kwh=metrics.energy_kwh[rows, chosen],
         cost=metrics.cost[rows, chosen],
         co2_kg=metrics.co2_kg[rows, chosen],
         co2_baseline_kg=metrics.co2_kg[:, fleet.pools[-1]].mean(axis=1),
-        carbon_factor=world.signals.carbon_factor[idx.steel],
+        carbon_factor=step.carbon_factor,
+        runtime_min=_chosen(step.runtime_min, chosen),
+        intensity_g_per_kwh=_chosen(step.intensity_g_per_kwh, chosen),
         dominant=dominant,
         dominant_is_best=dominant_is_best,
     )  # fmt: skip
@@ -124,6 +164,11 @@ def _dominant(parts: np.ndarray, actions: np.ndarray, weights: np.ndarray) -> tu
     return np.where(weighted[rows, top] > 0, top, len(weights)), is_best
 
 
-def metrics_at(world: World, idx: StepIndex) -> ServerMetrics:
-    s = world.signals
-    return server_metrics(world.fleet, s.load[idx.task], s.energy_price[idx.price], s.carbon_factor[idx.steel])
+def _chosen(table: np.ndarray | None, chosen: np.ndarray) -> np.ndarray:
+    return np.full(len(chosen), np.nan) if table is None else table[np.arange(len(chosen)), chosen]
+
+
+def step_at(record: BatchRecord, start: int, stop: int) -> StepMetrics:
+    """The per-server figures of record rows start..stop-1, recomputed (exactly) by its scenario."""
+    t = np.arange(record.pointer + start, record.pointer + stop, dtype=np.int64)
+    return record.scenario.evaluate(t, record.jobs.take(slice(start, stop)))

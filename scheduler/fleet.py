@@ -21,6 +21,10 @@ class Fleet:
     p_idle_w: np.ndarray  # (n_servers,)
     p_peak_w: np.ndarray  # (n_servers,)
     capacity_tier: np.ndarray  # (n_servers,) position / (n - 1): 0 smallest .. 1 largest
+    cores: np.ndarray  # (n_servers,) CPU cores
+    gpus: np.ndarray  # (n_servers,) GPU devices
+    cpu_rate: np.ndarray  # (n_servers,) relative speed of one core
+    gpu_rate: np.ndarray  # (n_servers,) relative speed of the GPUs
 
     @property
     def n_servers(self) -> int:
@@ -49,5 +53,9 @@ def build_fleet(table: ServerTable) -> Fleet:
         p_idle_w=table.p_idle_w[order],
         p_peak_w=table.p_peak_w[order],
         capacity_tier=np.arange(n) / max(n - 1, 1),
+        cores=cpu,
+        gpus=gpu,
+        cpu_rate=cpu_rate,
+        gpu_rate=gpu_rate,
     )
 

@@ -2,7 +2,8 @@
 
 A job needs `priority` (green | balanced | performance, any case), `cpu` and `memory` (numbers or numeric
 strings, 0..100; aliases `cpu_util`, `mem`); `latency` (low | medium | high), `estimated_kwh` and `co2_kg`
-are optional. Unknown fields are errors, so a typo is caught rather than ignored. A batch is all or
+are optional, and so is the work the grid scenario's energy model reads (`duration_min`, or the Hybrid ML
+seed's `size` and `intensity`; see scheduler/energy.py). Unknown fields are errors, so a typo is caught rather than ignored. A batch is all or
 nothing: `JobValidationError` lists every problem as {index or row, field, message}.
 """
 
@@ -20,13 +21,16 @@ from scheduler.fleet import TIERS
 
 LATENCIES: tuple[str, str, str] = ("low", "medium", "high")
 CSV_REQUIRED = ("priority", "cpu", "memory")
-CSV_COLUMNS = ("priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg")
+CSV_COLUMNS = ("priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity")
 
 _Priority = Annotated[str, StringConstraints(pattern=r"^\s*(?i:green|balanced|performance)\s*$")]
 _Latency = Annotated[str, StringConstraints(pattern=r"^\s*(?i:low|medium|high)\s*$")]
 _Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 _Amount = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
-_NUMBER_FIELDS = ("cpu", "cpu_util", "memory", "mem", "estimated_kwh", "co2_kg")
+_Minutes = Annotated[float | None, Field(gt=0, le=10_080, allow_inf_nan=False)]  # up to a week
+_Size = Annotated[float | None, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
+_Fraction = Annotated[float | None, Field(ge=0, le=1, allow_inf_nan=False)]
+_NUMBER_FIELDS = ("cpu", "cpu_util", "memory", "mem", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity")
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -40,6 +44,9 @@ class JobIn(TypedDict):
     memory: Annotated[_Percent, Field(validation_alias=AliasChoices("memory", "mem"), description="Memory demand, 0..100.")]
     estimated_kwh: NotRequired[Annotated[_Amount, Field(description="The client's own energy estimate, kWh (kept, not used).")]]
     co2_kg: NotRequired[Annotated[_Amount, Field(description="The client's own CO2 estimate, kg (kept, not used).")]]
+    duration_min: NotRequired[Annotated[_Minutes, Field(description="Runtime on the reference machine, minutes (grid scenario energy model).")]]
+    size: NotRequired[Annotated[_Size, Field(description="Problem size as in the Hybrid ML seed (used when duration_min is absent).")]]
+    intensity: NotRequired[Annotated[_Fraction, Field(description="Share of the work a GPU speeds up, 0..1 (speed-up 1 + 3 x intensity).")]]
 
 
 _JOB = TypeAdapter(JobIn)
@@ -66,17 +73,25 @@ class JobBatch:
     memory: np.ndarray  # (n,) float64, 0..100
     estimated_kwh: np.ndarray  # (n,) float64, NaN when not given
     co2_kg: np.ndarray  # (n,) float64, NaN when not given
+    duration_min: np.ndarray  # (n,) float64, NaN when not given
+    size: np.ndarray  # (n,) float64, NaN when not given
+    intensity: np.ndarray  # (n,) float64, NaN when not given
 
     def __len__(self) -> int:
         return len(self.tier)
+
+    def take(self, rows: slice | np.ndarray) -> "JobBatch":
+        """The jobs at `rows` (a slice or an index array)."""
+        return JobBatch(*(getattr(self, f)[rows] for f in _FIELDS))
 
     @classmethod
     def empty(cls) -> "JobBatch":
         return concat([])
 
 
-_FIELDS = ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg")
-_DTYPES = (np.int8, np.int8, np.float64, np.float64, np.float64, np.float64)
+_FIELDS = ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity")
+_DTYPES = (np.int8, np.int8, *(np.float64,) * 7)
+_OPTIONAL = _FIELDS[4:]
 
 
 def concat(batches: list[JobBatch]) -> JobBatch:
@@ -206,8 +221,7 @@ def _to_batch(jobs: list[JobIn]) -> JobBatch:
         ),
         cpu=np.array([j["cpu"] for j in jobs], np.float64),
         memory=np.array([j["memory"] for j in jobs], np.float64),
-        estimated_kwh=_optional(jobs, "estimated_kwh"),
-        co2_kg=_optional(jobs, "co2_kg"),
+        **{field: _optional(jobs, field) for field in _OPTIONAL},
     )
 
 
@@ -222,6 +236,7 @@ def to_csv(batch: JobBatch) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for t, l, c, m, e, co in zip(batch.tier, batch.latency, batch.cpu, batch.memory, batch.estimated_kwh, batch.co2_kg):
-        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), "" if np.isnan(e) else repr(float(e)), "" if np.isnan(co) else repr(float(co))])
+    optional = np.column_stack([getattr(batch, f) for f in _OPTIONAL]) if len(batch) else np.empty((0, len(_OPTIONAL)))
+    for t, l, c, m, extra in zip(batch.tier, batch.latency, batch.cpu, batch.memory, optional):
+        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), *("" if np.isnan(x) else repr(float(x)) for x in extra)])
     return out.getvalue()

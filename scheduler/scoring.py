@@ -52,15 +52,19 @@ def server_metrics(fleet: Fleet, load: np.ndarray, price: np.ndarray, carbon_fac
     )
 
 
-def pool_scores(fleet: Fleet, tier: int, metrics: ServerMetrics) -> PoolScores:
-    """Scores of `tier`'s pool for jobs whose `metrics` rows are given (all of that tier)."""
+def pool_scores(fleet: Fleet, tier: int, metrics: ServerMetrics, latency: np.ndarray | None = None) -> PoolScores:
+    """Scores of `tier`'s pool for jobs whose `metrics` rows are given (all of that tier).
+
+    `latency` (n_jobs, n_servers), lower is better, replaces the seed's per-server proxy 1 / cpu_rate
+    where a job's own runtime is known (the grid scenario's energy model)."""
     pool = fleet.pools[tier]
     n = metrics.energy_kwh.shape[0]
+    lat = np.broadcast_to(fleet.latency_proxy[pool], (n, len(pool))) if latency is None else latency[:, pool]
     parts = np.empty((n, 4, len(pool)))
     parts[:, 0] = _normalise(np.broadcast_to(fleet.perf[pool], (n, len(pool))), higher_is_better=True)
     parts[:, 1] = _normalise(metrics.cost[:, pool], higher_is_better=False)
     parts[:, 2] = _normalise(metrics.co2_kg[:, pool], higher_is_better=False)
-    parts[:, 3] = _normalise(np.broadcast_to(fleet.latency_proxy[pool], (n, len(pool))), higher_is_better=False)
+    parts[:, 3] = _normalise(lat, higher_is_better=False)
     final = np.einsum("m,nmp->np", TIER_WEIGHTS[tier], parts)
     return PoolScores(parts=parts, final=final)
 

@@ -71,6 +71,7 @@ class Session:
     queue: list[tuple[np.ndarray, JobBatch]] = field(default_factory=list)
     history: list[BatchRecord] = field(default_factory=list)
     next_job_id: int = 0
+    scenario: str = "reference"
     engine: EngineState = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,12 +80,14 @@ class Session:
     def reset(self) -> None:
         """Back to the state at creation: empty queue and history, zero loads, pointer 0, the
         pretrained agents and the random streams from the session's seed."""
-        streams = np.random.SeedSequence(self.seed).spawn(len(self.world.pretrained))
+        runtime = self.world.runtime(self.scenario)
+        streams = np.random.SeedSequence(self.seed).spawn(len(runtime.pretrained))
         self.engine = EngineState(
             loads=np.zeros(self.world.fleet.n_servers, np.int64),
             pointer=0,
-            agents=[a.copy() for a in self.world.pretrained],
+            agents=[a.copy() for a in runtime.pretrained],
             rngs=[np.random.Generator(np.random.PCG64(s)) for s in streams],
+            scenario=runtime.scenario,
         )
         self.queue = []
         self.history = []
@@ -144,8 +147,10 @@ class SessionStore:
     def __init__(
         self, world: World, root_seed: int, ttl_s: float, max_sessions: int,
         max_session_jobs: int = 200_000, max_total_jobs: int = 2_000_000, clock: Callable[[], float] = time.monotonic,
+        default_scenario: str = "reference",
     ):  # fmt: skip
         self._world = world
+        self._default_scenario = default_scenario
         self._root_seed = root_seed
         self._ttl_s = ttl_s
         self._max = max_sessions
@@ -171,11 +176,12 @@ class SessionStore:
                 f"(TASKPILOT_MAX_TOTAL_JOBS); try again after idle sessions expire, or reset yours"
             )
 
-    def create(self, seed: int | None = None) -> Session:
-        """A new session with an unguessable id; `seed` replaces the derived one."""
+    def create(self, seed: int | None = None, scenario: str | None = None) -> Session:
+        """A new session with an unguessable id; `seed` replaces the derived one, `scenario` the default."""
         session_id = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+        self._world.runtime(scenario or self._default_scenario)  # build it (or fail) outside the store's lock
         with self._lock:
-            return self._add(session_id, seed)
+            return self._add(session_id, seed, scenario)
 
     def get(self, session_id: str) -> tuple[Session, str | None]:
         """The session with this id, created when unknown; the notice says when it had expired."""
@@ -197,7 +203,7 @@ class SessionStore:
                 notice = f"session {session_id} had expired after {self._ttl_s:g} s idle or was evicted; this is a new, empty session"
             return self._add(session_id, None), notice
 
-    def _add(self, session_id: str, seed: int | None) -> Session:
+    def _add(self, session_id: str, seed: int | None, scenario: str | None = None) -> Session:
         now = self._clock()
         self._purge(now)
         if len(self._sessions) >= self._max:
@@ -206,7 +212,7 @@ class SessionStore:
                 raise SessionsFull(f"all {self._max} sessions are busy; try again shortly")
             self._drop(victim)
         seed = derive_seed(self._root_seed, session_id) if seed is None else seed
-        session = Session(session_id, seed, self._world, created=now, last_used=now)
+        session = Session(session_id, seed, self._world, created=now, last_used=now, scenario=scenario or self._default_scenario)
         self._sessions[session_id] = session
         return session
 

@@ -6,7 +6,9 @@ pass it to `api.create_app(settings)`.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,10 +50,39 @@ class Settings(BaseSettings):
     """Groq-compatible endpoint; empty means Groq's cloud (tests point it at a local stand-in)."""
     llm_cache_size: int = Field(256, ge=1)
     """Refined explanations kept, keyed by (server, priority, carbon band)."""
+    scenario: Literal["reference", "grid"] = "reference"
+    """Signal for sessions that do not choose one (GET /session?scenario=): the seed's proxy or real grid data."""
+    grid_start: str = "2023-01-01T00:00Z"
+    """Grid scenario: the simulated clock's UTC time at a session's first job (2021-01-01 .. 2023-12-31)."""
+    grid_minutes_per_job: float = Field(15.0, gt=0, le=1440)
+    """Grid scenario: the clock advances this much per scheduled job (the task trace's 15-minute step)."""
+    grid_basis: Literal["direct", "lca"] = "direct"
+    """Grid scenario: direct (combustion) or life-cycle average carbon intensity."""
+    power_curve: Literal["linear", "specpower"] = "linear"
+    """Grid scenario: power between P_idle and P_peak rises linearly with load, or as the SPECpower median."""
+    regions_file: Path | None = None
+    """server,zone CSV for the grid scenario; empty means regions.csv in data_dir."""
+    max_sim_jobs: int = Field(200_000, ge=1)
+    """Jobs one POST /simulate may ask for (per policy); more gets 413."""
+    max_sim_runs: int = Field(2, ge=1)
+    """Simulations running at once across the process; one more gets 429."""
+    sim_timeout_s: float = Field(300.0, gt=0)
+    """A simulation still running after this is cancelled and reported as failed."""
+    max_sim_results: int = Field(20, ge=1)
+    """Finished simulations kept for GET /simulate/{id}; the oldest goes first."""
     log_level: str = "INFO"
     """Python logging level of the service."""
 
-    @field_validator("cache_dir", "groq_api_key", "llm_base_url", mode="before")
+    @field_validator("grid_start")
+    @classmethod
+    def _iso_time(cls, value: str) -> str:
+        try:
+            np.datetime64(value.strip().rstrip("Z"), "m")
+        except ValueError:
+            raise ValueError(f"grid_start must be an ISO time such as 2023-01-01T00:00Z, got {value!r}") from None
+        return value.strip()
+
+    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`GROQ_API_KEY=` in a .env file means no key, not an empty one."""

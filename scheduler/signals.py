@@ -35,7 +35,10 @@ class Signals:
 
     def positions(self, t0: int, n: int) -> "StepIndex":
         """Row indices into each series for pointer values t0 .. t0 + n - 1."""
-        t = np.arange(t0, t0 + n, dtype=np.int64)
+        return self.at(np.arange(t0, t0 + n, dtype=np.int64))
+
+    def at(self, t: np.ndarray) -> "StepIndex":
+        """Row indices into each series for pointer values `t` (int64, >= 0)."""
         return StepIndex(task=t % len(self.load), price=t % len(self.energy_price), steel=t % len(self.carbon_factor))
 
 

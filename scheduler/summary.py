@@ -18,7 +18,13 @@ from scheduler.fleet import TIERS, Fleet
 SCORE_WEIGHTS = {"avg_reward": 0.30, "green_ratio": 0.25, "carbon_score": 0.25, "co2_efficiency": 0.20}
 
 
-def summarise(records: list[BatchRecord], fleet: Fleet, queued: int) -> dict[str, Any]:
+_CO2_UNITS = {
+    "reference": "kg (proxy: energy x (0.35 + carbon factor))",
+    "grid": "kg (energy x average grid carbon intensity of the server's zone, Electricity Maps, gCO2eq/kWh / 1000)",
+}
+
+
+def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: str = "reference") -> dict[str, Any]:
     n = sum(len(r) for r in records)
     col = {k: np.concatenate([getattr(r, k) for r in records]) if records else np.empty(0) for k in ("reward", "energy_kwh", "co2_kg", "cost", "co2_baseline_kg", "carbon_factor")}
     tiers = np.concatenate([r.jobs.tier for r in records]) if records else np.empty(0, np.int8)
@@ -47,5 +53,6 @@ def summarise(records: list[BatchRecord], fleet: Fleet, queued: int) -> dict[str
         "sustainability_score": round(score, 1),
         "score_parts": {k: round(v, 4) for k, v in parts.items()},
         "score_weights": SCORE_WEIGHTS,
-        "units": {"energy": "kWh", "co2": "kg (proxy: energy x (0.35 + carbon factor))", "cost": "price units of price.csv / 100 per kWh"},
+        "units": {"energy": "kWh", "co2": _CO2_UNITS[scenario], "cost": "price units of price.csv / 100 per kWh"},
+        "scenario": scenario,
     }

@@ -22,3 +22,12 @@ def world(datasets: Datasets) -> World:
     signals = build_signals(datasets)
     agents = pretrain_agents(fleet, signals, 100, np.random.default_rng(7))
     return World(fleet, signals, agents)
+
+
+@pytest.fixture(scope="session")
+def grid_world() -> World:
+    """A world whose grid scenario can be built (on first use), with quick pre-training."""
+    from scheduler.settings import Settings
+    from scheduler.world import build_world
+
+    return build_world(Settings(data_dir=ROOT / "dataset_rl", pretrain_episodes=100, seed=7))

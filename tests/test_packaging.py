@@ -35,6 +35,16 @@ SETTINGS_DEFAULTS = {
     "TASKPILOT_LLM_TIMEOUT_S": "5",
     "TASKPILOT_LLM_BASE_URL": "",
     "TASKPILOT_LLM_CACHE_SIZE": "256",
+    "TASKPILOT_SCENARIO": "reference",
+    "TASKPILOT_GRID_START": "2023-01-01T00:00Z",
+    "TASKPILOT_GRID_MINUTES_PER_JOB": "15",
+    "TASKPILOT_GRID_BASIS": "direct",
+    "TASKPILOT_POWER_CURVE": "linear",
+    "TASKPILOT_REGIONS_FILE": "",
+    "TASKPILOT_MAX_SIM_JOBS": "200000",
+    "TASKPILOT_MAX_SIM_RUNS": "2",
+    "TASKPILOT_SIM_TIMEOUT_S": "300",
+    "TASKPILOT_MAX_SIM_RESULTS": "20",
     "TASKPILOT_LOG_LEVEL": "INFO",
     "GROQ_API_KEY": "",
 }
@@ -46,6 +56,12 @@ DATA_FILES = (
     "steel_industry_data.csv",
     "sample_100_jobs.csv",
     "demo_jobs.csv",
+    "grid/BR.csv",
+    "grid/ES.csv",
+    "grid/NO.csv",
+    "grid/US-CAL-CISO.csv",
+    "regions.csv",
+    "power_curve.csv",
 )
 
 
@@ -344,6 +360,7 @@ def test_data_md_names_files_sources_and_licenses():
     for name in DATA_FILES:
         assert name in text, f"DATA.md does not describe {name}"
     assert "MIT" in text
+    assert "Contains data from Electricity Maps" in text and "ODbL" in text  # the grid data's required attribution
     assert "CC BY 4.0" in text
     assert "PerinbaBuilds/TaskPilot" in text and "35cd366" in text
     assert "Steel Industry Energy Consumption" in text and "UCI Machine Learning Repository" in text

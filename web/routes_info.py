@@ -1,6 +1,6 @@
 """Read-only and session endpoints: page, health, session, fleet info, carbon hint, summary, agents, explain."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -9,10 +9,11 @@ from fastapi.responses import FileResponse
 from rl.features import feature_names
 from scheduler import decisions
 from scheduler.fleet import TIERS
+from scheduler.scenario import GRID_FACTOR_SCALE_G, GridScenario
 from scheduler.settings import ROOT
 from scheduler.signals import carbon_band
 from scheduler.summary import summarise
-from web.deps import SESSION_HEADER, ExplainerDep, MaybeSessionDep, SessionDep, WorldDep
+from web.deps import SESSION_HEADER, ExplainerDep, MaybeSessionDep, SessionDep, SettingsDep, WorldDep
 from web.responses import BUILD
 from xai.templates import tier_summary
 
@@ -25,9 +26,19 @@ RECOMMENDATIONS = {
 }
 
 
+# The page loads nothing from other hosts and runs no inline script. style-src stays 'self': Chart.js sizes
+# its canvases through the CSSOM (element.style.x = ...), which CSP does not restrict, and app.js does
+# the same; no inline style attribute or <style> element is used.
+DASHBOARD_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
 @router.get("/", include_in_schema=False)
 def dashboard() -> FileResponse:
-    return FileResponse(DASHBOARD, media_type="text/html")
+    headers = {"Content-Security-Policy": DASHBOARD_CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    return FileResponse(DASHBOARD, media_type="text/html", headers=headers)
 
 
 @router.get("/health")
@@ -38,11 +49,16 @@ def health() -> dict[str, Any]:
 
 
 @router.get("/session")
-def new_session(request: Request, seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None) -> dict[str, Any]:
-    """Start a session; pass `seed` to replay another session's decisions exactly."""
-    session = request.app.state.sessions.create(seed)
+def new_session(
+    request: Request,
+    seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    scenario: Annotated[Literal["reference", "grid"] | None, Query(description="Carbon signal: the seed's proxy or real grid data.")] = None,
+) -> dict[str, Any]:
+    """Start a session; pass `seed` to replay another session's decisions exactly, `scenario=grid` for
+    real grid carbon intensity per server region and the physical energy model."""
+    session = request.app.state.sessions.create(seed, scenario)  # a sync route: building the grid runs off the event loop
     request.state.session_headers = [(SESSION_HEADER, session.id)]
-    return {"session_id": session.id, "seed": session.seed}
+    return {"session_id": session.id, "seed": session.seed, "scenario": session.scenario}
 
 
 @router.get("/info")
@@ -63,14 +79,21 @@ def tiers(world: WorldDep) -> dict[str, Any]:
 
 
 @router.get("/sustainability")
-def sustainability(world: WorldDep, session: MaybeSessionDep) -> dict[str, Any]:
-    """The carbon factor the session's next job will see (a fresh session's without X-Session-ID)."""
+def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSessionDep) -> dict[str, Any]:
+    """The carbon conditions the session's next job will see (a fresh session's without X-Session-ID)."""
     pointer = session.engine.pointer if session else 0
-    factor = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]])
+    scenario = session.engine.scenario if session else world.runtime(settings.scenario).scenario
+    if isinstance(scenario, GridScenario):
+        now = scenario.intensity_now(pointer)
+        factor = min(sum(now.values()) / len(now) / GRID_FACTOR_SCALE_G, 1.0)
+        extra = {"clock_utc": str(scenario.clock(pointer)) + "Z", "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in now.items()},
+                 "server_zones": scenario.describe()["server_zones"]}  # fmt: skip
+    else:
+        factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
     band = carbon_band(factor)
     recommendation, message = RECOMMENDATIONS[band]
     return {"carbon_factor": round(factor, 4), "recommendation": recommendation, "message": message, "carbon_band": band,
-            "signal": "unitless proxy 0..1 (steel-plant CO2 rank blended with time of day), not gCO2/kWh"}  # fmt: skip
+            "scenario": scenario.name, "signal": scenario.describe()["signal"], **extra}  # fmt: skip
 
 
 @router.get("/summary")
@@ -78,7 +101,7 @@ def summary(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     """Session KPIs and the 0-100 sustainability score."""
     with session.lock:
         records, queued = list(session.history), session.queued
-    return summarise(records, world.fleet, queued)
+    return summarise(records, world.fleet, queued, session.scenario)
 
 
 @router.get("/agents")

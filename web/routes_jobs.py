@@ -68,7 +68,7 @@ async def submit_batch(request: Request, session: SessionDep, store: StoreDep, s
 
 
 @router.post("/upload")
-async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg]")]) -> dict[str, Any]:
+async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg,duration_min,size,intensity]")]) -> dict[str, Any]:
     """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
     data = await file.read()
 

@@ -54,6 +54,8 @@ class DecisionFacts(NamedTuple):
     """CO2 of the job on the chosen server."""
     price_cost: float
     """Cost of the job on the chosen server, in currency units."""
+    intensity_g_per_kwh: float = float("nan")
+    """Average grid carbon intensity on the chosen server, gCO2eq/kWh (grid scenario); NaN for the proxy."""
 
 
 _POOL_REASON = {
@@ -95,11 +97,7 @@ def render(facts: DecisionFacts) -> str:
     """
     f = facts
     opening = _opening(f.priority, f.latency, f.pool)
-    band = f.carbon_band
-    carbon = (
-        f" Grid carbon intensity was {band} (factor {f.carbon_factor:.2f}){_BAND_GLOSS.get(band, '')};"
-        f" on {f.chosen} the job uses {f.energy_kwh:.4f} kWh and emits {f.co2_kg:.4f} kg CO2."
-    )
+    carbon = _carbon_sentence(f.carbon_band, f.carbon_factor, f.intensity_g_per_kwh, f.chosen, f.energy_kwh, f.co2_kg)
     try:
         i = f.pool.index(f.chosen)
         choice = _choice(f, i)
@@ -202,6 +200,7 @@ def render_many(
     carbon_band: list[str],
     energy_kwh: np.ndarray,
     co2_kg: np.ndarray,
+    intensity_g_per_kwh: np.ndarray | None = None,
 ) -> list[str]:
     """render() for m jobs of one tier at once: the same text, built column-wise.
 
@@ -237,12 +236,22 @@ def render_many(
             f"; the runner-up, {r}, scored {g:.2f} lower." if g >= 0.0 else f", although {r} scored {-g:.2f} higher."
             for r, g in zip(names[rival].tolist(), gap.tolist())
         ])  # fmt: skip
+    intensity = np.full(m, np.nan) if intensity_g_per_kwh is None else intensity_g_per_kwh
     pieces.append([
-        f" Grid carbon intensity was {band} (factor {cf:.2f}){_BAND_GLOSS.get(band, '')}; on {c} the job uses {e:.4f} kWh and emits {k:.4f} kg CO2."
-        for band, cf, c, e, k in zip(carbon_band, carbon_factor.tolist(), names[chosen].tolist(), energy_kwh.tolist(), co2_kg.tolist())
+        _carbon_sentence(band, cf, g, c, e, k)
+        for band, cf, g, c, e, k in zip(carbon_band, carbon_factor.tolist(), intensity.tolist(), names[chosen].tolist(), energy_kwh.tolist(), co2_kg.tolist())
     ])  # fmt: skip
     pieces.append(_agent_many(pool, chosen, loads, q_values, explored))
     return ["".join(texts) for texts in zip(*pieces)]
+
+
+def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chosen: str, energy_kwh: float, co2_kg: float) -> str:
+    """The carbon clause: the proxy factor, or the real average intensity when there is one."""
+    if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
+        level = f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh, and {band} across the pool's grids{_BAND_GLOSS.get(band, '')};"
+    else:
+        level = f" Grid carbon intensity was {band} (factor {factor:.2f}){_BAND_GLOSS.get(band, '')};"
+    return f"{level} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2."
 
 
 def _agent_many(pool: tuple[str, ...], chosen: np.ndarray, loads: np.ndarray, q_values: np.ndarray, explored: np.ndarray) -> list[str]:

@@ -17,6 +17,9 @@ def make_jobs(rng: np.random.Generator, n: int) -> JobBatch:
         memory=rng.uniform(0, 100, n),
         estimated_kwh=np.full(n, np.nan),
         co2_kg=np.full(n, np.nan),
+        duration_min=np.full(n, np.nan),
+        size=np.full(n, np.nan),
+        intensity=np.full(n, np.nan),
     )
 
 
@@ -27,6 +30,7 @@ def fresh_state(world: World, seed: int) -> EngineState:
         pointer=0,
         agents=[a.copy() for a in world.pretrained],
         rngs=[np.random.Generator(np.random.PCG64(s)) for s in streams],
+        scenario=world.runtime("reference").scenario,
     )
 
 

@@ -81,6 +81,7 @@ jobs = st.lists(
     st.tuples(
         st.integers(0, 2), st.integers(-1, 2), st.floats(0, 100), st.floats(0, 100),
         st.none() | st.floats(0, 1e6), st.none() | st.floats(0, 1e6),
+        st.none() | st.floats(1e-3, 10_080), st.none() | st.floats(1e-3, 1e6), st.none() | st.floats(0, 1),
     ),
     min_size=1, max_size=50,
 )  # fmt: skip
@@ -95,7 +96,10 @@ def test_csv_round_trip_keeps_every_job(rows):
         cpu=np.array([r[2] for r in rows]), memory=np.array([r[3] for r in rows]),
         estimated_kwh=np.array([nan if r[4] is None else r[4] for r in rows]),
         co2_kg=np.array([nan if r[5] is None else r[5] for r in rows]),
+        duration_min=np.array([nan if r[6] is None else r[6] for r in rows]),
+        size=np.array([nan if r[7] is None else r[7] for r in rows]),
+        intensity=np.array([nan if r[8] is None else r[8] for r in rows]),
     )  # fmt: skip
     back = parse_csv(to_csv(batch).encode())
-    for field in ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg"):
+    for field in ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity"):
         np.testing.assert_array_equal(getattr(back, field), getattr(batch, field))

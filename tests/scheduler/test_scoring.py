@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -78,7 +80,7 @@ def test_permuting_pool_servers_permutes_scores(world, tier, perm, load, carbon)
     fleet = world.fleet
     pools = list(fleet.pools)
     pools[tier] = fleet.pools[tier][list(perm)]
-    permuted = Fleet(fleet.names, tuple(pools), fleet.perf, fleet.latency_proxy, fleet.p_idle_w, fleet.p_peak_w, fleet.capacity_tier)
+    permuted = dataclasses.replace(fleet, pools=tuple(pools))
     m = server_metrics(fleet, np.array([load]), np.array([0.5]), np.array([carbon]))
     base = pool_scores(fleet, tier, m).final[0]
     moved = pool_scores(permuted, tier, m).final[0]
@@ -88,6 +90,6 @@ def test_permuting_pool_servers_permutes_scores(world, tier, perm, load, carbon)
 @pytest.mark.parametrize("tier", [0, 1, 2], ids=["green", "balanced", "performance"])
 def test_identical_servers_all_score_one_per_metric(world, tier):
     fleet = world.fleet
-    same = Fleet(fleet.names, fleet.pools, np.ones(9), np.ones(9), np.full(9, 100.0), np.full(9, 200.0), fleet.capacity_tier)
+    same = dataclasses.replace(fleet, perf=np.ones(9), latency_proxy=np.ones(9), p_idle_w=np.full(9, 100.0), p_peak_w=np.full(9, 200.0))
     s = pool_scores(same, tier, server_metrics(same, np.array([0.5]), np.array([0.5]), np.array([0.5])))
     assert s.final[0].tolist() == pytest.approx([1.0, 1.0, 1.0])

@@ -1,0 +1,142 @@
+"""Scenarios: where a job's energy and carbon figures come from, for the service and the pre-training.
+
+- `reference`: the seed's formulas, unchanged. Energy depends only on the server and the task trace's
+  load; carbon is the unitless steel-plant proxy (carbon_factor 0..1), the same for every server.
+- `grid`: the physical energy model (scheduler/energy.py) on the job's own work, and the real hourly
+  *average* carbon intensity (gCO2eq/kWh, Electricity Maps) of each server's grid zone, on a simulated
+  clock: the session's pointer t is hour `start_hour + t x minutes_per_job / 60` of the series. A job's
+  intensity is the mean over the hours it runs on that server.
+
+Both answer `evaluate(t, jobs)`: the per-server figures of each job at pointer values t, which is all
+the engine, the explanations and the pre-training need.
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from scheduler import energy
+from scheduler.fleet import Fleet
+from scheduler.grid import SIGNAL_KIND, UNIT, ZONE_NAMES, GridSeries, StepSeries
+from scheduler.jobs import JobBatch
+from scheduler.scoring import ServerMetrics, server_metrics
+from scheduler.signals import Signals
+
+SCENARIOS: tuple[str, str] = ("reference", "grid")
+GRID_FACTOR_SCALE_G = 400.0
+"""gCO2eq/kWh that maps to carbon_factor 1 in the grid scenario (clipped above): the agents' feature
+`1 - carbon_factor` and the low/medium/high bands (0.35, 0.65 -> 140 and 260 g) keep their meaning."""
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    """Figures of n jobs on every server at their pointer values."""
+
+    metrics: ServerMetrics  # (n, n_servers) energy_kwh, cost, co2_kg
+    carbon_factor: np.ndarray  # (n,) 0..1, the agents' carbon feature and the band
+    price: np.ndarray  # (n,) energy price per kWh
+    latency: np.ndarray | None  # (n, n_servers) job runtime, min; None = the seed's 1 / cpu_rate proxy
+    runtime_min: np.ndarray | None  # (n, n_servers) grid only
+    intensity_g_per_kwh: np.ndarray | None  # (n, n_servers) grid only, mean over the runtime
+    hour: np.ndarray | None  # (n,) clock, hours since the grid series start; grid only
+
+
+class Scenario(Protocol):
+    name: str
+
+    def evaluate(self, t: np.ndarray, jobs: JobBatch) -> StepMetrics: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceScenario:
+    fleet: Fleet
+    signals: Signals
+    name: str = "reference"
+
+    def evaluate(self, t: np.ndarray, jobs: JobBatch) -> StepMetrics:
+        s, idx = self.signals, self.signals.at(t)
+        carbon, price = s.carbon_factor[idx.steel], s.energy_price[idx.price]
+        metrics = server_metrics(self.fleet, s.load[idx.task], price, carbon)
+        return StepMetrics(metrics, carbon, price, None, None, None, None)
+
+    def describe(self) -> dict[str, object]:
+        return {"scenario": self.name, "signal": "unitless proxy 0..1 (steel-plant CO2 rank blended with time of day), not gCO2/kWh",
+                "energy_model": "seed: (P_idle + (P_peak - P_idle) x load) / 1000 kWh per job"}  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class GridScenario:
+    fleet: Fleet
+    signals: Signals
+    grid: GridSeries
+    server_zone: np.ndarray  # (n_servers,) index into grid.zones
+    machines: energy.Machines
+    start_hour: float  # clock at pointer 0, hours since grid.start
+    minutes_per_job: float  # clock advance per scheduled job
+    basis: str  # "direct" or "lca"
+    zone_series: tuple[StepSeries, ...]
+    name: str = "grid"
+
+    def evaluate(self, t: np.ndarray, jobs: JobBatch) -> StepMetrics:
+        hour = self.start_hour + np.asarray(t, dtype=np.float64) * (self.minutes_per_job / 60.0)
+        work = energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min, jobs.size, jobs.intensity)
+        runtime = energy.runtime_min(self.machines, work)  # (n, n_servers)
+        kwh = energy.power_w(self.machines, work) * runtime / 60.0 / 1000.0
+        intensity = np.empty_like(runtime)
+        for z, series in enumerate(self.zone_series):
+            servers = np.flatnonzero(self.server_zone == z)
+            if servers.size:
+                intensity[:, servers] = series.mean(hour[:, None], runtime[:, servers] / 60.0)
+        price = self.signals.energy_price[np.asarray(t) % len(self.signals.energy_price)]
+        metrics = ServerMetrics(energy_kwh=kwh, cost=kwh * price[:, None], co2_kg=kwh * intensity / 1000.0)  # g -> kg
+        pool_mean = np.empty(len(hour))
+        for tier, pool in enumerate(self.fleet.pools):
+            rows = jobs.tier == tier
+            pool_mean[rows] = intensity[np.ix_(rows, pool)].mean(axis=1)
+        carbon = np.minimum(pool_mean / GRID_FACTOR_SCALE_G, 1.0)
+        return StepMetrics(metrics, carbon, price, runtime, runtime, intensity, hour)
+
+    def clock(self, pointer: int) -> np.datetime64:
+        return self.grid.time_of(self.start_hour + pointer * self.minutes_per_job / 60.0)
+
+    def zone_of(self, server: int) -> str:
+        return self.grid.zones[self.server_zone[server]]
+
+    def intensity_now(self, pointer: int) -> dict[str, float]:
+        """Each zone's intensity (gCO2eq/kWh) at the clock hour of `pointer`."""
+        hour = self.start_hour + pointer * self.minutes_per_job / 60.0
+        return {zone: float(s.at(hour)) for zone, s in zip(self.grid.zones, self.zone_series)}
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "scenario": self.name,
+            "signal": f"{SIGNAL_KIND} carbon intensity, {self.basis} emissions, {UNIT} (Electricity Maps, hourly)",
+            "zones": {z: ZONE_NAMES.get(z, z) for z in self.grid.zones},
+            "server_zones": {name: self.zone_of(s) for s, name in enumerate(self.fleet.names)},
+            "clock_start_utc": str(self.clock(0)),
+            "minutes_per_job": self.minutes_per_job,
+            "energy_model": "physical: runtime from the job's work and the server's cores and speed; power = core share x P_idle + (P_peak - P_idle) x curve(share)",
+            "power_curve": "linear" if np.allclose(self.machines.curve, energy.LINEAR_CURVE) else "SPECpower median",
+        }
+
+
+def build_grid_scenario(
+    fleet: Fleet,
+    signals: Signals,
+    grid: GridSeries,
+    server_zone: np.ndarray,
+    start: str,
+    minutes_per_job: float,
+    basis: str = "direct",
+    power_curve: np.ndarray | None = None,
+) -> GridScenario:
+    """The grid scenario whose clock starts at `start` (ISO time, UTC) of the grid series."""
+    start_hour = grid.hour_of(np.datetime64(start.rstrip("Z"), "h"))
+    if not 0 <= start_hour < grid.n_hours:
+        raise ValueError(f"grid clock start {start!r} is outside the series ({grid.start} + {grid.n_hours} h)")
+    series = tuple(StepSeries.of(row) for row in grid.intensity(basis))
+    machines = energy.build_machines(fleet, power_curve)
+    return GridScenario(fleet, signals, grid, server_zone, machines, float(start_hour), minutes_per_job, basis, series)

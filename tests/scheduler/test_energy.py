@@ -1,0 +1,68 @@
+"""The physical energy model against hand-computed cases (Server_L.xlsx figures, fleet order)."""
+
+import numpy as np
+import pytest
+
+from scheduler import energy
+from scheduler.datasets import DatasetError
+from scheduler.settings import ROOT
+
+
+@pytest.fixture(scope="module")
+def machines(world):
+    return energy.build_machines(world.fleet)
+
+
+def test_a_cpu_job_on_the_smallest_server(machines):
+    # Server 1: 4 cores at 1.2, 80 W idle, 160 W peak. cpu 50 % of 16 cores = 8 cores, no duration given:
+    # base 0.6 min x 50 = 30 min at rate 2.4; on 1.2 twice as long, and 8 cores on 4: twice again.
+    w = energy.job_work(np.array([50.0]), np.array([50.0]))
+    assert w.cores[0] == 8.0 and w.base_min[0] == 30.0
+    assert energy.runtime_min(machines, w)[0, 0] == pytest.approx(120.0)
+    assert energy.power_w(machines, w)[0, 0] == pytest.approx(160.0)  # all cores: idle 80 + range 80
+    assert energy.energy_kwh(machines, w)[0, 0] == pytest.approx(160.0 * 2.0 / 1000.0)  # 160 W x 2 h = 0.32 kWh
+
+
+def test_a_small_job_on_a_big_server_pays_its_core_share(machines):
+    # Server 9: 64 cores at 4.0, 320 W idle, 680 W peak; 2.4 cores -> share 0.0375.
+    w = energy.job_work(np.array([15.0]), np.array([39.0]), duration_min=np.array([40.0]))
+    share = 2.4 / 64
+    assert energy.runtime_min(machines, w)[0, 8] == pytest.approx(40.0 * 2.4 / 4.0)
+    assert energy.power_w(machines, w)[0, 8] == pytest.approx(share * 320 + share * 360)
+    wh = energy.energy_kwh(machines, w)[0, 8] * 1000.0
+    assert wh == pytest.approx(share * 680 * (24.0 / 60.0))  # W x h = Wh
+
+
+def test_gpu_servers_speed_up_parallel_work_as_the_seed_says(machines):
+    # size 1000, intensity 0.9: base 10 / (0.9 + 0.5) min. Server 3 has a GPU: speed-up 1 + 3 x 0.9,
+    # plus 39 % of 64 GB over PCIe at 16 GB/s. Server 2 has none.
+    w = energy.job_work(np.array([15.0]), np.array([39.0]), size=np.array([1000.0]), intensity=np.array([0.9]))
+    base = 10.0 / 1.4
+    runtime = energy.runtime_min(machines, w)[0]
+    assert runtime[1] == pytest.approx(base * 2.4 / 1.5)
+    assert runtime[2] == pytest.approx(base * 2.4 / 1.8 / 3.7 + 0.39 * 64 / 16 / 60)
+
+
+def test_duration_beats_size_beats_the_cpu_default():
+    w = energy.job_work(
+        np.array([10.0, 10.0, 10.0]), np.zeros(3),
+        duration_min=np.array([7.0, np.nan, np.nan]), size=np.array([2000.0, 2000.0, np.nan]), intensity=np.array([0.5, 0.5, np.nan]),
+    )  # fmt: skip
+    np.testing.assert_allclose(w.base_min, [7.0, 10.0 * 2**1.5, 6.0])
+    assert w.intensity[2] == 0.0  # not given: CPU only
+
+
+def test_the_specpower_curve_is_shipped_and_is_not_linear(world):
+    curve = energy.load_power_curve(ROOT / "dataset_rl")
+    assert curve[0] == 0.0 and curve[-1] == 1.0 and (np.diff(curve) > 0).all()
+    assert curve[1] > 0.1 and curve[5] < 0.5  # the median server jumps at light load, then rises more slowly
+    m = energy.build_machines(world.fleet, curve)
+    w = energy.job_work(np.array([50.0]), np.array([0.0]))
+    share = 8 / 16  # Server 4: 16 cores, 140 W idle, 290 W peak
+    assert energy.power_w(m, w)[0, 3] == pytest.approx(share * 140 + 150 * curve[5])
+
+
+def test_a_broken_curve_file_is_named(tmp_path):
+    (tmp_path / energy.POWER_CURVE_FILE).write_text("utilisation,dynamic_fraction\n0.0,0.5\n")
+    with pytest.raises(DatasetError, match="power_curve.csv"):
+        energy.load_power_curve(tmp_path)
