@@ -19,9 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from scheduler.sessions import SessionStore
 from scheduler.settings import ROOT, Settings, get_settings
 from scheduler.world import build_world
-from web import errors, routes_info, routes_jobs
+from web import errors, routes_info, routes_jobs, routes_sim
 from web.limits import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
+from web.simulations import SimulationRunner
 from xai.explainer import build_explainer
 
 log = logging.getLogger("taskpilot")
@@ -48,8 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's scans,
         # which otherwise dominate the cost of building big responses (measured 3x on /run).
         gc.freeze()
+        app.state.simulations = SimulationRunner(world, settings)
         log.info("ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed)
         yield
+        app.state.simulations.shutdown()  # running simulations stop at their next chunk
 
     app = FastAPI(title="TaskPilot", version=BUILD.split("-")[-1], lifespan=lifespan, default_response_class=ORJSONResponse,
                   description="Carbon-aware, explainable job scheduler.")  # fmt: skip
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes_info.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_sim.router)
     # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
     app.mount("/static", StaticFiles(directory=ROOT / "frontend" / "static"), name="static")
     return app

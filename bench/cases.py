@@ -243,4 +243,19 @@ def _concurrent_runs(server: Server, body: bytes, k: int, runs: int, prefix: str
     return elapsed
 
 
-BENCHMARKS = {"engine": engine, "agent_loop": agent_loop, "run_full": run_full, "run_compact": run_compact, "peak_rss": peak_rss, "startup": startup, "concurrency": concurrency}
+def simulate(plan: Plan) -> list[Figure]:
+    from bench.case_simulate import simulate as run
+
+    return run(plan)
+
+
+def dashboard(plan: Plan) -> list[Figure]:
+    from bench.case_dashboard import dashboard as run  # needs Playwright and Chromium: imported only when asked for
+
+    return run(plan)
+
+
+BENCHMARKS = {
+    "engine": engine, "agent_loop": agent_loop, "run_full": run_full, "run_compact": run_compact, "peak_rss": peak_rss,
+    "startup": startup, "concurrency": concurrency, "simulate": simulate, "dashboard": dashboard,
+}  # fmt: skip

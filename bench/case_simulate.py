@@ -1,0 +1,67 @@
+"""The simulator benchmark: every policy on 100,000 jobs, grid scenario, in this process.
+
+One measured run is `scheduler.evaluate.run_evaluation` end to end: the Hybrid ML seed's Poisson workload
+(seed SEED, offered load 0.7 on the busiest pool), the per-job, per-server physics, the seven
+policies' event loops, the metrics, the win/loss matrix and the hindsight lower bound. Loading the data
+and pre-training the agents (as the server does at start-up) happen once, untimed.
+"""
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bench.report import Figure, Target
+
+if TYPE_CHECKING:
+    from bench.cases import Plan
+
+SEED = 20_240_601
+TARGET_S = 60.0
+
+
+def simulate(plan: "Plan") -> list[Figure]:
+    from scheduler.evaluate import EvaluationConfig, run_evaluation
+    from scheduler.policies import POLICIES
+
+    jobs = plan.big_batch_jobs
+    world, grid, regions = _load()
+    config = EvaluationConfig(workload="poisson", scenario="grid", policies=POLICIES, jobs=jobs, seed=SEED)
+    wall = Figure("simulate.wall_s", "s", Target("<=", TARGET_S), f"run_evaluation: {jobs:,} jobs x {len(POLICIES)} policies, grid scenario, Poisson workload")
+    rate = Figure("simulate.job_runs_per_s", "job runs/s", note="jobs x policies / time in the event loops alone")
+    per_policy = {name: Figure(f"simulate.{name}_s", "s", note=f"event loop and accounting, {jobs:,} jobs") for name in POLICIES}
+    for _ in range(plan.repeats):
+        started = time.perf_counter()
+        result = run_evaluation(world, grid, config, regions=regions)
+        wall.samples.append(time.perf_counter() - started)
+        rate.samples.append(jobs * len(POLICIES) / sum(result.elapsed_s.values()))
+        for name, seconds in result.elapsed_s.items():
+            per_policy[name].samples.append(seconds)
+    return [wall, rate, *per_policy.values()]
+
+
+def _load() -> tuple:
+    """World (fleet, signals, agents pre-trained as the server's lifespan does), grid and regions."""
+    from rl.pretrain import pretrain_agents
+    from scheduler.datasets import load_datasets
+    from scheduler.engine import World
+    from scheduler.fleet import build_fleet
+    from scheduler.grid import REGIONS_FILE, load_grid, load_regions
+    from scheduler.settings import Settings
+    from scheduler.signals import build_signals
+
+    # Defaults, whatever TASKPILOT_* says (as the other benchmarks).
+    settings = Settings(_env_prefix="TASKPILOT_BENCH_IGNORED_", groq_api_key=None, log_level="WARNING")
+    data = load_datasets(settings.data_dir, settings.cache_dir)
+    fleet, signals = build_fleet(data.servers), build_signals(data)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.seed).spawn(1)[0]))
+    world = World(fleet, signals, pretrain_agents(fleet, signals, settings.pretrain_episodes, rng))
+    grid = load_grid(settings.data_dir, settings.cache_dir)
+    return world, grid, load_regions(settings.data_dir / REGIONS_FILE, fleet.names, grid.zones)
+
+
+if __name__ == "__main__":  # `python -m bench.case_simulate`: the full-size figure, before it is registered
+    from bench.cases import FULL
+    from bench.report import format_table
+
+    print(format_table(simulate(FULL)))

@@ -1,0 +1,345 @@
+"""Discrete-event simulation of a workload on the fleet under one placement policy.
+
+Events sit on a heap ordered by (time, priority, sequence), as in SimPy: the sequence number only grows,
+so equal times and priorities resolve in the order events were made and a run is the same bit for bit
+for the same inputs. At equal times a FINISH comes before an ARRIVAL, so an arriving job sees the
+server a finishing job leaves. Time is in minutes from the start of the run; the clock maps it to the
+hour of the carbon and price series (`Clock`).
+
+Each server has a number of cores and a strict FIFO queue: a job starts once every job queued before
+it on that server has started and enough cores are free; it then holds its cores, without preemption,
+for its modelled runtime. Under that discipline a job's start is fixed the moment it joins a queue:
+jobs that come later queue behind it and never delay it. `ServerQueue.enter` therefore computes the
+start on entry (tests check it against a plain event-by-event FIFO queue), and the same computation,
+`earliest_start`, is the oracle's exact knowledge of every queue. FINISH events keep the per-server
+counts of jobs in the system that the policies see.
+"""
+
+import heapq
+import math
+from bisect import insort
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+
+from scheduler.energy import Machines, energy_kwh, runtime_min
+from scheduler.fleet import Fleet
+from scheduler.grid import GridSeries, StepSeries
+from scheduler.scoring import CO2_BASE_KG_PER_KWH, ServerMetrics, pool_scores
+from scheduler.signals import Signals
+from scheduler.workloads import Workload
+
+FINISH, ARRIVAL = 0, 1
+"""Event priorities: at equal times a finish is handled before an arrival."""
+MILLI = 1000
+"""Cores are counted in milli-cores (integers), so freeing and taking cores never drifts."""
+CHUNK_JOBS = 4096
+"""`simulate` reports progress (and may be cancelled) every this many arrivals."""
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class Clock:
+    """What the simulation clock carries: carbon intensity per zone and the energy price, hourly steps.
+
+    Time t (minutes) is hour start_h + t / 60 of the series; values hold for a whole hour and the
+    series wrap around at their end."""
+
+    carbon: tuple[StepSeries, ...]  # per zone, gCO2eq/kWh
+    price: StepSeries  # per kWh, the reference's unitless currency
+    server_zone: np.ndarray  # (n_servers,) index into carbon
+    zones: tuple[str, ...]
+    start_h: float
+    carbon_kind: str
+    """What the carbon numbers are, shown with every figure (average grid intensity or the seed's proxy)."""
+
+    def hours(self, t_min: np.ndarray | float) -> np.ndarray:
+        return self.start_h + np.asarray(t_min, dtype=np.float64) / 60.0
+
+    def carbon_now(self, t_min: np.ndarray) -> np.ndarray:
+        """(n, n_servers) g/kWh at times t_min (n,) in each server's zone."""
+        hours = self.hours(t_min)
+        by_zone = np.stack([series.at(hours) for series in self.carbon], axis=1)  # (n, n_zones)
+        return by_zone[:, self.server_zone]
+
+    def carbon_mean(self, server: np.ndarray, start_min: np.ndarray, duration_min: np.ndarray) -> np.ndarray:
+        """(n,) mean g/kWh over [start, start + duration) in the zone of each job's server."""
+        out = np.empty(len(server))
+        zone = self.server_zone[server]
+        for z, series in enumerate(self.carbon):
+            rows = zone == z
+            out[rows] = series.mean(self.hours(start_min[rows]), duration_min[rows] / 60.0)
+        return out
+
+    @cached_property
+    def carbon_tables(self) -> list[tuple[list[float], list[float]]]:
+        """Per zone (running sum, values) as Python lists, for `carbon_mean_one` in the event loop."""
+        return [(s.cum.tolist(), s.values.tolist()) for s in self.carbon]
+
+    def carbon_mean_one(self, server: int, start_min: float, duration_min: float) -> float:
+        """carbon_mean for one job, in plain floats (a numpy call per job would cost 10x more)."""
+        cum, values = self.carbon_tables[self.server_zone_list[server]]
+        start_h, duration_h = self.start_h + start_min / 60.0, duration_min / 60.0
+        if duration_h <= 0:
+            return values[math.floor(start_h % len(values))]
+        return (_integral(cum, values, start_h + duration_h) - _integral(cum, values, start_h)) / duration_h
+
+    @cached_property
+    def server_zone_list(self) -> list[int]:
+        return self.server_zone.tolist()
+
+
+def _integral(cum: list[float], values: list[float], hour: float) -> float:
+    """StepSeries.integral for one hour >= 0, same arithmetic."""
+    n = len(values)
+    laps, rest = divmod(hour, n)
+    whole = int(rest)
+    return laps * cum[-1] + cum[whole] + (rest - whole) * values[min(whole, n - 1)]
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class Problem:
+    """Everything fixed before the first event: the jobs and their physics on every server."""
+
+    fleet: Fleet
+    clock: Clock
+    workload: Workload
+    runtime_min: np.ndarray  # (n_jobs, n_servers)
+    energy_kwh: np.ndarray  # (n_jobs, n_servers) attributed to the job while it runs
+    cores_milli: np.ndarray  # (n_jobs, n_servers) int64 cores held: the job's, at most the server's
+    quality: np.ndarray  # (n_jobs, n_servers) the seed's tier-weighted score at arrival; 0 outside the pool
+    carbon_factor: np.ndarray  # (n_jobs,) 0..1 pool-mean carbon now, min-max over all zones (agents' feature)
+    price_now: np.ndarray  # (n_jobs,) per kWh at arrival
+
+    def __len__(self) -> int:
+        return len(self.workload)
+
+    @cached_property
+    def lists(self) -> "ProblemLists":
+        pools = [p.tolist() for p in self.fleet.pools]
+        slot = [0] * self.fleet.n_servers
+        server_tier = [0] * self.fleet.n_servers
+        for tier, pool in enumerate(pools):
+            for k, s in enumerate(pool):
+                slot[s], server_tier[s] = k, tier
+        return ProblemLists(
+            self.workload.arrival_min.tolist(), self.workload.tier.tolist(), pools, slot, server_tier,
+            self.pool_rows(self.runtime_min), self.pool_rows(self.cores_milli),
+        )  # fmt: skip
+
+    def pool_rows(self, values: np.ndarray) -> list[list]:
+        """values (n_jobs, n_servers) as one list per job over its pool's servers, in pool order:
+        all a job can use, at under half the memory of full rows."""
+        rows: list[list] = [[]] * len(self)
+        for tier, pool in enumerate(self.fleet.pools):
+            jobs = np.flatnonzero(self.workload.tier == tier)
+            for j, row in zip(jobs.tolist(), values[np.ix_(jobs, pool)].tolist()):
+                rows[j] = row
+        return rows
+
+
+@dataclass(frozen=True)
+class ProblemLists:
+    """What the event loop reads per job, as Python lists (indexing a list is 5x cheaper than numpy)."""
+
+    arrival_min: list[float]
+    tier: list[int]
+    pools: list[list[int]]  # server positions of each tier's pool
+    slot: list[int]  # (n_servers,) a server's index in its pool
+    server_tier: list[int]  # (n_servers,) the tier whose pool a server is in
+    runtime_min: list[list[float]]  # per job, over its pool (pool_rows)
+    cores_milli: list[list[int]]  # per job, over its pool
+
+
+def build_problem(fleet: Fleet, machines: Machines, clock: Clock, workload: Workload) -> Problem:
+    """Per-job, per-server runtime, energy, cores and quality, all at once with numpy."""
+    work = workload.work()
+    runtime = runtime_min(machines, work)
+    energy = energy_kwh(machines, work)
+    cores = np.minimum(work.cores[:, None], machines.cores[None, :])
+    carbon_now = clock.carbon_now(workload.arrival_min)  # (n, n_servers) g/kWh
+    price = clock.price.at(clock.hours(workload.arrival_min))
+    metrics = ServerMetrics(energy_kwh=energy, cost=energy * price[:, None], co2_kg=energy * carbon_now / 1000.0)
+    quality = np.zeros_like(energy)
+    pool_carbon = np.empty(len(workload))
+    for tier, pool in enumerate(fleet.pools):
+        rows = np.flatnonzero(workload.tier == tier)
+        quality[np.ix_(rows, pool)] = pool_scores(fleet, tier, metrics.take(rows), latency=runtime[rows]).final
+        pool_carbon[rows] = carbon_now[np.ix_(rows, pool)].mean(axis=1)
+    lo = min(float(s.values.min()) for s in clock.carbon)
+    hi = max(float(s.values.max()) for s in clock.carbon)
+    return Problem(
+        fleet, clock, workload, runtime, energy, np.rint(cores * MILLI).astype(np.int64), quality,
+        carbon_factor=(pool_carbon - lo) / (hi - lo) if hi > lo else np.zeros(len(workload)), price_now=price,
+    )  # fmt: skip
+
+
+class ServerQueue:
+    """One server's cores and its strict-FIFO, non-preemptive queue, resolved when a job enters.
+
+    `ends` holds (finish, cores) of the jobs that still hold cores at `last_start`, the latest start
+    so far, sorted by finish. No later job can start before `last_start`, so jobs finishing earlier
+    are forgotten, and the list never holds more jobs than can run at once."""
+
+    __slots__ = ("capacity", "last_start", "ends", "busy")
+
+    def __init__(self, capacity_milli: int):
+        self.capacity = capacity_milli
+        self.last_start = -math.inf
+        self.ends: list[tuple[float, int]] = []
+        self.busy = 0  # cores of the jobs in `ends`
+
+    def earliest_start(self, now: float, need: int) -> float:
+        """When a job needing `need` milli-cores, entering the queue at `now`, would start."""
+        t = now if now > self.last_start else self.last_start
+        free = self.capacity - self.busy
+        for finish, cores in self.ends:
+            if finish > t:
+                if free >= need:
+                    break
+                t = finish
+            free += cores
+        return t
+
+    def enter(self, now: float, need: int, runtime: float) -> float:
+        """Queue the job; returns its start (its finish is start + runtime)."""
+        start = self.earliest_start(now, need)
+        ends = self.ends
+        done = 0
+        while done < len(ends) and ends[done][0] <= start:
+            self.busy -= ends[done][1]
+            done += 1
+        del ends[:done]
+        insort(ends, (start + runtime, need))
+        self.busy += need
+        self.last_start = start
+        return start
+
+
+class FleetState:
+    """What a policy may read when a job arrives (it must not change it)."""
+
+    __slots__ = ("queues", "in_system", "cores_in_system")
+
+    def __init__(self, capacity_milli: list[int]):
+        self.queues = [ServerQueue(c) for c in capacity_milli]
+        self.in_system = [0] * len(capacity_milli)  # jobs queued or running per server
+        self.cores_in_system = [0] * len(capacity_milli)  # their milli-cores
+
+
+class Policy(Protocol):
+    """Chooses a server for each arriving job; see scheduler/policies.py."""
+
+    name: str
+
+    def choose(self, job: int, now_min: float, state: FleetState) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class Run:
+    """Per-job outcome of one policy on one problem; totals are sums of these."""
+
+    policy: str
+    server: np.ndarray  # (n,) intp
+    start_min: np.ndarray  # (n,)
+    finish_min: np.ndarray  # (n,)
+    energy_kwh: np.ndarray  # (n,) attributed to the job
+    co2_g: np.ndarray  # (n,) energy x mean intensity of the server's zone over the run
+    cost: np.ndarray  # (n,) energy x mean price over the run
+    busy_core_min: np.ndarray  # (n_servers,) core-minutes held by jobs
+    horizon_min: float  # first arrival to last finish
+    idle_energy_kwh: np.ndarray  # (n_servers,) idle power of unallocated cores over the horizon (charged to no job)
+    idle_co2_g: np.ndarray  # (n_servers,)
+
+
+def simulate(problem: Problem, policy: Policy, on_chunk: Callable[[int], None] | None = None) -> Run:
+    """Run every job of `problem` through the event loop under `policy`.
+
+    on_chunk(jobs_done) is called every CHUNK_JOBS arrivals; it may raise to cancel the run."""
+    lists, n = problem.lists, len(problem)
+    arrival, runtime, cores, tier = lists.arrival_min, lists.runtime_min, lists.cores_milli, lists.tier
+    slot, server_tier = lists.slot, lists.server_tier
+    state = FleetState((problem.fleet.cores * MILLI).astype(np.int64).tolist())
+    queues, in_system, cores_in_system = state.queues, state.in_system, state.cores_in_system
+    server_of, start_of = [0] * n, [0.0] * n
+    heap: list[tuple[float, int, int, int]] = [(arrival[0], ARRIVAL, 0, 0)] if n else []
+    seq = 1
+    choose, push, pop = policy.choose, heapq.heappush, heapq.heappop
+    while heap:
+        t, kind, _, j = pop(heap)
+        if kind == FINISH:
+            s = server_of[j]
+            in_system[s] -= 1
+            cores_in_system[s] -= cores[j][slot[s]]
+            continue
+        if j + 1 < n:
+            push(heap, (arrival[j + 1], ARRIVAL, seq, j + 1))
+            seq += 1
+        s = choose(j, t, state)
+        assert server_tier[s] == tier[j], f"{policy.name} chose server {s} outside the pool of job {j}"
+        k = slot[s]
+        start = queues[s].enter(t, cores[j][k], runtime[j][k])
+        in_system[s] += 1
+        cores_in_system[s] += cores[j][k]
+        push(heap, (start + runtime[j][k], FINISH, seq, j))
+        seq += 1
+        server_of[j], start_of[j] = s, start
+        if on_chunk is not None and (j + 1) % CHUNK_JOBS == 0:
+            on_chunk(j + 1)
+    policy.close()
+    if on_chunk is not None and n % CHUNK_JOBS:
+        on_chunk(n)
+    return account(problem, policy.name, np.asarray(server_of, dtype=np.intp), np.asarray(start_of))
+
+
+def account(problem: Problem, name: str, server: np.ndarray, start_min: np.ndarray) -> Run:
+    """Energy, CO2, cost and server time of a finished schedule (who ran where, from when)."""
+    rows = np.arange(len(server))
+    runtime = problem.runtime_min[rows, server]
+    finish = start_min + runtime
+    energy = problem.energy_kwh[rows, server]
+    clock, fleet = problem.clock, problem.fleet
+    carbon = clock.carbon_mean(server, start_min, runtime)
+    n_servers = fleet.n_servers
+    held = problem.cores_milli[rows, server] / MILLI  # cores
+    busy = np.bincount(server, weights=held * runtime, minlength=n_servers)
+    t0 = float(problem.workload.arrival_min[0]) if len(server) else 0.0
+    horizon = float(finish.max()) - t0 if len(server) else 0.0
+    idle_w_min = fleet.p_idle_w * (horizon - busy / fleet.cores)  # idle watts x minutes of cores no job holds
+    # The idle carbon of a server: idle power x intensity over the horizon, less the share its jobs took.
+    zone_mean = clock.carbon_mean(np.arange(n_servers), np.full(n_servers, t0), np.full(n_servers, horizon))
+    taken = np.bincount(server, weights=held / fleet.cores[server] * runtime * carbon, minlength=n_servers)
+    idle_g_min = fleet.p_idle_w * (horizon * zone_mean - taken)
+    return Run(
+        name, server, start_min, finish, energy,
+        co2_g=energy * carbon,
+        cost=energy * clock.price.mean(clock.hours(start_min), runtime / 60.0),
+        busy_core_min=busy, horizon_min=horizon,
+        idle_energy_kwh=idle_w_min / 60.0 / 1000.0, idle_co2_g=idle_g_min / 60.0 / 1000.0,
+    )  # fmt: skip
+
+
+STEEL_STEPS_PER_HOUR = 4
+"""The steel series behind the seed's carbon factor has 15-minute readings."""
+
+
+def grid_clock(grid: GridSeries, server_zone: np.ndarray, energy_price: np.ndarray, basis: str = "direct", start_h: float = 0.0) -> Clock:
+    """Real hourly average grid intensity per zone (Electricity Maps); price from the reference series."""
+    series = tuple(StepSeries.of(values) for values in grid.intensity(basis))
+    kind = f"average grid intensity, {basis} emissions (Electricity Maps), gCO2eq/kWh"
+    return Clock(series, StepSeries.of(energy_price), np.asarray(server_zone, dtype=np.intp), grid.zones, start_h, kind)
+
+
+def reference_clock(signals: Signals, n_servers: int, start_h: float = 0.0) -> Clock:
+    """The seed's proxy: (0.35 + carbon_factor) kg/kWh as g/kWh, hourly means of the 15-minute factor,
+    one "zone" for every server. Not a grid intensity: it ranks hours, it does not measure emissions."""
+    factor = signals.carbon_factor
+    usable = len(factor) // STEEL_STEPS_PER_HOUR * STEEL_STEPS_PER_HOUR
+    hourly = factor[:usable].reshape(-1, STEEL_STEPS_PER_HOUR).mean(axis=1)
+    series = (StepSeries.of((CO2_BASE_KG_PER_KWH + hourly) * 1000.0),)
+    kind = "proxy: (0.35 + carbon factor) x 1000, the seed's relative score, not a grid intensity"
+    return Clock(series, StepSeries.of(signals.energy_price), np.zeros(n_servers, np.intp), ("proxy",), start_h, kind)

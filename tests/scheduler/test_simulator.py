@@ -1,0 +1,237 @@
+"""The event loop, the FIFO queues, the clock and the accounting of scheduler/simulator.py."""
+
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduler.energy import build_machines, job_work, power_w, runtime_min
+from scheduler.grid import REGIONS_FILE, StepSeries, load_grid, load_regions
+from scheduler.policies import Fixed, make_policy
+from scheduler.settings import ROOT
+from scheduler.sim_metrics import summarise
+from scheduler.simulator import MILLI, Clock, FleetState, ServerQueue, build_problem, grid_clock, simulate
+from scheduler.workloads import Workload
+
+DATA = ROOT / "dataset_rl"
+
+
+def real_grid_clock(world) -> Clock:
+    """The shipped Electricity Maps series, each server on its zone from regions.csv."""
+    grid = load_grid(DATA)
+    return grid_clock(grid, load_regions(DATA / REGIONS_FILE, world.fleet.names, grid.zones), world.signals.energy_price)
+
+
+@pytest.fixture(scope="module")
+def grid_clock_real(world) -> Clock:
+    return real_grid_clock(world)
+
+
+def flat_clock(n_servers: int, hourly_g_per_kwh: list[float], price: float = 0.5) -> Clock:
+    """Every server on one made-up zone with the given hourly intensities."""
+    series = StepSeries.of(np.asarray(hourly_g_per_kwh, dtype=np.float64))
+    return Clock((series,), StepSeries.of(np.array([price])), np.zeros(n_servers, np.intp), ("test",), 0.0, "test")
+
+
+def make_workload(arrival_min, cpu, duration_min, tier, latency=None, memory=None) -> Workload:
+    n = len(arrival_min)
+    return Workload(
+        name="test",
+        arrival_min=np.asarray(arrival_min, dtype=np.float64),
+        cpu=np.asarray(cpu, dtype=np.float64),
+        memory=np.full(n, 10.0) if memory is None else np.asarray(memory, dtype=np.float64),
+        duration_min=np.asarray(duration_min, dtype=np.float64),
+        size=np.full(n, np.nan),
+        intensity=np.full(n, np.nan),
+        tier=np.asarray(tier, dtype=np.int8),
+        latency=np.zeros(n, np.int8) if latency is None else np.asarray(latency, dtype=np.int8),
+    )
+
+
+def random_workload(n: int, rng: np.random.Generator, mean_gap_min: float = 3.0) -> Workload:
+    return make_workload(
+        np.cumsum(rng.exponential(mean_gap_min, n)), rng.uniform(5, 150, n), rng.uniform(5, 120, n),
+        rng.integers(3, size=n), rng.integers(3, size=n),
+    )  # fmt: skip
+
+
+class Recorder:
+    """A Fixed-like policy that also keeps what it saw, for tests of the loop itself."""
+
+    name = "recorder"
+
+    def __init__(self, choice: list[int]):
+        self.choice, self.seen, self.state = choice, [], None
+
+    def choose(self, job: int, now_min: float, state: FleetState) -> int:
+        self.state = state
+        self.seen.append((job, now_min, list(state.in_system)))
+        return self.choice[job]
+
+    def close(self) -> None:
+        self.closed_in_system = list(self.state.in_system) if self.state else []
+
+
+# --- the queue, against a plain event-by-event FIFO queue ---
+
+
+def plain_fifo_starts(arrival: list[float], need: list[int], runtime: list[float], capacity: int) -> list[float]:
+    """Reference: one server, events processed one by one; a finish frees cores and starts the head
+    of the queue while it fits; an arrival starts at once only if nothing waits and it fits."""
+    starts = [0.0] * len(arrival)
+    running: list[tuple[float, int]] = []  # (finish, need)
+    waiting: deque[int] = deque()
+    free = capacity
+    events = sorted([(t, 1, j) for j, t in enumerate(arrival)])
+    i, now = 0, 0.0
+    while i < len(events) or running:
+        next_finish = min(running)[0] if running else float("inf")
+        if i < len(events) and events[i][0] < next_finish:
+            now, _, j = events[i]
+            i += 1
+            waiting.append(j)
+        else:
+            now = next_finish
+            for item in [r for r in running if r[0] == now]:
+                running.remove(item)
+                free += item[1]
+        while waiting and need[waiting[0]] <= free:
+            j = waiting.popleft()
+            starts[j] = now
+            free -= need[j]
+            running.append((now + runtime[j], need[j]))
+    return starts
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 8), st.integers(1, 40)), min_size=1, max_size=40))
+def test_queue_start_on_entry_matches_plain_fifo(jobs):
+    capacity = 8
+    arrival = np.cumsum([gap for gap, _, _ in jobs]).astype(float).tolist()
+    need = [n for _, n, _ in jobs]
+    runtime = [float(r) for _, _, r in jobs]
+    queue = ServerQueue(capacity)
+    got = [queue.enter(t, n, r) for t, n, r in zip(arrival, need, runtime)]
+    assert got == plain_fifo_starts(arrival, need, runtime, capacity)
+
+
+def test_queue_holds_no_more_jobs_than_can_run():
+    queue = ServerQueue(4 * MILLI)
+    for j in range(1000):
+        queue.enter(float(j), MILLI, 50.0)  # a backlog that keeps growing
+        assert len(queue.ends) <= 4
+    assert queue.earliest_start(0.0, MILLI) >= queue.last_start  # nobody overtakes the queue
+
+
+# --- the event loop ---
+
+
+def test_finish_comes_before_arrival_at_the_same_time(world):
+    """Job 0 holds all 4 cores of server 0 over [0, 10); job 1 arrives at exactly 10 and starts then,
+    and the policy already sees server 0 empty."""
+    wl = make_workload([0.0, 10.0], [25.0, 25.0], [10.0 * 1.2 / 2.4, 1.0], [0, 0])  # 4 cores; runtime 10 min on server 0
+    problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0]), wl)
+    assert problem.runtime_min[0, 0] == pytest.approx(10.0 * 1.2 / 2.4 * 2.4 / 1.2)
+    policy = Recorder([0, 0])
+    run = simulate(problem, policy)
+    assert run.start_min[1] == run.finish_min[0] == problem.runtime_min[0, 0]
+    assert policy.seen[1][2][0] == 0
+
+
+def test_every_job_finishes_once_and_capacity_holds(world):
+    wl = random_workload(600, np.random.default_rng(1), mean_gap_min=1.0)  # heavy: queues build up
+    problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0, 300.0]), wl)
+    pools = world.fleet.pools
+    choice = [int(pools[t][j % len(pools[t])]) for j, t in enumerate(wl.tier)]
+    policy = Recorder(choice)
+    run = simulate(problem, policy)
+    rows = np.arange(len(wl))
+    assert policy.closed_in_system == [0] * 9  # one FINISH per job, none left
+    assert (run.start_min >= wl.arrival_min).all()
+    np.testing.assert_array_equal(run.finish_min, run.start_min + problem.runtime_min[rows, run.server])
+    for s in range(9):  # FIFO: starts in arrival order; cores held never above the server's
+        on = np.flatnonzero(run.server == s)
+        assert (np.diff(run.start_min[on]) >= 0).all()
+        held = problem.cores_milli[on, s]
+        for t in run.start_min[on]:
+            running = (run.start_min[on] <= t) & (run.finish_min[on] > t)
+            assert held[running].sum() <= world.fleet.cores[s] * MILLI
+
+
+def test_energy_is_the_sum_of_per_job_energy(world):
+    wl = random_workload(300, np.random.default_rng(2))
+    machines = build_machines(world.fleet)
+    problem = build_problem(world.fleet, machines, flat_clock(9, [100.0]), wl)
+    run = simulate(problem, make_policy("least_loaded", problem, np.random.default_rng(0), world.pretrained))
+    rows = np.arange(len(wl))
+    work = wl.work()
+    expected = power_w(machines, work)[rows, run.server] * runtime_min(machines, work)[rows, run.server] / 60.0 / 1000.0
+    np.testing.assert_allclose(run.energy_kwh, expected, rtol=1e-12)
+    summary = summarise(problem, run)
+    assert summary.energy_kwh == pytest.approx(expected.sum(), rel=1e-12)
+    assert summary.co2_kg == pytest.approx(run.co2_g.sum() / 1000.0, rel=1e-12)
+    assert summary.jobs == len(wl)
+
+
+def test_determinism_same_inputs_same_run(world):
+    def once():
+        wl = random_workload(400, np.random.default_rng(3), mean_gap_min=1.5)
+        problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [80.0, 120.0, 310.0]), wl)
+        return [simulate(problem, make_policy(name, problem, np.random.default_rng(9), world.pretrained)) for name in ("tier_agents", "random", "oracle")]
+
+    for a, b in zip(once(), once()):
+        for name in ("server", "start_min", "finish_min", "energy_kwh", "co2_g", "cost", "busy_core_min"):
+            assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+
+
+# --- the physical model and units, against hand-computed cases ---
+
+
+def test_hand_computed_job(world):
+    """16 cores (cpu 100 %) for 60 reference minutes on Server 4 (position 3: 16 cores, cpu_rate 2.1,
+    140 W idle, 290 W peak), intensity 100 g/kWh in hour 0 and 400 in hour 1, price 0.5 per kWh."""
+    wl = make_workload([0.0], [100.0], [60.0], [1])
+    problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0, 400.0], price=0.5), wl)
+    run = simulate(problem, Fixed("fixed", np.array([3])))
+    runtime = 60.0 * 2.4 / 2.1  # 68.571 min
+    energy_kwh = 290.0 * runtime / 60.0 / 1000.0  # 290 W (all cores busy) -> 0.3314 kWh
+    mean_g_per_kwh = (100.0 * 60.0 + 400.0 * (runtime - 60.0)) / runtime
+    assert run.finish_min[0] == pytest.approx(runtime)
+    assert run.energy_kwh[0] == pytest.approx(energy_kwh)
+    assert run.co2_g[0] == pytest.approx(energy_kwh * mean_g_per_kwh)
+    assert run.cost[0] == pytest.approx(energy_kwh * 0.5)
+    summary = summarise(problem, run)
+    assert summary.co2_kg == pytest.approx(energy_kwh * mean_g_per_kwh / 1000.0)  # g -> kg
+    assert summary.energy_kwh == pytest.approx(0.331428, abs=1e-6)  # W x min / 60 / 1000, not Wh
+    # The other 0 cores of the server: no idle share left while the job runs; afterwards none (horizon ends).
+    assert run.idle_energy_kwh[3] == pytest.approx(0.0, abs=1e-12)
+    assert run.idle_energy_kwh[0] == pytest.approx(80.0 * runtime / 60.0 / 1000.0)  # Server 1 idles 80 W throughout
+
+
+def test_half_a_server_shares_idle_power(world):
+    """A job on half of Server 4's cores is charged half its idle power; the other half is idle energy."""
+    wl = make_workload([0.0], [50.0], [60.0], [1])
+    problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0]), wl)
+    run = simulate(problem, Fixed("fixed", np.array([3])))
+    runtime = 60.0 * 2.4 / 2.1
+    assert run.energy_kwh[0] == pytest.approx((0.5 * 140.0 + 150.0 * 0.5) * runtime / 60_000.0)
+    assert run.idle_energy_kwh[3] == pytest.approx(0.5 * 140.0 * runtime / 60_000.0)
+    assert run.idle_co2_g[3] == pytest.approx(0.5 * 140.0 * runtime / 60_000.0 * 100.0)
+
+
+def test_clock_scalar_mean_matches_step_series(world, grid_clock_real):
+    clock = grid_clock_real
+    rng = np.random.default_rng(4)
+    start = rng.uniform(0, 3 * 8760 * 60 * 1.5, 200)  # also past the end: the series wraps
+    duration = rng.uniform(0.5, 5000, 200)
+    server = rng.integers(9, size=200)
+    vector = clock.carbon_mean(server, start, duration)
+    scalar = [clock.carbon_mean_one(int(s), float(t), float(d)) for s, t, d in zip(server, start, duration)]
+    np.testing.assert_allclose(scalar, vector, rtol=1e-9)
+
+
+def test_work_units():
+    work = job_work(np.array([50.0]), np.array([25.0]), duration_min=np.array([30.0]))
+    assert work.cores[0] == 8.0 and work.memory_gb[0] == 16.0 and work.base_min[0] == 30.0

@@ -1,0 +1,59 @@
+"""POST /simulate starts a simulator run comparing placement policies; GET /simulate/{id} follows it."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from scheduler.evaluate import EvaluationConfig
+from web.deps import SettingsDep
+from web.errors import LimitExceeded
+from web.simulations import SimulationRunner, TooManySimulations
+
+router = APIRouter()
+RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The id POST /simulate returned.")]
+
+
+def _runner(request: Request) -> SimulationRunner:
+    return request.app.state.simulations
+
+
+@router.post("/simulate", status_code=202, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EvaluationConfig.model_json_schema()}}}})
+def start_simulation(request: Request, response: Response, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    """Start a simulation (same options as `python -m scheduler.evaluate`); poll GET /simulate/{id}.
+
+    Bounded by TASKPILOT_MAX_SIM_JOBS (413) and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
+    jobs = payload.get("jobs")
+    if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > settings.max_sim_jobs:  # a size bound, checked before the schema's
+        raise LimitExceeded(f"jobs={jobs} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)")
+    try:
+        config = EvaluationConfig.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+    if config.workload == "file":
+        raise HTTPException(422, "workload 'file' reads a CSV from disk and is only for the CLI; use task, poisson, gaia-azure or gaia-pai")
+    try:
+        run = _runner(request).start(config)
+    except TooManySimulations as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
+    response.headers["Location"] = f"/simulate/{run.id}"
+    return {"id": run.id, "status": run.status, "poll": f"/simulate/{run.id}"}
+
+
+@router.get("/simulate/{run_id}")
+def get_simulation(request: Request, run_id: RunId) -> dict[str, Any]:
+    """Progress while running; the results (as the CLI's results.json) when done."""
+    run = _runner(request).get(run_id)
+    if run is None:
+        raise HTTPException(404, f"no simulation {run_id}: unknown, or dropped after newer ones finished")
+    return run.view()
+
+
+@router.delete("/simulate/{run_id}")
+def cancel_simulation(request: Request, run_id: RunId) -> dict[str, Any]:
+    """Ask a queued or running simulation to stop (it stops between two chunks of jobs)."""
+    run = _runner(request).cancel(run_id)
+    if run is None:
+        raise HTTPException(404, f"no simulation {run_id}")
+    return run.view()

@@ -1,0 +1,140 @@
+"""Simulations started over HTTP: run in a small thread pool, bounded in number, size and time.
+
+A run is identified by an unguessable id (uuid4), which is all a client needs to read it: runs do not
+belong to sessions, and nothing a run does touches any session. At most `max_runs` are queued or
+running at once (one more is refused, 429); a run past `timeout_s` is cancelled between two chunks of
+jobs and reported as failed; the newest `keep` finished runs are kept for reading.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from scheduler.engine import World
+from scheduler.evaluate import EvaluationCancelled, EvaluationConfig, run_evaluation
+from scheduler.scenario import GridScenario
+from scheduler.settings import Settings
+
+log = logging.getLogger(__name__)
+ACTIVE = ("queued", "running")
+
+
+class TooManySimulations(RuntimeError):
+    """Every simulation slot is taken; the message says how many and when to retry."""
+
+
+@dataclass
+class SimulationRun:
+    id: str
+    config: EvaluationConfig
+    created: float
+    status: str = "queued"  # queued -> running -> done | failed | cancelled
+    done: int = 0
+    total: int = 0
+    policy: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    cancel_requested: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def view(self) -> dict[str, Any]:
+        with self.lock:
+            end = self.finished or time.monotonic()
+            return {
+                "id": self.id,
+                "status": self.status,
+                "config": self.config.model_dump(mode="json"),
+                "progress": {"done": self.done, "total": self.total, "fraction": round(self.done / self.total, 4) if self.total else 0.0, "policy": self.policy},
+                "elapsed_s": None if self.started is None else round(end - self.started, 3),
+                "error": self.error,
+                "result": self.result,
+            }  # fmt: skip
+
+
+class SimulationRunner:
+    def __init__(self, world: World, settings: Settings):
+        self._world = world
+        self._settings = settings
+        self._runs: OrderedDict[str, SimulationRun] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=settings.max_sim_runs, thread_name_prefix="simulate")
+
+    def start(self, config: EvaluationConfig) -> SimulationRun:
+        """Queue a run; TooManySimulations when max_sim_runs are already queued or running."""
+        with self._lock:
+            active = sum(r.status in ACTIVE for r in self._runs.values())
+            if active >= self._settings.max_sim_runs:
+                raise TooManySimulations(
+                    f"{active} simulations are running and at most {self._settings.max_sim_runs} may run at once "
+                    "(TASKPILOT_MAX_SIM_RUNS); retry when one finishes"
+                )
+            run = SimulationRun(str(uuid.uuid4()), config, time.monotonic())
+            self._runs[run.id] = run
+            self._forget_old()
+        self._pool.submit(self._work, run)
+        return run
+
+    def get(self, run_id: str) -> SimulationRun | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def cancel(self, run_id: str) -> SimulationRun | None:
+        run = self.get(run_id)
+        if run is not None:
+            with run.lock:
+                run.cancel_requested = True
+                if run.status == "queued":  # never started: it will see the flag and stop at once
+                    run.status, run.finished, run.error = "cancelled", time.monotonic(), "cancelled before it started"
+        return run
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for run in self._runs.values():
+                run.cancel_requested = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _work(self, run: SimulationRun) -> None:
+        with run.lock:
+            if run.status != "queued":
+                return
+            run.status, run.started = "running", time.monotonic()
+        deadline = run.started + self._settings.sim_timeout_s
+        try:
+            grid = regions = None
+            if run.config.scenario == "grid":
+                scenario = self._world.runtime("grid").scenario
+                assert isinstance(scenario, GridScenario)
+                grid, regions = scenario.grid, scenario.server_zone
+            result = run_evaluation(
+                self._world, grid, run.config, regions=regions, data_dir=self._settings.data_dir,
+                progress=lambda done, total, policy: self._progress(run, done, total, policy),
+                cancel=lambda: run.cancel_requested or time.monotonic() > deadline,
+            )  # fmt: skip
+            outcome, document, error = "done", result.to_json(), None
+        except EvaluationCancelled as exc:
+            timed_out = not run.cancel_requested
+            outcome, document = ("failed" if timed_out else "cancelled"), None
+            error = f"timed out after {self._settings.sim_timeout_s:g} s (TASKPILOT_SIM_TIMEOUT_S): {exc}" if timed_out else str(exc)
+        except Exception as exc:  # a bug must not kill the worker thread silently
+            log.exception("simulation %s failed", run.id)
+            outcome, document, error = "failed", None, f"{type(exc).__name__}: {exc}"
+        with run.lock:
+            run.status, run.result, run.error, run.finished = outcome, document, error, time.monotonic()
+
+    @staticmethod
+    def _progress(run: SimulationRun, done: int, total: int, policy: str) -> None:
+        with run.lock:
+            run.done, run.total, run.policy = done, total, policy
+
+    def _forget_old(self) -> None:
+        """Keep the newest `max_sim_results` finished runs (active ones are never dropped)."""
+        finished = [k for k, r in self._runs.items() if r.status not in ACTIVE]
+        for key in finished[: max(0, len(finished) - self._settings.max_sim_results)]:
+            del self._runs[key]
