@@ -1,0 +1,1058 @@
+/* TaskPilot dashboard. Plain JavaScript, no build step; Chart.js is vendored in /static/vendor.
+ *
+ * Sections: dom helpers / api / state / charts / render / events / init.
+ * Everything that comes from outside the page (server and LLM text, file names, CSV fields) reaches the
+ * document through textContent or attribute setters only; nothing is ever assigned to innerHTML.
+ */
+'use strict';
+
+(() => {
+  // --- dom helpers -------------------------------------------------------------------------------
+
+  const $ = (id) => document.getElementById(id);
+
+  /** An element with text, attributes and children; `text` goes through textContent. */
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (key === 'text') node.textContent = value;
+      else if (key === 'class') node.className = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  const setText = (id, text) => { $(id).textContent = text; };
+  const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+  const integer = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+  const percent = (x, digits = 0) => (Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : '–');
+  const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+  // --- api ---------------------------------------------------------------------------------------
+
+  const SESSION_KEY = 'taskpilot.session';
+  const SEEN_KEY = 'taskpilot.jobsSeen';
+  const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+  const HISTORY_PAGE = 1000; // GET /history's largest page
+  const STATUS_WORDS = {
+    400: 'The server refused the request',
+    404: 'Not found',
+    413: 'Too large for the server',
+    422: 'The server found invalid input',
+    503: 'The server is busy or full',
+  };
+
+  class ApiError extends Error {
+    constructor(status, title, lines = [], detail = null) {
+      super(lines.length ? `${title}: ${lines.join('; ')}` : title);
+      this.status = status;
+      this.title = title;
+      this.lines = lines;
+      this.detail = detail;
+    }
+  }
+
+  /** The one way the page talks to the server: session header out, session notice and errors in. */
+  async function request(method, path, { json, form } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (state.sessionId) headers['X-Session-ID'] = state.sessionId;
+    let body;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (form) {
+      body = form;
+    }
+    let response;
+    try {
+      response = await fetch(path, { method, headers, body, cache: 'no-store' });
+    } catch (err) {
+      throw new ApiError(0, 'Cannot reach the TaskPilot server (network error)',
+        ['Check your connection and that the server is running, then try again.']);
+    }
+    noteSession(response);
+    if (response.ok) return response.json();
+    let detail = null;
+    try {
+      detail = JSON.parse(await response.text()).detail;
+    } catch (err) {
+      detail = null;
+    }
+    const title = STATUS_WORDS[response.status] || `The server answered with an error (HTTP ${response.status})`;
+    throw new ApiError(response.status, title, describeDetail(detail, response.status), detail);
+  }
+
+  /** A server `detail` (a string, or a list of {row|index|loc, field, message}) as plain sentences. */
+  function describeDetail(detail, status) {
+    if (typeof detail === 'string') return [detail];
+    if (!Array.isArray(detail)) return status >= 500 ? ['Something went wrong on the server; try again.'] : [];
+    return detail.map((e) => {
+      if (!e || typeof e !== 'object') return String(e);
+      const message = e.message ?? e.msg ?? '';
+      const field = e.field ?? (Array.isArray(e.loc) ? e.loc.filter((p) => p !== 'body').join('.') : null);
+      if (e.row !== undefined) return `${e.row === null ? 'File' : `Row ${e.row}`}${field ? `, ${field}` : ''}: ${message}`;
+      if (e.index !== undefined && e.index !== null) return `Job ${e.index + 1}${field ? `, ${field}` : ''}: ${message}`;
+      return `${field ? `${field}: ` : ''}${message}`;
+    });
+  }
+
+  /** Every answer names the session; a notice means the old one expired and this one is new and empty. */
+  function noteSession(response) {
+    const id = response.headers.get('X-Session-ID');
+    if (id && SESSION_ID.test(id) && id !== state.sessionId) {
+      state.sessionId = id;
+      storeSet(SESSION_KEY, id);
+    }
+    const notice = response.headers.get('X-Session-Notice');
+    if (notice) {
+      forgetSessionData();
+      showNotice('Your previous session has expired, so this is a new, empty session.', [notice], 'info');
+    }
+  }
+
+  function storeGet(key) {
+    try { return localStorage.getItem(key); } catch (err) { return null; }
+  }
+
+  function storeSet(key, value) {
+    try { localStorage.setItem(key, value); } catch (err) { /* private mode: the session lasts this page view */ }
+  }
+
+  const api = {
+    newSession: () => request('GET', '/session'),
+    info: () => request('GET', '/info'),
+    summary: () => request('GET', '/summary'),
+    carbon: () => request('GET', '/sustainability'),
+    history: (offset, limit) => request('GET', `/history?offset=${offset}&limit=${limit}`),
+    submit: (job) => request('POST', '/submit', { json: job }),
+    upload: (file) => {
+      const form = new FormData();
+      form.append('file', file, file.name);
+      return request('POST', '/upload', { form });
+    },
+    run: () => request('POST', '/run?detail=compact'),
+    job: (id) => request('GET', `/jobs/${encodeURIComponent(id)}`),
+    explanation: (id, llm) => request('GET', `/jobs/${encodeURIComponent(id)}/explanation${llm ? '?llm=true' : ''}`),
+    reset: () => request('POST', '/reset'),
+  };
+
+  // --- state -------------------------------------------------------------------------------------
+
+  const TIERS = ['green', 'balanced', 'performance'];
+  const LATENCY_ORDER = { low: 0, medium: 1, high: 2 };
+  const COLORS = {
+    green: '#2b8a3e', balanced: '#1864ab', performance: '#c2410c',
+    perf: '#6741d9', cost: '#b35c00', co2: '#2b8a3e', lat: '#1864ab', final: '#343a40',
+    raw: 'rgba(73, 80, 87, 0.35)', rolling: '#2b8a3e', trend: '#1864ab', carbon: '#862e9c', cumulative: '#c92a2a',
+    track: '#e3e8e5',
+  };
+  const BAND_COLORS = ['#2b8a3e', '#74b816', '#f59f00', '#e8590c', '#c92a2a'];
+  const BAND_NAMES = ['Very low', 'Low', 'Medium', 'High', 'Very high'];
+  const LINE_POINTS = 600; // line charts are decimated (LTTB) to this many points
+
+  const state = {
+    sessionId: null,
+    servers: [], // server names in fleet order (by CPU)
+    tierOf: {}, // server name -> tier
+    pools: {}, // tier -> server names
+    summary: null, // GET /summary
+    carbon: null, // GET /sustainability
+    jobs: [], // compact decisions of the session, oldest first (POST /run?detail=compact, GET /history)
+    agg: null, // aggregate(jobs)
+    queued: 0, // jobs waiting on the server
+    queueLog: [], // what this page queued since the last run, for the queue list
+    pendingFile: null, // a chosen CSV not yet uploaded
+    activeTab: 'overview',
+    table: { key: 'job_id', dir: 1, page: 0, size: 50, order: null },
+    xai: { jobId: null, token: 0 },
+    busy: false,
+    resetArmed: null,
+  };
+
+  /** Everything the charts show, from one pass over the jobs (plus one over the energy column for bands). */
+  function aggregate(jobs) {
+    const n = jobs.length;
+    const S = state.servers.length;
+    const serverIndex = new Map(state.servers.map((name, i) => [name, i]));
+    const tierIndex = new Map(TIERS.map((t, i) => [t, i]));
+    const count = new Float64Array(S), rewardSum = new Float64Array(S), energy = new Float64Array(S), co2 = new Float64Array(S);
+    const routed = TIERS.map(() => new Float64Array(S)); // [tier][server] job counts
+    const byTier = new Float64Array(TIERS.length), co2ByTier = new Float64Array(TIERS.length);
+    const reward = new Float64Array(n), carbon = new Float64Array(n), cumCo2 = new Float64Array(n), jobEnergy = new Float64Array(n);
+    // Grid-scenario sessions carry a real intensity (gCO2eq/kWh) per job; reference ones the 0..1 proxy.
+    const gridIntensity = n > 0 && typeof jobs[0].carbon_intensity_g_per_kwh === 'number';
+    let total = 0, minE = Infinity, maxE = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const j = jobs[i];
+      const s = serverIndex.get(j.chosen_dc) ?? -1;
+      const t = tierIndex.get(j.priority) ?? -1;
+      reward[i] = j.reward;
+      carbon[i] = gridIntensity ? j.carbon_intensity_g_per_kwh : j.carbon_factor;
+      jobEnergy[i] = j.energy_kwh;
+      total += j.co2_kg;
+      cumCo2[i] = total;
+      if (j.energy_kwh < minE) minE = j.energy_kwh;
+      if (j.energy_kwh > maxE) maxE = j.energy_kwh;
+      if (s >= 0) {
+        count[s] += 1; rewardSum[s] += j.reward; energy[s] += j.energy_kwh; co2[s] += j.co2_kg;
+        if (t >= 0) routed[t][s] += 1;
+      }
+      if (t >= 0) { byTier[t] += 1; co2ByTier[t] += j.co2_kg; }
+    }
+    const bandWidth = n && maxE > minE ? (maxE - minE) / 5 : 1;
+    const bands = new Float64Array(5);
+    for (let i = 0; i < n; i++) bands[Math.min(4, Math.floor((jobEnergy[i] - minE) / bandWidth))] += 1;
+    const edges = Array.from({ length: 6 }, (_, k) => minE + k * bandWidth);
+    return { n, count, rewardSum, energy, co2, routed, byTier, co2ByTier, reward, carbon, gridIntensity, cumCo2, bands, edges };
+  }
+
+  /** Rolling mean over the last `w` values (fewer at the start). */
+  function rolling(values, w) {
+    const out = new Float64Array(values.length);
+    let sum = 0;
+    for (let i = 0; i < values.length; i++) {
+      sum += values[i];
+      if (i >= w) sum -= values[i - w];
+      out[i] = sum / Math.min(i + 1, w);
+    }
+    return out;
+  }
+
+  /** Largest-triangle-three-buckets: at most `threshold` {x, y} points (x = job number, from 1) that keep the shape. */
+  function lttb(ys, threshold = LINE_POINTS) {
+    const n = ys.length;
+    if (n <= threshold) return Array.from(ys, (y, i) => ({ x: i + 1, y }));
+    const out = [{ x: 1, y: ys[0] }];
+    const every = (n - 2) / (threshold - 2);
+    let a = 0;
+    for (let i = 0; i < threshold - 2; i++) {
+      const avgStart = Math.floor((i + 1) * every) + 1;
+      const avgEnd = Math.min(Math.floor((i + 2) * every) + 1, n);
+      let avgX = 0, avgY = 0;
+      for (let j = avgStart; j < avgEnd; j++) { avgX += j; avgY += ys[j]; }
+      const len = Math.max(1, avgEnd - avgStart);
+      avgX /= len; avgY /= len;
+      const from = Math.floor(i * every) + 1, to = Math.floor((i + 1) * every) + 1;
+      let best = from, bestArea = -1;
+      for (let j = from; j < to; j++) {
+        const area = Math.abs((a - avgX) * (ys[j] - ys[a]) - (a - j) * (avgY - ys[a]));
+        if (area > bestArea) { bestArea = area; best = j; }
+      }
+      out.push({ x: best + 1, y: ys[best] });
+      a = best;
+    }
+    out.push({ x: n, y: ys[n - 1] });
+    return out;
+  }
+
+  function forgetSessionData() {
+    state.jobs = [];
+    state.agg = null;
+    state.queued = 0;
+    state.queueLog = [];
+    state.table.order = null;
+    state.table.page = 0;
+    state.xai.jobId = null;
+    storeSet(SEEN_KEY, '0');
+  }
+
+  function setJobs(jobs) {
+    state.jobs = jobs;
+    state.agg = aggregate(jobs);
+    state.table.order = null;
+    storeSet(SEEN_KEY, String(jobs.length));
+  }
+
+  // --- charts ------------------------------------------------------------------------------------
+
+  const charts = {};
+
+  const axisTitle = (text) => ({ display: true, text });
+  const lineOptions = (xTitle, yTitle, yRange = {}) => ({
+    plugins: { legend: { labels: { usePointStyle: true, pointStyle: 'line' } } },
+    parsing: false,
+    normalized: true,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    elements: { point: { radius: 0, hitRadius: 6 }, line: { borderWidth: 1.5 } },
+    scales: {
+      x: { type: 'linear', title: axisTitle(xTitle), ticks: { precision: 0 } },
+      y: { title: axisTitle(yTitle), ...yRange },
+    },
+  });
+  const barOptions = (yTitle, { legend = true, y = {}, ...rest } = {}) => ({
+    plugins: { legend: { display: legend } },
+    scales: { x: { grid: { display: false } }, y: { beginAtZero: true, title: axisTitle(yTitle), ...y } },
+    ...rest,
+  });
+  const ringOptions = (circumference, rotation) => ({
+    cutout: '78%', circumference, rotation,
+    plugins: { legend: { display: false }, tooltip: { enabled: false } },
+  });
+  const series = (label, color, extra = {}) => ({ label, data: [], borderColor: color, backgroundColor: color, ...extra });
+  const bars = (label, color, extra = {}) => ({ label, data: [], backgroundColor: color, ...extra });
+  const ring = () => ({ data: [0, 100], backgroundColor: [COLORS.green, COLORS.track], borderWidth: 0 });
+  const JOB_AXIS = 'Job number in this session';
+  const CARBON_AXIS = 'Carbon factor (unitless 0–1)';
+  const UNIT_RANGE = { min: 0, max: 1 };
+
+  /** Every chart of the page: canvas id -> its type, datasets and options. Created once, then updated. */
+  const CHART_SPECS = {
+    'chart-score': { type: 'doughnut', datasets: [ring()], options: ringOptions(360, 0) },
+    'chart-reward': {
+      type: 'line',
+      datasets: [
+        series('Reward (raw)', COLORS.raw, { borderWidth: 1 }),
+        series('3-job rolling mean', COLORS.rolling),
+        series('10-job trend', COLORS.trend, { borderDash: [6, 4], borderWidth: 2 }),
+      ],
+      options: lineOptions(JOB_AXIS, 'Quality score (0–1)', UNIT_RANGE),
+    },
+    'chart-servers': { type: 'doughnut', datasets: [bars('Jobs', [])], options: { plugins: { legend: { position: 'right' } } } },
+    'chart-priority-mix': {
+      type: 'doughnut', datasets: [bars('Jobs', TIERS.map((t) => COLORS[t]))], options: { plugins: { legend: { position: 'right' } } },
+    },
+    'chart-carbon-overview': { type: 'line', datasets: [series('Carbon factor', COLORS.carbon)], options: lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE) },
+    'chart-avg-reward': { type: 'bar', datasets: [bars('Average reward (0–1)', [])], options: barOptions('Average quality score (0–1)', { legend: false }) },
+    'chart-energy-co2': {
+      type: 'bar',
+      datasets: [bars('Energy (kWh)', COLORS.balanced, { yAxisID: 'y' }), bars('CO₂ (kg)', COLORS.green, { yAxisID: 'y1' })],
+      options: {
+        scales: {
+          x: { grid: { display: false } },
+          y: { beginAtZero: true, position: 'left', title: axisTitle('Energy (kWh)') },
+          y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: axisTitle('CO₂ (kg)') },
+        },
+      },
+    },
+    'chart-routing': { type: 'bar', datasets: TIERS.map((t) => bars(t, COLORS[t])), options: barOptions("% of the priority's jobs", { skipNull: true }) },
+    'chart-energy-bands': { type: 'bar', datasets: [bars('Jobs', BAND_COLORS)], options: barOptions('Jobs', { legend: false }) },
+    'chart-carbon': { type: 'line', datasets: [series('Carbon factor', COLORS.carbon)], options: lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE) },
+    'chart-breakdown': {
+      type: 'bar',
+      datasets: [
+        bars('Performance', COLORS.perf), bars('Cost', COLORS.cost), bars('CO₂', COLORS.co2),
+        bars('Latency', COLORS.lat), bars('Final score', COLORS.final),
+      ],
+      options: barOptions('Score (0–1, higher is better)', { y: UNIT_RANGE }),
+    },
+    'chart-qvalues': { type: 'bar', datasets: [bars('Q-value', [])], options: barOptions('Q-value', { legend: false, y: { beginAtZero: false } }) },
+    'chart-gauge': { type: 'doughnut', datasets: [ring()], options: ringOptions(180, 270) },
+    'chart-cum-co2': {
+      type: 'line', datasets: [series('Cumulative CO₂ (kg)', COLORS.cumulative, { borderWidth: 2 })], options: lineOptions(JOB_AXIS, 'CO₂ (kg, cumulative)', { beginAtZero: true }),
+    },
+    'chart-co2-priority': { type: 'bar', datasets: [bars('CO₂ (kg)', TIERS.map((t) => COLORS[t]))], options: barOptions('CO₂ (kg)', { legend: false }) },
+    'chart-energy-server': { type: 'bar', datasets: [bars('Energy (kWh)', [])], options: barOptions('Energy (kWh)', { legend: false }) },
+  };
+
+  function createCharts() {
+    Chart.defaults.animation = false; // big sessions redraw at once; nothing waits on a tween
+    Chart.defaults.responsive = true;
+    Chart.defaults.maintainAspectRatio = false;
+    Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+    Chart.defaults.color = '#3b4741';
+    for (const [id, spec] of Object.entries(CHART_SPECS)) {
+      charts[id] = new Chart($(id), { type: spec.type, data: { labels: [], datasets: spec.datasets }, options: spec.options });
+    }
+  }
+
+  /** New labels and dataset values, then one redraw. */
+  function updateChart(id, labels, values, extra) {
+    const chart = charts[id];
+    if (labels) chart.data.labels = labels;
+    values.forEach((data, k) => { chart.data.datasets[k].data = data; });
+    if (extra) extra(chart);
+    chart.update('none');
+  }
+
+  const tierColors = (names) => names.map((name) => COLORS[state.tierOf[name]] || COLORS.final);
+  const scoreColor = (score) => (score >= 60 ? COLORS.green : score >= 40 ? '#e67700' : '#c92a2a');
+
+  function updateRing(id, score) {
+    const value = Math.max(0, Math.min(100, score || 0));
+    updateChart(id, ['score', 'rest'], [[value, 100 - value]], (chart) => {
+      chart.data.datasets[0].backgroundColor = [scoreColor(value), COLORS.track];
+    });
+  }
+
+  // --- render ------------------------------------------------------------------------------------
+
+  /** The tabs of the page, in order. A tab is its <section id="tab-ID"> plus one entry here: `render`
+   * (optional) redraws its non-chart parts when the session's data changes, `onShow` (optional) runs each
+   * time it is selected. Its charts go in CHART_SPECS; renderCharts updates them. */
+  const TABS = [
+    { id: 'overview', label: 'Overview', render: renderOverview },
+    { id: 'history', label: 'Jobs / History', render: renderHistory },
+    { id: 'analytics', label: 'Analytics' },
+    { id: 'xai', label: 'Explainable AI', render: renderXaiPicker, onShow: showLatestJobIfNone },
+    { id: 'sustainability', label: 'Sustainability', render: renderSustainability },
+  ];
+
+  function buildTabs() {
+    const list = $('tablist');
+    for (const tab of TABS) {
+      const panel = $(`tab-${tab.id}`);
+      const button = el('button', {
+        type: 'button', role: 'tab', id: `tabbtn-${tab.id}`, class: 'tab',
+        'aria-controls': panel.id, 'aria-selected': 'false', tabindex: '-1', 'data-tab': tab.id, text: tab.label,
+      });
+      panel.setAttribute('aria-labelledby', button.id);
+      list.append(button);
+    }
+    selectTab(state.activeTab, false);
+  }
+
+  function selectTab(id, focus = true) {
+    state.activeTab = id;
+    for (const tab of TABS) {
+      const selected = tab.id === id;
+      const button = $(`tabbtn-${tab.id}`);
+      button.setAttribute('aria-selected', String(selected));
+      button.tabIndex = selected ? 0 : -1;
+      $(`tab-${tab.id}`).hidden = !selected;
+      if (selected && focus) button.focus();
+    }
+    const tab = TABS.find((t) => t.id === id);
+    if (tab.onShow) tab.onShow();
+  }
+
+  function renderAll() {
+    renderStatus();
+    renderCharts();
+    for (const tab of TABS) if (tab.render) tab.render();
+  }
+
+  /** Top bar, sidebar and KPI numbers: from /summary and /sustainability. */
+  function renderStatus() {
+    const s = state.summary;
+    setText('session-id', state.sessionId || '…');
+    setText('session-scenario', s && s.scenario ? `Scenario: ${s.scenario}` : '');
+    setText('queue-count', integer(state.queued));
+    setText('side-jobs', integer(s ? s.total_jobs : 0));
+    setText('side-reward', s && s.total_jobs ? fixed(s.avg_reward, 3) : '–');
+    setText('side-energy', s && s.total_jobs ? `${fixed(s.total_energy_kwh, 2)} kWh` : '–');
+    setText('side-co2', s && s.total_jobs ? `${fixed(s.total_co2_kg, 2)} kg` : '–');
+    setText('side-green', s && s.total_jobs ? percent(s.green_ratio) : '–');
+    setText('side-score', s && s.total_jobs ? `${fixed(s.sustainability_score, 1)} / 100` : '–');
+    const c = state.carbon;
+    for (const id of ['carbon-badge', 'carbon-hint-badge']) {
+      const badge = $(id);
+      badge.dataset.band = c ? c.carbon_band : 'unknown';
+      badge.textContent = c ? `Carbon: ${c.carbon_band} (${fixed(c.carbon_factor, 2)})` : 'Carbon: unknown';
+      badge.title = c ? `Carbon factor ${fixed(c.carbon_factor, 4)}: ${c.signal}` : '';
+    }
+    setText('side-carbon-message', c ? c.message : '…');
+    setText('carbon-hint-message', c ? `${c.message}. Recommended priority now: ${c.recommendation}.` : '…');
+    setText('carbon-hint-signal', c ? `Carbon factor ${fixed(c.carbon_factor, 4)} (0–1) for the next job; signal: ${c.signal}.` : '');
+    setText('side-carbon-signal', c ? `The carbon factor (${fixed(c.carbon_factor, 2)}) is on a 0–1 scale; signal: ${c.signal}.` : '');
+    const zones = c && c.carbon_intensity_g_per_kwh ? Object.entries(c.carbon_intensity_g_per_kwh) : [];
+    setText('carbon-hint-zones', zones.length
+      ? `Grid intensity now${c.clock_utc ? ` (${c.clock_utc})` : ''}: ${zones.map(([zone, g]) => `${zone} ${fixed(g, 0)} gCO₂eq/kWh`).join(', ')}.`
+      : '');
+    const units = s && s.units;
+    setText('sus-units', units ? `CO₂ figures are in ${units.co2}; energy in ${units.energy}.` : '');
+    renderQueue();
+  }
+
+  function renderQueue() {
+    setText('queue-count', integer(state.queued));
+    const listed = state.queueLog.reduce((sum, entry) => sum + entry.count, 0);
+    const list = $('queue-list');
+    list.replaceChildren(...state.queueLog.slice(-20).map((entry) => el('li', { text: entry.text })));
+    let summary = state.queued ? `${integer(state.queued)} job${state.queued === 1 ? '' : 's'} waiting for Run scheduler.` : 'The queue is empty.';
+    if (state.queued > listed) summary += ` ${integer(state.queued - listed)} of them were queued earlier and are not listed.`;
+    setText('queue-summary', summary);
+  }
+
+  function renderCharts() {
+    const a = state.agg || aggregate([]);
+    const names = state.servers;
+    const colors = tierColors(names);
+    const s = state.summary;
+    updateRing('chart-score', s ? s.sustainability_score : 0);
+    updateRing('chart-gauge', s ? s.sustainability_score : 0);
+    updateChart('chart-reward', null, [lttb(a.reward), lttb(rolling(a.reward, 3)), lttb(rolling(a.reward, 10))]);
+    updateChart('chart-servers', names, [Array.from(a.count)], (chart) => { chart.data.datasets[0].backgroundColor = colors; });
+    updateChart('chart-priority-mix', TIERS, [Array.from(a.byTier)]);
+    const carbonLine = lttb(a.carbon);
+    const carbonAxis = (chart) => {
+      const y = chart.options.scales.y;
+      y.title.text = a.gridIntensity ? 'Grid carbon intensity (gCO₂eq/kWh)' : 'Carbon factor (unitless 0–1)';
+      y.max = a.gridIntensity ? undefined : 1;
+      chart.data.datasets[0].label = a.gridIntensity ? 'Carbon intensity of the chosen server’s zone' : 'Carbon factor';
+    };
+    updateChart('chart-carbon-overview', null, [carbonLine], carbonAxis);
+    updateChart('chart-carbon', null, [carbonLine.slice()], carbonAxis);
+    for (const id of ['carbon-unit-overview', 'carbon-unit-analytics']) {
+      setText(id, a.gridIntensity ? 'gCO₂eq/kWh of the chosen server’s grid zone' : 'carbon factor, unitless 0–1 proxy');
+    }
+    updateChart('chart-avg-reward', names, [Array.from(a.rewardSum, (sum, i) => (a.count[i] ? sum / a.count[i] : 0))],
+      (chart) => { chart.data.datasets[0].backgroundColor = colors; });
+    updateChart('chart-energy-co2', names, [Array.from(a.energy), Array.from(a.co2)]);
+    // A server outside a priority's pool can never take its jobs: null (no bar) rather than a 0 % bar.
+    const routing = a.routed.map((row, t) => Array.from(row, (c, i) => (state.tierOf[names[i]] !== TIERS[t] ? null : a.byTier[t] ? (100 * c) / a.byTier[t] : 0)));
+    updateChart('chart-routing', names, routing);
+    const bandLabels = BAND_NAMES.map((name, k) => [name, `${fixed(a.edges[k], 3)}–${fixed(a.edges[k + 1], 3)} kWh`]);
+    updateChart('chart-energy-bands', a.n ? bandLabels : BAND_NAMES, [Array.from(a.bands)]);
+    updateChart('chart-cum-co2', null, [lttb(a.cumCo2)]);
+    updateChart('chart-co2-priority', TIERS, [Array.from(a.co2ByTier)]);
+    updateChart('chart-energy-server', names, [Array.from(a.energy)], (chart) => { chart.data.datasets[0].backgroundColor = colors; });
+  }
+
+  function renderOverview() {
+    const s = state.summary;
+    const has = Boolean(s && s.total_jobs);
+    setText('score-value', has ? fixed(s.sustainability_score, 1) : '–');
+    const weights = s && s.score_weights ? Object.entries(s.score_weights) : [];
+    setText('score-note', weights.length ? `Weighted: ${weights.map(([k, w]) => `${SCORE_PARTS[k] || k} ${Math.round(100 * w)} %`).join(', ')}.` : '');
+    setText('kpi-jobs', integer(s ? s.total_jobs : 0));
+    setText('kpi-reward', has ? fixed(s.avg_reward, 3) : '–');
+    setText('kpi-energy', has ? fixed(s.total_energy_kwh, 2) : '–');
+    setText('kpi-co2', has ? fixed(s.total_co2_kg, 2) : '–');
+    setText('kpi-avoided', has ? fixed(s.co2_avoided_kg, 2) : '–');
+    setText('kpi-cost', has ? fixed(s.total_cost, 2) : '–');
+    setText('kpi-green', has ? percent(s.green_ratio) : '–');
+    const a = state.agg;
+    const map = $('pool-map');
+    map.replaceChildren(...TIERS.map((tier) => el('div', { class: 'pool', 'data-tier': tier },
+      el('h4', { text: `${tier} pool` }),
+      el('ul', {}, ...(state.pools[tier] || []).map((name) => {
+        const jobs = a ? a.count[state.servers.indexOf(name)] : 0;
+        return el('li', { class: 'chip' }, el('span', { text: name }), el('span', { class: 'chip-count', text: `${integer(jobs)} jobs` }));
+      })))));
+    $('side-pools').replaceChildren(...TIERS.map((tier) => el('li', { 'data-tier': tier },
+      el('strong', { text: tier }), el('span', { text: ` ${(state.pools[tier] || []).join(', ')}` }))));
+  }
+
+  const TABLE_KEYS = {
+    job_id: (j) => j.job_id,
+    chosen_dc: (j) => state.servers.indexOf(j.chosen_dc),
+    priority: (j) => TIERS.indexOf(j.priority),
+    latency: (j) => (j.latency in LATENCY_ORDER ? LATENCY_ORDER[j.latency] : -1),
+    reward: (j) => j.reward,
+    energy_kwh: (j) => j.energy_kwh,
+    co2_kg: (j) => j.co2_kg,
+    cost: (j) => j.cost,
+  };
+
+  /** Row order for the current sort: an index array, sorted once per sort change (stable, ties by job). */
+  function tableOrder() {
+    const t = state.table;
+    if (t.order) return t.order;
+    const keyOf = TABLE_KEYS[t.key];
+    const keys = Float64Array.from(state.jobs, keyOf);
+    const order = Array.from(state.jobs.keys());
+    order.sort((i, j) => (keys[i] - keys[j]) * t.dir || i - j);
+    t.order = order;
+    return order;
+  }
+
+  function renderHistory() {
+    const t = state.table;
+    const n = state.jobs.length;
+    const pages = Math.max(1, Math.ceil(n / t.size));
+    t.page = Math.min(t.page, pages - 1);
+    const order = tableOrder();
+    const start = t.page * t.size;
+    const rows = [];
+    for (let k = start; k < Math.min(n, start + t.size); k++) {
+      const j = state.jobs[order[k]];
+      const explain = el('button', { type: 'button', class: 'btn btn-small', 'data-job': String(j.job_id), 'aria-label': `Explain job ${j.job_id}`, text: 'Explain' });
+      rows.push(el('tr', {},
+        el('td', { text: String(j.job_id) }),
+        el('td', {}, el('span', { class: 'dot', 'data-tier': state.tierOf[j.chosen_dc] || '' }), j.chosen_dc),
+        el('td', { text: j.priority }),
+        el('td', { text: j.latency ?? '–' }),
+        el('td', { class: 'num', text: fixed(j.reward, 4) }),
+        el('td', { class: 'num', text: fixed(j.energy_kwh, 4) }),
+        el('td', { class: 'num', text: fixed(j.co2_kg, 4) }),
+        el('td', { class: 'num', text: fixed(j.cost, 4) }),
+        el('td', {}, explain)));
+    }
+    $('history-body').replaceChildren(...rows);
+    setText('history-count', n ? `${integer(n)} jobs, showing ${integer(start + 1)}–${integer(Math.min(n, start + t.size))}.` : 'No jobs yet: add some and press Run scheduler.');
+    setText('page-info', `Page ${integer(t.page + 1)} of ${integer(pages)}`);
+    $('page-first').disabled = $('page-prev').disabled = t.page === 0;
+    $('page-last').disabled = $('page-next').disabled = t.page >= pages - 1;
+    for (const th of document.querySelectorAll('#history-table th[data-sort]')) {
+      th.setAttribute('aria-sort', th.dataset.sort === t.key ? (t.dir > 0 ? 'ascending' : 'descending') : 'none');
+    }
+  }
+
+  function renderXaiPicker() {
+    const n = state.jobs.length;
+    const input = $('xai-job');
+    if (n) {
+      const first = state.jobs[0].job_id, last = state.jobs[n - 1].job_id;
+      input.min = String(first);
+      input.max = String(last);
+      setText('xai-range', `Jobs ${first} to ${last} of this session. The Explain buttons in Jobs / History open a job here.`);
+    } else {
+      setText('xai-range', 'No scheduled jobs yet.');
+    }
+    $('xai-prev').disabled = $('xai-next').disabled = n === 0;
+    if (!n && state.xai.jobId === null) clearXai();
+  }
+
+  function showLatestJobIfNone() {
+    if (state.xai.jobId === null && state.jobs.length) showJob(state.jobs[state.jobs.length - 1].job_id);
+  }
+
+  function clearXai() {
+    setText('xai-title', 'Explanation');
+    $('xai-facts').replaceChildren();
+    setText('xai-text', 'Run some jobs, then pick one to read why it went where it did.');
+    setText('xai-source', '');
+    $('xai-refine').disabled = true;
+    updateChart('chart-breakdown', [], [[], [], [], [], []]);
+    updateChart('chart-qvalues', [], [[]]);
+  }
+
+  /** One job in the XAI tab: its full decision (breakdown, Q-values) and its template explanation. */
+  async function showJob(jobId) {
+    const token = ++state.xai.token;
+    state.xai.jobId = jobId;
+    $('xai-job').value = String(jobId);
+    setText('xai-source', `Loading job ${jobId}…`);
+    try {
+      const [job, explanation] = await Promise.all([api.job(jobId), api.explanation(jobId, false)]);
+      if (token !== state.xai.token) return;
+      renderDecision(job);
+      renderExplanation(explanation);
+      $('xai-refine').disabled = false;
+    } catch (err) {
+      if (token !== state.xai.token) return;
+      setText('xai-source', '');
+      showError(err);
+    }
+  }
+
+  function renderDecision(job) {
+    setText('xai-title', `Job ${job.job_id}: ${job.priority} → ${job.chosen_dc}`);
+    const facts = [
+      ['Server', job.chosen_dc], ['Priority', job.priority], ['Latency', job.latency ?? 'not set'],
+      ['Reward (quality, 0–1)', fixed(job.reward, 4)], ['Training reward', fixed(job.rl_reward, 4)],
+      ['Energy', `${fixed(job.power_kwh, 4)} kWh`], ['CO₂', `${fixed(job.co2, 4)} kg`], ['Cost', `${fixed(job.cost, 4)} price units`],
+      ['Carbon factor (0–1)', fixed(job.state && job.state.carbon_factor, 4)],
+      ['Energy price', fixed(job.state && job.state.energy_price, 4)],
+    ];
+    const st = job.state || {};
+    if (typeof st.load === 'number') facts.push(['Load', fixed(st.load, 4)]);
+    if (typeof st.carbon_intensity_g_per_kwh === 'number') facts.push(['Grid intensity', `${fixed(st.carbon_intensity_g_per_kwh, 1)} gCO₂eq/kWh`]);
+    if (typeof st.runtime_min === 'number') facts.push(['Run time', `${fixed(st.runtime_min, 1)} min`]);
+    if (st.clock_utc) facts.push(['Clock (UTC)', st.clock_utc]);
+    $('xai-facts').replaceChildren(...facts.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))));
+    const pool = Object.entries(job.score_breakdown || {}).filter(([, b]) => b.in_pool);
+    const names = pool.map(([name]) => name);
+    const part = (key) => pool.map(([, b]) => b[key]);
+    updateChart('chart-breakdown', names, [part('perf_score'), part('cost_score'), part('co2_score'), part('lat_score'), part('final')]);
+    const q = Object.entries(job.rl_q_values || {});
+    updateChart('chart-qvalues', q.map(([name]) => name), [q.map(([, v]) => v)], (chart) => {
+      chart.data.datasets[0].backgroundColor = q.map(([name]) => (name === job.chosen_dc ? COLORS[job.priority] || COLORS.final : '#adb5bd'));
+    });
+  }
+
+  function renderExplanation(explanation) {
+    setText('xai-text', explanation.explanation);
+    const source = explanation.source;
+    if (source === 'template') {
+      setText('xai-source', explanation.note
+        ? `Template explanation: the LLM was not used (${explanation.note}).`
+        : 'Template explanation (deterministic, from the decision\'s numbers).');
+    } else {
+      setText('xai-source', source === 'llm-cache' ? 'Refined by the LLM (a cached answer for this server, priority and carbon band).' : 'Refined by the LLM.');
+    }
+  }
+
+  async function refineExplanation() {
+    const jobId = state.xai.jobId;
+    if (jobId === null) return;
+    const token = state.xai.token;
+    const button = $('xai-refine');
+    button.disabled = true;
+    setText('xai-source', 'Asking the LLM…');
+    try {
+      const explanation = await api.explanation(jobId, true);
+      if (token === state.xai.token) renderExplanation(explanation);
+    } catch (err) {
+      setText('xai-source', '');
+      showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  const ADVICE = {
+    avg_reward: 'Decisions scored low on quality: the agents learn per session, so more runs help, and priorities should match what each job needs.',
+    green_ratio: 'Few jobs are marked green: mark jobs that are not urgent as green so they run on the efficient pool.',
+    carbon_score: 'Many jobs ran while the carbon factor was high: run flexible work when the badge shows low carbon.',
+    co2_efficiency: 'Little CO₂ was avoided against the all-performance baseline: move jobs that do not need the fastest servers to the balanced or green pools.',
+  };
+  const SCORE_PARTS = { avg_reward: 'average reward', green_ratio: 'green share', carbon_score: 'clean-time running', co2_efficiency: 'CO₂ avoided' };
+  const RATINGS = [[75, 'A', 'Excellent'], [60, 'B', 'Good'], [45, 'C', 'Fair'], [30, 'D', 'Poor'], [-Infinity, 'E', 'Very poor']];
+
+  function renderSustainability() {
+    const s = state.summary;
+    const has = Boolean(s && s.total_jobs);
+    setText('gauge-value', has ? fixed(s.sustainability_score, 1) : '–');
+    if (has) {
+      const [, grade, word] = RATINGS.find(([min]) => s.sustainability_score >= min);
+      setText('rating-grade', grade);
+      $('rating-grade').dataset.grade = grade;
+      setText('rating-word', word);
+      // The advice names the part of the score that costs the most points.
+      const weakest = Object.keys(s.score_weights).reduce((worst, key) =>
+        (s.score_weights[key] * (1 - s.score_parts[key]) > s.score_weights[worst] * (1 - s.score_parts[worst]) ? key : worst));
+      setText('rating-advice', ADVICE[weakest] || '');
+    } else {
+      setText('rating-grade', '–');
+      $('rating-grade').dataset.grade = '';
+      setText('rating-word', '');
+      setText('rating-advice', 'Run some jobs to get a rating.');
+    }
+    const share = has && s.co2_baseline_kg > 0 ? ` (${percent(s.co2_avoided_kg / s.co2_baseline_kg, 1)} of the baseline)` : '';
+    setText('sus-avoided', has ? `${fixed(s.co2_avoided_kg, 3)} kg${share}` : '–');
+    setText('sus-baseline', has ? `${fixed(s.co2_baseline_kg, 3)} kg` : '–');
+    setText('sus-co2', has ? `${fixed(s.total_co2_kg, 3)} kg` : '–');
+    setText('sus-green', has ? percent(s.green_ratio, 1) : '–');
+    const a = state.agg;
+    let best = -1;
+    if (a) {
+      for (let i = 0; i < a.count.length; i++) {
+        if (a.count[i] && (best < 0 || a.co2[i] / a.count[i] < a.co2[best] / a.count[best])) best = i;
+      }
+    }
+    setText('sus-best', best >= 0 ? `${state.servers[best]}: ${fixed(a.co2[best] / a.count[best], 4)} kg CO₂ per job` : '–');
+  }
+
+  // --- notices and the overlay -------------------------------------------------------------------
+
+  function showNotice(title, lines = [], kind = 'error') {
+    const box = $('notice');
+    box.dataset.kind = kind;
+    setText('notice-title', title);
+    $('notice-lines').replaceChildren(...lines.slice(0, 50).map((line) => el('li', { text: line })));
+    if (lines.length > 50) $('notice-lines').append(el('li', { text: `… and ${lines.length - 50} more.` }));
+    box.hidden = false;
+  }
+
+  function showError(err) {
+    if (err instanceof ApiError) showNotice(err.title, err.lines);
+    else showNotice('Something went wrong in the page', [String(err && err.message ? err.message : err)]);
+    console.warn('TaskPilot:', err); // eslint-disable-line no-console
+  }
+
+  function hideNotice() {
+    $('notice').hidden = true;
+  }
+
+  const overlay = {
+    open(title) {
+      setText('overlay-title', title);
+      for (const li of document.querySelectorAll('#overlay-steps li')) {
+        li.dataset.state = 'pending';
+        li.querySelector('.step-detail').textContent = '';
+      }
+      $('overlay').hidden = false;
+      document.querySelector('.overlay-box').focus();
+    },
+    step(name, stepState, detail = '') {
+      const li = document.querySelector(`#overlay-steps li[data-step="${name}"]`);
+      li.dataset.state = stepState;
+      li.querySelector('.step-detail').textContent = detail;
+    },
+    close() {
+      $('overlay').hidden = true;
+      $('btn-run').focus();
+    },
+  };
+
+  // --- actions -----------------------------------------------------------------------------------
+
+  async function refreshStatus() {
+    const [summary, carbon] = await Promise.all([api.summary(), api.carbon()]);
+    state.summary = summary;
+    state.carbon = carbon;
+    state.queued = summary.queued_jobs;
+  }
+
+  /** The session's whole history from GET /history, in pages fetched side by side. */
+  async function loadHistory(total) {
+    const offsets = [];
+    for (let offset = 0; offset < total; offset += HISTORY_PAGE) offsets.push(offset);
+    const pages = await Promise.all(offsets.map((offset) => api.history(offset, HISTORY_PAGE)));
+    return pages.flatMap((page) => page.jobs);
+  }
+
+  async function addJob(event) {
+    event.preventDefault();
+    const form = event.target;
+    if (!form.reportValidity()) return;
+    const job = { priority: $('job-priority').value, cpu: Number($('job-cpu').value), memory: Number($('job-memory').value) };
+    if ($('job-latency').value) job.latency = $('job-latency').value;
+    try {
+      const { job_id: id } = await api.submit(job);
+      state.queued += 1;
+      state.queueLog.push({ count: 1, text: `Job ${id}: ${job.priority}, latency ${job.latency || 'not set'}, cpu ${job.cpu} %, memory ${job.memory} %` });
+      renderQueue();
+      hideNotice();
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  function showCsvErrors(err, fileName) {
+    const rows = Array.isArray(err.detail) ? err.detail : [{ row: null, field: null, message: err.lines.join('; ') || err.title }];
+    $('csv-error-rows').replaceChildren(...rows.map((e) => el('tr', {},
+      el('td', { text: e.row === null || e.row === undefined ? '–' : String(e.row) }),
+      el('td', { text: e.field ?? '–' }),
+      el('td', { text: e.message ?? e.msg ?? '' }))));
+    setText('csv-errors-caption', `${fileName}: ${rows.length} problem${rows.length === 1 ? '' : 's'}; nothing from this file was queued`);
+    $('csv-errors').hidden = false;
+  }
+
+  /** POST /upload of the chosen file; on success the file is queued whole, on 422 every bad row is listed. */
+  async function uploadFile(file) {
+    $('csv-errors').hidden = true;
+    setText('csv-status', `Uploading ${file.name}…`);
+    try {
+      const result = await api.upload(file);
+      state.queued += result.count;
+      const ids = result.job_ids;
+      state.queueLog.push({ count: result.count, text: `Jobs ${ids[0]}–${ids[ids.length - 1]} (${integer(result.count)}) from ${file.name}` });
+      state.pendingFile = null;
+      $('csv-file').value = '';
+      setText('csv-status', `Queued ${integer(result.count)} jobs from ${file.name}.`);
+      renderQueue();
+      hideNotice();
+      return result;
+    } catch (err) {
+      setText('csv-status', '');
+      if (err instanceof ApiError && err.status === 422) {
+        showCsvErrors(err, file.name);
+        showNotice(`The file ${file.name} was not queued`, ['Fix the rows listed under "Upload a job CSV" and upload it again.']);
+        openAddPanel(true);
+      } else {
+        showError(err);
+      }
+      throw err;
+    }
+  }
+
+  async function onCsvSubmit(event) {
+    event.preventDefault();
+    const file = $('csv-file').files[0];
+    if (!file) {
+      setText('csv-status', 'Choose a CSV file first.');
+      return;
+    }
+    try { await uploadFile(file); } catch (err) { /* shown on the page */ }
+  }
+
+  function openAddPanel(open) {
+    $('add-panel').hidden = !open;
+    $('btn-new-job').setAttribute('aria-expanded', String(open));
+  }
+
+  /** Run scheduler: (upload a chosen file,) POST /run?detail=compact, refresh the KPIs, render. */
+  async function runScheduler(event) {
+    const timing = { clickAt: event && event.timeStamp ? event.timeStamp : performance.now() };
+    if (state.busy) return;
+    const file = state.pendingFile;
+    if (!state.queued && !file) {
+      showNotice('Nothing to run: the queue is empty', ['Add a job or upload a CSV first (New job).']);
+      openAddPanel(true);
+      return;
+    }
+    state.busy = true;
+    document.body.dataset.runState = 'running';
+    hideNotice();
+    overlay.open(`Scheduling ${file ? `the queue and ${file.name}` : `${integer(state.queued)} jobs`}`);
+    let step = 'parse';
+    try {
+      if (file) {
+        const rows = (await file.text()).split(/\r?\n/).filter((line) => line.trim()).length - 1;
+        overlay.step('parse', 'done', `${integer(Math.max(rows, 0))} rows in ${file.name}`);
+        step = 'submit';
+        overlay.step('submit', 'active');
+        const result = await uploadFile(file);
+        overlay.step('submit', 'done', `${integer(result.count)} jobs queued`);
+      } else {
+        overlay.step('parse', 'done', `${integer(state.queued)} jobs already validated in the queue`);
+        overlay.step('submit', 'skipped', 'nothing new to submit');
+      }
+      step = 'schedule';
+      overlay.step('schedule', 'active');
+      const result = await api.run();
+      const batch = result.scheduled_jobs;
+      timing.responseAt = performance.now();
+      overlay.step('schedule', 'done', `${integer(batch.length)} jobs placed`);
+      step = 'explain';
+      overlay.step('explain', 'active');
+      const explained = batch.length ? api.explanation(batch[0].job_id, false) : Promise.resolve(null);
+      const [explanation] = await Promise.all([explained, refreshStatus()]);
+      overlay.step('explain', 'done', explanation ? `job ${batch[0].job_id} explained; every job has its reason` : 'no jobs');
+      step = 'render';
+      overlay.step('render', 'active');
+      timing.renderAt = performance.now();
+      state.queueLog = [];
+      openAddPanel(false);
+      setJobs(state.jobs.concat(batch));
+      renderAll();
+      if (batch.length && state.xai.jobId === null) showJob(batch[0].job_id);
+      await nextFrame();
+      timing.drawnAt = performance.now();
+      timing.jobs = batch.length;
+      timing.totalMs = timing.drawnAt - timing.clickAt;
+      timing.renderMs = timing.drawnAt - timing.renderAt;
+      timing.fetchMs = timing.responseAt - timing.clickAt;
+      overlay.step('render', 'done', `${(timing.totalMs / 1000).toFixed(2)} s from click to charts`);
+      window.taskpilotTiming = timing;
+      document.body.dataset.runState = 'done';
+      document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
+      // The overlay stays a moment so the steps can be read; the timing above has already stopped.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } catch (err) {
+      overlay.step(step, 'error', err instanceof ApiError ? err.title : 'failed');
+      document.body.dataset.runState = 'error';
+      if (!(err instanceof ApiError && err.status === 422 && step === 'submit')) showError(err);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      overlay.close();
+      state.busy = false;
+    }
+  }
+
+  async function resetSession() {
+    const button = $('btn-reset');
+    if (!state.resetArmed) {
+      // A two-step button instead of confirm(): the session can hold thousands of jobs.
+      button.textContent = 'Click again to reset';
+      state.resetArmed = setTimeout(() => { state.resetArmed = null; button.textContent = 'Reset'; }, 5000);
+      return;
+    }
+    clearTimeout(state.resetArmed);
+    state.resetArmed = null;
+    button.textContent = 'Reset';
+    try {
+      await api.reset();
+      forgetSessionData();
+      state.xai.token++;
+      await refreshStatus();
+      setJobs([]);
+      clearXai();
+      renderAll();
+      showNotice('The session was reset: queue and history are empty.', [], 'info');
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  // --- events ------------------------------------------------------------------------------------
+
+  function bindEvents() {
+    $('btn-new-job').addEventListener('click', () => openAddPanel($('add-panel').hidden));
+    $('btn-run').addEventListener('click', runScheduler);
+    $('btn-reset').addEventListener('click', resetSession);
+    $('notice-close').addEventListener('click', hideNotice);
+    $('job-form').addEventListener('submit', addJob);
+    $('csv-form').addEventListener('submit', onCsvSubmit);
+    $('csv-file').addEventListener('change', (event) => {
+      state.pendingFile = event.target.files[0] || null;
+      $('csv-errors').hidden = true;
+      setText('csv-status', state.pendingFile ? `${state.pendingFile.name} chosen: upload it now, or press Run scheduler to upload and run it.` : '');
+    });
+
+    const tablist = $('tablist');
+    tablist.addEventListener('click', (event) => {
+      const button = event.target.closest('[role="tab"]');
+      if (button) selectTab(button.dataset.tab);
+    });
+    tablist.addEventListener('keydown', (event) => {
+      const i = TABS.findIndex((t) => t.id === state.activeTab);
+      const moves = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 };
+      if (!(event.key in moves)) return;
+      event.preventDefault();
+      selectTab(TABS[(moves[event.key] + TABS.length) % TABS.length].id);
+    });
+
+    document.querySelector('#history-table thead').addEventListener('click', (event) => {
+      const th = event.target.closest('th[data-sort]');
+      if (!th) return;
+      const t = state.table;
+      t.dir = t.key === th.dataset.sort ? -t.dir : 1;
+      t.key = th.dataset.sort;
+      t.order = null;
+      t.page = 0;
+      renderHistory();
+    });
+    $('history-body').addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-job]');
+      if (!button) return;
+      selectTab('xai');
+      showJob(Number(button.dataset.job));
+    });
+    const pageTo = (page) => { state.table.page = page; renderHistory(); };
+    $('page-first').addEventListener('click', () => pageTo(0));
+    $('page-prev').addEventListener('click', () => pageTo(Math.max(0, state.table.page - 1)));
+    $('page-next').addEventListener('click', () => pageTo(state.table.page + 1));
+    $('page-last').addEventListener('click', () => pageTo(Number.MAX_SAFE_INTEGER));
+    $('page-size').addEventListener('change', (event) => { state.table.size = Number(event.target.value); state.table.page = 0; renderHistory(); });
+
+    $('xai-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const id = Number($('xai-job').value);
+      if (Number.isInteger(id) && id >= 1) showJob(id);
+    });
+    const step = (delta) => {
+      if (!state.jobs.length) return;
+      const first = state.jobs[0].job_id, last = state.jobs[state.jobs.length - 1].job_id;
+      const current = state.xai.jobId ?? first - delta;
+      showJob(Math.min(last, Math.max(first, current + delta)));
+    };
+    $('xai-prev').addEventListener('click', () => step(-1));
+    $('xai-next').addEventListener('click', () => step(1));
+    $('xai-refine').addEventListener('click', refineExplanation);
+  }
+
+  // --- init --------------------------------------------------------------------------------------
+
+  /** The session id from localStorage (or a new one from GET /session); the history from GET /history. */
+  async function init() {
+    buildTabs();
+    createCharts();
+    bindEvents();
+    const stored = storeGet(SESSION_KEY);
+    state.sessionId = stored && SESSION_ID.test(stored) ? stored : null;
+    try {
+      if (!state.sessionId) {
+        const { session_id: id } = await api.newSession();
+        state.sessionId = id;
+        storeSet(SESSION_KEY, id);
+      }
+      const [info] = await Promise.all([api.info(), refreshStatus()]);
+      state.servers = info.server_ids;
+      state.pools = info.tier_pools;
+      state.tierOf = Object.fromEntries(TIERS.flatMap((tier) => (info.tier_pools[tier] || []).map((name) => [name, tier])));
+      const seen = Number(storeGet(SEEN_KEY) || 0);
+      const total = state.summary.total_jobs;
+      if (seen > 0 && total === 0 && $('notice').hidden) {
+        showNotice('This session has no jobs on the server any more.', [`This browser last saw ${integer(seen)} scheduled jobs; the server may have restarted. Add jobs to start again.`], 'info');
+      }
+      setJobs(total ? await loadHistory(total) : []);
+      if (!total && !state.queued) openAddPanel(true);
+      renderAll();
+      if (state.jobs.length) showJob(state.jobs[state.jobs.length - 1].job_id);
+    } catch (err) {
+      showError(err);
+      renderAll();
+    }
+    document.body.dataset.ready = 'true';
+  }
+
+  if (typeof Chart === 'undefined') {
+    showNotice('The chart library did not load', ['/static/vendor/chart.umd.min.js is missing; the page cannot draw charts.']);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,255 @@
+"""Browser tests: Playwright for Python driving the system's Chromium against a uvicorn the tests start.
+
+One Chromium per test session, one server per module (a module may set SERVER_ENV), one fresh browser
+context (fresh localStorage) per test. Every page is watched: a console error, an uncaught exception or
+a request to any host but the test server fails the test, and requests elsewhere are blocked, so the
+page is tested as it works offline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import FAST_EPISODES, ROOT, clean_env, free_port
+
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt (make test installs it)")
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+TIMEOUT_MS = 20_000
+SESSION_KEY = "taskpilot.session"
+TIERS = ("green", "balanced", "performance")
+LATENCIES = ("low", "medium", "high")
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (never a Playwright download: `playwright install` is not used here)."""
+    for candidate in ("chromium", "chromium-browser"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    if path is None:
+        message = "Chromium is not installed (.ci/run installs it with apt: chromium chromium-driver)"
+        if os.environ.get("REQUIRE_BROWSER"):  # set by .ci/run
+            pytest.fail(message)
+        pytest.skip(message)
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@contextmanager
+def uvicorn_server(**env: str) -> Iterator[str]:
+    """`uvicorn api:app` on 127.0.0.1 and a free port with test settings plus `env`; yields its base URL."""
+    port = free_port()
+    full_env = clean_env(TASKPILOT_SEED="42", TASKPILOT_PRETRAIN_EPISODES=str(FAST_EPISODES), TASKPILOT_LOG_LEVEL="WARNING", **env)
+    cmd = [sys.executable, "-m", "uvicorn", "api:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+                try:
+                    if httpx.get(base + "/health", timeout=2, trust_env=False).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("uvicorn did not answer /health within 60 s")
+                time.sleep(0.05)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """One server per test module; the module's SERVER_ENV (TASKPILOT_* strings) adjusts its settings."""
+    with uvicorn_server(**getattr(request.module, "SERVER_ENV", {})) as base:
+        yield base
+
+
+class Dashboard:
+    """A page of the dashboard plus what the tests need around it: the watch on console and network,
+    chart data, and API calls in the page's own session."""
+
+    def __init__(self, page: Any, base: str):
+        self.page = page
+        self.base = base
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.foreign_requests: list[str] = []
+        self.allowed: list[re.Pattern[str]] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("request", self._on_request)
+        # Content-Security-Policy violations are reported to the page (an init script is exempt from CSP).
+        page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));")
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error" and not any(p.search(message.text) for p in self.allowed):
+            self.console_errors.append(message.text)
+
+    def _on_request(self, request: Any) -> None:
+        url = request.url
+        if not url.startswith((self.base + "/", "data:", "blob:")):
+            self.foreign_requests.append(url)
+
+    def allow_http_errors(self, *statuses: int) -> None:
+        """Chromium logs every 4xx/5xx fetch as a console error; a test that provokes one allows it."""
+        for status in statuses:
+            self.allowed.append(re.compile(rf"status of {status}\b"))
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def open(self) -> Dashboard:
+        response = self.page.goto(self.base + "/")
+        assert response is not None and response.status == 200
+        self.page.wait_for_selector("body[data-ready='true']")
+        self.response = response
+        return self
+
+    def reload(self) -> None:
+        self.page.reload()
+        self.page.wait_for_selector("body[data-ready='true']")
+
+    def tab(self, name: str) -> None:
+        self.page.click(f"#tabbtn-{name}")
+        assert self.page.get_attribute(f"#tabbtn-{name}", "aria-selected") == "true"
+        self.page.wait_for_selector(f"#tab-{name}", state="visible")
+
+    def text(self, selector: str) -> str:
+        return self.page.text_content(selector) or ""
+
+    @property
+    def session_id(self) -> str:
+        return self.page.evaluate(f"() => localStorage.getItem('{SESSION_KEY}')")
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def choose_file(self, name: str, content: bytes) -> None:
+        self.page.set_input_files("#csv-file", {"name": name, "mimeType": "text/csv", "buffer": content})
+
+    def upload(self, name: str, content: bytes) -> None:
+        """Choose the file and press Upload; waits until the page has the server's answer."""
+        if self.page.is_hidden("#add-panel"):
+            self.page.click("#btn-new-job")
+        self.choose_file(name, content)
+        self.page.click("#csv-form button[type=submit]")
+        self.page.wait_for_function("() => !document.getElementById('csv-status').textContent.startsWith('Uploading')")
+
+    def run(self) -> dict[str, Any]:
+        """Press Run scheduler and wait until the page reports the run drawn and the overlay closed."""
+        runs = int(self.page.get_attribute("body", "data-runs") or 0)
+        self.page.click("#btn-run")
+        self.page.wait_for_function(f"() => Number(document.body.dataset.runs || 0) > {runs} || document.body.dataset.runState === 'error'")
+        self.page.wait_for_selector("#overlay", state="hidden")
+        return self.page.evaluate("() => window.taskpilotTiming")
+
+    def reset(self) -> None:
+        self.page.click("#btn-reset")
+        self.page.click("#btn-reset")
+        self.page.wait_for_function("() => document.getElementById('notice-title').textContent.includes('reset')")
+
+    def chart(self, canvas_id: str) -> dict[str, Any]:
+        """The data a chart holds now: labels and each dataset's values (x/y points as y values)."""
+        return self.page.evaluate(
+            """(id) => {
+                const chart = Chart.getChart(id);
+                if (!chart) return null;
+                return {
+                    labels: chart.data.labels,
+                    datasets: chart.data.datasets.map((d) => ({
+                        label: d.label ?? null,
+                        data: d.data.map((v) => (v !== null && typeof v === 'object' ? v.y : v)),
+                        x: d.data.map((v) => (v !== null && typeof v === 'object' ? v.x : null)),
+                    })),
+                };
+            }""",
+            canvas_id,
+        )
+
+    # --- the page's session, seen from the API --------------------------------------------------
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**kwargs.pop("headers", {}), "X-Session-ID": self.session_id}
+        return httpx.request(method, self.base + path, headers=headers, trust_env=False, timeout=30, **kwargs)
+
+    def summary(self) -> dict[str, Any]:
+        response = self.api("GET", "/summary")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def seed(self, jobs: list[dict[str, Any]]) -> None:
+        """Schedule `jobs` in the page's session through the API, then reload the page."""
+        assert self.api("POST", "/run?detail=compact", json=jobs).status_code == 200
+        self.reload()
+
+    def assert_clean(self) -> None:
+        assert self.page.evaluate("() => window.__csp") == [], "Content-Security-Policy violations"
+        assert self.page_errors == [], self.page_errors
+        assert self.console_errors == [], self.console_errors
+        assert self.foreign_requests == [], self.foreign_requests
+
+
+@pytest.fixture
+def dashboard(browser: Any, server: str) -> Iterator[Dashboard]:
+    """A fresh context and page on the module's server; at the end the page must have stayed clean."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    # Offline by construction: anything not for the test server is aborted (and reported by the watch).
+    context.route(lambda url: not url.startswith(server + "/"), lambda route: route.abort())
+    page = context.new_page()
+    board = Dashboard(page, server)
+    try:
+        yield board
+        board.assert_clean()
+    finally:
+        context.close()
+
+
+def jobs_csv(jobs: list[dict[str, Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["priority", "latency", "cpu", "memory"])
+    for job in jobs:
+        writer.writerow([job["priority"], job.get("latency", ""), job["cpu"], job["memory"]])
+    return buf.getvalue().encode()
+
+
+def mixed_jobs(n: int) -> list[dict[str, Any]]:
+    """n deterministic, valid jobs over every priority and latency."""
+    return [{"priority": TIERS[i % 3], "latency": LATENCIES[(i * 7) % 3], "cpu": (i * 37) % 101, "memory": (i * 53 + 11) % 101} for i in range(n)]
