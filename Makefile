@@ -1,5 +1,5 @@
 # TaskPilot developer tasks. Needs only python3 (with the venv module) and make.
-#   make run    start the API on $(PORT)      make test       run the test suite
+#   make run    start the API on $(PORT)      make test       run the test suite (installs Chromium if missing)
 #   make bench  run the benchmarks            make clean      remove caches
 #                                             make distclean  also remove .venv
 
@@ -13,7 +13,7 @@ REQ_STAMP := $(VENV)/.req-stamp
 DEV_STAMP := $(VENV)/.dev-req-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev-venv run test bench clean distclean
+.PHONY: help venv dev-venv chromium run test bench clean distclean
 
 help:
 	@echo "targets: venv dev-venv run test bench clean distclean  (PORT=$(PORT) PYTHON=$(PYTHON))"
@@ -37,10 +37,24 @@ $(DEV_STAMP): requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	touch $(REQ_STAMP) $@
 
+# The browser tests drive Debian's Chromium (never Playwright's download). Install it when it is missing
+# and apt-get is there (with sudo when not root); otherwise warn, and tests/browser skip with a reason
+# (REQUIRE_BROWSER=1, as .ci/run sets, makes them fail instead).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	    { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; } \
+	      || echo "warning: could not install chromium; tests/browser will be skipped" >&2; \
+	  else \
+	    echo "warning: no apt-get; install Chromium at /usr/bin/chromium or tests/browser will be skipped" >&2; \
+	  fi; \
+	fi
+
 run: venv
 	$(BIN)/uvicorn api:app --host 0.0.0.0 --port $(PORT)
 
-test: dev-venv
+test: dev-venv chromium
 	$(BIN)/python -m pytest -q
 
 bench: dev-venv

@@ -23,6 +23,9 @@ ROWS = (
     ("startup.idle_rss_mb", "idle RSS after start (MB)"),
     ("concurrency.jobs_per_s_1c", "compact runs, 1 client (jobs/s)"),
     ("concurrency.jobs_per_s_4c", "compact runs, 4 clients at once (jobs/s)"),
+    ("simulate.wall_s", "simulator: 100,000 jobs x 7 policies, grid scenario (s)"),
+    ("dashboard.run_to_drawn_s", "dashboard: 10,000 jobs, Run click to last chart drawn, headless Chromium (s)"),
+    ("dashboard.reload_s", "dashboard: reload of a 10,000-job session from `/history` (s)"),
 )
 
 

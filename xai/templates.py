@@ -250,7 +250,7 @@ def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chose
     if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
         level = f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh, and {band} across the pool's grids{_BAND_GLOSS.get(band, '')};"
     else:
-        level = f" Grid carbon intensity was {band} (factor {factor:.2f}){_BAND_GLOSS.get(band, '')};"
+        level = f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
     return f"{level} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2."
 
 

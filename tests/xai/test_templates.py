@@ -39,7 +39,7 @@ def test_names_pool_chosen_runner_up_and_carbon() -> None:
     assert "green pool (Server 1, Server 2, Server 3)" in text
     assert "Server 2 was chosen with a quality score of 0.83" in text
     assert "the runner-up, Server 1, scored 0.22 lower" in text
-    assert "Grid carbon intensity was high (factor 0.73)" in text
+    assert "The carbon proxy was high (factor 0.73 on a unitless 0-1 scale)" in text
     assert "0.0123 kWh" in text and "0.0051 kg CO2" in text
     assert 2 <= sentences(text) <= 4
 
