@@ -1,6 +1,6 @@
 """The simulator benchmark: every policy on 100,000 jobs, grid scenario, in this process.
 
-One measured run is `scheduler.evaluate.run_evaluation` end to end: the Hybrid ML seed's Poisson workload
+One measured run is `scheduler.evaluation.run_evaluation` end to end: the Hybrid ML seed's Poisson workload
 (seed SEED, offered load 0.7 on the busiest pool), the per-job, per-server physics, the seven
 policies' event loops, the metrics, the win/loss matrix and the hindsight lower bound. Loading the data
 and pre-training the agents (as the server does at start-up) happen once, untimed.
@@ -8,8 +8,6 @@ and pre-training the agents (as the server does at start-up) happen once, untime
 
 import time
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from bench.report import Figure, Target
 
@@ -21,7 +19,7 @@ TARGET_S = 60.0
 
 
 def simulate(plan: "Plan") -> list[Figure]:
-    from scheduler.evaluate import EvaluationConfig, run_evaluation
+    from scheduler.evaluation import EvaluationConfig, run_evaluation
     from scheduler.policies import POLICIES
 
     jobs = plan.big_batch_jobs
@@ -42,22 +40,14 @@ def simulate(plan: "Plan") -> list[Figure]:
 
 def _load() -> tuple:
     """World (fleet, signals, agents pre-trained as the server's lifespan does), grid and regions."""
-    from rl.pretrain import pretrain_agents
-    from scheduler.datasets import load_datasets
-    from scheduler.engine import World
-    from scheduler.fleet import build_fleet
-    from scheduler.grid import REGIONS_FILE, load_grid, load_regions
+    from scheduler.evaluation import grid_inputs
     from scheduler.settings import Settings
-    from scheduler.signals import build_signals
+    from scheduler.world import build_world
 
     # Defaults, whatever TASKPILOT_* says (as the other benchmarks).
     settings = Settings(_env_prefix="TASKPILOT_BENCH_IGNORED_", groq_api_key=None, log_level="WARNING")
-    data = load_datasets(settings.data_dir, settings.cache_dir)
-    fleet, signals = build_fleet(data.servers), build_signals(data)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.seed).spawn(1)[0]))
-    world = World(fleet, signals, pretrain_agents(fleet, signals, settings.pretrain_episodes, rng))
-    grid = load_grid(settings.data_dir, settings.cache_dir)
-    return world, grid, load_regions(settings.data_dir / REGIONS_FILE, fleet.names, grid.zones)
+    world = build_world(settings)
+    return (world, *grid_inputs(world, "grid"))
 
 
 if __name__ == "__main__":  # `python -m bench.case_simulate`: the full-size figure, before it is registered

@@ -123,7 +123,7 @@ def run_sequence_py(
         q = [sum(map(mul, row, phi)) for row in w]
         if pending is not None:  # finish the previous job's update now that its next state is known
             phi_prev, a_prev, r_prev = pending
-            _td_update(w, phi_prev, a_prev, r_prev + gamma * max(q), lr)
+            td_update(w, phi_prev, a_prev, r_prev + gamma * max(q), lr)
             q[a_prev] = sum(map(mul, w[a_prev], phi))
         eps = cfg.eps_start * max(cfg.eps_floor, 1.0 - steps / cfg.eps_decay_steps)
         if u < eps:
@@ -138,7 +138,7 @@ def run_sequence_py(
         actions[i], q_rows[i], rewards[i] = a, q, reward
         pending = (phi, a, reward)
     if pending is not None:  # last job of the sequence: no next state, the target is the reward alone
-        _td_update(w, pending[0], pending[1], pending[2], lr)
+        td_update(w, pending[0], pending[1], pending[2], lr)
     agent.weights[:] = w
     agent.steps = steps
     return SequenceResult(
@@ -149,8 +149,12 @@ def run_sequence_py(
     )
 
 
-def _td_update(w: list[list[float]], phi: list[float], action: int, target: float, lr: float) -> None:
-    """W[a] += lr x (target - Q(s, a)) x phi(s), in place."""
+def td_update(w: list[list[float]], phi: list[float], action: int, target: float, lr: float) -> None:
+    """One TD(0) step on the action's row: W[a] += lr x (target - Q(s, a)) x phi(s), in place.
+
+    Public so that the simulator's TierAgents (scheduler/policies.py) learn with the very arithmetic of
+    run_sequence_py, bit for bit. `w` holds plain-float rows: per job, numpy calls would cost more than
+    the arithmetic."""
     row = w[action]
     step = lr * (target - sum(map(mul, row, phi)))
     w[action] = [wj + step * fj for wj, fj in zip(row, phi)]

@@ -25,7 +25,7 @@ from operator import mul
 
 import numpy as np
 
-from rl.agent import TierAgent, _td_update
+from rl.agent import TierAgent, td_update
 from rl.features import static_features
 from scheduler.simulator import FleetState, Problem
 
@@ -156,7 +156,7 @@ class TierAgents:
         pending = self._pending[tier]
         if pending is not None:  # the previous job of this tier learns now that its next state is known
             phi_prev, a_prev, r_prev = pending
-            _td_update(w, phi_prev, a_prev, r_prev + cfg.gamma * max(q), cfg.lr)
+            td_update(w, phi_prev, a_prev, r_prev + cfg.gamma * max(q), cfg.lr)
             q[a_prev] = sum(map(mul, w[a_prev], phi))
         steps = self._steps[tier]
         u, v = self._draws[job]
@@ -178,7 +178,7 @@ class TierAgents:
         for tier, agent in enumerate(self.agents):
             pending = self._pending[tier]
             if pending is not None:
-                _td_update(self._w[tier], pending[0], pending[1], pending[2], agent.config.lr)
+                td_update(self._w[tier], pending[0], pending[1], pending[2], agent.config.lr)
                 self._pending[tier] = None
             agent.weights[:] = self._w[tier]
             agent.steps = self._steps[tier]

@@ -18,12 +18,17 @@ from scheduler.scenario import build_grid_scenario
 from scheduler.settings import Settings
 from scheduler.signals import Signals, build_signals
 
+WORLD_STREAMS = 2
+"""Children of settings.seed spawned here, for the reference and the grid pre-training. An evaluation
+spawns its own streams past these (scheduler.evaluation.seed_streams), so a world built from the
+evaluation's seed, as the CLI's is, never shares a stream with its workload or policies."""
+
 
 def build_world(settings: Settings) -> World:
     data = load_datasets(settings.data_dir, settings.cache_dir)
     fleet = build_fleet(data.servers)
     signals = build_signals(data)
-    reference_seed, grid_seed = np.random.SeedSequence(settings.seed).spawn(2)
+    reference_seed, grid_seed = np.random.SeedSequence(settings.seed).spawn(WORLD_STREAMS)
     agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, _rng(reference_seed), AgentConfig())
     return World(fleet, signals, agents, builders={"grid": lambda: build_grid_runtime(settings, fleet, signals, grid_seed)})
 

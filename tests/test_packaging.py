@@ -61,6 +61,8 @@ DATA_FILES = (
     "grid/NO.csv",
     "grid/US-CAL-CISO.csv",
     "regions.csv",
+    "regions-americas.csv",
+    "regions-europe.csv",
     "power_curve.csv",
 )
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.engine import World
-from scheduler.evaluate import EvaluationCancelled, EvaluationConfig, run_evaluation
-from scheduler.scenario import GridScenario
+from scheduler.evaluation import EvaluationCancelled, EvaluationConfig, grid_inputs, run_evaluation
 from scheduler.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,11 +106,7 @@ class SimulationRunner:
             run.status, run.started = "running", time.monotonic()
         deadline = run.started + self._settings.sim_timeout_s
         try:
-            grid = regions = None
-            if run.config.scenario == "grid":
-                scenario = self._world.runtime("grid").scenario
-                assert isinstance(scenario, GridScenario)
-                grid, regions = scenario.grid, scenario.server_zone
+            grid, regions = grid_inputs(self._world, run.config.scenario)
             result = run_evaluation(
                 self._world, grid, run.config, regions=regions, data_dir=self._settings.data_dir,
                 progress=lambda done, total, policy: self._progress(run, done, total, policy),

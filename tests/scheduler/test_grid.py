@@ -59,6 +59,15 @@ def test_the_default_regions_give_every_pool_three_grids(world, grid):
 
 
 @pytest.mark.parametrize(
+    "name, expected", [("regions-americas.csv", {"BR", "US-CAL-CISO"}), ("regions-europe.csv", {"ES", "NO"})], ids=["americas", "europe"]
+)
+def test_the_regional_maps_give_every_pool_both_of_their_grids(world, grid, name, expected):
+    zones = load_regions(DATA / name, world.fleet.names, grid.zones)
+    for pool in world.fleet.pools:
+        assert {grid.zones[z] for z in zones[pool]} == expected
+
+
+@pytest.mark.parametrize(
     "body, needle",
     [
         ("server,zone\nServer 1,NO\n", "no zone for Server 2"),

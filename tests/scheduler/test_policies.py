@@ -9,7 +9,8 @@ from scheduler.energy import build_machines
 from scheduler.policies import POLICIES, Oracle, TierAgents, make_policy
 from scheduler.sim_metrics import co2_lower_bound_g
 from scheduler.simulator import FleetState, build_problem, simulate
-from tests.scheduler.test_simulator import flat_clock, make_workload, random_workload, real_grid_clock
+from tests.scheduler.test_clock import flat_clock, real_grid_clock
+from tests.scheduler.test_simulator import make_workload, random_workload
 
 
 @pytest.fixture(scope="module")

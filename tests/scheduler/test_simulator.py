@@ -1,4 +1,4 @@
-"""The event loop, the FIFO queues, the clock and the accounting of scheduler/simulator.py."""
+"""The event loop, the FIFO queues and the accounting of scheduler/simulator.py."""
 
 from collections import deque
 
@@ -8,31 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.energy import build_machines, job_work, power_w, runtime_min
-from scheduler.grid import REGIONS_FILE, StepSeries, load_grid, load_regions
 from scheduler.policies import Fixed, make_policy
-from scheduler.settings import ROOT
 from scheduler.sim_metrics import summarise
-from scheduler.simulator import MILLI, Clock, FleetState, ServerQueue, build_problem, grid_clock, simulate
+from scheduler.simulator import MILLI, FleetState, ServerQueue, build_problem, simulate
 from scheduler.workloads import Workload
-
-DATA = ROOT / "dataset_rl"
-
-
-def real_grid_clock(world) -> Clock:
-    """The shipped Electricity Maps series, each server on its zone from regions.csv."""
-    grid = load_grid(DATA)
-    return grid_clock(grid, load_regions(DATA / REGIONS_FILE, world.fleet.names, grid.zones), world.signals.energy_price)
-
-
-@pytest.fixture(scope="module")
-def grid_clock_real(world) -> Clock:
-    return real_grid_clock(world)
-
-
-def flat_clock(n_servers: int, hourly_g_per_kwh: list[float], price: float = 0.5) -> Clock:
-    """Every server on one made-up zone with the given hourly intensities."""
-    series = StepSeries.of(np.asarray(hourly_g_per_kwh, dtype=np.float64))
-    return Clock((series,), StepSeries.of(np.array([price])), np.zeros(n_servers, np.intp), ("test",), 0.0, "test")
+from tests.scheduler.test_clock import flat_clock
 
 
 def make_workload(arrival_min, cpu, duration_min, tier, latency=None, memory=None) -> Workload:
@@ -219,17 +199,6 @@ def test_half_a_server_shares_idle_power(world):
     assert run.energy_kwh[0] == pytest.approx((0.5 * 140.0 + 150.0 * 0.5) * runtime / 60_000.0)
     assert run.idle_energy_kwh[3] == pytest.approx(0.5 * 140.0 * runtime / 60_000.0)
     assert run.idle_co2_g[3] == pytest.approx(0.5 * 140.0 * runtime / 60_000.0 * 100.0)
-
-
-def test_clock_scalar_mean_matches_step_series(world, grid_clock_real):
-    clock = grid_clock_real
-    rng = np.random.default_rng(4)
-    start = rng.uniform(0, 3 * 8760 * 60 * 1.5, 200)  # also past the end: the series wraps
-    duration = rng.uniform(0.5, 5000, 200)
-    server = rng.integers(9, size=200)
-    vector = clock.carbon_mean(server, start, duration)
-    scalar = [clock.carbon_mean_one(int(s), float(t), float(d)) for s, t, d in zip(server, start, duration)]
-    np.testing.assert_allclose(scalar, vector, rtol=1e-9)
 
 
 def test_work_units():

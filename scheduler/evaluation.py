@@ -1,0 +1,298 @@
+"""Evaluate placement policies in the simulator: one config, one seed, every policy on the same jobs and clock.
+
+`run_evaluation` is what POST /simulate and the CLI (`python -m scheduler.evaluate`) call; the result
+becomes results.json, results.csv and a self-contained report.html (`write_outputs`). Randomness comes
+from one seed: the workload and each policy get their own stream spawned from it, so a policy's result
+does not depend on which other policies ran. A seed that was not given is drawn and reported, so any
+run can be replayed bit for bit.
+"""
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scheduler import sim_metrics, workloads
+from scheduler.clock import Clock, grid_clock, reference_clock
+from scheduler.energy import build_machines, load_power_curve
+from scheduler.engine import World
+from scheduler.fleet import TIERS
+from scheduler.grid import GridSeries
+from scheduler.jobs import LATENCIES
+from scheduler.policies import POLICIES, TierAgents, make_policy
+from scheduler.scenario import GridScenario
+from scheduler.settings import ROOT
+from scheduler.simulator import Problem, Run, build_problem, simulate
+from scheduler.world import WORLD_STREAMS
+
+DATA_DIR = ROOT / "dataset_rl"
+SHARED_GAIA_DIR = ROOT.parent / "shared" / "data" / "workloads" / "gaia"
+"""Full GAIA traces, used when more jobs are asked for than the shipped 10,000-row samples hold."""
+MAX_JOBS = 200_000
+"""Jobs per evaluation at most: peak memory is about 1.8 KB per job (177 MB traced for 100,000)."""
+SCHEMA_VERSION = 1
+UNITS = {
+    "energy": "kWh",
+    "co2": "kg CO2eq (per-job arrays in g)",
+    "time": "minutes",
+    "throughput": "jobs per hour",
+    "cost": "price x kWh, in the reference price series' unitless currency",
+}
+LOWER_BOUND_HOLDS_FOR = "any non-preemptive schedule of these jobs on their pools, any start >= arrival, ignoring capacity"
+TABLE_COLUMNS = (
+    ("policy", "policy", "s"), ("energy_kwh", "energy kWh", ",.1f"), ("co2_kg", "CO2 kg", ",.2f"), ("co2_with_idle_kg", "CO2+idle kg", ",.1f"), ("cost", "cost", ",.1f"),
+    ("completion_mean_min", "compl. min", ",.1f"), ("completion_p95_min", "p95 min", ",.1f"), ("wait_mean_min", "wait min", ",.1f"),
+    ("throughput_per_h", "jobs/h", ",.2f"), ("utilisation", "util", ".3f"), ("starved", "starved", ",d"),
+    ("slo_miss", "SLO miss", ".3f"), ("quality_mean", "quality", ".3f"),
+)  # fmt: skip
+
+
+class EvaluationCancelled(Exception):
+    """The caller's cancel() returned True between two chunks of jobs."""
+
+
+class EvaluationConfig(BaseModel):
+    """What to evaluate; the API can take it as its request body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workload: Literal["task", "poisson", "gaia-azure", "gaia-pai", "file"] = "task"
+    """A named workload; "file" means the caller passes the Workload itself (the CLI's PATH.csv)."""
+    scenario: Literal["grid", "reference"] = "grid"
+    policies: tuple[str, ...] = POLICIES
+    jobs: int = Field(10_000, ge=1, le=MAX_JOBS, strict=True)  # strict: true/false or "12" are not job counts
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)
+    load: float = Field(workloads.DEFAULT_LOAD, gt=0, le=2)
+    """Offered load of the busiest pool, for the task and poisson workloads (GAIA keeps its real times)."""
+    start_hour: int = Field(0, ge=0)
+    """Hour of the carbon series (from 2021-01-01 00:00 UTC in the grid scenario) at simulation time 0."""
+    basis: Literal["direct", "lca"] = "direct"
+    power_curve: Literal["linear", "specpower"] = "linear"
+    starvation_min: float = Field(sim_metrics.DEFAULT_STARVATION_MIN, gt=0)
+    windows: int = Field(20, ge=1, le=1000)
+    """Windows of jobs in the learning curve."""
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _policies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            names = [p.strip() for p in value.split(",")]
+        elif isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
+            names = list(value)
+        else:
+            raise ValueError(f"policies must be 'all', a comma-separated string or a list of names; got {value!r}")
+        names = list(POLICIES) if names == ["all"] else names
+        unknown = [p for p in names if p not in POLICIES]
+        if unknown or not names or len(set(names)) != len(names):
+            raise ValueError(f"policies must be 'all' or distinct names from {', '.join(POLICIES)}; got {value!r}")
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The independent random streams of one evaluation, all spawned from its seed."""
+
+    workload: np.random.Generator
+    policies: dict[str, np.random.Generator]
+
+
+def resolve_seed(seed: int | None) -> int:
+    """`seed`, or a fresh one from the OS's entropy (63 bits, so JSON carries it exactly) to report."""
+    return seed if seed is not None else int(np.random.SeedSequence().entropy) % 2**63  # type: ignore[operator]
+
+
+def seed_streams(seed: int) -> Streams:
+    """The workload's and each policy's stream: children of `seed` after the ones build_world takes."""
+    workload, policies = np.random.SeedSequence(seed).spawn(WORLD_STREAMS + 2)[WORLD_STREAMS:]
+    return Streams(
+        np.random.default_rng(workload),
+        {name: np.random.default_rng(s) for name, s in zip(POLICIES, policies.spawn(len(POLICIES)))},
+    )  # fmt: skip
+
+
+@dataclass
+class EvaluationResult:
+    config: EvaluationConfig
+    seed: int
+    workload: dict[str, Any]
+    clock: dict[str, Any]
+    summaries: list[sim_metrics.Summary]
+    lower_bound_co2_kg: float
+    learning: dict[str, Any]
+    win_loss: dict[str, Any]
+    server_utilisation: dict[str, list[float]]
+    elapsed_s: dict[str, float] = field(default_factory=dict)  # wall time per policy; kept out of to_json
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but wall times: the same seed gives the same document, bit for bit."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "config": self.config.model_dump(mode="json"),
+            "seed": self.seed,
+            "workload": self.workload,
+            "clock": self.clock,
+            "units": UNITS,
+            "slo_stretch": dict(zip(LATENCIES, sim_metrics.SLO_STRETCH)),
+            "policies": [s.as_dict() for s in self.summaries],
+            "lower_bound": {"co2_kg": self.lower_bound_co2_kg, "holds_for": LOWER_BOUND_HOLDS_FOR},
+            "learning_curve": self.learning,
+            "win_loss": self.win_loss,
+            "server_utilisation": self.server_utilisation,
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        rows = [s.as_dict() for s in self.summaries]
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+
+
+def run_evaluation(
+    world: World,
+    grid: GridSeries | None,
+    config: EvaluationConfig,
+    *,
+    regions: np.ndarray | None = None,
+    data_dir: Path = DATA_DIR,
+    workload: workloads.Workload | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> EvaluationResult:
+    """Simulate config.policies on one workload and clock; grid and regions (zone per server) are needed
+    for the grid scenario. `workload` overrides config.workload (the CLI's CSV files). progress(done,
+    total, policy) is called between chunks of jobs; cancel() returning True stops with EvaluationCancelled."""
+    seed = resolve_seed(config.seed)
+    config = config.model_copy(update={"seed": seed})
+    streams = seed_streams(seed)
+    fleet = world.fleet
+    wl = workload if workload is not None else build_workload(config, world, streams.workload, data_dir)
+    clock = build_clock(config, world, grid, regions)
+    curve = load_power_curve(data_dir) if config.power_curve == "specpower" else None
+    problem = build_problem(fleet, build_machines(fleet, curve), clock, wl)
+    total, done = len(wl) * len(config.policies), 0
+    runs: dict[str, Run] = {}
+    agent_reward, elapsed = None, {}
+    for name in config.policies:
+        policy = make_policy(name, problem, streams.policies[name], world.pretrained)
+
+        def on_chunk(jobs: int, name: str = name, before: int = done) -> None:
+            if cancel is not None and cancel():
+                raise EvaluationCancelled(f"cancelled during {name} after {before + jobs} of {total} job runs")
+            if progress is not None:
+                progress(before + jobs, total, name)
+
+        started = time.perf_counter()
+        runs[name] = simulate(problem, policy, on_chunk)
+        elapsed[name] = time.perf_counter() - started
+        done += len(wl)
+        if isinstance(policy, TierAgents):
+            agent_reward = np.asarray(policy.rl_reward)
+    return _result(config, seed, problem, runs, agent_reward, elapsed)
+
+
+def build_workload(config: EvaluationConfig, world: World, rng: np.random.Generator, data_dir: Path = DATA_DIR) -> workloads.Workload:
+    fleet, n = world.fleet, config.jobs
+    if config.workload == "task":
+        return workloads.task_trace(data_dir, n, fleet, rng, config.load)
+    if config.workload == "poisson":
+        return workloads.poisson(n, fleet, rng, config.load)
+    if config.workload == "file":
+        raise ValueError("workload 'file' needs the Workload passed to run_evaluation(workload=...)")
+    return workloads.gaia(config.workload, n, fleet, rng, data_dir, SHARED_GAIA_DIR)
+
+
+def build_clock(config: EvaluationConfig, world: World, grid: GridSeries | None, regions: np.ndarray | None) -> Clock:
+    if config.scenario == "reference":
+        return reference_clock(world.signals, world.fleet.n_servers, float(config.start_hour))
+    if grid is None or regions is None:
+        raise ValueError("the grid scenario needs the grid series and the zone of each server (regions)")
+    return grid_clock(grid, regions, world.signals.energy_price, config.basis, float(config.start_hour))
+
+
+def grid_inputs(world: World, scenario: str) -> tuple[GridSeries | None, np.ndarray | None]:
+    """run_evaluation's grid and regions: the world's grid scenario's series and zone of each server (the
+    scenario is built on first use), or (None, None) for the reference. The API and the CLI both call it."""
+    if scenario != "grid":
+        return None, None
+    grid = world.runtime("grid").scenario
+    assert isinstance(grid, GridScenario)
+    return grid.grid, grid.server_zone
+
+
+def _result(
+    config: EvaluationConfig, seed: int, problem: Problem, runs: dict[str, Run], agent_reward: np.ndarray | None, elapsed: dict[str, float]
+) -> EvaluationResult:
+    wl, fleet, clock = problem.workload, problem.fleet, problem.clock
+    rows = np.arange(len(wl))
+    summaries = [sim_metrics.summarise(problem, run, config.starvation_min) for run in runs.values()]
+    quality = {name: sim_metrics.learning_curve(problem.quality[rows, run.server], config.windows) for name, run in runs.items()}
+    learning = {
+        "window_jobs": int(np.ceil(len(wl) / min(config.windows, len(wl)))),
+        "quality": quality,
+        "agent_reward": None if agent_reward is None else sim_metrics.learning_curve(agent_reward, config.windows),
+    }
+    horizon = {name: max(run.horizon_min, 1e-12) for name, run in runs.items()}
+    return EvaluationResult(
+        config=config,
+        seed=seed,
+        workload={
+            "name": wl.name, "jobs": len(wl), "span_h": float(wl.arrival_min[-1] - wl.arrival_min[0]) / 60.0,
+            "offered_load": dict(zip(TIERS, workloads.offered_load(wl, fleet).tolist())),
+            "tier_jobs": dict(zip(TIERS, np.bincount(wl.tier, minlength=len(TIERS)).tolist())),
+        },
+        clock={
+            "scenario": config.scenario, "carbon_kind": clock.carbon_kind, "start_hour": clock.start_h,
+            "server_zone": {name: clock.zones[z] for name, z in zip(fleet.names, clock.server_zone.tolist())},
+        },
+        summaries=summaries,
+        lower_bound_co2_kg=float(sim_metrics.co2_lower_bound_g(problem).sum()) / 1000.0,
+        learning=learning,
+        win_loss={"metric": "co2_g", "policies": list(runs), "wins": sim_metrics.win_loss({n: r.co2_g for n, r in runs.items()})},
+        server_utilisation={name: (run.busy_core_min / (fleet.cores * horizon[name])).tolist() for name, run in runs.items()},
+        elapsed_s=elapsed,
+    )
+
+
+def format_table(result: EvaluationResult) -> str:
+    """The per-policy table people read in a terminal; lower is better except jobs/h, util, quality."""
+    head = [label for _, label, _ in TABLE_COLUMNS]
+    body = [[format(s.as_dict()[key], spec) for key, _, spec in TABLE_COLUMNS] for s in result.summaries]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"hindsight lower bound on CO2 (any policy, ignores capacity): {result.lower_bound_co2_kg:,.2f} kg")
+    return "\n".join(lines)
+
+
+def write_outputs(result: EvaluationResult, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = result.to_json()
+    (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+    (out_dir / "results.csv").write_text(result.to_csv(), encoding="utf-8")
+    (out_dir / "report.html").write_text(render_html(document), encoding="utf-8")
+
+
+TEMPLATE = Path(__file__).with_name("report_template.html")
+CHART_JS = ROOT / "frontend" / "static" / "vendor" / "chart.umd.min.js"
+
+
+def render_html(document: dict[str, Any], chart_js: Path = CHART_JS) -> str:
+    """report.html: the template, the results as JSON data and Chart.js inlined, so it opens offline.
+
+    All text reaches the page through textContent in the template's script; the JSON is escaped so no
+    value can close its <script> element."""
+    data = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    library = chart_js.read_text(encoding="utf-8") if chart_js.is_file() else "/* Chart.js not found: tables only */"
+    library = library.replace("</", "<\\/")
+    page = TEMPLATE.read_text(encoding="utf-8")
+    return page.replace("/*CHART_JS*/", library, 1).replace("/*DATA*/null", data, 1)

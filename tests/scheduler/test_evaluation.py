@@ -1,0 +1,120 @@
+"""The evaluation library: run_evaluation (what the API and the CLI call), its config, streams and outputs."""
+
+import numpy as np
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from scheduler import evaluation
+from scheduler.evaluation import EvaluationCancelled, EvaluationConfig, grid_inputs, render_html, run_evaluation, seed_streams
+from scheduler.grid import REGIONS_FILE, load_grid, load_regions
+from scheduler.policies import POLICIES
+from scheduler.scenario import GridScenario
+from scheduler.settings import ROOT
+from scheduler.world import WORLD_STREAMS
+
+DATA = ROOT / "dataset_rl"
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return load_grid(DATA)
+
+
+@pytest.fixture(scope="module")
+def regions(world, grid):
+    return load_regions(DATA / REGIONS_FILE, world.fleet.names, grid.zones)
+
+
+def evaluate_json(world, grid, regions, **config) -> bytes:
+    result = run_evaluation(world, grid, EvaluationConfig(**config), regions=regions)
+    return orjson.dumps(result.to_json(), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def test_same_seed_same_document_bit_for_bit(world, grid, regions):
+    a = evaluate_json(world, grid, regions, workload="poisson", jobs=400, seed=5)
+    b = evaluate_json(world, grid, regions, workload="poisson", jobs=400, seed=5)
+    c = evaluate_json(world, grid, regions, workload="poisson", jobs=400, seed=6)
+    assert a == b
+    assert a != c
+
+
+def test_streams_are_apart_from_the_worlds():
+    """build_world spawns the first WORLD_STREAMS children of a seed for pre-training; the CLI builds its
+    world from the evaluation's seed, so the workload and the policies must draw from other children."""
+    streams = seed_streams(5)
+    keys = [g.bit_generator.seed_seq.spawn_key for g in (streams.workload, *streams.policies.values())]  # type: ignore[attr-defined]
+    assert all(key[0] >= WORLD_STREAMS for key in keys)
+    assert len(set(keys)) == len(keys)
+
+
+def test_a_policy_does_not_depend_on_the_others(world, grid, regions):
+    alone = run_evaluation(world, grid, EvaluationConfig(workload="task", jobs=300, seed=3, policies="random"), regions=regions)
+    together = run_evaluation(world, grid, EvaluationConfig(workload="task", jobs=300, seed=3, policies="greedy,random"), regions=regions)
+    assert alone.summaries[0] == together.summaries[1]
+
+
+def test_drawn_seed_is_reported_and_replays(world, grid, regions):
+    first = run_evaluation(world, grid, EvaluationConfig(workload="task", jobs=200, policies="random,tier_agents"), regions=regions)
+    again = run_evaluation(world, grid, EvaluationConfig(workload="task", jobs=200, policies="random,tier_agents", seed=first.seed), regions=regions)
+    assert first.summaries == again.summaries
+
+
+def test_progress_and_cancel(world, grid, regions):
+    seen = []
+    config = EvaluationConfig(workload="poisson", jobs=5000, seed=1, policies="round_robin,oracle")
+    run_evaluation(world, grid, config, regions=regions, progress=lambda done, total, name: seen.append((done, total, name)))
+    assert seen[-1] == (10_000, 10_000, "oracle")
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+    with pytest.raises(EvaluationCancelled, match="round_robin after 4096 of 10000"):
+        run_evaluation(world, grid, config, regions=regions, cancel=lambda: True)
+
+
+def test_reference_scenario_needs_no_grid(world):
+    result = run_evaluation(world, None, EvaluationConfig(scenario="reference", jobs=200, seed=2, policies="greedy,oracle"))
+    assert "proxy" in result.clock["carbon_kind"]
+    assert set(result.clock["server_zone"].values()) == {"proxy"}
+
+
+def test_grid_inputs_come_from_the_worlds_grid_scenario(grid_world):
+    grid, zones = grid_inputs(grid_world, "grid")
+    scenario = grid_world.runtime("grid").scenario
+    assert isinstance(scenario, GridScenario) and grid is scenario.grid and zones is scenario.server_zone
+    assert grid_inputs(grid_world, "reference") == (None, None)
+
+
+def test_grid_scenario_without_grid_is_refused(world):
+    with pytest.raises(ValueError, match="needs the grid series"):
+        run_evaluation(world, None, EvaluationConfig(jobs=10, seed=1))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("policies", "greedy,fastest", "fastest"), ("policies", "greedy,greedy", "distinct"), ("jobs", evaluation.MAX_JOBS + 1, "less than or equal"),
+     ("workload", "/etc/passwd.csv", "task"), ("colour", "red", "Extra inputs")],
+    ids=["unknown-policy", "repeated-policy", "too-many-jobs", "path-as-workload", "unknown-field"],
+)  # fmt: skip
+def test_bad_config_is_named(field, value, message):
+    with pytest.raises(ValidationError, match=message):
+        EvaluationConfig(**{field: value})
+
+
+def test_all_means_every_policy():
+    assert EvaluationConfig(policies="all").policies == POLICIES
+
+
+def test_html_escapes_every_value():
+    hostile = "</script><script>alert(1)</script>&<b>"
+    page = render_html({"workload": {"name": hostile}, "policies": []})
+    assert hostile not in page and "<script>alert(1)" not in page
+    data = page.split('id="data">', 1)[1].split("</script>", 1)[0]
+    assert orjson.loads(data)["workload"]["name"] == hostile  # JSON.parse sees the text unchanged
+
+
+def test_result_units(world, grid, regions):
+    result = run_evaluation(world, grid, EvaluationConfig(workload="gaia-azure", jobs=300, seed=4, policies="least_loaded"), regions=regions)
+    summary = result.summaries[0]
+    assert summary.co2_kg < summary.energy_kwh  # kg CO2 per kWh is below 1 on these grids (g/kWh < 1000)
+    assert 0 < summary.utilisation <= 1 and summary.slo_miss <= 1
+    assert np.isclose(sum(result.server_utilisation["least_loaded"][s] * c for s, c in enumerate(world.fleet.cores)) / world.fleet.cores.sum(),
+                      summary.utilisation)  # fmt: skip
