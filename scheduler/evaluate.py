@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduler import sim_metrics, workloads
+from scheduler import workloads
 from scheduler.datasets import DatasetError
 from scheduler.evaluation import DATA_DIR, EvaluationConfig, format_table, grid_inputs, resolve_seed, run_evaluation, seed_streams, write_outputs
 from scheduler.grid import REGIONS_FILE
-from scheduler.policies import POLICIES
+from scheduler.sim_config import DEFAULT_LOAD, DEFAULT_STARVATION_MIN, POLICIES
 from scheduler.settings import ROOT, Settings
 from scheduler.world import build_world
 
@@ -52,11 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, help="root seed (drawn and reported when absent)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json, results.csv, report.html")
-    parser.add_argument("--load", type=float, default=workloads.DEFAULT_LOAD, help="offered load of the busiest pool (task, poisson)")
+    parser.add_argument("--load", type=float, default=DEFAULT_LOAD, help="offered load of the busiest pool (task, poisson)")
     parser.add_argument("--start-hour", type=int, default=0, help="hour of the carbon series at time 0 (grid: from 2021-01-01 UTC)")
     parser.add_argument("--basis", default="direct", choices=("direct", "lca"))
     parser.add_argument("--power-curve", default="linear", choices=("linear", "specpower"))
-    parser.add_argument("--starvation-min", type=float, default=sim_metrics.DEFAULT_STARVATION_MIN)
+    parser.add_argument("--starvation-min", type=float, default=DEFAULT_STARVATION_MIN)
     parser.add_argument("--windows", type=int, default=20, help="windows of jobs in the learning curve")
     parser.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)

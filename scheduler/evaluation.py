@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scheduler import sim_metrics, workloads
 from scheduler.clock import Clock, grid_clock, reference_clock
@@ -26,17 +25,16 @@ from scheduler.engine import World
 from scheduler.fleet import TIERS
 from scheduler.grid import GridSeries
 from scheduler.jobs import LATENCIES
-from scheduler.policies import POLICIES, TierAgents, make_policy
+from scheduler.policies import TierAgents, make_policy
 from scheduler.scenario import GridScenario
 from scheduler.settings import ROOT
+from scheduler.sim_config import MAX_JOBS, POLICIES, EvaluationCancelled, EvaluationConfig  # noqa: F401 -- re-exported
 from scheduler.simulator import Problem, Run, build_problem, simulate
 from scheduler.world import WORLD_STREAMS
 
 DATA_DIR = ROOT / "dataset_rl"
 SHARED_GAIA_DIR = ROOT.parent / "shared" / "data" / "workloads" / "gaia"
 """Full GAIA traces, used when more jobs are asked for than the shipped 10,000-row samples hold."""
-MAX_JOBS = 200_000
-"""Jobs per evaluation at most: peak memory is about 1.8 KB per job (177 MB traced for 100,000)."""
 SCHEMA_VERSION = 1
 UNITS = {
     "energy": "kWh",
@@ -52,47 +50,6 @@ TABLE_COLUMNS = (
     ("throughput_per_h", "jobs/h", ",.2f"), ("utilisation", "util", ".3f"), ("starved", "starved", ",d"),
     ("slo_miss", "SLO miss", ".3f"), ("quality_mean", "quality", ".3f"),
 )  # fmt: skip
-
-
-class EvaluationCancelled(Exception):
-    """The caller's cancel() returned True between two chunks of jobs."""
-
-
-class EvaluationConfig(BaseModel):
-    """What to evaluate; the API can take it as its request body."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    workload: Literal["task", "poisson", "gaia-azure", "gaia-pai", "file"] = "task"
-    """A named workload; "file" means the caller passes the Workload itself (the CLI's PATH.csv)."""
-    scenario: Literal["grid", "reference"] = "grid"
-    policies: tuple[str, ...] = POLICIES
-    jobs: int = Field(10_000, ge=1, le=MAX_JOBS, strict=True)  # strict: true/false or "12" are not job counts
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)
-    load: float = Field(workloads.DEFAULT_LOAD, gt=0, le=2)
-    """Offered load of the busiest pool, for the task and poisson workloads (GAIA keeps its real times)."""
-    start_hour: int = Field(0, ge=0)
-    """Hour of the carbon series (from 2021-01-01 00:00 UTC in the grid scenario) at simulation time 0."""
-    basis: Literal["direct", "lca"] = "direct"
-    power_curve: Literal["linear", "specpower"] = "linear"
-    starvation_min: float = Field(sim_metrics.DEFAULT_STARVATION_MIN, gt=0)
-    windows: int = Field(20, ge=1, le=1000)
-    """Windows of jobs in the learning curve."""
-
-    @field_validator("policies", mode="before")
-    @classmethod
-    def _policies(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            names = [p.strip() for p in value.split(",")]
-        elif isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
-            names = list(value)
-        else:
-            raise ValueError(f"policies must be 'all', a comma-separated string or a list of names; got {value!r}")
-        names = list(POLICIES) if names == ["all"] else names
-        unknown = [p for p in names if p not in POLICIES]
-        if unknown or not names or len(set(names)) != len(names):
-            raise ValueError(f"policies must be 'all' or distinct names from {', '.join(POLICIES)}; got {value!r}")
-        return tuple(names)
 
 
 @dataclass(frozen=True)

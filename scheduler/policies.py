@@ -27,9 +27,9 @@ import numpy as np
 
 from rl.agent import TierAgent, td_update
 from rl.features import static_features
+from scheduler.sim_config import POLICIES
 from scheduler.simulator import FleetState, Problem
 
-POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
 
 
 class Fixed:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler.sim_config import DEFAULT_STARVATION_MIN
 from scheduler.jobs import LATENCIES
 from scheduler.simulator import Problem, Run
 
@@ -18,7 +19,6 @@ SLO_STRETCH: tuple[float, float, float] = (1.5, 3.0, 10.0)
 when its completion time (arrival to finish) is at most this many times its shortest runtime on any
 server of its pool. Low-latency jobs may barely wait or run on a slow server; high-latency ones are
 batch work that tolerates long queues."""
-DEFAULT_STARVATION_MIN = 60.0
 """A job that waits longer than this before it starts counts as starved (a parameter of the evaluation)."""
 LOWER_BOUND_MAX_WINDOW_H = 720
 """Longest window (hours) whose minimum mean intensity the lower bound computes exactly; longer runs are

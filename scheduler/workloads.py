@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scheduler.sim_config import DEFAULT_LOAD
 from scheduler.datasets import TASK_FILE, DatasetError, read_columns
 from scheduler.energy import REF_CORES, REF_CPU_RATE, REF_MEMORY_GB, Work, job_work
 from scheduler.fleet import TIERS, Fleet
@@ -43,7 +44,6 @@ TASK_LATENCIES = {"service": 0, "daemon": 1, "batch": 2}
 """task_type -> latency class: services need low latency, batch jobs tolerate high."""
 POISSON_SIZE = (100.0, 5000.0)
 POISSON_MEMORY_MB = (10.0, 500.0)
-DEFAULT_LOAD = 0.7
 """Offered load of the busiest pool for workloads whose arrival times we choose."""
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from scheduler.evaluation import EvaluationConfig
+from scheduler.sim_config import EvaluationConfig
 from web.deps import SettingsDep
 from web.errors import LimitExceeded
 from web.simulations import SimulationRunner, TooManySimulations

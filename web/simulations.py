@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.engine import World
-from scheduler.evaluation import EvaluationCancelled, EvaluationConfig, grid_inputs, run_evaluation
+from scheduler.sim_config import EvaluationCancelled, EvaluationConfig
 from scheduler.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ class SimulationRunner:
                 return
             run.status, run.started = "running", time.monotonic()
         deadline = run.started + self._settings.sim_timeout_s
+        # Imported on first use: the simulator's modules cost ~40 ms that start-up should not pay.
+        from scheduler.evaluation import grid_inputs, run_evaluation
+
         try:
             grid, regions = grid_inputs(self._world, run.config.scenario)
             result = run_evaluation(
