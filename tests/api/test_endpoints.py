@@ -403,3 +403,18 @@ def test_unknown_session_id_is_created_empty(shared_client: TestClient) -> None:
     assert response.headers[SESSION_HEADER] == sid
     assert response.json()["total_jobs"] == 0
     assert "X-Session-Notice" not in response.headers
+
+
+def test_queue_lists_waiting_jobs_in_order_and_empties_on_run(shared_client) -> None:
+    v = Visitor(shared_client)
+    assert v.ok("GET", "/queue") == {"total": 0, "offset": 0, "limit": 100, "jobs": []}
+    v.ok("POST", "/submit_batch", json=[job("green", latency="low"), job("Performance", cpu=" 80 ", memory=50)])
+    v.ok("POST", "/submit", json=job("balanced", cpu=1, memory=2))
+    page = v.ok("GET", "/queue?offset=1&limit=5")
+    assert page["total"] == 3
+    assert page["jobs"] == [
+        {"job_id": 2, "priority": "performance", "latency": None, "cpu": 80.0, "memory": 50.0},
+        {"job_id": 3, "priority": "balanced", "latency": None, "cpu": 1.0, "memory": 2.0},
+    ]
+    v.run()
+    assert v.ok("GET", "/queue")["total"] == 0
