@@ -2,7 +2,9 @@
 
 Starts a server with default settings on 127.0.0.1 (bench.server.serve), opens the page in a session with
 a fixed seed, uploads dataset_rl/sample_100_jobs.csv and runs it, then a second batch of 400 jobs from the
-benchmark workload, and saves each tab at 1440 px wide plus the overview at 390 px (a phone).
+benchmark workload, and saves each tab at 1440 px wide plus the overview at 390 px (a phone). The Compare
+tab is saved after a simulation with its default options (every policy, 2,000 task-trace jobs, grid) and
+a fixed seed.
 """
 
 import csv
@@ -21,12 +23,13 @@ from bench.server import serve
 from bench.workload import SEED, make_jobs
 
 DOCS = ROOT / "docs"
-TABS = ("overview", "history", "analytics", "xai", "sustainability")
+TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 SESSION_SEED = 7
+SIMULATION_SEED = 7
 
 
 def workload_csv(n: int) -> bytes:
@@ -68,6 +71,12 @@ def main() -> int:
                 page.fill("#xai-job", "3")
                 page.click("#xai-form button[type=submit]")
                 page.wait_for_function("() => document.getElementById('xai-title').textContent.startsWith('Job 3:')")
+            if tab == "compare":
+                page.fill("#sim-seed", str(SIMULATION_SEED))
+                page.click("#sim-start")
+                page.wait_for_function("() => ['done', 'failed', 'cancelled', 'error'].includes(document.body.dataset.simState)", timeout=120_000)
+                if page.get_attribute("body", "data-sim-state") != "done":
+                    raise RuntimeError(f"the simulation did not finish: {page.text_content('#sim-status')}")
             page.wait_for_timeout(300)
             path = DOCS / f"dashboard-{tab}.png"
             page.screenshot(path=str(path), full_page=True)

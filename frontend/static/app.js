@@ -40,6 +40,7 @@
     404: 'Not found',
     413: 'Too large for the server',
     422: 'The server found invalid input',
+    429: 'Too many simulations are running',
     503: 'The server is busy or full',
   };
 
@@ -111,16 +112,21 @@
     }
   }
 
-  function storeGet(key) {
-    try { return localStorage.getItem(key); } catch (err) { return null; }
+  /** Web storage that may be missing (private mode): `area` is 'localStorage' or 'sessionStorage'. */
+  function storeGet(key, area = 'localStorage') {
+    try { return window[area].getItem(key); } catch (err) { return null; }
   }
 
-  function storeSet(key, value) {
-    try { localStorage.setItem(key, value); } catch (err) { /* private mode: the session lasts this page view */ }
+  /** Set `key` (remove it when `value` is null); without storage the value lasts this page view. */
+  function storeSet(key, value, area = 'localStorage') {
+    try {
+      if (value === null) window[area].removeItem(key);
+      else window[area].setItem(key, value);
+    } catch (err) { /* private mode */ }
   }
 
   const api = {
-    newSession: () => request('GET', '/session'),
+    newSession: (scenario) => request('GET', scenario ? `/session?scenario=${encodeURIComponent(scenario)}` : '/session'),
     info: () => request('GET', '/info'),
     summary: () => request('GET', '/summary'),
     carbon: () => request('GET', '/sustainability'),
@@ -135,6 +141,9 @@
     job: (id) => request('GET', `/jobs/${encodeURIComponent(id)}`),
     explanation: (id, llm) => request('GET', `/jobs/${encodeURIComponent(id)}/explanation${llm ? '?llm=true' : ''}`),
     reset: () => request('POST', '/reset'),
+    simulate: (config) => request('POST', '/simulate', { json: config }),
+    simulation: (id) => request('GET', `/simulate/${encodeURIComponent(id)}`),
+    cancelSimulation: (id) => request('DELETE', `/simulate/${encodeURIComponent(id)}`),
   };
 
   // --- state -------------------------------------------------------------------------------------
@@ -145,11 +154,19 @@
     green: '#2b8a3e', balanced: '#1864ab', performance: '#c2410c',
     perf: '#6741d9', cost: '#b35c00', co2: '#2b8a3e', lat: '#1864ab', final: '#343a40',
     raw: 'rgba(73, 80, 87, 0.35)', rolling: '#2b8a3e', trend: '#1864ab', carbon: '#862e9c', cumulative: '#c92a2a',
-    track: '#e3e8e5',
+    track: '#e3e8e5', bound: '#868e96',
   };
   const BAND_COLORS = ['#2b8a3e', '#74b816', '#f59f00', '#e8590c', '#c92a2a'];
   const BAND_NAMES = ['Very low', 'Low', 'Medium', 'High', 'Very high'];
   const LINE_POINTS = 600; // line charts are decimated (LTTB) to this many points
+  const SIM_KEY = 'taskpilot.simulation'; // sessionStorage: the id of the last simulation this tab started
+  const RUN_ID = /^[0-9a-f-]{36}$/;
+  const SIM_ACTIVE = ['queued', 'running'];
+  const SIM_POLL_MS = 300;
+  // The simulator's policies in its own order (the form's checkboxes), each with the colour report.html gives it.
+  const POLICY_NAMES = Array.from(document.querySelectorAll('#sim-policies input'), (input) => input.value);
+  const POLICY_PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
+  const BOUND_LABEL = 'hindsight lower bound';
 
   const state = {
     sessionId: null,
@@ -166,6 +183,7 @@
     activeTab: 'overview',
     table: { key: 'job_id', dir: 1, page: 0, size: 50, order: null },
     xai: { jobId: null, token: 0 },
+    sim: { id: null, token: 0, result: null, cancelling: false, restored: false }, // the followed POST /simulate run
     busy: false,
     resetArmed: null,
   };
@@ -181,7 +199,8 @@
     const byTier = new Float64Array(TIERS.length), co2ByTier = new Float64Array(TIERS.length);
     const reward = new Float64Array(n), carbon = new Float64Array(n), cumCo2 = new Float64Array(n), jobEnergy = new Float64Array(n);
     // Grid-scenario sessions carry a real intensity (gCO2eq/kWh) per job; reference ones the 0..1 proxy.
-    const gridIntensity = n > 0 && typeof jobs[0].carbon_intensity_g_per_kwh === 'number';
+    // An empty session has the unit of its scenario.
+    const gridIntensity = n > 0 ? typeof jobs[0].carbon_intensity_g_per_kwh === 'number' : Boolean(state.summary && state.summary.scenario === 'grid');
     let total = 0, minE = Infinity, maxE = -Infinity;
     for (let i = 0; i < n; i++) {
       const j = jobs[i];
@@ -255,6 +274,23 @@
     state.table.page = 0;
     state.xai.jobId = null;
     storeSet(SEEN_KEY, '0');
+  }
+
+  const policyColor = (name) => {
+    const i = POLICY_NAMES.indexOf(name);
+    return i >= 0 ? POLICY_PALETTE[i % POLICY_PALETTE.length] : COLORS.final;
+  };
+
+  /** Job number at the end of each of `windows` learning-curve windows of `n` jobs (as numpy's array_split). */
+  function windowEnds(n, windows) {
+    const size = Math.floor(n / windows), extra = n % windows;
+    return Array.from({ length: windows }, (_, i) => (i + 1) * size + Math.min(i + 1, extra));
+  }
+
+  /** A seed for a run whose form left it blank, drawn here below 2^53 so the number shown replays the run. */
+  function randomSeed() {
+    const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+    return (high >>> 11) * 2 ** 32 + low;
   }
 
   function setJobs(jobs) {
@@ -343,6 +379,34 @@
     },
     'chart-co2-priority': { type: 'bar', datasets: [bars('CO₂ (kg)', TIERS.map((t) => COLORS[t]))], options: barOptions('CO₂ (kg)', { legend: false }) },
     'chart-energy-server': { type: 'bar', datasets: [bars('Energy (kWh)', [])], options: barOptions('Energy (kWh)', { legend: false }) },
+    'chart-race': {
+      type: 'bar',
+      datasets: [bars('Metric', [])],
+      options: {
+        indexAxis: 'y',
+        plugins: { legend: { display: false } },
+        scales: { x: { beginAtZero: true, title: axisTitle('') }, y: { grid: { display: false }, ticks: { autoSkip: false } } },
+      },
+    },
+    'chart-tradeoff': { // one dataset per policy, set when a result arrives
+      type: 'scatter',
+      datasets: [],
+      options: {
+        parsing: false,
+        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true } } },
+        scales: {
+          // Logarithmic: policies that hold jobs back for clean hours finish 10-100 times later than the rest.
+          x: {
+            type: 'logarithmic', title: axisTitle('Mean completion time (min, logarithmic scale)'), ticks: { maxRotation: 0, autoSkipPadding: 14 },
+            afterDataLimits: (scale) => { scale.min /= 1.25; scale.max *= 1.25; }, // room for the outermost points
+          },
+          y: { beginAtZero: true, grace: '8%', title: axisTitle('CO₂ (kg)') },
+        },
+      },
+    },
+    'chart-learning': { // one dataset per policy, set when a result arrives
+      type: 'line', datasets: [], options: lineOptions('Jobs (end of each window)', 'Mean quality score (0–1)', { suggestedMin: 0, suggestedMax: 1 }),
+    },
   };
 
   function createCharts() {
@@ -386,6 +450,8 @@
     { id: 'analytics', label: 'Analytics' },
     { id: 'xai', label: 'Explainable AI', render: renderXaiPicker, onShow: showLatestJobIfNone },
     { id: 'sustainability', label: 'Sustainability', render: renderSustainability },
+    // No `render`: the Compare tab shows simulator runs, not the session, so a Run does no work here.
+    { id: 'compare', label: 'Compare', onShow: restoreSimulation },
   ];
 
   function buildTabs() {
@@ -725,6 +791,158 @@
     setText('sus-best', best >= 0 ? `${state.servers[best]}: ${fixed(a.co2[best] / a.count[best], 4)} kg CO₂ per job` : '–');
   }
 
+  /** The metrics table's columns: a policy summary key, its heading, the unit (a key of the result's
+   * `units`, or text), digits, and whether higher is better. */
+  const SIM_COLUMNS = [
+    { key: 'energy_kwh', label: 'Energy', units: 'energy', digits: 2 },
+    { key: 'co2_kg', label: 'CO₂', units: 'co2', digits: 3 },
+    { key: 'co2_with_idle_kg', label: 'CO₂ with idle', units: 'co2', digits: 3 },
+    { key: 'cost', label: 'Cost', units: 'cost', digits: 2 },
+    { key: 'completion_mean_min', label: 'Mean completion', units: 'time', digits: 1 },
+    { key: 'completion_p95_min', label: 'p95 completion', units: 'time', digits: 1 },
+    { key: 'wait_mean_min', label: 'Mean wait', units: 'time', digits: 1 },
+    { key: 'throughput_per_h', label: 'Throughput', units: 'throughput', digits: 2, higher: true },
+    { key: 'utilisation', label: 'Utilisation', text: 'share of cores', digits: 3, higher: true },
+    { key: 'starved', label: 'Starved', text: 'jobs', digits: 0 },
+    { key: 'slo_miss', label: 'SLO miss', text: 'share of jobs', digits: 3 },
+    { key: 'quality_mean', label: 'Quality', text: '0–1', digits: 3, higher: true },
+  ];
+
+  /** The followed run's status line, progress bar and buttons. */
+  function renderSimProgress(view) {
+    const p = view.progress;
+    const active = SIM_ACTIVE.includes(view.status);
+    document.body.dataset.simState = view.status;
+    $('sim-progress').value = view.status === 'done' ? 1 : p.fraction;
+    $('sim-start').disabled = active;
+    $('sim-cancel').disabled = !active || state.sim.cancelling;
+    const runs = `${integer(p.done)} of ${integer(p.total)} job runs (${percent(p.fraction, 1)})`;
+    const policies = view.config.policies.length;
+    const status = {
+      queued: 'Queued: waiting for a free simulation slot on the server.',
+      running: p.total ? `Running ${p.policy}: ${runs}.` : 'Running: building the workload and the carbon clock.',
+      done: `Done: ${policies} ${policies === 1 ? 'policy' : 'policies'} on ${integer(view.config.jobs)} jobs in ${fixed(view.elapsed_s, 2)} s.`,
+      cancelled: `Cancelled: ${view.error || 'stopped on request'}.`,
+      failed: `Failed: ${view.error || 'no reason given'}.`,
+    }[view.status] || `Status: ${view.status}`;
+    setText('sim-status', state.sim.cancelling && active ? `Cancelling (the run stops between two chunks of jobs). ${status}` : status);
+  }
+
+  /** A finished run's document (GET /simulate/{id} `result`): text, charts and tables of the Compare tab. */
+  function renderSimResults(view) {
+    const r = view.result;
+    state.sim.result = r;
+    const wl = r.workload;
+    const loads = Object.entries(wl.offered_load).map(([tier, load]) => `${tier} ${fixed(load, 2)}`).join(', ');
+    setText('sim-run-id', `run ${view.id}`);
+    setText('sim-meta', `${wl.name}: ${integer(wl.jobs)} jobs over ${fixed(wl.span_h, 1)} h of simulated time; scenario ${r.clock.scenario}; `
+      + `seed ${r.seed} (enter it to replay this run); offered load ${loads}.`);
+    const proxy = r.clock.carbon_kind.startsWith('proxy');
+    const badge = $('sim-carbon-badge');
+    badge.dataset.kind = proxy ? 'proxy' : 'average';
+    badge.textContent = proxy ? 'Carbon: proxy' : 'Carbon: average grid intensity';
+    setText('sim-carbon-kind', proxy
+      ? `CO₂ here is computed from a proxy, not from grid data: ${r.clock.carbon_kind}.`
+      : `CO₂ here is computed from real grid data: ${r.clock.carbon_kind}.`);
+    const metric = $('race-metric');
+    for (const option of metric.options) option.hidden = option.disabled = !(option.value in r.policies[0]);
+    if (metric.selectedOptions[0].disabled) metric.value = 'co2_kg';
+    renderRace();
+    renderTradeoff(r);
+    renderLearning(r);
+    renderWinLoss(r);
+    renderSimTable(r);
+    $('sim-results').hidden = false;
+  }
+
+  /** One bar per policy for the chosen metric (shorter is better); the CO2 race adds the lower bound. */
+  function renderRace() {
+    const r = state.sim.result;
+    if (!r) return;
+    const key = $('race-metric').value;
+    const title = $('race-metric').selectedOptions[0].textContent;
+    let rows = r.policies.map((p) => [p.policy, p[key]]);
+    if ($('race-sort').checked) rows = rows.slice().sort((a, b) => a[1] - b[1]);
+    const bound = key === 'co2_kg' ? r.lower_bound.co2_kg : null;
+    if (bound !== null) rows.unshift([BOUND_LABEL, bound]);
+    updateChart('chart-race', rows.map(([name]) => name), [rows.map(([, value]) => value)], (chart) => {
+      chart.data.datasets[0].label = title;
+      chart.data.datasets[0].backgroundColor = rows.map(([name]) => (name === BOUND_LABEL ? COLORS.bound : policyColor(name)));
+      chart.options.scales.x.title.text = `${title}: shorter is better`;
+    });
+    setText('race-bound', bound !== null
+      ? `Grey bar: the hindsight lower bound on the jobs' CO₂, ${fixed(bound, 3)} kg. No policy can emit less: it holds for ${r.lower_bound.holds_for}, so it is usually out of reach.`
+      : 'The hindsight lower bound applies to the jobs\' CO₂ and is shown with that metric.');
+  }
+
+  function renderTradeoff(r) {
+    const xs = r.policies.map((p) => p.completion_mean_min);
+    const bound = r.lower_bound.co2_kg;
+    const datasets = r.policies.map((p) => ({
+      label: p.policy, data: [{ x: p.completion_mean_min, y: p.co2_kg }],
+      backgroundColor: policyColor(p.policy), borderColor: policyColor(p.policy), pointRadius: 6, pointHoverRadius: 8,
+    }));
+    datasets.push({
+      label: BOUND_LABEL, type: 'line', data: [{ x: Math.min(...xs), y: bound }, { x: Math.max(...xs), y: bound }],
+      borderColor: COLORS.bound, backgroundColor: COLORS.bound, borderDash: [6, 4], pointRadius: 0, pointStyle: 'line',
+    });
+    updateChart('chart-tradeoff', null, [], (chart) => { chart.data.datasets = datasets; });
+  }
+
+  function renderLearning(r) {
+    const curve = r.learning_curve;
+    const names = Object.keys(curve.quality);
+    const ends = windowEnds(r.workload.jobs, names.length ? curve.quality[names[0]].length : 0);
+    const points = (values) => values.map((y, i) => ({ x: ends[i], y }));
+    const datasets = names.map((name) => series(name, policyColor(name), { data: points(curve.quality[name]), pointRadius: 2 }));
+    if (curve.agent_reward) {
+      datasets.push(series('tier_agents training reward', policyColor('tier_agents'), { data: points(curve.agent_reward), borderDash: [5, 4], pointRadius: 2 }));
+    }
+    updateChart('chart-learning', null, [], (chart) => { chart.data.datasets = datasets; });
+    setText('learning-note', `Each point: the mean quality score (the seed's tier-weighted performance, cost, CO₂ and latency, 0–1) of the chosen servers over about ${integer(curve.window_jobs)} jobs, in arrival order. `
+      + `Greedy picks the best score for every job, so it is the ceiling.${curve.agent_reward ? ' Dashed: the agents\' training reward (quality minus the overload penalty).' : ''}`);
+  }
+
+  /** wins[i][j]: the share of jobs on which policy i emitted less CO2 than policy j; shown with its count. */
+  function renderWinLoss(r) {
+    const { policies, wins } = r.win_loss;
+    const n = r.workload.jobs;
+    setText('winloss-caption', `Each cell: on how many of the ${integer(n)} jobs the row policy emitted less CO₂ than the column policy; the rest are losses or ties. Darker means more wins.`);
+    $('winloss-head').replaceChildren(el('tr', {},
+      el('th', { scope: 'col', text: 'Row beats column' }), ...policies.map((name) => el('th', { scope: 'col', text: name }))));
+    $('winloss-body').replaceChildren(...policies.map((row, i) => el('tr', {},
+      el('th', { scope: 'row', text: row }),
+      ...policies.map((column, j) => {
+        if (i === j) return el('td', { class: 'wl-self', text: '–' });
+        const share = wins[i][j];
+        const count = Math.round(share * n);
+        const cell = el('td', { 'data-count': String(count), title: `${row} beats ${column} on ${integer(count)} of ${integer(n)} jobs` },
+          el('strong', { text: percent(share) }), el('span', { class: 'wl-count', text: `${integer(count)} jobs` }));
+        cell.style.backgroundColor = `rgba(43, 138, 62, ${(0.8 * share).toFixed(3)})`; // CSSOM: allowed by the CSP; dark text stays readable
+        return cell;
+      }))));
+  }
+
+  function renderSimTable(r) {
+    const columns = SIM_COLUMNS.filter((c) => c.key in r.policies[0]);
+    const unit = (c) => (c.units ? String(r.units[c.units] || '').split(/ \(|, /)[0] : c.text);
+    $('sim-table-head').replaceChildren(el('tr', {},
+      el('th', { scope: 'col', text: 'Policy' }),
+      ...columns.map((c) => el('th', { scope: 'col', class: 'num' }, c.label, el('span', { class: 'unit th-unit', text: unit(c) })))));
+    const best = columns.map((c) => {
+      const values = r.policies.map((p) => p[c.key]);
+      return c.higher ? Math.max(...values) : Math.min(...values);
+    });
+    $('sim-table-body').replaceChildren(...r.policies.map((p) => {
+      const dot = el('span', { class: 'dot' });
+      dot.style.backgroundColor = policyColor(p.policy);
+      return el('tr', {}, el('th', { scope: 'row' }, dot, p.policy), ...columns.map((c, k) => el('td', {
+        class: p[c.key] === best[k] ? 'num best' : 'num', text: c.digits ? fixed(p[c.key], c.digits) : integer(p[c.key]),
+      })));
+    }));
+    setText('sim-units', `Units of the result: ${Object.entries(r.units).map(([name, text]) => `${name} in ${text}`).join('; ')}.`);
+  }
+
   // --- notices and the overlay -------------------------------------------------------------------
 
   function showNotice(title, lines = [], kind = 'error') {
@@ -948,6 +1166,121 @@
     }
   }
 
+  /** Start new session: GET /session?scenario=..., then this page uses the new, empty session. */
+  async function startNewSession(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const scenario = $('scenario-select').value;
+    const previous = state.sessionId;
+    const previousJobs = state.summary ? state.summary.total_jobs : 0;
+    try {
+      const { session_id: id } = await api.newSession(scenario);
+      state.sessionId = id;
+      storeSet(SESSION_KEY, id);
+      forgetSessionData();
+      state.xai.token++;
+      clearXai();
+      await refreshStatus();
+      await showSession();
+      showNotice(`Started a new ${scenario} session; this page now uses it.`, [
+        `Your previous session ${previous} (${integer(previousJobs)} scheduled jobs) is left behind: this page no longer shows it, and the server drops it once it has been idle for a while.`,
+      ], 'info');
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  /** Start (Compare tab): POST /simulate with the form's options, then follow the run. */
+  async function startSimulation(event) {
+    event.preventDefault();
+    if (!$('sim-form').reportValidity()) return;
+    const policies = Array.from(document.querySelectorAll('#sim-policies input:checked'), (input) => input.value);
+    if (!policies.length) {
+      setText('sim-status', 'Not started: choose at least one policy.');
+      showNotice('Choose at least one policy to compare.', ['Tick one or more policies under "Policies" and press Start again.']);
+      return;
+    }
+    const seed = $('sim-seed').value;
+    const config = {
+      workload: $('sim-workload').value, scenario: $('sim-scenario').value, jobs: Number($('sim-jobs').value),
+      seed: seed === '' ? randomSeed() : Number(seed), policies,
+    };
+    state.sim.token++; // stop following an earlier run
+    $('sim-start').disabled = true;
+    $('sim-progress').value = 0;
+    document.body.dataset.simState = 'starting';
+    setText('sim-status', 'Starting…');
+    try {
+      const { id } = await api.simulate(config);
+      hideNotice();
+      storeSet(SIM_KEY, id, 'sessionStorage');
+      followSimulation(id);
+    } catch (err) {
+      document.body.dataset.simState = 'error';
+      $('sim-start').disabled = false;
+      setText('sim-status', `Not started: ${err instanceof ApiError ? err.message : 'the page failed'}.`);
+      showError(err);
+    }
+  }
+
+  /** Poll GET /simulate/{id} every SIM_POLL_MS until the run is done, failed or cancelled. */
+  async function followSimulation(id) {
+    const sim = state.sim;
+    const token = ++sim.token;
+    sim.id = id;
+    sim.cancelling = false;
+    for (;;) {
+      let view;
+      try {
+        view = await api.simulation(id);
+      } catch (err) {
+        if (token !== sim.token) return;
+        document.body.dataset.simState = 'error';
+        $('sim-start').disabled = false;
+        $('sim-cancel').disabled = true;
+        if (err instanceof ApiError && err.status === 404) {
+          storeSet(SIM_KEY, null, 'sessionStorage');
+          setText('sim-status', 'The last simulation is no longer on the server (it keeps only the newest finished runs). Press Start to run one.');
+        } else {
+          setText('sim-status', `Lost track of the simulation: ${err.message}. Reload the page and open this tab to pick it up again.`);
+          showError(err);
+        }
+        return;
+      }
+      if (token !== sim.token) return;
+      renderSimProgress(view);
+      if (!SIM_ACTIVE.includes(view.status)) {
+        sim.cancelling = false;
+        if (view.status === 'done') renderSimResults(view);
+        if (view.status === 'failed') showNotice('The simulation failed', [view.error || 'The server gave no reason.']);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, SIM_POLL_MS));
+    }
+  }
+
+  /** Cancel: DELETE /simulate/{id}; the poll sees the run stop. */
+  async function cancelSimulation() {
+    const id = state.sim.id;
+    if (!id) return;
+    state.sim.cancelling = true;
+    $('sim-cancel').disabled = true;
+    try {
+      await api.cancelSimulation(id);
+    } catch (err) {
+      state.sim.cancelling = false;
+      showError(err);
+    }
+  }
+
+  /** The first time the Compare tab opens, pick up the run this browser tab started before a reload. */
+  function restoreSimulation() {
+    if (state.sim.restored) return;
+    state.sim.restored = true;
+    const id = storeGet(SIM_KEY, 'sessionStorage');
+    if (!state.sim.id && id && RUN_ID.test(id)) followSimulation(id);
+  }
+
   // --- events ------------------------------------------------------------------------------------
 
   function bindEvents() {
@@ -957,6 +1290,11 @@
     $('notice-close').addEventListener('click', hideNotice);
     $('job-form').addEventListener('submit', addJob);
     $('csv-form').addEventListener('submit', onCsvSubmit);
+    $('scenario-form').addEventListener('submit', startNewSession);
+    $('sim-form').addEventListener('submit', startSimulation);
+    $('sim-cancel').addEventListener('click', cancelSimulation);
+    $('race-metric').addEventListener('change', renderRace);
+    $('race-sort').addEventListener('change', renderRace);
     $('csv-file').addEventListener('change', (event) => {
       state.pendingFile = event.target.files[0] || null;
       $('csv-errors').hidden = true;
@@ -1017,6 +1355,16 @@
 
   // --- init --------------------------------------------------------------------------------------
 
+  /** After refreshStatus: the session's whole history, then every tab drawn from it. */
+  async function showSession() {
+    const total = state.summary.total_jobs;
+    setJobs(total ? await loadHistory(total) : []);
+    $('scenario-select').value = state.summary.scenario === 'grid' ? 'grid' : 'reference';
+    if (!total && !state.queued) openAddPanel(true);
+    renderAll();
+    if (state.jobs.length) showJob(state.jobs[state.jobs.length - 1].job_id);
+  }
+
   /** The session id from localStorage (or a new one from GET /session); the history from GET /history. */
   async function init() {
     buildTabs();
@@ -1035,14 +1383,10 @@
       state.pools = info.tier_pools;
       state.tierOf = Object.fromEntries(TIERS.flatMap((tier) => (info.tier_pools[tier] || []).map((name) => [name, tier])));
       const seen = Number(storeGet(SEEN_KEY) || 0);
-      const total = state.summary.total_jobs;
-      if (seen > 0 && total === 0 && $('notice').hidden) {
+      if (seen > 0 && state.summary.total_jobs === 0 && $('notice').hidden) {
         showNotice('This session has no jobs on the server any more.', [`This browser last saw ${integer(seen)} scheduled jobs; the server may have restarted. Add jobs to start again.`], 'info');
       }
-      setJobs(total ? await loadHistory(total) : []);
-      if (!total && !state.queued) openAddPanel(true);
-      renderAll();
-      if (state.jobs.length) showJob(state.jobs[state.jobs.length - 1].job_id);
+      await showSession();
     } catch (err) {
       showError(err);
       renderAll();

@@ -15,8 +15,9 @@ CHARTS = (
     "chart-score", "chart-reward", "chart-servers", "chart-priority-mix", "chart-carbon-overview",
     "chart-avg-reward", "chart-energy-co2", "chart-routing", "chart-energy-bands", "chart-carbon",
     "chart-breakdown", "chart-qvalues", "chart-gauge", "chart-cum-co2", "chart-co2-priority", "chart-energy-server",
+    "chart-race", "chart-tradeoff", "chart-learning",
 )  # fmt: skip
-TABS = ("overview", "history", "analytics", "xai", "sustainability")
+TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
 N_GOOD = 60
 
 
@@ -60,11 +61,11 @@ def test_tabs_work_by_keyboard(dashboard: Dashboard) -> None:
     assert page.evaluate("() => document.activeElement.id") == "tabbtn-history"
     assert page.is_visible("#tab-history") and page.is_hidden("#tab-overview")
     page.keyboard.press("End")
-    assert page.get_attribute("#tabbtn-sustainability", "aria-selected") == "true"
+    assert page.get_attribute("#tabbtn-compare", "aria-selected") == "true"
     page.keyboard.press("ArrowRight")  # wraps around
     assert page.get_attribute("#tabbtn-overview", "aria-selected") == "true"
     page.keyboard.press("ArrowLeft")
-    assert page.get_attribute("#tabbtn-sustainability", "aria-selected") == "true"
+    assert page.get_attribute("#tabbtn-compare", "aria-selected") == "true"
 
 
 def test_form_adds_a_job(dashboard: Dashboard) -> None:
