@@ -513,7 +513,7 @@
     setText('side-carbon-signal', c ? `The carbon factor (${fixed(c.carbon_factor, 2)}) is on a 0–1 scale; signal: ${c.signal}.` : '');
     const zones = c && c.carbon_intensity_g_per_kwh ? Object.entries(c.carbon_intensity_g_per_kwh) : [];
     setText('carbon-hint-zones', zones.length
-      ? `Grid intensity now${c.clock_utc ? ` (${c.clock_utc})` : ''}: ${zones.map(([zone, g]) => `${zone} ${fixed(g, 0)} gCO₂eq/kWh`).join(', ')}.`
+      ? `Average grid intensity now${c.clock_utc ? ` (${c.clock_utc})` : ''}: ${zones.map(([zone, g]) => `${zone} ${fixed(g, 0)} gCO₂eq/kWh`).join(', ')}.`
       : '');
     const units = s && s.units;
     setText('sus-units', units ? `CO₂ figures are in ${units.co2}; energy in ${units.energy}.` : '');
@@ -543,14 +543,14 @@
     const carbonLine = lttb(a.carbon);
     const carbonAxis = (chart) => {
       const y = chart.options.scales.y;
-      y.title.text = a.gridIntensity ? 'Grid carbon intensity (gCO₂eq/kWh)' : 'Carbon factor (unitless 0–1)';
+      y.title.text = a.gridIntensity ? 'Average grid carbon intensity (gCO₂eq/kWh)' : 'Carbon factor (unitless 0–1)';
       y.max = a.gridIntensity ? undefined : 1;
       chart.data.datasets[0].label = a.gridIntensity ? 'Carbon intensity of the chosen server’s zone' : 'Carbon factor';
     };
     updateChart('chart-carbon-overview', null, [carbonLine], carbonAxis);
     updateChart('chart-carbon', null, [carbonLine.slice()], carbonAxis);
     for (const id of ['carbon-unit-overview', 'carbon-unit-analytics']) {
-      setText(id, a.gridIntensity ? 'gCO₂eq/kWh of the chosen server’s grid zone' : 'carbon factor, unitless 0–1 proxy');
+      setText(id, a.gridIntensity ? 'average gCO₂eq/kWh of the chosen server’s grid zone' : 'carbon factor, unitless 0–1 proxy');
     }
     updateChart('chart-avg-reward', names, [Array.from(a.rewardSum, (sum, i) => (a.count[i] ? sum / a.count[i] : 0))],
       (chart) => { chart.data.datasets[0].backgroundColor = colors; });
@@ -704,7 +704,7 @@
     ];
     const st = job.state || {};
     if (typeof st.load === 'number') facts.push(['Load', fixed(st.load, 4)]);
-    if (typeof st.carbon_intensity_g_per_kwh === 'number') facts.push(['Grid intensity', `${fixed(st.carbon_intensity_g_per_kwh, 1)} gCO₂eq/kWh`]);
+    if (typeof st.carbon_intensity_g_per_kwh === 'number') facts.push(['Average grid intensity', `${fixed(st.carbon_intensity_g_per_kwh, 1)} gCO₂eq/kWh`]);
     if (typeof st.runtime_min === 'number') facts.push(['Run time', `${fixed(st.runtime_min, 1)} min`]);
     if (st.clock_utc) facts.push(['Clock (UTC)', st.clock_utc]);
     $('xai-facts').replaceChildren(...facts.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))));

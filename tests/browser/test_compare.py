@@ -276,7 +276,7 @@ def test_the_scenario_control_starts_a_new_session(dashboard: Dashboard) -> None
     assert dashboard.text("#session-scenario") == "Scenario: grid" and dashboard.text("#side-jobs") == "0"
     # The carbon charts switch to the grid's unit at once, and hold real intensities once jobs run.
     title = "() => Chart.getChart('chart-carbon').options.scales.y.title.text"
-    assert page.evaluate(title) == "Grid carbon intensity (gCO₂eq/kWh)"
+    assert page.evaluate(title) == "Average grid carbon intensity (gCO₂eq/kWh)"
     assert "gCO₂eq/kWh" in dashboard.text("#carbon-unit-analytics")
     dashboard.upload("grid.csv", jobs_csv(mixed_jobs(12)))
     dashboard.run()

@@ -290,6 +290,6 @@ def test_a_grid_scenario_session_shows_real_intensity(dashboard: Dashboard) -> N
     carbon = dashboard.chart("chart-carbon")["datasets"][0]["data"]
     assert carbon == [h["carbon_intensity_g_per_kwh"] for h in history]
     title = dashboard.page.evaluate("() => Chart.getChart('chart-carbon').options.scales.y.title.text")
-    assert title == "Grid carbon intensity (gCO₂eq/kWh)"
+    assert title == "Average grid carbon intensity (gCO₂eq/kWh)"
     assert "gCO₂eq/kWh" in dashboard.text("#carbon-hint-zones")
     assert dashboard.text("#session-scenario") == "Scenario: grid"
