@@ -9,17 +9,14 @@ each tab (its charts resize and redraw) are timed too. Playwright drives the sys
 downloaded.
 """
 
-import csv
-import io
 import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from bench.report import Figure, Target
 from bench.server import reset, serve
-from bench.workload import SEED, make_jobs
+from bench.workload import jobs_csv
 
 if TYPE_CHECKING:  # bench.cases will import this module to register it
     from bench.cases import Plan
@@ -37,7 +34,7 @@ def dashboard(plan: "Plan") -> list[Figure]:
     from playwright.sync_api import sync_playwright
 
     n = plan.batch_jobs
-    body = _jobs_csv(n)
+    body = jobs_csv(n)
     total = Figure("dashboard.run_to_drawn_s", "s", Target("<=", 2.0), f"{n} jobs, Run click to the last chart drawn, headless Chromium")
     request = Figure("dashboard.run_request_s", "s", note=f"{n} jobs, Run click to the /run?detail=compact answer parsed")
     render = Figure("dashboard.render_s", "s", note=f"{n} jobs: aggregate, update every chart and the table, next frame")
@@ -95,13 +92,3 @@ def _one_run(browser: Any, base_url: str, body: bytes) -> tuple[dict[str, float]
         return timing, reload_s, slowest, session_id
     finally:
         context.close()
-
-
-def _jobs_csv(n: int) -> bytes:
-    """The benchmarks' n-job batch (bench.workload) as the CSV a person would upload."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["priority", "latency", "cpu", "memory"])
-    for job in make_jobs(n, np.random.default_rng(SEED)):
-        writer.writerow([job["priority"], job["latency"], job["cpu"], job["memory"]])
-    return buf.getvalue().encode()

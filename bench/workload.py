@@ -6,6 +6,8 @@ memory uniform integers 0..100 (inclusive). The generator is fresh for each batc
 identical in every run and on every machine.
 """
 
+import csv
+import io
 from functools import lru_cache
 from typing import Any
 
@@ -38,3 +40,13 @@ def make_jobs(n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
 def job_body(n: int) -> bytes:
     """The n-job batch as a JSON array, encoded once and reused by every run of that size."""
     return orjson.dumps(make_jobs(n, np.random.default_rng(SEED)))
+
+
+def jobs_csv(n: int) -> bytes:
+    """The same n-job batch as the CSV a person would upload on the dashboard."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["priority", "latency", "cpu", "memory"])
+    for job in make_jobs(n, np.random.default_rng(SEED)):
+        writer.writerow([job["priority"], job["latency"], job["cpu"], job["memory"]])
+    return buf.getvalue().encode()

@@ -7,20 +7,17 @@ tab is saved after a simulation with its default options (every policy, 2,000 ta
 a fixed seed.
 """
 
-import csv
-import io
 import shutil
 import sys
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.server import serve
-from bench.workload import SEED, make_jobs
+from bench.workload import jobs_csv
 
 DOCS = ROOT / "docs"
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
@@ -30,15 +27,6 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 SESSION_SEED = 7
 SIMULATION_SEED = 7
-
-
-def workload_csv(n: int) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["priority", "latency", "cpu", "memory"])
-    for job in make_jobs(n, np.random.default_rng(SEED)):
-        writer.writerow([job["priority"], job["latency"], job["cpu"], job["memory"]])
-    return buf.getvalue().encode()
 
 
 def upload_and_run(page, name: str, content: bytes) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +52,7 @@ def main() -> int:
         page.goto(server.base_url + "/")
         page.wait_for_selector("body[data-ready='true']")
         upload_and_run(page, "sample_100_jobs.csv", (ROOT / "dataset_rl" / "sample_100_jobs.csv").read_bytes())
-        upload_and_run(page, "workload_400.csv", workload_csv(400))
+        upload_and_run(page, "workload_400.csv", jobs_csv(400))
         for tab in TABS:
             page.click(f"#tabbtn-{tab}")
             if tab == "xai":

@@ -170,14 +170,15 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """`uvicorn api:app` in a subprocess on 127.0.0.1 and a free port; yields its base URL."""
+@contextmanager
+def uvicorn_server(**env: str) -> Iterator[str]:
+    """`uvicorn api:app` in a subprocess on 127.0.0.1 and a free port, with test settings plus `env`
+    (TASKPILOT_* strings); yields its base URL and always stops it."""
     port = free_port()
-    env = clean_env(TASKPILOT_SEED="42", TASKPILOT_PRETRAIN_EPISODES=str(FAST_EPISODES), TASKPILOT_MAX_BODY_BYTES=str(LIVE_MAX_BODY_BYTES), TASKPILOT_LOG_LEVEL="WARNING")
+    full_env = clean_env(TASKPILOT_SEED="42", TASKPILOT_PRETRAIN_EPISODES=str(FAST_EPISODES), TASKPILOT_LOG_LEVEL="WARNING", **env)
+    cmd = [sys.executable, "-m", "uvicorn", "api:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with tempfile.TemporaryFile() as log:
-        cmd = [sys.executable, "-m", "uvicorn", "api:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -186,13 +187,13 @@ def live_server() -> Iterator[str]:
                     log.seek(0)
                     pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
                 try:
-                    if httpx.get(base + "/health", timeout=2).status_code == 200:
+                    if httpx.get(base + "/health", timeout=2, trust_env=False).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
                     pytest.fail("uvicorn did not answer /health within 60 s")
-                time.sleep(0.1)
+                time.sleep(0.05)
             yield base
         finally:
             proc.terminate()
@@ -201,3 +202,10 @@ def live_server() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """One real server for the whole test session; yields its base URL."""
+    with uvicorn_server(TASKPILOT_MAX_BODY_BYTES=str(LIVE_MAX_BODY_BYTES)) as base:
+        yield base

@@ -13,19 +13,14 @@ import io
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import FAST_EPISODES, ROOT, clean_env, free_port
+from tests.api.conftest import ROOT, uvicorn_server  # noqa: F401 -- ROOT is re-exported to the test modules
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt (make test installs it)")
 
@@ -60,39 +55,6 @@ def browser() -> Iterator[Any]:
         chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@contextmanager
-def uvicorn_server(**env: str) -> Iterator[str]:
-    """`uvicorn api:app` on 127.0.0.1 and a free port with test settings plus `env`; yields its base URL."""
-    port = free_port()
-    full_env = clean_env(TASKPILOT_SEED="42", TASKPILOT_PRETRAIN_EPISODES=str(FAST_EPISODES), TASKPILOT_LOG_LEVEL="WARNING", **env)
-    cmd = [sys.executable, "-m", "uvicorn", "api:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-                try:
-                    if httpx.get(base + "/health", timeout=2, trust_env=False).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("uvicorn did not answer /health within 60 s")
-                time.sleep(0.05)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture(scope="module")
