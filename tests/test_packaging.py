@@ -246,6 +246,8 @@ def test_dockerignore_keeps_the_image_small_but_complete():
     assert any("__pycache__" in p for p in patterns)
     for shipped in ("api.py", "scheduler", "rl", "xai", "frontend", "dataset_rl", "requirements.txt"):
         assert shipped not in patterns
+    if "*.md" in patterns:  # licence and attribution files must still reach the image
+        assert "!dataset_rl/DATA.md" in patterns and "!frontend/static/vendor/*.md" in patterns
 
 
 # --- .env.example ----------------------------------------------------------------
