@@ -78,13 +78,16 @@ def engine(plan: Plan) -> list[Figure]:
 
 
 def _array_bytes(obj: object) -> int:
-    """Bytes of the numpy arrays held by a (nested) dataclass."""
+    """Bytes of the numpy arrays held by a (nested) dataclass; a record's `scenario` is shared by every
+    session of the process, not kept per job, so it is not counted."""
     import dataclasses
 
     import numpy as np
 
     total = 0
     for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        if f.name == "scenario":
+            continue
         value = getattr(obj, f.name)
         total += value.nbytes if isinstance(value, np.ndarray) else _array_bytes(value) if dataclasses.is_dataclass(value) else 0
     return total

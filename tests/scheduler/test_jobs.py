@@ -103,3 +103,13 @@ def test_csv_round_trip_keeps_every_job(rows):
     back = parse_csv(to_csv(batch).encode())
     for field in ("tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity"):
         np.testing.assert_array_equal(getattr(back, field), getattr(batch, field))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'[{"priority":"green","cpu":1,"memory":2,"size":300}]', b'[{"priority":"green","cpu":1,"memory":2,"\\u0073ize":300}]'],
+    ids=["plain-key", "escaped-key"],
+)
+def test_optional_fields_are_read_however_the_key_is_spelled(body):
+    batch = parse_jobs(body)
+    assert batch.size[0] == 300.0 and np.isnan(batch.duration_min[0]) and np.isnan(batch.co2_kg[0])
