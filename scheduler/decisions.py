@@ -162,9 +162,9 @@ def _reference_state(out: JsonRows, signals: Signals, idx: StepIndex) -> None:
 def _grid_state(out: JsonRows, record: BatchRecord, detail: RowDetail, start: int, stop: int) -> None:
     """The grid scenario's "state": clock, price, carbon factor and the chosen server's intensity."""
     step, sl = detail.step, slice(start, stop)
-    clock = [orjson.dumps(str(record.scenario.grid.time_of(h)) + "Z") for h in np.unique(step.hour)]
+    hours = np.unique(step.hour)
     out.lit(',"state":{"clock_utc":')
-    out.pick(clock, np.searchsorted(np.unique(step.hour), step.hour))
+    out.pick([orjson.dumps(record.scenario.clock_label(h)) for h in hours.tolist()], np.searchsorted(hours, step.hour))
     out.lit(',"energy_price":')
     out.num(step.price, 4)
     out.lit(',"carbon_factor":')

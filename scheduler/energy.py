@@ -15,6 +15,13 @@ Inputs follow the Hybrid ML Scheduler seed where it is specific and state an ass
   SPECpower_ssj2008 shape (dataset_rl/power_curve.csv). A job alone on a server is charged the power
   the server draws because of it; a server's unallocated idle power is not charged to any job.
 - energy_kwh = power_w x runtime_min / 60 / 1000.
+
+What it leaves out, on purpose: GPUs draw no power of their own here (Server_L gives one P_idle and
+P_peak per server, GPUs included), so a GPU job is charged by its core share and looks cheap on a GPU
+server. And the charge is for a job *alone* on its server: with the concave SPECpower curve, jobs that
+share a server would together be charged more than P_peak. The service places one job at a time and
+uses this view; the simulator, where jobs do share servers, splits the power the server actually draws
+at its utilisation (scheduler/simulator.py).
 """
 
 import csv
@@ -87,7 +94,7 @@ def load_power_curve(data_dir: Path) -> np.ndarray:
     except (OSError, KeyError, ValueError) as exc:
         raise DatasetError(f"{POWER_CURVE_FILE}: cannot be read ({type(exc).__name__}: {exc})") from exc
     levels, curve = np.array(rows).T if rows else (np.array([]), np.array([]))
-    if not np.allclose(levels, np.linspace(0, 1, 11)) or curve[0] != 0 or curve[-1] != 1 or (np.diff(curve) < 0).any():
+    if len(levels) != 11 or not np.allclose(levels, np.linspace(0, 1, 11)) or curve[0] != 0 or curve[-1] != 1 or (np.diff(curve) < 0).any():
         raise DatasetError(f"{POWER_CURVE_FILE}: needs utilisation 0.0..1.0 in steps of 0.1, rising from 0 to 1")
     return curve
 

@@ -14,11 +14,16 @@ import numpy as np
 
 from rl.agent import TierAgent, run_sequence
 from rl.features import static_features
+from scheduler.datasets import DatasetError
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import JobBatch
 from scheduler.scenario import ReferenceScenario, Scenario, StepMetrics
 from scheduler.scoring import TIER_WEIGHTS, pool_scores
 from scheduler.signals import Signals
+
+
+class ScenarioUnavailable(DatasetError):
+    """A scenario's data could not be built; the message says which file or setting and why."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class World:
     pretrained: tuple[TierAgent, ...]
     builders: Mapping[str, Callable[[], Runtime]] = field(default_factory=dict)
     _built: dict[str, Runtime] = field(default_factory=dict, repr=False)
+    _failed: dict[str, "ScenarioUnavailable"] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,13 +57,22 @@ class World:
         return ("reference", *self.builders)
 
     def runtime(self, name: str) -> Runtime:
-        """The named scenario's runtime, built on first use; ValueError for an unknown name."""
+        """The named scenario's runtime, built on first use; ValueError for an unknown name.
+
+        A scenario whose data cannot be built (a missing or bad file, a clock outside the series)
+        raises ScenarioUnavailable, now and on every later call: the files will not heal, and
+        re-reading three years of data per request would only slow the answer down."""
         if name not in self._built:
             if name not in self.builders:
                 raise ValueError(f"unknown scenario {name!r}; known: {', '.join(self.scenario_names)}")
             with self._lock:
                 if name not in self._built:
-                    self._built[name] = self.builders[name]()
+                    try:
+                        self._built[name] = self.builders[name]()
+                    except (DatasetError, ValueError) as exc:
+                        self._failed[name] = ScenarioUnavailable(f"the {name} scenario is unavailable: {exc}")
+                if name in self._failed:
+                    raise self._failed[name]
         return self._built[name]
 
 

@@ -241,6 +241,16 @@ def _optional(jobs: list[JobIn], field: str) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def to_dicts(batch: JobBatch) -> list[dict[str, Any]]:
+    """The jobs as a client would send them: priority, latency, cpu, memory, and the optional fields given."""
+    optional = [getattr(batch, f).tolist() for f in _OPTIONAL]
+    return [
+        {"priority": TIERS[t], "latency": None if lat < 0 else LATENCIES[lat], "cpu": c, "memory": m,
+         **{f: v for f, v in zip(_OPTIONAL, extra) if v == v}}  # NaN (not given) is left out
+        for t, lat, c, m, *extra in zip(batch.tier.tolist(), batch.latency.tolist(), batch.cpu.tolist(), batch.memory.tolist(), *optional)
+    ]  # fmt: skip
+
+
 def to_csv(batch: JobBatch) -> str:
     """The batch as a job CSV that parse_csv reads back to the same batch."""
     out = io.StringIO()

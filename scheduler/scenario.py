@@ -81,7 +81,7 @@ class GridScenario:
     name: str = "grid"
 
     def evaluate(self, t: np.ndarray, jobs: JobBatch) -> StepMetrics:
-        hour = self.start_hour + np.asarray(t, dtype=np.float64) * (self.minutes_per_job / 60.0)
+        hour = self.hour_at(t)
         work = energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min, jobs.size, jobs.intensity)
         runtime = energy.runtime_min(self.machines, work)  # (n, n_servers)
         kwh = energy.power_w(self.machines, work) * runtime / 60.0 / 1000.0
@@ -90,7 +90,8 @@ class GridScenario:
             servers = np.flatnonzero(self.server_zone == z)
             if servers.size:
                 intensity[:, servers] = series.mean(hour[:, None], runtime[:, servers] / 60.0)
-        price = self.signals.energy_price[np.asarray(t) % len(self.signals.energy_price)]
+        # The price series steps once per clock hour, as in the simulator's clock.
+        price = self.signals.energy_price[np.floor(hour).astype(np.int64) % len(self.signals.energy_price)]
         metrics = ServerMetrics(energy_kwh=kwh, cost=kwh * price[:, None], co2_kg=kwh * intensity / 1000.0)  # g -> kg
         pool_mean = np.empty(len(hour))
         for tier, pool in enumerate(self.fleet.pools):
@@ -99,16 +100,25 @@ class GridScenario:
         carbon = np.minimum(pool_mean / GRID_FACTOR_SCALE_G, 1.0)
         return StepMetrics(metrics, carbon, price, runtime, runtime, intensity, hour)
 
-    def clock(self, pointer: int) -> np.datetime64:
-        return self.grid.time_of(self.start_hour + pointer * self.minutes_per_job / 60.0)
+    def hour_at(self, t: np.ndarray | int) -> np.ndarray:
+        """Clock hours (since the series start, not wrapped) of pointer values `t`."""
+        return self.start_hour + np.asarray(t, dtype=np.float64) * (self.minutes_per_job / 60.0)
+
+    def clock_label(self, hour: float) -> str:
+        """The UTC time whose data an hour reads: past the series' end the data wraps to its start,
+        and so does the label, so the two never disagree."""
+        return str(self.grid.time_of(float(hour) % self.grid.n_hours)) + "Z"
 
     def zone_of(self, server: int) -> str:
         return self.grid.zones[self.server_zone[server]]
 
-    def intensity_now(self, pointer: int) -> dict[str, float]:
-        """Each zone's intensity (gCO2eq/kWh) at the clock hour of `pointer`."""
-        hour = self.start_hour + pointer * self.minutes_per_job / 60.0
-        return {zone: float(s.at(hour)) for zone, s in zip(self.grid.zones, self.zone_series)}
+    def carbon_now(self, pointer: int) -> tuple[dict[str, float], float]:
+        """The intensity (gCO2eq/kWh) of each zone the fleet uses at the clock hour of `pointer`, and the
+        carbon factor of the fleet as a whole (mean over the servers / GRID_FACTOR_SCALE_G, capped at 1)."""
+        hour = float(self.hour_at(pointer))
+        by_zone = {self.grid.zones[z]: float(self.zone_series[z].at(hour)) for z in sorted(set(self.server_zone.tolist()))}
+        fleet_mean = float(np.mean([by_zone[self.zone_of(s)] for s in range(self.fleet.n_servers)]))
+        return by_zone, min(fleet_mean / GRID_FACTOR_SCALE_G, 1.0)
 
     def describe(self) -> dict[str, object]:
         return {
@@ -116,9 +126,9 @@ class GridScenario:
             "signal": f"{SIGNAL_KIND} carbon intensity, {self.basis} emissions, {UNIT} (Electricity Maps, hourly)",
             "zones": {z: ZONE_NAMES.get(z, z) for z in self.grid.zones},
             "server_zones": {name: self.zone_of(s) for s, name in enumerate(self.fleet.names)},
-            "clock_start_utc": str(self.clock(0)),
+            "clock_start_utc": self.clock_label(float(self.hour_at(0))),
             "minutes_per_job": self.minutes_per_job,
-            "energy_model": "physical: runtime from the job's work and the server's cores and speed; power = core share x P_idle + (P_peak - P_idle) x curve(share)",
+            "energy_model": "physical: runtime from the job's work and the server's cores and speed; power = core share x P_idle + (P_peak - P_idle) x curve(share), the job alone on the server",
             "power_curve": "linear" if np.allclose(self.machines.curve, energy.LINEAR_CURVE) else "SPECpower median",
         }
 

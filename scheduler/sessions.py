@@ -122,6 +122,17 @@ class Session:
             self.history.append(record)
         return record
 
+    def queue_page(self, offset: int, limit: int) -> tuple[np.ndarray, JobBatch]:
+        """Ids and jobs of queue positions offset .. offset + limit - 1, in submission order."""
+        ids, jobs, start = [], [], 0
+        for part_ids, part in self.queue:
+            lo, hi = max(offset - start, 0), min(offset + limit - start, len(part_ids))
+            if lo < hi:
+                ids.append(part_ids[lo:hi])
+                jobs.append(part.take(slice(lo, hi)))
+            start += len(part_ids)
+        return (np.concatenate(ids) if ids else np.empty(0, np.int64)), concat(jobs)
+
     @property
     def queued(self) -> int:
         return sum(len(q[0]) for q in self.queue)

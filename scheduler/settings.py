@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     regions_file: Path | None = None
     """server,zone CSV for the grid scenario; empty means regions.csv in data_dir."""
     max_sim_jobs: int = Field(200_000, ge=1)
-    """Jobs one POST /simulate may ask for (per policy); more gets 413."""
+    """Jobs one POST /simulate may ask for (per policy); more gets 413. The simulator's own cap is 200,000."""
     max_sim_runs: int = Field(2, ge=1)
     """Simulations running at once across the process; one more gets 429."""
     sim_timeout_s: float = Field(300.0, gt=0)

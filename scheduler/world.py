@@ -5,6 +5,8 @@ scenario, which reads three years of hourly data and pre-trains its own agents, 
 time a session or a simulation asks for it.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from rl.agent import AgentConfig
@@ -13,7 +15,7 @@ from scheduler.datasets import load_datasets
 from scheduler.energy import load_power_curve
 from scheduler.engine import Runtime, World
 from scheduler.fleet import Fleet, build_fleet
-from scheduler.grid import REGIONS_FILE, load_grid, load_regions
+from scheduler.grid import REGIONS_FILE, ZONES, load_grid, load_regions
 from scheduler.scenario import build_grid_scenario
 from scheduler.settings import Settings
 from scheduler.signals import Signals, build_signals
@@ -30,16 +32,22 @@ def build_world(settings: Settings) -> World:
     signals = build_signals(data)
     reference_seed, grid_seed = np.random.SeedSequence(settings.seed).spawn(WORLD_STREAMS)
     agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, _rng(reference_seed), AgentConfig())
+    # Fail fast on a bad region map, as on any other data file; the grid series itself loads on first use.
+    load_regions(_regions_file(settings), fleet.names, ZONES)
     return World(fleet, signals, agents, builders={"grid": lambda: build_grid_runtime(settings, fleet, signals, grid_seed)})
 
 
 def build_grid_runtime(settings: Settings, fleet: Fleet, signals: Signals, seed: np.random.SeedSequence) -> Runtime:
     grid = load_grid(settings.data_dir, settings.cache_dir)
-    zones = load_regions(settings.regions_file or settings.data_dir / REGIONS_FILE, fleet.names, grid.zones)
+    zones = load_regions(_regions_file(settings), fleet.names, grid.zones)
     curve = load_power_curve(settings.data_dir) if settings.power_curve == "specpower" else None
     scenario = build_grid_scenario(fleet, signals, grid, zones, settings.grid_start, settings.grid_minutes_per_job, settings.grid_basis, curve)
     agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, _rng(seed), AgentConfig(), scenario)
     return Runtime(scenario, agents)
+
+
+def _regions_file(settings: Settings) -> Path:
+    return settings.regions_file or settings.data_dir / REGIONS_FILE
 
 
 def _rng(seed: np.random.SeedSequence) -> np.random.Generator:

@@ -4,6 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from scheduler.engine import ScenarioUnavailable
 from scheduler.jobs import JobValidationError
 from scheduler.sessions import SessionError
 
@@ -20,6 +21,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SessionError)
     async def session_problem(request: Request, exc: SessionError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(ScenarioUnavailable)
+    async def scenario_unavailable(request: Request, exc: ScenarioUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(LimitExceeded)
     async def limit(request: Request, exc: LimitExceeded) -> JSONResponse:

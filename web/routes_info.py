@@ -84,10 +84,10 @@ def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSession
     pointer = session.engine.pointer if session else 0
     scenario = session.engine.scenario if session else world.runtime(settings.scenario).scenario
     if isinstance(scenario, GridScenario):
-        now = scenario.intensity_now(pointer)
-        factor = min(sum(now.values()) / len(now) / GRID_FACTOR_SCALE_G, 1.0)
-        extra = {"clock_utc": str(scenario.clock(pointer)) + "Z", "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in now.items()},
-                 "server_zones": scenario.describe()["server_zones"]}  # fmt: skip
+        by_zone, factor = scenario.carbon_now(pointer)
+        extra = {"clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))), "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
+                 "server_zones": scenario.describe()["server_zones"],
+                 "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; a job's own factor uses its pool's servers"}  # fmt: skip
     else:
         factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
     band = carbon_band(factor)

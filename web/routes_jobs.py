@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, File, HTTPException, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -11,8 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from scheduler import decisions
 from scheduler.engine import BatchRecord, World
-from scheduler.fleet import TIERS
-from scheduler.jobs import JOB_SCHEMA, LATENCIES, JobBatch, concat, parse_csv, parse_job, parse_jobs
+from scheduler.jobs import JOB_SCHEMA, JobBatch, parse_csv, parse_job, parse_jobs, to_dicts
 from scheduler.sessions import Session, SessionStore
 from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded
@@ -156,14 +154,9 @@ def queue(
 ) -> dict[str, Any]:  # fmt: skip
     """Jobs waiting for the next POST /run, in submission order, a page at a time."""
     with session.lock:
-        parts = list(session.queue)
-    ids = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-    jobs = concat([p[1] for p in parts]).take(slice(offset, offset + limit))
-    rows = [
-        {"job_id": int(i), "priority": TIERS[t], "latency": None if lat < 0 else LATENCIES[lat], "cpu": c, "memory": m}
-        for i, t, lat, c, m in zip(ids[offset : offset + limit].tolist(), jobs.tier.tolist(), jobs.latency.tolist(), jobs.cpu.tolist(), jobs.memory.tolist())
-    ]  # fmt: skip
-    return {"total": len(ids), "offset": offset, "limit": limit, "jobs": rows}
+        total = session.queued
+        ids, jobs = session.queue_page(offset, limit)
+    return {"total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))]}
 
 
 def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:

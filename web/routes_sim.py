@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from scheduler.sim_config import EvaluationConfig
-from web.deps import SettingsDep
+from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
 from web.simulations import SimulationRunner, TooManySimulations
 
@@ -20,7 +20,9 @@ def _runner(request: Request) -> SimulationRunner:
 
 
 @router.post("/simulate", status_code=202, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EvaluationConfig.model_json_schema()}}}})
-def start_simulation(request: Request, response: Response, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+def start_simulation(
+    request: Request, response: Response, world: WorldDep, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
     """Start a simulation (same options as `python -m scheduler.evaluate`); poll GET /simulate/{id}.
 
     Bounded by TASKPILOT_MAX_SIM_JOBS (413) and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
@@ -33,6 +35,7 @@ def start_simulation(request: Request, response: Response, settings: SettingsDep
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
     if config.workload == "file":
         raise HTTPException(422, "workload 'file' reads a CSV from disk and is only for the CLI; use task, poisson, gaia-azure or gaia-pai")
+    world.runtime(config.scenario)  # builds it now, or answers 503 saying why it cannot be built
     try:
         run = _runner(request).start(config)
     except TooManySimulations as exc:

@@ -6,6 +6,7 @@ to the deterministic template and says why in `Explanation.note`.
 """
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -21,7 +22,7 @@ NO_KEY_NOTE = "no GROQ_API_KEY configured"
 COOLDOWN_S = 30.0
 """After a failed LLM call, every key gets the template for this long instead of another call."""
 
-CacheKey = tuple[str, str, str]  # (chosen server, priority, carbon band)
+CacheKey = tuple[str, str, str, str]  # (chosen server, priority, carbon band, signal: "grid" | "proxy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ class Explainer:
         """The LLM's explanation when available (cached per key), else the template with a note saying why."""
         if self._llm is None:
             return self._fallback(facts, NO_KEY_NOTE)
-        key = (facts.chosen, facts.priority, facts.carbon_band)
+        # The signal is part of the key: a grid session's text speaks of real intensity, a proxy's must not.
+        key = (facts.chosen, facts.priority, facts.carbon_band, "proxy" if math.isnan(facts.intensity_g_per_kwh) else "grid")
         hit = self._cached(key)
         if hit is not None:
             return hit

@@ -102,12 +102,19 @@ def build_prompt(facts: DecisionFacts, template_text: str) -> str:
         f"Tier weights: performance {w[0]:.2f}, cost {w[1]:.2f}, CO2 {w[2]:.2f}, latency {w[3]:.2f}.\n"
         "Per-server scores (0-1, higher is better; cost and CO2 scores are 1 for the cheapest and cleanest):\n"
         f"{rows}\n"
-        f"Grid carbon: {facts.carbon_band} (carbon factor {facts.carbon_factor:.2f} on a 0-1 scale).\n\n"
+        f"{_carbon_line(facts)}\n\n"
         f"Draft explanation:\n{template_text}\n\n"
         "Rewrite the draft as 2-3 plain-English sentences saying why this server was chosen for this tier"
         " under these carbon conditions. Do not mention the job number or exact energy, CO2 or cost figures,"
         " because the text is reused for similar jobs. Plain text only: no markdown, lists or headings."
     )
+
+
+def _carbon_line(facts: DecisionFacts) -> str:
+    if facts.intensity_g_per_kwh == facts.intensity_g_per_kwh:  # not NaN: real grid data
+        return (f"Grid carbon: {facts.carbon_band} across the pool's grids; each server draws power from its own grid, and the"
+                " CO2 scores compare real average carbon intensity (gCO2eq/kWh) over the job's runtime.")  # fmt: skip
+    return f"Carbon: {facts.carbon_band} (a unitless 0-1 proxy factor of {facts.carbon_factor:.2f}, the same for every server)."
 
 
 def _at(values: tuple[float, ...] | tuple[int, ...], k: int) -> str:

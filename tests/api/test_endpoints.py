@@ -418,3 +418,15 @@ def test_queue_lists_waiting_jobs_in_order_and_empties_on_run(shared_client) -> 
     ]
     v.run()
     assert v.ok("GET", "/queue")["total"] == 0
+
+
+def test_queue_pages_across_batches_and_keeps_optional_fields(shared_client) -> None:
+    v = Visitor(shared_client)
+    v.ok("POST", "/submit_batch", json=[job("green", cpu=i, memory=i) for i in range(1, 4)])
+    v.ok("POST", "/submit_batch", json=[job("balanced", cpu=9, memory=9, duration_min=30, intensity=0.5)])
+    page = v.ok("GET", "/queue?offset=2&limit=2")
+    assert page["total"] == 4
+    assert page["jobs"] == [
+        {"job_id": 3, "priority": "green", "latency": None, "cpu": 3.0, "memory": 3.0},
+        {"job_id": 4, "priority": "balanced", "latency": None, "cpu": 9.0, "memory": 9.0, "duration_min": 30.0, "intensity": 0.5},
+    ]

@@ -74,3 +74,17 @@ def test_the_default_scenario_comes_from_settings() -> None:
         assert v.ok("GET", "/sustainability")["scenario"] == "grid"
         assert client.get("/session").json()["scenario"] == "grid"
         assert client.get("/session", params={"scenario": "reference"}).json()["scenario"] == "reference"
+
+
+def test_grid_data_missing_is_a_503_that_says_why(tmp_path) -> None:
+    import shutil
+
+    from tests.api.conftest import ROOT
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "dataset_rl", data, ignore=shutil.ignore_patterns("grid"))
+    with serve(data_dir=data, cache_dir=None) as client:
+        assert client.get("/health").status_code == 200  # the reference scenario still serves
+        detail = assert_error(client.get("/session", params={"scenario": "grid"}), 503)
+        assert "grid scenario is unavailable" in detail and "BR.csv" in detail
+        assert "grid scenario is unavailable" in assert_error(client.post("/simulate", json={"jobs": 10, "scenario": "grid"}), 503)

@@ -66,3 +66,9 @@ def test_a_broken_curve_file_is_named(tmp_path):
     (tmp_path / energy.POWER_CURVE_FILE).write_text("utilisation,dynamic_fraction\n0.0,0.5\n")
     with pytest.raises(DatasetError, match="power_curve.csv"):
         energy.load_power_curve(tmp_path)
+
+
+def test_a_curve_file_with_too_few_rows_is_named(tmp_path):
+    (tmp_path / energy.POWER_CURVE_FILE).write_text("utilisation,dynamic_fraction\n0.0,0.0\n0.5,0.5\n1.0,1.0\n")
+    with pytest.raises(DatasetError, match="power_curve.csv"):
+        energy.load_power_curve(tmp_path)

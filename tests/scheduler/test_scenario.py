@@ -82,3 +82,52 @@ def test_reset_returns_a_grid_session_to_its_clock_start(grid_world):
 def test_an_unknown_scenario_is_refused(grid_world):
     with pytest.raises(ValueError, match="unknown scenario 'solar'"):
         grid_world.runtime("solar")
+
+
+def test_the_clock_label_wraps_with_the_data(grid):
+    n = grid.grid.n_hours
+    assert grid.clock_label(5.0) == "2021-01-01T05:00Z"
+    assert grid.clock_label(n + 5.0) == "2021-01-01T05:00Z"  # past 2023 the series restarts, and so does the label
+    far = int((n - grid.start_hour + 5) * 60 / grid.minutes_per_job)  # the pointer whose clock is hour n + 5
+    assert grid.clock_label(float(grid.hour_at(far))) == "2021-01-01T05:00Z"
+
+
+def test_carbon_now_averages_the_zones_the_servers_use(grid_world, tmp_path):
+    from scheduler.settings import ROOT, Settings
+    from scheduler.world import build_world
+
+    europe = build_world(Settings(data_dir=ROOT / "dataset_rl", regions_file=ROOT / "dataset_rl" / "regions-europe.csv", pretrain_episodes=5))
+    scenario = europe.runtime("grid").scenario
+    by_zone, factor = scenario.carbon_now(0)
+    assert set(by_zone) == {"ES", "NO"}
+    per_server = [by_zone[scenario.zone_of(s)] for s in range(scenario.fleet.n_servers)]
+    assert factor == pytest.approx(min(sum(per_server) / len(per_server) / 400.0, 1.0))
+
+
+def test_a_broken_grid_scenario_is_unavailable_with_its_reason(tmp_path):
+    import shutil
+
+    from scheduler.engine import ScenarioUnavailable
+    from scheduler.settings import ROOT, Settings
+    from scheduler.world import build_world
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "dataset_rl", data, ignore=shutil.ignore_patterns("grid"))
+    world = build_world(Settings(data_dir=data, cache_dir=None, pretrain_episodes=5))
+    for _ in range(2):  # the failure is kept, not retried
+        with pytest.raises(ScenarioUnavailable, match="the grid scenario is unavailable: BR.csv: file not found"):
+            world.runtime("grid")
+    late = build_world(Settings(data_dir=ROOT / "dataset_rl", grid_start="2030-01-01T00:00Z", pretrain_episodes=5))
+    with pytest.raises(ScenarioUnavailable, match="outside the series"):
+        late.runtime("grid")
+
+
+def test_a_bad_region_map_stops_start_up(tmp_path):
+    from scheduler.datasets import DatasetError
+    from scheduler.settings import ROOT, Settings
+    from scheduler.world import build_world
+
+    bad = tmp_path / "regions.csv"
+    bad.write_text("server,zone\nServer 1,ATLANTIS\n")
+    with pytest.raises(DatasetError, match="row 2: unknown zone 'ATLANTIS'"):
+        build_world(Settings(data_dir=ROOT / "dataset_rl", regions_file=bad, pretrain_episodes=5))

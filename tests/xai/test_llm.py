@@ -31,7 +31,9 @@ def test_prompt_carries_pool_scores_weights_carbon_and_template() -> None:
     assert "green pool: Server 1, Server 2, Server 3" in prompt
     assert "- Server 2 (chosen): quality 0.83" in prompt
     assert "performance 0.10, cost 0.25, CO2 0.40, latency 0.25" in prompt
-    assert "Grid carbon: high (carbon factor 0.73" in prompt
+    assert "Carbon: high (a unitless 0-1 proxy factor of 0.73" in prompt
+    grid_prompt = build_prompt(BASE._replace(intensity_g_per_kwh=212.0), "Draft text.")
+    assert "real average carbon intensity (gCO2eq/kWh)" in grid_prompt and "proxy" not in grid_prompt
     assert template in prompt
     assert "no markdown" in prompt
 
