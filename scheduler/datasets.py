@@ -231,9 +231,8 @@ def _check(file: str, ok: bool, problem: str) -> None:
 
 
 if __name__ == "__main__":  # `python -m scheduler.datasets`: check the data and fill the cache (deploy builds)
-    from scheduler.settings import get_settings
-
     from scheduler.grid import load_grid
+    from scheduler.settings import get_settings
 
     settings = get_settings()
     loaded = load_datasets(settings.data_dir, settings.cache_dir)

@@ -3,10 +3,11 @@
     python -m scheduler.evaluate --workload task --scenario grid --policies all --jobs 10000 --seed 7 --out DIR
 
 writes DIR/results.json, DIR/results.csv and DIR/report.html (self-contained: Chart.js is inlined, so it
-opens offline) and prints the table. The world (fleet, signals, pre-trained agents, grid scenario) is
-built by scheduler.world.build_world, as the server builds it, from the evaluation's seed: the seed
-alone replays a run bit for bit. Without --seed one is drawn and reported. --regions picks the
-server,zone map of the grid scenario (dataset_rl/regions*.csv).
+opens offline) and prints the table. The world (fleet, signals, grid scenario) is built by
+scheduler.world.build_world, as the server builds it, from the CLI's flags alone; run_evaluation
+pre-trains the tier agents from the evaluation's seed, so the seed alone replays a run bit for bit,
+here or over POST /simulate. Without --seed one is drawn and reported. --regions picks the server,zone
+map of the grid scenario (dataset_rl/regions*.csv).
 """
 
 import argparse
@@ -19,10 +20,24 @@ from pydantic import ValidationError
 
 from scheduler import workloads
 from scheduler.datasets import DatasetError
-from scheduler.evaluation import DATA_DIR, EvaluationConfig, format_table, grid_inputs, resolve_seed, run_evaluation, seed_streams, write_outputs
+from scheduler.evaluation import (
+    DATA_DIR,
+    EvaluationConfig,
+    format_table,
+    grid_inputs,
+    run_evaluation,
+    seed_streams,
+    write_outputs,
+)
 from scheduler.grid import REGIONS_FILE
-from scheduler.sim_config import DEFAULT_LOAD, DEFAULT_STARVATION_MIN, POLICIES
 from scheduler.settings import ROOT, Settings
+from scheduler.sim_config import (
+    DEFAULT_LOAD,
+    DEFAULT_PRETRAIN_EPISODES,
+    DEFAULT_STARVATION_MIN,
+    POLICIES,
+    resolve_seed,
+)
 from scheduler.world import build_world
 
 
@@ -58,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--power-curve", default="linear", choices=("linear", "specpower"))
     parser.add_argument("--starvation-min", type=float, default=DEFAULT_STARVATION_MIN)
     parser.add_argument("--windows", type=int, default=20, help="windows of jobs in the learning curve")
+    parser.add_argument("--pretrain-episodes", type=int, default=DEFAULT_PRETRAIN_EPISODES, help="pre-training episodes per tier agent (reference scenario, from the seed)")
     parser.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--regions", type=Path, metavar="PATH", help=f"server,zone CSV: each server's grid in the grid scenario (default {REGIONS_FILE} in --data-dir)")
@@ -67,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         config = EvaluationConfig(
             workload="file" if is_file else args.workload, scenario=args.scenario, policies=args.policies, jobs=args.jobs,
             seed=args.seed, load=args.load, start_hour=args.start_hour, basis=args.basis, power_curve=args.power_curve,
-            starvation_min=args.starvation_min, windows=args.windows,
+            starvation_min=args.starvation_min, windows=args.windows, pretrain_episodes=args.pretrain_episodes,
         )  # fmt: skip
     except ValidationError as exc:
         parser.error("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors(include_url=False)))
@@ -101,11 +117,11 @@ def _run_cli(args: argparse.Namespace, config: EvaluationConfig, path: Path | No
 
 def world_settings(args: argparse.Namespace, config: EvaluationConfig) -> Settings:
     """What build_world reads, every field given: the server's TASKPILOT_* variables must not change a
-    CLI run. The world's seed is the evaluation's, so the seed alone replays the agents' pre-training."""
+    CLI run. No pre-training: run_evaluation pre-trains the agents it runs from the evaluation's seed."""
     default = {name: info.default for name, info in Settings.model_fields.items()}
     return Settings(
         seed=config.seed, data_dir=args.data_dir, cache_dir=ROOT / ".cache", regions_file=args.regions,
-        power_curve=config.power_curve, grid_basis=config.basis, pretrain_episodes=default["pretrain_episodes"],
+        power_curve=config.power_curve, grid_basis=config.basis, pretrain_episodes=0,
         grid_start=default["grid_start"], grid_minutes_per_job=default["grid_minutes_per_job"],
     )  # fmt: skip
 

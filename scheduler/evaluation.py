@@ -3,8 +3,10 @@
 `run_evaluation` is what POST /simulate and the CLI (`python -m scheduler.evaluate`) call; the result
 becomes results.json, results.csv and a self-contained report.html (`write_outputs`). Randomness comes
 from one seed: the workload and each policy get their own stream spawned from it, so a policy's result
-does not depend on which other policies ran. A seed that was not given is drawn and reported, so any
-run can be replayed bit for bit.
+does not depend on which other policies ran, and the tier agents are pre-trained from it too
+(`pretrain_tier_agents`), so nothing of the server's world but its data enters a run. A seed that was
+not given is drawn and reported, so any run can be replayed bit for bit, in the CLI or over HTTP.
+`check_config` refuses, cheaply and up front, a config whose data is not there.
 """
 
 import csv
@@ -18,6 +20,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from rl.agent import AgentConfig, TierAgent
+from rl.pretrain import pretrain_agents
 from scheduler import sim_metrics, workloads
 from scheduler.clock import Clock, grid_clock, reference_clock
 from scheduler.energy import build_machines, load_power_curve
@@ -28,7 +32,13 @@ from scheduler.jobs import LATENCIES
 from scheduler.policies import TierAgents, make_policy
 from scheduler.scenario import GridScenario
 from scheduler.settings import ROOT
-from scheduler.sim_config import MAX_JOBS, POLICIES, EvaluationCancelled, EvaluationConfig  # noqa: F401 -- re-exported
+from scheduler.sim_config import (  # noqa: F401 -- re-exported
+    MAX_JOBS,
+    POLICIES,
+    EvaluationCancelled,
+    EvaluationConfig,
+    resolve_seed,
+)
 from scheduler.simulator import Problem, Run, build_problem, simulate
 from scheduler.world import WORLD_STREAMS
 
@@ -60,9 +70,13 @@ class Streams:
     policies: dict[str, np.random.Generator]
 
 
-def resolve_seed(seed: int | None) -> int:
-    """`seed`, or a fresh one from the OS's entropy (63 bits, so JSON carries it exactly) to report."""
-    return seed if seed is not None else int(np.random.SeedSequence().entropy) % 2**63  # type: ignore[operator]
+def pretrain_tier_agents(world: World, seed: int, episodes: int) -> tuple[TierAgent, ...]:
+    """The tier agents of a run with this seed: pre-trained on the reference scenario from the stream
+    build_world takes for the same seed (its first child), with the default AgentConfig, so the CLI
+    (whose world is built from the run's seed) and a server (built from its own TASKPILOT_SEED) run the
+    same agents. Tests check this against build_world."""
+    reference_stream = np.random.SeedSequence(seed).spawn(WORLD_STREAMS)[0]
+    return pretrain_agents(world.fleet, world.signals, episodes, np.random.default_rng(reference_stream), AgentConfig())
 
 
 def seed_streams(seed: int) -> Streams:
@@ -135,11 +149,12 @@ def run_evaluation(
     clock = build_clock(config, world, grid, regions)
     curve = load_power_curve(data_dir) if config.power_curve == "specpower" else None
     problem = build_problem(fleet, build_machines(fleet, curve), clock, wl)
+    pretrained = pretrain_tier_agents(world, seed, config.pretrain_episodes) if "tier_agents" in config.policies else ()
     total, done = len(wl) * len(config.policies), 0
     runs: dict[str, Run] = {}
     agent_reward, elapsed = None, {}
     for name in config.policies:
-        policy = make_policy(name, problem, streams.policies[name], world.pretrained)
+        policy = make_policy(name, problem, streams.policies[name], pretrained)
 
         def on_chunk(jobs: int, name: str = name, before: int = done) -> None:
             if cancel is not None and cancel():
@@ -164,15 +179,46 @@ def build_workload(config: EvaluationConfig, world: World, rng: np.random.Genera
         return workloads.poisson(n, fleet, rng, config.load)
     if config.workload == "file":
         raise ValueError("workload 'file' needs the Workload passed to run_evaluation(workload=...)")
+    check_config(config, data_dir)
     return workloads.gaia(config.workload, n, fleet, rng, data_dir, SHARED_GAIA_DIR)
 
 
+def check_config(config: EvaluationConfig, data_dir: Path = DATA_DIR) -> None:
+    """ValueError, naming the problem, when a run of `config` would fail on data that is not there: a
+    GAIA run past the shipped 10,000-row sample needs the full trace in SHARED_GAIA_DIR, which a deployed
+    image does not have. Cheap (file checks and a line count): POST /simulate calls it before accepting
+    a run; build_workload calls it again. The EvaluationConfig model has checked everything else."""
+    if config.workload not in workloads.GAIA_TRACES:
+        return
+    trace = workloads.GAIA_TRACES[config.workload]
+    sample = data_dir / workloads.WORKLOAD_DIR / f"{trace}-10k.csv"
+    if not sample.is_file():
+        raise ValueError(f"{config.workload} needs {workloads.WORKLOAD_DIR}/{sample.name} in the data directory, which is absent")
+    if config.jobs <= workloads.GAIA_SAMPLE_ROWS:
+        return
+    full = SHARED_GAIA_DIR / f"{trace}-100k.csv"
+    shown = Path("..", *full.relative_to(ROOT.parent).parts) if full.is_relative_to(ROOT.parent) else full
+    if not full.is_file():
+        raise ValueError(f"{config.workload} ships {workloads.GAIA_SAMPLE_ROWS:,} jobs; more need {shown}, which is absent")
+    with full.open("rb") as f:
+        rows = sum(1 for line in f if line.strip()) - 1  # less the header; ~10 ms for 100,000 rows
+    if config.jobs > rows:
+        raise ValueError(f"{config.workload} has {rows:,} jobs in {shown}; asked for {config.jobs:,}")
+
+
 def build_clock(config: EvaluationConfig, world: World, grid: GridSeries | None, regions: np.ndarray | None) -> Clock:
+    """The run's clock; ValueError when config.start_hour is outside the scenario's carbon series (the
+    grid's 2021-2023 hours, the reference proxy's year). The price series (2,000 hours) wraps, as all do."""
     if config.scenario == "reference":
-        return reference_clock(world.signals, world.fleet.n_servers, float(config.start_hour))
-    if grid is None or regions is None:
+        clock = reference_clock(world.signals, world.fleet.n_servers, float(config.start_hour))
+    elif grid is None or regions is None:
         raise ValueError("the grid scenario needs the grid series and the zone of each server (regions)")
-    return grid_clock(grid, regions, world.signals.energy_price, config.basis, float(config.start_hour))
+    else:
+        clock = grid_clock(grid, regions, world.signals.energy_price, config.basis, float(config.start_hour))
+    hours = min(len(series.values) for series in clock.carbon)
+    if not 0 <= config.start_hour < hours:
+        raise ValueError(f"start_hour must be 0..{hours - 1}, the hours of the {config.scenario} scenario's carbon series; got {config.start_hour}")
+    return clock
 
 
 def grid_inputs(world: World, scenario: str) -> tuple[GridSeries | None, np.ndarray | None]:

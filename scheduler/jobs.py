@@ -14,7 +14,15 @@ from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from pydantic import AliasChoices, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+from pydantic import (
+    AliasChoices,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    with_config,
+)
 from typing_extensions import NotRequired, TypedDict
 
 from scheduler.fleet import TIERS

@@ -4,9 +4,10 @@ Every policy picks a server of the job's tier pool (the service's rule); ties go
 position. `close()` ends a run (learners settle their last update). Policies that ignore the fleet's
 state decide every job up front with numpy (`Fixed`); the others look at the state job by job.
 
-- tier_agents: the service's three TierAgents (copies of the pretrained ones) acting and learning
-  online exactly as `rl.agent.run_sequence_py` does, one job at a time; their loads are the jobs in the
-  system on each pool server, their reward is the quality score minus the overload penalty.
+- tier_agents: the service's TierAgent algorithm, three agents pre-trained on the reference scenario
+  (copies are used), acting and learning online exactly as `rl.agent.run_sequence_py` does, one job at
+  a time; their loads are the jobs in the system on each pool server, their reward is the quality
+  score minus the overload penalty.
 - round_robin: each tier's k-th job goes to its pool's (k mod pool size)-th server.
 - random: a uniform pool server, from the policy's own rng.
 - greedy: the highest quality score at arrival (the seed's tier-weighted perf, cost, CO2, latency).
@@ -14,10 +15,17 @@ state decide every job up front with numpy (`Fixed`); the others look at the sta
 - lowest_carbon: the greenest grid at the hour of arrival.
 - oracle: knows every queue and every future carbon value; for each job it takes the pool server whose
   actual start (given the queue) and actual runtime give the least CO2, ties to the earlier completion.
-  It is optimal per job given the jobs placed before (FIFO: a job's choice never changes an earlier
-  job's start), not over the whole run: sending a job to a green server may delay later jobs into
-  dirtier hours. With no queueing it is never worse than any policy; see sim_metrics.co2_lower_bound_g
-  for a bound that holds for every policy.
+  What is true of it: per job, given the jobs placed before it, its choice is optimal (FIFO: a job's
+  choice never changes an earlier job's start). Over a run it is never worse than any policy when
+  capacity never binds, i.e. every pool server is free at every arrival whatever the placement: every
+  job then starts on arrival under every policy, its CO2 depends only on its own server, and the oracle
+  takes the least. Otherwise it is greedy, not optimal over the run: sending a job to a green server
+  can push later jobs onto dirtier servers or into dirtier hours, so a policy whose jobs never wait can
+  beat it even when the oracle's jobs never wait either, and so can a policy that queues a job into a
+  greener hour. All of this is for the linear power curve (the default): with SPECpower's a job's
+  charge also depends on what runs beside it, later jobs included (simulator.sharing), and the oracle
+  ranks servers by the job's stand-alone energy.
+  sim_metrics.co2_lower_bound_g is a bound that holds for every policy.
 """
 
 from collections.abc import Callable, Sequence
@@ -29,7 +37,6 @@ from rl.agent import TierAgent, td_update
 from rl.features import static_features
 from scheduler.sim_config import POLICIES
 from scheduler.simulator import FleetState, Problem
-
 
 
 class Fixed:
@@ -121,8 +128,9 @@ class TierAgents:
     price, cpu / 100, memory / 100 (clipped to the service's 0..100); epsilon-greedy on two uniforms
     drawn per job from the tier's own stream; reward = quality - overload_weight x max(0, load - mean
     pool load); the TD update of a job waits for the next job of its tier. The carbon factor here is the
-    pool's mean grid intensity now, min-max scaled over all zones (Problem.carbon_factor): the agents see
-    one number for the pool, not which server's grid is green, as in the service.
+    pool's mean grid intensity now, min-max scaled over the zones the fleet's servers draw from
+    (Problem.carbon_factor): the agents see one number for the pool, not which server's grid is green,
+    as in the service. `pretrained` are the agents run_evaluation pre-trains on the reference scenario.
     """
 
     name = "tier_agents"

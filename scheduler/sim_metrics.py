@@ -1,25 +1,25 @@
 """What the evaluation reports about a simulated run, and the hindsight lower bound on CO2.
 
 Units live in the names: kWh, kg (CO2 totals; per-job arrays are in g), minutes, jobs per hour.
-Energy and CO2 totals count what jobs draw while they run (energy.power_w); the idle power of cores no
-job holds is reported on its own (`idle_*`), since it depends on how long the fleet is kept on, not on
-where jobs go.
+Energy and CO2 totals count what jobs are charged while they run (simulator.account); the idle power of
+cores no job holds is reported on its own (`idle_*`), since it is not any job's: it depends on how long
+the fleet is kept on (first arrival to last finish), so a policy that stretches the run by queueing
+jobs for greener hours raises it.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.sim_config import DEFAULT_STARVATION_MIN
 from scheduler.jobs import LATENCIES
-from scheduler.simulator import Problem, Run
+from scheduler.sim_config import DEFAULT_STARVATION_MIN
+from scheduler.simulator import MILLI, Problem, Run, excess_ratio
 
 SLO_STRETCH: tuple[float, float, float] = (1.5, 3.0, 10.0)
 """Service-level objective per latency class (low, medium, high, as in jobs.LATENCIES): a job meets it
 when its completion time (arrival to finish) is at most this many times its shortest runtime on any
 server of its pool. Low-latency jobs may barely wait or run on a slow server; high-latency ones are
 batch work that tolerates long queues."""
-"""A job that waits longer than this before it starts counts as starved (a parameter of the evaluation)."""
 LOWER_BOUND_MAX_WINDOW_H = 720
 """Longest window (hours) whose minimum mean intensity the lower bound computes exactly; longer runs are
 split into windows of this length (still a valid bound, slightly looser)."""
@@ -120,16 +120,17 @@ def win_loss(values: dict[str, np.ndarray], rel_tol: float = 1e-9) -> list[list[
 def co2_lower_bound_g(problem: Problem) -> np.ndarray:
     """(n,) g: a lower bound on each job's CO2 under any placement and start time.
 
-    For job j: the minimum over its pool servers s of energy[j, s] x a lower bound on the mean
-    intensity of s's zone over any window as long as the job's runtime there. Since the series wraps,
-    every start time >= the arrival sees every window of the series, so the bound holds for any
-    non-preemptive schedule in which each job runs once, on a server of its pool, for its modelled
-    runtime, starting at or after its arrival: every policy here and the oracle, whatever the
-    capacities and queues (it ignores both, so it is usually not reachable). The window bound: a
-    window of L hours holds q = floor(L / k) windows of k = min(floor(L), LOWER_BOUND_MAX_WINDOW_H)
-    whole hours, each with mean >= the least k-hour rolling mean G(k), and the rest at >= the least
-    hourly value m: mean >= (q k G(k) + (L - q k) m) / L; for L < 1, mean >= m. Less a relative
-    ROUNDING, so float rounding in the running sums cannot lift it above a reachable value.
+    For job j: the minimum over its pool servers s of the least energy j can be charged on s
+    (`least_energy_kwh`) x a lower bound on the mean intensity of s's zone over any window as long as
+    the job's runtime there. Since the series wraps, every start time >= the arrival sees every window
+    of the series, so the bound holds for any non-preemptive schedule in which each job runs once, on a
+    server of its pool, for its modelled runtime, starting at or after its arrival: every policy here
+    and the oracle, whatever the capacities and queues (it ignores both, so it is usually not
+    reachable). The window bound: a window of L hours holds q = floor(L / k) windows of k =
+    min(floor(L), LOWER_BOUND_MAX_WINDOW_H) whole hours, each with mean >= the least k-hour rolling
+    mean G(k), and the rest at >= the least hourly value m: mean >= (q k G(k) + (L - q k) m) / L; for
+    L < 1 (and L = 0, where the job's energy is 0 too), mean >= m. Less a relative ROUNDING, so float
+    rounding in the running sums cannot lift it above a reachable value.
     """
     duration_h = problem.runtime_min / 60.0  # (n, n_servers)
     k = np.minimum(np.floor(duration_h), LOWER_BOUND_MAX_WINDOW_H).astype(np.int64)
@@ -141,18 +142,38 @@ def co2_lower_bound_g(problem: Problem) -> np.ndarray:
         if cols.size == 0:
             continue
         least = float(series.values.min())
-        kz = k[:, cols]
+        kz, length = k[:, cols], duration_h[:, cols]
         g = np.zeros(int(kz.max()) + 1)
         for window in np.unique(kz[kz > 0]).tolist():
             g[window] = _least_rolling_mean(series.values, window)
         whole = q[:, cols] * kz
-        bound[:, cols] = (whole * g[kz] + (duration_h[:, cols] - whole) * least) / duration_h[:, cols]
-    per_server = problem.energy_kwh * bound * (1.0 - ROUNDING)  # (n, n_servers) g
+        total = whole * g[kz] + (length - whole) * least
+        bound[:, cols] = np.divide(total, length, out=np.full_like(length, least), where=length > 0)
+    per_server = least_energy_kwh(problem) * bound * (1.0 - ROUNDING)  # (n, n_servers) g
     out = np.empty(len(problem))
     for tier, pool in enumerate(problem.fleet.pools):
         rows = problem.workload.tier == tier
         out[rows] = per_server[np.ix_(rows, pool)].min(axis=1)
     return out
+
+
+def least_energy_kwh(problem: Problem) -> np.ndarray:
+    """(n, n_servers) kWh: the least energy a job can be charged on each server, whatever runs beside it.
+
+    While the job (core share s) runs, the server's utilisation U is between s and 1, and its dynamic
+    charge is (P_peak - P_idle) x s x curve(U) / U (simulator.sharing); curve(U) / U is monotone between
+    the curve's knots, so its least over [s, 1] is at s or at a knot above s. With the linear curve
+    every U gives the same charge: the stand-alone energy, unchanged."""
+    m = problem.machines
+    levels = np.linspace(0.0, 1.0, len(m.curve))
+    knots = excess_ratio(m.curve, levels)  # (n_levels,)
+    if not knots.any():
+        return problem.energy_kwh
+    share = problem.cores_milli / (problem.fleet.cores * MILLI)  # (n, n_servers) cores held, as in sharing()
+    alone = excess_ratio(m.curve, share)
+    from_knot = np.minimum.accumulate(knots[::-1])[::-1]  # (n_levels,) least excess at knots i..end
+    least = np.minimum(alone, from_knot[np.searchsorted(levels, share)])
+    return problem.energy_kwh + (m.p_peak_w - m.p_idle_w) * share * problem.runtime_min * (least - alone) / 60.0 / 1000.0
 
 
 def _least_rolling_mean(values: np.ndarray, window: int) -> float:

@@ -13,6 +13,13 @@ jobs that come later queue behind it and never delay it. `ServerQueue.enter` the
 start on entry (tests check it against a plain event-by-event FIFO queue), and the same computation,
 `earliest_start`, is the oracle's exact knowledge of every queue. FINISH events keep the per-server
 counts of jobs in the system that the policies see.
+
+Energy (`account`): a server at utilisation U (the core share its running jobs hold) draws
+P_idle + (P_peak - P_idle) x curve(U). A job is charged its share of the idle power, share x P_idle,
+and its share of the dynamic power, share / U of it, over its run; the idle power of cores no job
+holds is reported apart. With the linear curve, curve(U) / U = 1 and a job's charge does not depend on
+what else runs (the stand-alone figure of energy.power_w); with a concave-then-convex curve such as
+SPECpower's, jobs sharing a server split what the server really draws, never more than P_peak.
 """
 
 import heapq
@@ -44,13 +51,14 @@ class Problem:
     """Everything fixed before the first event: the jobs and their physics on every server."""
 
     fleet: Fleet
+    machines: Machines
     clock: Clock
     workload: Workload
     runtime_min: np.ndarray  # (n_jobs, n_servers)
-    energy_kwh: np.ndarray  # (n_jobs, n_servers) attributed to the job while it runs
+    energy_kwh: np.ndarray  # (n_jobs, n_servers) the job's energy alone on the server: what policies see
     cores_milli: np.ndarray  # (n_jobs, n_servers) int64 cores held: the job's, at most the server's
     quality: np.ndarray  # (n_jobs, n_servers) the seed's tier-weighted score at arrival; 0 outside the pool
-    carbon_factor: np.ndarray  # (n_jobs,) 0..1 pool-mean carbon now, min-max over all zones (agents' feature)
+    carbon_factor: np.ndarray  # (n_jobs,) 0..1 pool-mean carbon now, min-max over the fleet's zones (agents' feature)
     price_now: np.ndarray  # (n_jobs,) per kWh at arrival
 
     def __len__(self) -> int:
@@ -108,10 +116,10 @@ def build_problem(fleet: Fleet, machines: Machines, clock: Clock, workload: Work
         rows = np.flatnonzero(workload.tier == tier)
         quality[np.ix_(rows, pool)] = pool_scores(fleet, tier, metrics.take(rows), latency=runtime[rows]).final
         pool_carbon[rows] = carbon_now[np.ix_(rows, pool)].mean(axis=1)
-    lo = min(float(s.values.min()) for s in clock.carbon)
-    hi = max(float(s.values.max()) for s in clock.carbon)
+    used = [clock.carbon[z].values for z in np.unique(clock.server_zone).tolist()]  # zones no server draws from do not count
+    lo, hi = min(float(v.min()) for v in used), max(float(v.max()) for v in used)
     return Problem(
-        fleet, clock, workload, runtime, energy, np.rint(cores * MILLI).astype(np.int64), quality,
+        fleet, machines, clock, workload, runtime, energy, np.rint(cores * MILLI).astype(np.int64), quality,
         carbon_factor=(pool_carbon - lo) / (hi - lo) if hi > lo else np.zeros(len(workload)), price_now=price,
     )  # fmt: skip
 
@@ -187,9 +195,9 @@ class Run:
     server: np.ndarray  # (n,) intp
     start_min: np.ndarray  # (n,)
     finish_min: np.ndarray  # (n,)
-    energy_kwh: np.ndarray  # (n,) attributed to the job
-    co2_g: np.ndarray  # (n,) energy x mean intensity of the server's zone over the run
-    cost: np.ndarray  # (n,) energy x mean price over the run
+    energy_kwh: np.ndarray  # (n,) charged to the job: its share of the server's power over its run
+    co2_g: np.ndarray  # (n,) that power x the intensity of the server's zone, over the run
+    cost: np.ndarray  # (n,) that power x the price, over the run
     busy_core_min: np.ndarray  # (n_servers,) core-minutes held by jobs
     horizon_min: float  # first arrival to last finish
     idle_energy_kwh: np.ndarray  # (n_servers,) idle power of unallocated cores over the horizon (charged to no job)
@@ -244,6 +252,7 @@ def account(problem: Problem, name: str, server: np.ndarray, start_min: np.ndarr
     energy = problem.energy_kwh[rows, server]
     clock, fleet = problem.clock, problem.fleet
     carbon = clock.carbon_mean(server, start_min, runtime)
+    shared_kwh, shared_g, shared_cost = sharing(problem, server, start_min, finish)
     n_servers = fleet.n_servers
     held = problem.cores_milli[rows, server] / MILLI  # cores
     busy = np.bincount(server, weights=held * runtime, minlength=n_servers)
@@ -255,9 +264,49 @@ def account(problem: Problem, name: str, server: np.ndarray, start_min: np.ndarr
     taken = np.bincount(server, weights=held / fleet.cores[server] * runtime * carbon, minlength=n_servers)
     idle_g_min = fleet.p_idle_w * (horizon * zone_mean - taken)
     return Run(
-        name, server, start_min, finish, energy,
-        co2_g=energy * carbon,
-        cost=energy * clock.price.mean(clock.hours(start_min), runtime / 60.0),
+        name, server, start_min, finish, energy + shared_kwh,
+        co2_g=energy * carbon + shared_g,
+        cost=energy * clock.price.mean(clock.hours(start_min), runtime / 60.0) + shared_cost,
         busy_core_min=busy, horizon_min=horizon,
         idle_energy_kwh=idle_w_min / 60.0 / 1000.0, idle_co2_g=idle_g_min / 60.0 / 1000.0,
     )  # fmt: skip
+
+
+def sharing(problem: Problem, server: np.ndarray, start_min: np.ndarray, finish_min: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kWh, g, cost), each (n,): what sharing its server adds to each job's stand-alone charge.
+
+    A job holding share s of a server's cores, while the server runs at utilisation U(t), is charged
+    (P_peak - P_idle) x s x curve(U) / U of dynamic power instead of (P_peak - P_idle) x curve(s) alone;
+    the difference is (P_peak - P_idle) x s x [excess(U) - excess(s)], excess(U) = curve(U) / U - 1.
+    Per server, U is piecewise constant between the starts and finishes of its jobs; the running
+    integrals of excess(U) (x 1, x intensity, x price) over those segments give every job's integral
+    as a difference at its finish and its start. Zero for the linear curve (excess = 0, bit for bit)
+    and, to rounding, for a job alone on its server. Shares are the cores held (milli-cores), so U
+    never exceeds 1."""
+    m, clock, n = problem.machines, problem.clock, len(server)
+    out = np.zeros((3, n))
+    if not np.any(excess_ratio(m.curve, np.linspace(0.0, 1.0, len(m.curve)))):
+        return out[0], out[1], out[2]
+    held = problem.cores_milli[np.arange(n), server].astype(np.float64)  # (n,) integers, summed exactly
+    capacity = problem.fleet.cores * MILLI
+    for s in np.unique(server).tolist():
+        on = np.flatnonzero(server == s)
+        times = np.unique(np.concatenate((start_min[on], finish_min[on])))  # (k,) every change of U
+        first, last = np.searchsorted(times, start_min[on]), np.searchsorted(times, finish_min[on])
+        step = np.bincount(first, weights=held[on], minlength=len(times)) - np.bincount(last, weights=held[on], minlength=len(times))
+        ratio = excess_ratio(m.curve, np.cumsum(step)[:-1] / capacity[s])  # (k - 1,) on [times[i], times[i + 1])
+        hours = clock.hours(times)
+        running = np.stack((hours, clock.carbon[clock.server_zone[s]].integral(hours), clock.price.integral(hours)))  # (3, k)
+        weighted = np.concatenate((np.zeros((3, 1)), np.cumsum(ratio * np.diff(running, axis=1), axis=1)), axis=1)  # (3, k)
+        share = held[on] / capacity[s]
+        during = weighted[:, last] - weighted[:, first] - excess_ratio(m.curve, share) * (running[:, last] - running[:, first])  # (3, len(on))
+        out[:, on] = (m.p_peak_w[s] - m.p_idle_w[s]) * share * during / 1000.0  # W x h -> kWh; x g/kWh -> g; x price/kWh
+    return out[0], out[1], out[2]
+
+
+def excess_ratio(curve: np.ndarray, utilisation: np.ndarray) -> np.ndarray:
+    """curve(U) / U - 1 (0 at U = 0): the dynamic power per unit of core share at utilisation U, relative
+    to the linear curve. Interpolated from curve - U, so it is exactly 0 for the linear curve."""
+    levels = np.linspace(0.0, 1.0, len(curve))
+    above = np.interp(utilisation, levels, curve - levels)
+    return np.divide(above, utilisation, out=np.zeros_like(above), where=utilisation > 0)

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.sim_config import DEFAULT_LOAD
 from scheduler.datasets import TASK_FILE, DatasetError, read_columns
 from scheduler.energy import REF_CORES, REF_CPU_RATE, REF_MEMORY_GB, Work, job_work
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import LATENCIES
+from scheduler.sim_config import DEFAULT_LOAD
 
 WORKLOAD_DIR = "workloads"
 """Folder of dataset_rl holding the shipped GAIA samples."""
@@ -44,7 +44,6 @@ TASK_LATENCIES = {"service": 0, "daemon": 1, "batch": 2}
 """task_type -> latency class: services need low latency, batch jobs tolerate high."""
 POISSON_SIZE = (100.0, 5000.0)
 POISSON_MEMORY_MB = (10.0, 500.0)
-"""Offered load of the busiest pool for workloads whose arrival times we choose."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +172,10 @@ def gaia(name: str, n_jobs: int, fleet: Fleet, rng: np.random.Generator, data_di
 def _gaia_columns(path: Path, name: str, fleet: Fleet, rng: np.random.Generator) -> Workload:
     cols = read_columns(path, ("arrival_time", "length", "cpus"))
     n = len(cols["cpus"])
+    _check_arrivals(path.name, "arrival_time", cols["arrival_time"])
+    _check_values(path.name, "length", cols["length"], cols["length"] > 0, "> 0 (hours)")
+    _check_values(path.name, "cpus", cols["cpus"], cols["cpus"] > 0, "> 0")
     cpu = cols["cpus"] / REF_CORES * 100.0
-    _check_arrivals(path.name, cols["arrival_time"])
     return Workload(
         name=name,
         arrival_min=cols["arrival_time"] * 60.0,
@@ -215,7 +216,14 @@ def _native_columns(path: Path, header: list[str], fleet: Fleet, rng: np.random.
     extra = _optional_numbers(path, optional, n)
     tier = _codes(path.name, "priority", cols["priority"], TIERS)
     latency = _codes(path.name, "latency", cols["latency"], LATENCIES) if "latency" in cols else rng.integers(len(LATENCIES), size=n).astype(np.int8)
-    _check_arrivals(path.name, cols["arrival_min"])
+    _check_arrivals(path.name, "arrival_min", cols["arrival_min"])
+    _check_values(path.name, "cpu", cols["cpu"], cols["cpu"] > 0, "> 0 (% of 16 cores)")
+    _check_values(path.name, "memory", cols["memory"], cols["memory"] >= 0, ">= 0 (% of 64 GB)")
+    given = {name: ~np.isnan(values) for name, values in extra.items()}  # an empty cell is "not given"
+    _check_values(path.name, "duration_min", extra["duration_min"], ~given["duration_min"] | (extra["duration_min"] > 0), "> 0 or empty")
+    _check_values(path.name, "size", extra["size"], ~given["size"] | (extra["size"] > 0), "> 0 or empty")
+    intensity = extra["intensity"]
+    _check_values(path.name, "intensity", intensity, ~given["intensity"] | ((intensity >= 0) & (intensity <= 1)), "in [0, 1] or empty")
     return Workload(path.stem, cols["arrival_min"], cols["cpu"], cols["memory"], extra["duration_min"], extra["size"], extra["intensity"], tier, latency)
 
 
@@ -230,6 +238,9 @@ def _optional_numbers(path: Path, names: tuple[str, ...], n: int) -> dict[str, n
                 out[name] = np.array([float(r[name]) if r[name].strip() else np.nan for r in rows])
             except ValueError as exc:
                 raise DatasetError(f"{path.name}: column {name!r}: {exc}") from exc
+            spelled = np.flatnonzero(np.isnan(out[name]) & np.array([bool(r[name].strip()) for r in rows], dtype=bool))
+            if spelled.size:  # "nan" written out is not an empty cell: say which row
+                raise DatasetError(f"{path.name}: row {spelled[0] + 2}: {name} must be a number or empty, got {rows[spelled[0]][name]!r}")
     return out
 
 
@@ -241,12 +252,19 @@ def _codes(file: str, column: str, values: np.ndarray, names: tuple[str, ...]) -
     return np.array([names.index(v) for v in lowered.tolist()], np.int8)
 
 
-def _check_arrivals(file: str, arrival: np.ndarray) -> None:
+def _check_arrivals(file: str, column: str, arrival: np.ndarray) -> None:
     if (np.diff(arrival) < 0).any():
         row = int(np.flatnonzero(np.diff(arrival) < 0)[0]) + 3
-        raise DatasetError(f"{file}: arrival times must not decrease; row {row} is earlier than the row before")
-    if len(arrival) and arrival[0] < 0:
-        raise DatasetError(f"{file}: arrival times must be >= 0, got {arrival[0]}")
+        raise DatasetError(f"{file}: column {column!r}: arrival times must not decrease; row {row} is earlier than the row before")
+    _check_values(file, column, arrival, arrival >= 0, ">= 0")
+
+
+def _check_values(file: str, column: str, values: np.ndarray, ok: np.ndarray, rule: str) -> None:
+    """DatasetError naming the file, the first row (counted from 1, header included) and the column whose
+    value is not `ok`; NaN and infinity fail every rule that does not let them through explicitly."""
+    bad = np.flatnonzero(~ok | np.isinf(values))
+    if bad.size:
+        raise DatasetError(f"{file}: row {bad[0] + 2}: {column} must be {rule}, got {values[bad[0]]}")
 
 
 def take(workload: Workload, n_jobs: int) -> Workload:

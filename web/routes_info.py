@@ -13,7 +13,14 @@ from scheduler.scenario import GRID_FACTOR_SCALE_G, GridScenario
 from scheduler.settings import ROOT
 from scheduler.signals import carbon_band
 from scheduler.summary import summarise
-from web.deps import SESSION_HEADER, ExplainerDep, MaybeSessionDep, SessionDep, SettingsDep, WorldDep
+from web.deps import (
+    SESSION_HEADER,
+    ExplainerDep,
+    MaybeSessionDep,
+    SessionDep,
+    SettingsDep,
+    WorldDep,
+)
 from web.responses import BUILD
 from xai.templates import tier_summary
 

@@ -4,13 +4,29 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, File, HTTPException, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    File,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from scheduler import decisions
 from scheduler.engine import BatchRecord, World
-from scheduler.jobs import JOB_SCHEMA, JobBatch, parse_csv, parse_job, parse_jobs, to_dicts
+from scheduler.jobs import (
+    JOB_SCHEMA,
+    JobBatch,
+    parse_csv,
+    parse_job,
+    parse_jobs,
+    to_dicts,
+)
 from scheduler.sessions import Session, SessionStore
 from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded

@@ -36,6 +36,14 @@ def start_simulation(
     if config.workload == "file":
         raise HTTPException(422, "workload 'file' reads a CSV from disk and is only for the CLI; use task, poisson, gaia-azure or gaia-pai")
     world.runtime(config.scenario)  # builds it now, or answers 503 saying why it cannot be built
+    from scheduler.evaluation import (
+        check_config,  # the simulator's modules load on the first simulation, not at start-up
+    )
+
+    try:
+        check_config(config, settings.data_dir)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     try:
         run = _runner(request).start(config)
     except TooManySimulations as exc:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.engine import World
-from scheduler.sim_config import EvaluationCancelled, EvaluationConfig
 from scheduler.settings import Settings
+from scheduler.sim_config import EvaluationCancelled, EvaluationConfig, resolve_seed
 
 log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
@@ -74,7 +74,8 @@ class SimulationRunner:
                     f"{active} simulations are running and at most {self._settings.max_sim_runs} may run at once "
                     "(TASKPILOT_MAX_SIM_RUNS); retry when one finishes"
                 )
-            run = SimulationRun(str(uuid.uuid4()), config, time.monotonic())
+            # The seed is fixed here, not in the worker, so a run that fails or is cancelled still reports it.
+            run = SimulationRun(str(uuid.uuid4()), config.model_copy(update={"seed": resolve_seed(config.seed)}), time.monotonic())
             self._runs[run.id] = run
             self._forget_old()
         self._pool.submit(self._work, run)

@@ -40,6 +40,20 @@ def test_a_simulation_runs_to_results_that_replay(shared_client: TestClient) -> 
     assert views[1]["result"] == result  # same seed, same document
 
 
+def test_a_run_replays_on_any_server() -> None:
+    """Servers started with different TASKPILOT_SEEDs (so different pre-trained agents of their own)
+    give the same document for the same config: the run pre-trains its agents from its own seed."""
+    body = {**SMALL, "policies": "tier_agents,greedy", "pretrain_episodes": 40}
+    results = []
+    for seed in (1, 2):
+        with serve(seed=seed) as client:
+            view = wait(client, start(client, body))
+            assert view["status"] == "done", view["error"]
+            results.append(view["result"])
+    assert results[0] == results[1]
+    assert results[0]["config"]["pretrain_episodes"] == 40
+
+
 @pytest.mark.parametrize(
     "body, status, needle",
     [
@@ -49,8 +63,14 @@ def test_a_simulation_runs_to_results_that_replay(shared_client: TestClient) -> 
         ({"workload": "file"}, 422, "only for the CLI"),
         ({"scenario": "solar"}, 422, "scenario"),
         ({"unknown": 1}, 422, "unknown"),
+        ({"start_hour": 10**20}, 422, "start_hour"),
+        ({"start_hour": 26_280}, 422, "start_hour"),
+        ({"scenario": "reference", "start_hour": 8_760}, 422, "start_hour must be at most 8759"),
+        ({"load": 1e-300}, 422, "load"),
+        ({"pretrain_episodes": 10**6}, 422, "pretrain_episodes"),
     ],
-    ids=["too-many-jobs", "no-jobs", "unknown-policy", "file-workload", "unknown-scenario", "unknown-field"],
+    ids=["too-many-jobs", "no-jobs", "unknown-policy", "file-workload", "unknown-scenario", "unknown-field", "start-past-uint64",
+         "start-past-the-grid", "start-past-the-reference-year", "tiny-load", "too-much-pretraining"],
 )
 def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str, Any], status: int, needle: str) -> None:
     detail = assert_error(shared_client.post("/simulate", json=body), status)
@@ -83,3 +103,19 @@ def test_a_run_past_its_time_limit_fails_and_says_why() -> None:
 @pytest.mark.parametrize("body", [{"policies": None}, {"policies": [1, 2]}, {"jobs": True}, {"jobs": "12"}, {"seed": -1}], ids=["null-policies", "number-policies", "bool-jobs", "string-jobs", "negative-seed"])
 def test_wrong_types_are_422_not_500(shared_client: TestClient, body: dict[str, Any]) -> None:
     assert_error(shared_client.post("/simulate", json=body), 422)
+
+
+def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from scheduler import evaluation
+
+    monkeypatch.setattr(evaluation, "SHARED_GAIA_DIR", tmp_path / "absent")
+    detail = assert_error(shared_client.post("/simulate", json={"workload": "gaia-azure", "jobs": 10_001}), 422)
+    assert "10,000" in detail and "absent" in detail
+
+
+def test_a_run_without_a_seed_reports_the_drawn_one_even_when_cancelled() -> None:
+    with serve(max_sim_runs=1) as client:
+        run_id = start(client, {"workload": "poisson", "jobs": 200_000, "policies": "all"})
+        client.delete(f"/simulate/{run_id}")
+        view = wait(client, run_id)
+        assert view["status"] == "cancelled" and isinstance(view["config"]["seed"], int)

@@ -6,6 +6,7 @@ import pytest
 from scheduler.clock import Clock, grid_clock, reference_clock
 from scheduler.grid import REGIONS_FILE, StepSeries, load_grid, load_regions
 from scheduler.settings import ROOT
+from scheduler.sim_config import GRID_HOURS, REFERENCE_HOURS
 
 DATA = ROOT / "dataset_rl"
 
@@ -53,3 +54,9 @@ def test_reference_clock_is_one_proxy_zone_of_hourly_means(world):
     assert clock.zones == ("proxy",) and (clock.server_zone == 0).all()
     assert clock.carbon[0].values[1] == pytest.approx((0.35 + factor[4:8].mean()) * 1000.0)  # hour 1: readings 4..7
     assert "not a grid intensity" in clock.carbon_kind
+
+
+def test_series_lengths_behind_the_start_hour_bounds(world):
+    """EvaluationConfig bounds start_hour by these constants; they must be the series' real lengths."""
+    assert GRID_HOURS == load_grid(DATA).n_hours
+    assert REFERENCE_HOURS == len(reference_clock(world.signals, world.fleet.n_servers).carbon[0].values)

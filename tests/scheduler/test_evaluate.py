@@ -1,5 +1,6 @@
 """The CLI, `python -m scheduler.evaluate`, end to end: outputs, replay, its world and its flags."""
 
+import argparse
 import csv
 import re
 
@@ -71,3 +72,19 @@ def test_regions_flag_picks_the_map(tmp_path, capsys):
     assert set(document["clock"]["server_zone"].values()) == {"ES", "NO"}
     assert evaluate.main(["--regions", str(tmp_path / "missing.csv"), "--jobs", "10", "--out", str(tmp_path / "x")]) == 1
     assert "missing.csv: cannot be read" in capsys.readouterr().err
+
+
+def test_pretraining_is_part_of_the_config_not_of_the_world(tmp_path):
+    """The CLI's world is built without pre-training; the run pre-trains its agents, as many episodes
+    as --pretrain-episodes says, and the document records it."""
+    first = run_cli(tmp_path / "a", "--seed", "9", "--pretrain-episodes", "20")
+    assert orjson.loads(first)["config"]["pretrain_episodes"] == 20
+    assert run_cli(tmp_path / "b", "--seed", "9", "--pretrain-episodes", "21") != first
+    args = argparse.Namespace(data_dir=DATA, regions=None)
+    assert evaluate.world_settings(args, evaluation.EvaluationConfig(seed=1)).pretrain_episodes == 0
+
+
+def test_a_start_outside_the_series_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        evaluate.main(["--scenario", "reference", "--start-hour", "8760", "--out", str(tmp_path)])
+    assert "start_hour must be at most 8759 in the reference scenario" in capsys.readouterr().err

@@ -1,16 +1,28 @@
 """The evaluation library: run_evaluation (what the API and the CLI call), its config, streams and outputs."""
 
+import re
+
 import numpy as np
 import orjson
 import pytest
 from pydantic import ValidationError
 
+from rl.pretrain import pretrain_agents
 from scheduler import evaluation
-from scheduler.evaluation import EvaluationCancelled, EvaluationConfig, grid_inputs, render_html, run_evaluation, seed_streams
+from scheduler.engine import World
+from scheduler.evaluation import (
+    EvaluationCancelled,
+    EvaluationConfig,
+    grid_inputs,
+    render_html,
+    run_evaluation,
+    seed_streams,
+)
 from scheduler.grid import REGIONS_FILE, load_grid, load_regions
 from scheduler.policies import POLICIES
 from scheduler.scenario import GridScenario
 from scheduler.settings import ROOT
+from scheduler.sim_config import GRID_HOURS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS
 from scheduler.world import WORLD_STREAMS
 
 DATA = ROOT / "dataset_rl"
@@ -91,12 +103,81 @@ def test_grid_scenario_without_grid_is_refused(world):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [("policies", "greedy,fastest", "fastest"), ("policies", "greedy,greedy", "distinct"), ("jobs", evaluation.MAX_JOBS + 1, "less than or equal"),
-     ("workload", "/etc/passwd.csv", "task"), ("colour", "red", "Extra inputs")],
-    ids=["unknown-policy", "repeated-policy", "too-many-jobs", "path-as-workload", "unknown-field"],
+     ("workload", "/etc/passwd.csv", "task"), ("colour", "red", "Extra inputs"),
+     ("start_hour", GRID_HOURS, "less than or equal to 26279"), ("start_hour", 10**20, "less than or equal to 26279"),
+     ("start_hour", 10**400, "less than or equal to 26279"), ("load", 1e-300, "greater than or equal to 0.01"),
+     ("pretrain_episodes", MAX_PRETRAIN_EPISODES + 1, "less than or equal"), ("pretrain_episodes", "5", "valid integer")],
+    ids=["unknown-policy", "repeated-policy", "too-many-jobs", "path-as-workload", "unknown-field", "start-past-the-grid",
+         "start-past-uint64", "start-overflows-float", "tiny-load", "too-much-pretraining", "string-pretraining"],
 )  # fmt: skip
 def test_bad_config_is_named(field, value, message):
     with pytest.raises(ValidationError, match=message):
         EvaluationConfig(**{field: value})
+
+
+def test_reference_start_hour_is_bounded_by_its_year():
+    assert EvaluationConfig(scenario="reference", start_hour=REFERENCE_HOURS - 1).start_hour == REFERENCE_HOURS - 1
+    with pytest.raises(ValidationError, match="start_hour must be at most 8759 in the reference scenario.*got 8760"):
+        EvaluationConfig(scenario="reference", start_hour=REFERENCE_HOURS)
+
+
+@pytest.mark.parametrize("scenario, hour", [("grid", GRID_HOURS), ("reference", REFERENCE_HOURS), ("grid", 10**18)], ids=["grid", "reference", "frozen-clock"])
+def test_build_clock_refuses_a_start_outside_its_series(world, grid, regions, scenario, hour):
+    config = EvaluationConfig(scenario=scenario).model_copy(update={"start_hour": hour})  # past the model's bounds, as a caller could
+    with pytest.raises(ValueError, match=f"start_hour must be 0..{hour - 1 if hour < 10**9 else GRID_HOURS - 1}.*got {hour}"):
+        evaluation.build_clock(config, world, grid, regions)
+
+
+def test_the_last_grid_hour_runs_and_serialises(world, grid, regions):
+    document = evaluate_json(world, grid, regions, workload="poisson", jobs=50, seed=1, policies="greedy", start_hour=GRID_HOURS - 1)
+    assert orjson.loads(document)["clock"]["start_hour"] == GRID_HOURS - 1
+
+
+def test_same_config_same_document_whatever_the_worlds_agents(world, grid, regions):
+    """A server's world is pre-trained from its own TASKPILOT_SEED, the CLI's from the run's seed: the
+    run pre-trains its own agents from its seed, so both give the same results.json."""
+    other = World(world.fleet, world.signals, pretrain_agents(world.fleet, world.signals, 30, np.random.default_rng(99)))
+    config = dict(workload="task", jobs=400, seed=8, policies="tier_agents,greedy", pretrain_episodes=40)
+    a, b = evaluate_json(world, grid, regions, **config), evaluate_json(other, grid, regions, **config)
+    assert a == b
+    assert orjson.loads(a)["config"]["pretrain_episodes"] == 40
+    assert evaluate_json(world, grid, regions, **{**config, "pretrain_episodes": 41}) != a
+
+
+def test_run_agents_are_the_agents_build_world_trains_for_the_seed(grid_world):
+    """grid_world is build_world(seed=7, pretrain_episodes=100)."""
+    ours = evaluation.pretrain_tier_agents(grid_world, 7, 100)
+    for mine, built in zip(ours, grid_world.pretrained, strict=True):
+        assert mine.weights.tobytes() == built.weights.tobytes() and mine.steps == built.steps
+
+
+@pytest.fixture
+def no_full_gaia(monkeypatch):
+    """A deployed image: the shipped samples only, nothing where the full traces would be."""
+    monkeypatch.setattr(evaluation, "SHARED_GAIA_DIR", ROOT.parent / "shared-absent" / "data" / "workloads" / "gaia")
+
+
+def test_gaia_past_the_sample_needs_the_full_trace(world, no_full_gaia):
+    config = EvaluationConfig(workload="gaia-azure", jobs=10_001, seed=1, policies="greedy")
+    message = re.escape("gaia-azure ships 10,000 jobs; more need ../shared-absent/data/workloads/gaia/azure-100k.csv, which is absent")
+    with pytest.raises(ValueError, match=message):
+        evaluation.check_config(config, DATA)
+    with pytest.raises(ValueError, match=message):
+        evaluation.build_workload(config, world, np.random.default_rng(0), DATA)
+    evaluation.check_config(config.model_copy(update={"jobs": 10_000}), DATA)  # the sample is enough
+    evaluation.check_config(config.model_copy(update={"workload": "task", "jobs": 200_000}), DATA)
+
+
+def test_check_config_needs_the_shipped_sample(tmp_path):
+    with pytest.raises(ValueError, match="gaia-pai needs workloads/pai-10k.csv in the data directory, which is absent"):
+        evaluation.check_config(EvaluationConfig(workload="gaia-pai", jobs=10), tmp_path)
+
+
+@pytest.mark.skipif(not evaluation.SHARED_GAIA_DIR.is_dir(), reason="../shared is absent")
+def test_check_config_counts_the_full_trace():
+    evaluation.check_config(EvaluationConfig(workload="gaia-azure", jobs=99_988), DATA)
+    with pytest.raises(ValueError, match="gaia-azure has 99,988 jobs in ../shared/data/workloads/gaia/azure-100k.csv; asked for 99,989"):
+        evaluation.check_config(EvaluationConfig(workload="gaia-azure", jobs=99_989), DATA)
 
 
 def test_all_means_every_policy():

@@ -3,7 +3,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.jobs import JobBatch, JobValidationError, parse_csv, parse_job, parse_jobs, to_csv
+from scheduler.jobs import (
+    JobBatch,
+    JobValidationError,
+    parse_csv,
+    parse_job,
+    parse_jobs,
+    to_csv,
+)
 from scheduler.settings import ROOT
 
 

@@ -5,12 +5,17 @@ import pytest
 
 from rl.agent import run_sequence_py
 from rl.features import static_features
-from scheduler.energy import build_machines
-from scheduler.policies import POLICIES, Oracle, TierAgents, make_policy
-from scheduler.sim_metrics import co2_lower_bound_g
+from scheduler.clock import Clock
+from scheduler.energy import build_machines, load_power_curve
+from scheduler.grid import StepSeries
+from scheduler.policies import POLICIES, Fixed, Oracle, TierAgents, make_policy
+from scheduler.settings import ROOT
+from scheduler.sim_metrics import co2_lower_bound_g, least_energy_kwh
 from scheduler.simulator import FleetState, build_problem, simulate
 from tests.scheduler.test_clock import flat_clock, real_grid_clock
 from tests.scheduler.test_simulator import make_workload, random_workload
+
+DATA = ROOT / "dataset_rl"
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +66,29 @@ def test_lower_bound_uses_the_greenest_window(world):
     assert bound[1] <= per_server.min() * (1 + 1e-8)
 
 
+def test_lower_bound_of_a_zero_length_job_is_zero_not_nan(world):
+    wl = make_workload([0.0, 5.0], [50.0, 50.0], [0.0, 30.0], [0, 1])
+    problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0, 300.0]), wl)
+    bound = co2_lower_bound_g(problem)
+    assert bound[0] == 0.0 and 0.0 < bound[1] < np.inf
+
+
+def test_lower_bound_holds_with_the_specpower_curve(world, grid_clock_real):
+    """With SPECpower a job's charge depends on what shares its server, and can fall below its
+    stand-alone energy (curve(U) / U dips under 1 between 40 % and 90 %): the bound must still hold."""
+    wl = random_workload(300, np.random.default_rng(11), mean_gap_min=1.5)
+    problem = build_problem(world.fleet, build_machines(world.fleet, load_power_curve(DATA)), grid_clock_real, wl)
+    bound, least = co2_lower_bound_g(problem), least_energy_kwh(problem)
+    rows = np.arange(len(wl))
+    below_alone = 0
+    for name in POLICIES:
+        run = simulate(problem, make_policy(name, problem, np.random.default_rng(5), world.pretrained))
+        assert (least[rows, run.server] <= run.energy_kwh * (1 + 1e-12)).all(), name
+        assert (bound <= run.co2_g).all(), name
+        below_alone += int((run.energy_kwh < problem.energy_kwh[rows, run.server] * (1 - 1e-9)).sum())
+    assert below_alone > 0  # the case the bound guards against does happen
+
+
 class ProbedOracle(Oracle):
     """The oracle, also noting each pool server's start and CO2 for the job, computed independently."""
 
@@ -86,9 +114,10 @@ def test_oracle_is_optimal_per_job_given_the_queues(contended):
         assert run.co2_g[job] <= co2.min() * (1 + 1e-9)
 
 
-def test_without_queueing_the_oracle_beats_every_policy(world, grid_clock_real):
-    """Jobs 50 h apart, each shorter than 40 h on any server: no job ever waits, so each job's CO2
-    depends only on its server and the oracle's per-job minimum is a minimum over the whole run."""
+def test_when_capacity_never_binds_the_oracle_beats_every_policy(world, grid_clock_real):
+    """Jobs 50 h apart, each shorter than 40 h on any server: every pool server is free at every
+    arrival, whatever the placement, so under every policy each job starts on arrival and its CO2
+    depends only on its server; the oracle's per-job minimum is then a minimum over the whole run."""
     rng = np.random.default_rng(12)
     n = 150
     wl = make_workload(np.arange(n) * 3000.0, rng.uniform(5, 100, n), rng.uniform(5, 300, n), rng.integers(3, size=n))
@@ -101,6 +130,31 @@ def test_without_queueing_the_oracle_beats_every_policy(world, grid_clock_real):
         assert (run.start_min == wl.arrival_min).all(), name
         assert (oracle.co2_g <= run.co2_g * (1 + 1e-9)).all(), name
         assert oracle.co2_g.sum() <= run.co2_g.sum(), name
+
+
+def two_zone_clock(green: list[float], dirty: list[float], green_servers: list[int]) -> Clock:
+    zone = np.ones(9, np.intp)
+    zone[green_servers] = 0
+    return Clock((StepSeries.of(np.array(green)), StepSeries.of(np.array(dirty))), StepSeries.of(np.array([0.5])), zone, ("green", "dirty"), 0.0, "test")
+
+
+def test_the_oracle_is_not_optimal_over_a_run(world):
+    """Two runs where no oracle job waits and another policy emits less. (a) The oracle starts both jobs
+    at once in a dirty hour; queueing the long job behind the short one on Server 1 moves it into the
+    green hours. (b) No job waits under either policy: the oracle sends the small job to the green
+    Server 1, whose 4 cores then cannot take the big one before the green hours end; swapping them
+    (small on a dirty server, big on the green one) emits less."""
+    fleet, machines = world.fleet, build_machines(world.fleet)
+    hours = [5000.0] + [10.0] * 23
+    queued = build_problem(fleet, machines, two_zone_clock(hours, hours, []), make_workload([0.0, 0.0], [25.0, 25.0], [30.0, 600.0], [0, 0]))
+    swapped = build_problem(fleet, machines, two_zone_clock([10.0] * 5 + [1000.0] * 19, [500.0] * 24, [0]),
+                            make_workload([0.0, 1.0], [6.25, 25.0], [180.0, 100.0], [0, 0]))  # fmt: skip
+    for problem, better in ((queued, Fixed("queue", np.array([0, 0]))), (swapped, Fixed("swap", np.array([1, 0])))):
+        oracle = simulate(problem, Oracle(problem))
+        other = simulate(problem, better)
+        assert (oracle.start_min == problem.workload.arrival_min).all()
+        assert other.co2_g.sum() < 0.95 * oracle.co2_g.sum()
+    assert simulate(swapped, Fixed("swap", np.array([1, 0]))).start_min.tolist() == [0.0, 1.0]  # (b): nobody waits
 
 
 def test_fixed_policies_follow_their_rules(contended, runs):

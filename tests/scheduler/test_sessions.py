@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 
 from scheduler.jobs import parse_jobs
-from scheduler.sessions import BadSessionId, ServerFull, Session, SessionFull, SessionsFull, SessionStore, derive_seed
+from scheduler.sessions import (
+    BadSessionId,
+    ServerFull,
+    Session,
+    SessionFull,
+    SessionsFull,
+    SessionStore,
+    derive_seed,
+)
 
 JOBS = [{"priority": p, "cpu": (10 * i) % 101, "memory": (5 * i) % 101} for i, p in enumerate(["green", "balanced", "performance"] * 20)]
 

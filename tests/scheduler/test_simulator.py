@@ -7,12 +7,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.energy import build_machines, job_work, power_w, runtime_min
+from scheduler.clock import Clock
+from scheduler.energy import (
+    build_machines,
+    job_work,
+    load_power_curve,
+    power_w,
+    runtime_min,
+)
+from scheduler.grid import StepSeries
 from scheduler.policies import Fixed, make_policy
+from scheduler.settings import ROOT
 from scheduler.sim_metrics import summarise
 from scheduler.simulator import MILLI, FleetState, ServerQueue, build_problem, simulate
 from scheduler.workloads import Workload
 from tests.scheduler.test_clock import flat_clock
+
+DATA = ROOT / "dataset_rl"
 
 
 def make_workload(arrival_min, cpu, duration_min, tier, latency=None, memory=None) -> Workload:
@@ -141,18 +152,97 @@ def test_every_job_finishes_once_and_capacity_holds(world):
 
 
 def test_energy_is_the_sum_of_per_job_energy(world):
-    wl = random_workload(300, np.random.default_rng(2))
+    """With the linear curve sharing a server changes nothing: each job is charged its stand-alone
+    energy (energy.power_w x runtime) and that energy x the mean intensity and price, bit for bit."""
+    wl = random_workload(300, np.random.default_rng(2), mean_gap_min=1.0)  # jobs share servers
     machines = build_machines(world.fleet)
-    problem = build_problem(world.fleet, machines, flat_clock(9, [100.0]), wl)
+    problem = build_problem(world.fleet, machines, flat_clock(9, [100.0, 250.0, 40.0]), wl)
     run = simulate(problem, make_policy("least_loaded", problem, np.random.default_rng(0), world.pretrained))
     rows = np.arange(len(wl))
     work = wl.work()
     expected = power_w(machines, work)[rows, run.server] * runtime_min(machines, work)[rows, run.server] / 60.0 / 1000.0
-    np.testing.assert_allclose(run.energy_kwh, expected, rtol=1e-12)
+    runtime = problem.runtime_min[rows, run.server]
+    assert run.energy_kwh.tobytes() == expected.tobytes()
+    assert run.co2_g.tobytes() == (expected * problem.clock.carbon_mean(run.server, run.start_min, runtime)).tobytes()
+    assert run.cost.tobytes() == (expected * problem.clock.price.mean(problem.clock.hours(run.start_min), runtime / 60.0)).tobytes()
     summary = summarise(problem, run)
     assert summary.energy_kwh == pytest.approx(expected.sum(), rel=1e-12)
     assert summary.co2_kg == pytest.approx(run.co2_g.sum() / 1000.0, rel=1e-12)
     assert summary.jobs == len(wl)
+
+
+def plain_shared_charges(problem, run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Reference: per job (energy kWh, CO2 g, cost), and per server the energy it draws while any job
+    runs and for how many minutes, by walking each server's segments between events one by one;
+    asserts that the jobs' power never adds up to more than P_peak."""
+    m, clock = problem.machines, problem.clock
+    share = problem.cores_milli[np.arange(len(run.server)), run.server] / (problem.fleet.cores[run.server] * MILLI)
+    out = np.zeros((3, len(run.server)))
+    drawn_kwh, busy_min = np.zeros(problem.fleet.n_servers), np.zeros(problem.fleet.n_servers)
+    for s in range(problem.fleet.n_servers):
+        on = np.flatnonzero(run.server == s).tolist()
+        times = sorted({t for j in on for t in (run.start_min[j], run.finish_min[j])})
+        for a, b in zip(times, times[1:]):
+            running = [j for j in on if run.start_min[j] <= a and run.finish_min[j] >= b]
+            u = sum(share[j] for j in running)
+            if not running:
+                continue
+            server_w = m.p_idle_w[s] + (m.p_peak_w[s] - m.p_idle_w[s]) * m.dynamic_fraction(np.array(u))
+            job_w = [share[j] * m.p_idle_w[s] + (m.p_peak_w[s] - m.p_idle_w[s]) * share[j] * m.dynamic_fraction(np.array(u)) / u for j in running]
+            assert sum(job_w) <= m.p_peak_w[s] * (1 + 1e-12)
+            hours = (b - a) / 60.0
+            g_per_kwh = clock.carbon_mean(np.array([s]), np.array([a]), np.array([b - a]))[0]
+            price = clock.price.mean(clock.hours(a), hours)
+            for j, w in zip(running, job_w):
+                out[:, j] += w * hours / 1000.0 * np.array([1.0, g_per_kwh, price])
+            drawn_kwh[s] += server_w * hours / 1000.0
+            busy_min[s] += b - a
+    return out[0], out[1], out[2], drawn_kwh, busy_min
+
+
+def test_specpower_charges_jobs_what_their_server_draws(world):
+    """64 one-core jobs fill Server 9 (64 cores) for the same hour: the server draws P_peak, 680 W, so
+    together they are charged 680 W, not 64 x their stand-alone 13.7 W (877 W)."""
+    n = 64
+    wl = make_workload(np.zeros(n), np.full(n, 100.0 / 16), np.full(n, 60.0 * 4.0 / 2.4), np.full(n, 2))  # 1 core, 60 min on Server 9
+    machines = build_machines(world.fleet, load_power_curve(DATA))
+    problem = build_problem(world.fleet, machines, flat_clock(9, [100.0]), wl)
+    run = simulate(problem, Fixed("fill", np.full(n, 8)))
+    assert (run.start_min == 0.0).all() and run.finish_min == pytest.approx(np.full(n, 60.0))
+    assert problem.energy_kwh[:, 8].sum() == pytest.approx(0.877, abs=0.001)  # what a job alone would be charged, 64 times
+    assert run.energy_kwh.sum() == pytest.approx(0.680, rel=1e-12)  # 680 W for one hour
+    assert run.idle_energy_kwh[8] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_specpower_charges_match_a_plain_sweep(world):
+    """Jobs of whole cores (so shares are exact) queueing and sharing servers under the SPECpower curve:
+    every job's energy, CO2 and cost equals a segment-by-segment reference; on every segment the jobs'
+    power adds up to at most P_peak; and per server, jobs' energy plus unallocated idle energy is what
+    the server draws, P_idle + (P_peak - P_idle) x curve(U), over the horizon."""
+    rng = np.random.default_rng(21)
+    n = 400
+    wl = make_workload(np.cumsum(rng.exponential(1.0, n)), rng.integers(1, 24, n) * 100.0 / 16, rng.uniform(5, 120, n), rng.integers(3, size=n))
+    problem = build_problem(world.fleet, build_machines(world.fleet, load_power_curve(DATA)), flat_clock(9, [100.0, 300.0, 50.0], price=0.5), wl)
+    run = simulate(problem, make_policy("random", problem, np.random.default_rng(4), world.pretrained))
+    energy, co2, cost, drawn_kwh, busy_min = plain_shared_charges(problem, run)
+    np.testing.assert_allclose(run.energy_kwh, energy, rtol=1e-9)
+    np.testing.assert_allclose(run.co2_g, co2, rtol=1e-9)
+    np.testing.assert_allclose(run.cost, cost, rtol=1e-9)
+    idle_while_off_kwh = problem.fleet.p_idle_w * (run.horizon_min - busy_min) / 60_000.0  # no job runs: all idle power is unallocated
+    per_server = np.bincount(run.server, weights=run.energy_kwh, minlength=9) + run.idle_energy_kwh
+    np.testing.assert_allclose(per_server, drawn_kwh + idle_while_off_kwh, rtol=1e-9)
+    assert (run.energy_kwh < problem.energy_kwh[np.arange(n), run.server] * (1 - 1e-6)).any()  # sharing changed charges
+
+
+def test_agents_carbon_feature_scales_over_the_zones_the_fleet_uses(world):
+    """A zone no server draws from (here one with 0 and 5,000 g/kWh) does not stretch the scale."""
+    wl = random_workload(50, np.random.default_rng(6))
+    used = flat_clock(9, [100.0, 300.0, 200.0])
+    extra = Clock((*used.carbon, StepSeries.of(np.array([0.0, 5000.0]))), used.price, used.server_zone, ("test", "unused"), 0.0, "test")
+    machines = build_machines(world.fleet)
+    expected = build_problem(world.fleet, machines, used, wl).carbon_factor
+    np.testing.assert_array_equal(build_problem(world.fleet, machines, extra, wl).carbon_factor, expected)
+    assert expected.min() == 0.0 and expected.max() <= 1.0
 
 
 def test_determinism_same_inputs_same_run(world):

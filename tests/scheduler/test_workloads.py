@@ -123,6 +123,52 @@ def test_bad_csv_is_named(world, tmp_path, header, rows, message):
         workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
 
 
+NATIVE = ["arrival_min", "cpu", "memory", "priority", "duration_min", "size", "intensity"]
+GOOD = [0, 50, 10, "green", 30, 200, 0.5]
+
+
+def with_cell(column: str, value: object) -> list[object]:
+    row = list(GOOD)
+    row[NATIVE.index(column)] = value
+    return row
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "rule"),
+    [("cpu", 0, "> 0"), ("cpu", -5, "> 0"), ("memory", -1, ">= 0"), ("duration_min", 0, "> 0 or empty"), ("duration_min", -3, "> 0 or empty"),
+     ("duration_min", "inf", "> 0 or empty"), ("duration_min", "nan", "a number or empty"), ("size", 0, "> 0 or empty"),
+     ("intensity", 1.5, "in \\[0, 1\\] or empty"), ("intensity", -0.1, "in \\[0, 1\\] or empty"), ("arrival_min", -1, ">= 0")],
+    ids=["zero-cpu", "negative-cpu", "negative-memory", "zero-duration", "negative-duration", "infinite-duration", "nan-duration",
+         "zero-size", "intensity-above-1", "negative-intensity", "negative-arrival"],
+)  # fmt: skip
+def test_native_csv_physics_are_checked(world, tmp_path, column, value, rule):
+    """One data row breaks one rule: the second (file row 3), or the first for a negative arrival, since
+    arrivals must not decrease either."""
+    first = column == "arrival_min"
+    path = write_csv(tmp_path / "jobs.csv", NATIVE, [with_cell(column, value), GOOD] if first else [GOOD, with_cell(column, value)])
+    bad_row = 2 if first else 3
+    with pytest.raises(DatasetError, match=f"jobs.csv: row {bad_row}: {column} must be {rule}"):
+        workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("column", "row", "rule"),
+    [("length", [0.5, 0.0, 4], "> 0"), ("length", [0.5, -1.0, 4], "> 0"), ("cpus", [0.5, 1.0, 0], "> 0"), ("arrival_time", [-0.5, 1.0, 4], ">= 0")],
+    ids=["zero-length", "negative-length", "zero-cpus", "negative-arrival"],
+)
+def test_gaia_csv_physics_are_checked(world, tmp_path, column, row, rule):
+    rows = [row, [1.0, 1.0, 4]] if column == "arrival_time" else [[0.0, 1.0, 4], row]
+    path = write_csv(tmp_path / "trace.csv", ["arrival_time", "length", "cpus"], rows)
+    with pytest.raises(DatasetError, match=f"trace.csv: row {2 if column == 'arrival_time' else 3}: {column} must be {rule}"):
+        workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+
+
+def test_empty_optional_cells_are_not_given(world, tmp_path):
+    path = write_csv(tmp_path / "jobs.csv", NATIVE, [GOOD, with_cell("intensity", ""), with_cell("size", "")])
+    wl = workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+    assert np.isnan(wl.intensity[1]) and np.isnan(wl.size[2]) and wl.memory.tolist() == [10.0] * 3
+
+
 def test_load_must_be_positive(world):
     wl = workloads.poisson(10, world.fleet, np.random.default_rng(0))
     with pytest.raises(ValueError, match="got 0"):
