@@ -13,7 +13,6 @@ import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
-
 from bench.report import Figure, Target
 from bench.server import reset, serve
 from bench.workload import jobs_csv

@@ -253,7 +253,8 @@ def simulate(plan: Plan) -> list[Figure]:
 
 
 def dashboard(plan: Plan) -> list[Figure]:
-    from bench.case_dashboard import dashboard as run  # needs Playwright and Chromium: imported only when asked for
+    # Needs Playwright and Chromium: imported only when asked for.
+    from bench.case_dashboard import dashboard as run
 
     return run(plan)
 
