@@ -27,6 +27,14 @@
   const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
   const integer = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
   const percent = (x, digits = 0) => (Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : '–');
+  /** kg CO₂ and kWh: three significant digits below 1,000 (a grid session's job emits grams), whole units above. */
+  // Built here, not per call as toLocaleString would; trailing zeros kept (0.480) so a column reads evenly.
+  const SIGNIFICANT_3 = new Intl.NumberFormat('en-US', { minimumSignificantDigits: 3, maximumSignificantDigits: 3 });
+  const amount = (x) => {
+    if (!Number.isFinite(x)) return '–';
+    return Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : SIGNIFICANT_3.format(x || 0);
+  };
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
   // --- api ---------------------------------------------------------------------------------------
@@ -44,6 +52,9 @@
     503: 'The server is busy or full',
   };
 
+  const REQUEST_TIMEOUT_MS = 30_000;
+  const LONG_TIMEOUT_MS = 120_000; // POST /run and /upload of a large batch
+
   class ApiError extends Error {
     constructor(status, title, lines = [], detail = null) {
       super(lines.length ? `${title}: ${lines.join('; ')}` : title);
@@ -54,10 +65,15 @@
     }
   }
 
-  /** The one way the page talks to the server: session header out, session notice and errors in. */
-  async function request(method, path, { json, form } = {}) {
+  /** The answer to a request sent for a session this page has left since: callers drop it without a word. */
+  class StaleAnswer extends Error {}
+
+  /** The one way the page talks to the server: session header out, session notice and errors in.
+   * `session: false` for routes that have no session (/info, /session, /simulate). */
+  async function request(method, path, { json, form, session = true, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+    const sentId = session ? state.sessionId : null;
     const headers = { Accept: 'application/json' };
-    if (state.sessionId) headers['X-Session-ID'] = state.sessionId;
+    if (sentId) headers['X-Session-ID'] = sentId;
     let body;
     if (json !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -65,23 +81,45 @@
     } else if (form) {
       body = form;
     }
+    const signal = AbortSignal.timeout(timeoutMs);
     let response;
     try {
-      response = await fetch(path, { method, headers, body, cache: 'no-store' });
+      response = await fetch(path, { method, headers, body, cache: 'no-store', signal });
     } catch (err) {
-      throw new ApiError(0, 'Cannot reach the TaskPilot server (network error)',
-        ['Check your connection and that the server is running, then try again.']);
+      if (session && state.sessionId !== sentId) throw new StaleAnswer();
+      throw transportError(err, timeoutMs);
     }
-    noteSession(response);
-    if (response.ok) return response.json();
+    if (session && state.sessionId !== sentId) throw new StaleAnswer();
+    if (session) noteSession(response, sentId);
+    const current = state.sessionId; // the sent id, or the new one an expiry notice brought
+    let payload;
+    try {
+      payload = response.ok ? await response.json() : await response.text();
+    } catch (err) {
+      if (session && state.sessionId !== current) throw new StaleAnswer();
+      throw transportError(err, timeoutMs);
+    }
+    if (session && state.sessionId !== current) throw new StaleAnswer();
+    if (response.ok) return payload;
     let detail = null;
     try {
-      detail = JSON.parse(await response.text()).detail;
+      detail = JSON.parse(payload).detail;
     } catch (err) {
       detail = null;
     }
     const title = STATUS_WORDS[response.status] || `The server answered with an error (HTTP ${response.status})`;
     throw new ApiError(response.status, title, describeDetail(detail, response.status), detail);
+  }
+
+  /** A request that got no (readable) answer, in plain words. */
+  function transportError(err, timeoutMs) {
+    if (err && err.name === 'TimeoutError') {
+      return new ApiError(0, 'The server took too long to answer',
+        [`No answer within ${timeoutMs / 1000} s. The server may be busy: try again in a moment.`]);
+    }
+    if (err && err.name === 'SyntaxError') return new ApiError(0, 'The server sent an answer the page cannot read', [String(err.message)]);
+    return new ApiError(0, 'Cannot reach the TaskPilot server (network error)',
+      ['Check your connection and that the server is running, then try again.']);
   }
 
   /** A server `detail` (a string, or a list of {row|index|loc, field, message}) as plain sentences. */
@@ -98,18 +136,17 @@
     });
   }
 
-  /** Every answer names the session; a notice means the old one expired and this one is new and empty. */
-  function noteSession(response) {
+  /** Every answer names the session. The page takes a new id from it only when it sent none, or when a
+   * notice says the old session expired and this one is new and empty (an answer for a session the page
+   * has left never gets here: request() drops it). */
+  function noteSession(response, sentId) {
     const id = response.headers.get('X-Session-ID');
-    if (id && SESSION_ID.test(id) && id !== state.sessionId) {
+    const notice = response.headers.get('X-Session-Notice');
+    if (id && SESSION_ID.test(id) && id !== state.sessionId && (!sentId || notice)) {
       state.sessionId = id;
       storeSet(SESSION_KEY, id);
     }
-    const notice = response.headers.get('X-Session-Notice');
-    if (notice) {
-      forgetSessionData();
-      showNotice('Your previous session has expired, so this is a new, empty session.', [notice], 'info');
-    }
+    if (notice) sessionExpired(notice);
   }
 
   /** Web storage that may be missing (private mode): `area` is 'localStorage' or 'sessionStorage'. */
@@ -126,8 +163,8 @@
   }
 
   const api = {
-    newSession: (scenario) => request('GET', scenario ? `/session?scenario=${encodeURIComponent(scenario)}` : '/session'),
-    info: () => request('GET', '/info'),
+    newSession: (scenario) => request('GET', scenario ? `/session?scenario=${encodeURIComponent(scenario)}` : '/session', { session: false }),
+    info: () => request('GET', '/info', { session: false }),
     summary: () => request('GET', '/summary'),
     carbon: () => request('GET', '/sustainability'),
     history: (offset, limit) => request('GET', `/history?offset=${offset}&limit=${limit}`),
@@ -135,15 +172,15 @@
     upload: (file) => {
       const form = new FormData();
       form.append('file', file, file.name);
-      return request('POST', '/upload', { form });
+      return request('POST', '/upload', { form, timeoutMs: LONG_TIMEOUT_MS });
     },
-    run: () => request('POST', '/run?detail=compact'),
+    run: () => request('POST', '/run?detail=compact', { timeoutMs: LONG_TIMEOUT_MS }),
     job: (id) => request('GET', `/jobs/${encodeURIComponent(id)}`),
     explanation: (id, llm) => request('GET', `/jobs/${encodeURIComponent(id)}/explanation${llm ? '?llm=true' : ''}`),
     reset: () => request('POST', '/reset'),
-    simulate: (config) => request('POST', '/simulate', { json: config }),
-    simulation: (id) => request('GET', `/simulate/${encodeURIComponent(id)}`),
-    cancelSimulation: (id) => request('DELETE', `/simulate/${encodeURIComponent(id)}`),
+    simulate: (config) => request('POST', '/simulate', { json: config, session: false }),
+    simulation: (id) => request('GET', `/simulate/${encodeURIComponent(id)}`, { session: false }),
+    cancelSimulation: (id) => request('DELETE', `/simulate/${encodeURIComponent(id)}`, { session: false }),
   };
 
   // --- state -------------------------------------------------------------------------------------
@@ -154,18 +191,23 @@
     green: '#2b8a3e', balanced: '#1864ab', performance: '#c2410c',
     perf: '#6741d9', cost: '#b35c00', co2: '#2b8a3e', lat: '#1864ab', final: '#343a40',
     raw: 'rgba(73, 80, 87, 0.35)', rolling: '#2b8a3e', trend: '#1864ab', carbon: '#862e9c', cumulative: '#c92a2a',
-    track: '#e3e8e5', bound: '#868e96',
+    track: '#e3e8e5', bound: '#868e96', other: '#868e96',
   };
-  const BAND_COLORS = ['#2b8a3e', '#74b816', '#f59f00', '#e8590c', '#c92a2a'];
+  // Every colour that marks data has at least 3:1 contrast on white (WCAG 1.4.11).
+  const BAND_COLORS = ['#2b8a3e', '#5c940d', '#c07a00', '#e8590c', '#c92a2a'];
   const BAND_NAMES = ['Very low', 'Low', 'Medium', 'High', 'Very high'];
   const LINE_POINTS = 600; // line charts are decimated (LTTB) to this many points
   const SIM_KEY = 'taskpilot.simulation'; // sessionStorage: the id of the last simulation this tab started
   const RUN_ID = /^[0-9a-f-]{36}$/;
   const SIM_ACTIVE = ['queued', 'running'];
   const SIM_POLL_MS = 300;
-  // The simulator's policies in its own order (the form's checkboxes), each with the colour report.html gives it.
+  const SIM_RETRY_MS = [1000, 2000, 4000]; // a poll that fails is tried again after these waits, then given up
+  // The simulator's policies in its own order (the form's checkboxes), each with the colour report.html gives
+  // it (two darkened to reach 3:1 on white), plus a point style and a dash so colour is not the only cue.
   const POLICY_NAMES = Array.from(document.querySelectorAll('#sim-policies input'), (input) => input.value);
-  const POLICY_PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
+  const POLICY_PALETTE = ['#1f77b4', '#c25e00', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#c03c98'];
+  const POLICY_POINTS = ['circle', 'rect', 'triangle', 'rectRot', 'crossRot', 'star', 'rectRounded'];
+  const POLICY_DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [14, 4], [1, 4]];
   const BOUND_LABEL = 'hindsight lower bound';
 
   const state = {
@@ -179,12 +221,14 @@
     agg: null, // aggregate(jobs)
     queued: 0, // jobs waiting on the server
     queueLog: [], // what this page queued since the last run, for the queue list
-    pendingFile: null, // a chosen CSV not yet uploaded
+    pendingFile: null, // a chosen CSV not yet uploaded (taken as soon as its upload starts)
     activeTab: 'overview',
     table: { key: 'job_id', dir: 1, page: 0, size: 50, order: null },
     xai: { jobId: null, token: 0 },
     sim: { id: null, token: 0, result: null, cancelling: false, restored: false }, // the followed POST /simulate run
-    busy: false,
+    busy: null, // the state-changing action under way: 'run' | 'reset' | 'add' | 'upload' | 'session' (see exclusive)
+    action: null, // its promise
+    resync: null, // the re-read after a session expired, while it runs
     resetArmed: null,
   };
 
@@ -197,7 +241,7 @@
     const count = new Float64Array(S), rewardSum = new Float64Array(S), energy = new Float64Array(S), co2 = new Float64Array(S);
     const routed = TIERS.map(() => new Float64Array(S)); // [tier][server] job counts
     const byTier = new Float64Array(TIERS.length), co2ByTier = new Float64Array(TIERS.length);
-    const reward = new Float64Array(n), carbon = new Float64Array(n), cumCo2 = new Float64Array(n), jobEnergy = new Float64Array(n);
+    const ids = new Float64Array(n), reward = new Float64Array(n), carbon = new Float64Array(n), cumCo2 = new Float64Array(n), jobEnergy = new Float64Array(n);
     // Grid-scenario sessions carry a real intensity (gCO2eq/kWh) per job; reference ones the 0..1 proxy.
     // An empty session has the unit of its scenario.
     const gridIntensity = n > 0 ? typeof jobs[0].carbon_intensity_g_per_kwh === 'number' : Boolean(state.summary && state.summary.scenario === 'grid');
@@ -206,6 +250,7 @@
       const j = jobs[i];
       const s = serverIndex.get(j.chosen_dc) ?? -1;
       const t = tierIndex.get(j.priority) ?? -1;
+      ids[i] = j.job_id;
       reward[i] = j.reward;
       carbon[i] = gridIntensity ? j.carbon_intensity_g_per_kwh : j.carbon_factor;
       jobEnergy[i] = j.energy_kwh;
@@ -219,11 +264,13 @@
       }
       if (t >= 0) { byTier[t] += 1; co2ByTier[t] += j.co2_kg; }
     }
-    const bandWidth = n && maxE > minE ? (maxE - minE) / 5 : 1;
+    // Five equal-width energy bands; when every job used the same energy there is no width to split.
+    const bandWidth = (maxE - minE) / 5;
     const bands = new Float64Array(5);
-    for (let i = 0; i < n; i++) bands[Math.min(4, Math.floor((jobEnergy[i] - minE) / bandWidth))] += 1;
-    const edges = Array.from({ length: 6 }, (_, k) => minE + k * bandWidth);
-    return { n, count, rewardSum, energy, co2, routed, byTier, co2ByTier, reward, carbon, gridIntensity, cumCo2, bands, edges };
+    if (bandWidth > 0) for (let i = 0; i < n; i++) bands[Math.min(4, Math.floor((jobEnergy[i] - minE) / bandWidth))] += 1;
+    const edges = bandWidth > 0 ? Array.from({ length: 6 }, (_, k) => minE + k * bandWidth) : null;
+    const sameEnergy = n && !(bandWidth > 0) ? minE : null;
+    return { n, count, rewardSum, energy, co2, routed, byTier, co2ByTier, ids, reward, carbon, gridIntensity, cumCo2, bands, edges, sameEnergy };
   }
 
   /** Rolling mean over the last `w` values (fewer at the start). */
@@ -238,30 +285,31 @@
     return out;
   }
 
-  /** Largest-triangle-three-buckets: at most `threshold` {x, y} points (x = job number, from 1) that keep the shape. */
-  function lttb(ys, threshold = LINE_POINTS) {
+  /** Largest-triangle-three-buckets: at most `threshold` {x, y} points that keep the shape, the first and
+   * last among them. `xs` must increase (job ids do: a run schedules the whole queue in submission order). */
+  function lttb(ys, xs, threshold = LINE_POINTS) {
     const n = ys.length;
-    if (n <= threshold) return Array.from(ys, (y, i) => ({ x: i + 1, y }));
-    const out = [{ x: 1, y: ys[0] }];
+    if (n <= threshold) return Array.from(ys, (y, i) => ({ x: xs[i], y }));
+    const out = [{ x: xs[0], y: ys[0] }];
     const every = (n - 2) / (threshold - 2);
     let a = 0;
     for (let i = 0; i < threshold - 2; i++) {
       const avgStart = Math.floor((i + 1) * every) + 1;
       const avgEnd = Math.min(Math.floor((i + 2) * every) + 1, n);
       let avgX = 0, avgY = 0;
-      for (let j = avgStart; j < avgEnd; j++) { avgX += j; avgY += ys[j]; }
+      for (let j = avgStart; j < avgEnd; j++) { avgX += xs[j]; avgY += ys[j]; }
       const len = Math.max(1, avgEnd - avgStart);
       avgX /= len; avgY /= len;
       const from = Math.floor(i * every) + 1, to = Math.floor((i + 1) * every) + 1;
       let best = from, bestArea = -1;
       for (let j = from; j < to; j++) {
-        const area = Math.abs((a - avgX) * (ys[j] - ys[a]) - (a - j) * (avgY - ys[a]));
+        const area = Math.abs((xs[a] - avgX) * (ys[j] - ys[a]) - (xs[a] - xs[j]) * (avgY - ys[a]));
         if (area > bestArea) { bestArea = area; best = j; }
       }
-      out.push({ x: best + 1, y: ys[best] });
+      out.push({ x: xs[best], y: ys[best] });
       a = best;
     }
-    out.push({ x: n, y: ys[n - 1] });
+    out.push({ x: xs[n - 1], y: ys[n - 1] });
     return out;
   }
 
@@ -279,6 +327,13 @@
   const policyColor = (name) => {
     const i = POLICY_NAMES.indexOf(name);
     return i >= 0 ? POLICY_PALETTE[i % POLICY_PALETTE.length] : COLORS.final;
+  };
+
+  /** A policy's colour, point style and dash for a Chart.js dataset. */
+  const policyStyle = (name) => {
+    const i = Math.max(0, POLICY_NAMES.indexOf(name));
+    const color = policyColor(name);
+    return { borderColor: color, backgroundColor: color, pointStyle: POLICY_POINTS[i % POLICY_POINTS.length], borderDash: POLICY_DASHES[i % POLICY_DASHES.length] };
   };
 
   /** Job number at the end of each of `windows` learning-curve windows of `n` jobs (as numpy's array_split). */
@@ -316,8 +371,13 @@
       y: { title: axisTitle(yTitle), ...yRange },
     },
   });
+  // Bars coloured by the server's tier carry this legend, one entry per tier (the x axis names the servers).
+  const TIER_LEGEND = {
+    onClick: () => {},
+    labels: { generateLabels: () => TIERS.map((t) => ({ text: `${t} pool`, fillStyle: COLORS[t], strokeStyle: COLORS[t], lineWidth: 0 })) },
+  };
   const barOptions = (yTitle, { legend = true, y = {}, ...rest } = {}) => ({
-    plugins: { legend: { display: legend } },
+    plugins: { legend: legend === 'tiers' ? TIER_LEGEND : { display: legend } },
     scales: { x: { grid: { display: false } }, y: { beginAtZero: true, title: axisTitle(yTitle), ...y } },
     ...rest,
   });
@@ -328,7 +388,7 @@
   const series = (label, color, extra = {}) => ({ label, data: [], borderColor: color, backgroundColor: color, ...extra });
   const bars = (label, color, extra = {}) => ({ label, data: [], backgroundColor: color, ...extra });
   const ring = () => ({ data: [0, 100], backgroundColor: [COLORS.green, COLORS.track], borderWidth: 0 });
-  const JOB_AXIS = 'Job number in this session';
+  const JOB_AXIS = 'Job id in this session';
   const CARBON_AXIS = 'Carbon factor (unitless 0–1)';
   const UNIT_RANGE = { min: 0, max: 1 };
 
@@ -344,12 +404,12 @@
       ],
       options: lineOptions(JOB_AXIS, 'Quality score (0–1)', UNIT_RANGE),
     },
-    'chart-servers': { type: 'doughnut', datasets: [bars('Jobs', [])], options: { plugins: { legend: { position: 'right' } } } },
+    'chart-servers': { type: 'bar', datasets: [bars('Jobs', [])], options: barOptions('Jobs', { legend: 'tiers', y: { ticks: { precision: 0 } } }) },
     'chart-priority-mix': {
       type: 'doughnut', datasets: [bars('Jobs', TIERS.map((t) => COLORS[t]))], options: { plugins: { legend: { position: 'right' } } },
     },
     'chart-carbon-overview': { type: 'line', datasets: [series('Carbon factor', COLORS.carbon)], options: lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE) },
-    'chart-avg-reward': { type: 'bar', datasets: [bars('Average reward (0–1)', [])], options: barOptions('Average quality score (0–1)', { legend: false }) },
+    'chart-avg-reward': { type: 'bar', datasets: [bars('Average reward (0–1)', [])], options: barOptions('Average quality score (0–1)', { legend: 'tiers' }) },
     'chart-energy-co2': {
       type: 'bar',
       datasets: [bars('Energy (kWh)', COLORS.balanced, { yAxisID: 'y' }), bars('CO₂ (kg)', COLORS.green, { yAxisID: 'y1' })],
@@ -362,7 +422,7 @@
       },
     },
     'chart-routing': { type: 'bar', datasets: TIERS.map((t) => bars(t, COLORS[t])), options: barOptions("% of the priority's jobs", { skipNull: true }) },
-    'chart-energy-bands': { type: 'bar', datasets: [bars('Jobs', BAND_COLORS)], options: barOptions('Jobs', { legend: false }) },
+    'chart-energy-bands': { type: 'bar', datasets: [bars('Jobs', BAND_COLORS)], options: barOptions('Jobs', { legend: false, y: { ticks: { precision: 0 } } }) },
     'chart-carbon': { type: 'line', datasets: [series('Carbon factor', COLORS.carbon)], options: lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE) },
     'chart-breakdown': {
       type: 'bar',
@@ -378,7 +438,7 @@
       type: 'line', datasets: [series('Cumulative CO₂ (kg)', COLORS.cumulative, { borderWidth: 2 })], options: lineOptions(JOB_AXIS, 'CO₂ (kg, cumulative)', { beginAtZero: true }),
     },
     'chart-co2-priority': { type: 'bar', datasets: [bars('CO₂ (kg)', TIERS.map((t) => COLORS[t]))], options: barOptions('CO₂ (kg)', { legend: false }) },
-    'chart-energy-server': { type: 'bar', datasets: [bars('Energy (kWh)', [])], options: barOptions('Energy (kWh)', { legend: false }) },
+    'chart-energy-server': { type: 'bar', datasets: [bars('Energy (kWh)', [])], options: barOptions('Energy (kWh)', { legend: 'tiers' }) },
     'chart-race': {
       type: 'bar',
       datasets: [bars('Metric', [])],
@@ -404,8 +464,13 @@
         },
       },
     },
-    'chart-learning': { // one dataset per policy, set when a result arrives
-      type: 'line', datasets: [], options: lineOptions('Jobs (end of each window)', 'Mean quality score (0–1)', { suggestedMin: 0, suggestedMax: 1 }),
+    'chart-learning': { // one dataset per policy, set when a result arrives; the legend shows each policy's point style
+      type: 'line',
+      datasets: [],
+      options: {
+        ...lineOptions('Jobs (end of each window)', 'Mean quality score (0–1)', { suggestedMin: 0, suggestedMax: 1 }),
+        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true } } },
+      },
     },
   };
 
@@ -420,9 +485,10 @@
     }
   }
 
-  /** New labels and dataset values, then one redraw. */
+  /** New labels and dataset values, then one redraw (nothing when the chart library did not load). */
   function updateChart(id, labels, values, extra) {
     const chart = charts[id];
+    if (!chart) return;
     if (labels) chart.data.labels = labels;
     values.forEach((data, k) => { chart.data.datasets[k].data = data; });
     if (extra) extra(chart);
@@ -430,12 +496,17 @@
   }
 
   const tierColors = (names) => names.map((name) => COLORS[state.tierOf[name]] || COLORS.final);
-  const scoreColor = (score) => (score >= 60 ? COLORS.green : score >= 40 ? '#e67700' : '#c92a2a');
+
+  // The rating of a 0-100 score: [lowest score, grade, word]. The ring and the grade's text share its colour
+  // (app.css: .rating strong[data-grade]).
+  const RATINGS = [[75, 'A', 'Excellent'], [60, 'B', 'Good'], [45, 'C', 'Fair'], [30, 'D', 'Poor'], [-Infinity, 'E', 'Very poor']];
+  const GRADE_COLORS = { A: '#2b8a3e', B: '#2b8a3e', C: '#b35c00', D: '#b42318', E: '#b42318' };
+  const rating = (score) => RATINGS.find(([min]) => score >= min);
 
   function updateRing(id, score) {
     const value = Math.max(0, Math.min(100, score || 0));
     updateChart(id, ['score', 'rest'], [[value, 100 - value]], (chart) => {
-      chart.data.datasets[0].backgroundColor = [scoreColor(value), COLORS.track];
+      chart.data.datasets[0].backgroundColor = [GRADE_COLORS[rating(value)[1]], COLORS.track];
     });
   }
 
@@ -496,8 +567,8 @@
     setText('queue-count', integer(state.queued));
     setText('side-jobs', integer(s ? s.total_jobs : 0));
     setText('side-reward', s && s.total_jobs ? fixed(s.avg_reward, 3) : '–');
-    setText('side-energy', s && s.total_jobs ? `${fixed(s.total_energy_kwh, 2)} kWh` : '–');
-    setText('side-co2', s && s.total_jobs ? `${fixed(s.total_co2_kg, 2)} kg` : '–');
+    setText('side-energy', s && s.total_jobs ? `${amount(s.total_energy_kwh)} kWh` : '–');
+    setText('side-co2', s && s.total_jobs ? `${amount(s.total_co2_kg)} kg` : '–');
     setText('side-green', s && s.total_jobs ? percent(s.green_ratio) : '–');
     setText('side-score', s && s.total_jobs ? `${fixed(s.sustainability_score, 1)} / 100` : '–');
     const c = state.carbon;
@@ -509,8 +580,15 @@
     }
     setText('side-carbon-message', c ? c.message : '…');
     setText('carbon-hint-message', c ? `${c.message}. Recommended priority now: ${c.recommendation}.` : '…');
-    setText('carbon-hint-signal', c ? `Carbon factor ${fixed(c.carbon_factor, 4)} (0–1) for the next job; signal: ${c.signal}.` : '');
-    setText('side-carbon-signal', c ? `The carbon factor (${fixed(c.carbon_factor, 2)}) is on a 0–1 scale; signal: ${c.signal}.` : '');
+    // A grid session's factor is a fleet-wide average (the server says how it is made); a reference
+    // session's is the proxy value the next job will see.
+    const basis = c && c.carbon_factor_basis;
+    setText('carbon-hint-signal', !c ? '' : basis
+      ? `Carbon factor ${fixed(c.carbon_factor, 4)} (0–1): ${basis}. Signal: ${c.signal}.`
+      : `Carbon factor ${fixed(c.carbon_factor, 4)} (0–1) for the next job; signal: ${c.signal}.`);
+    setText('side-carbon-signal', !c ? '' : basis
+      ? `The carbon factor (${fixed(c.carbon_factor, 2)}, 0–1) is the ${basis}.`
+      : `The carbon factor (${fixed(c.carbon_factor, 2)}) is on a 0–1 scale; signal: ${c.signal}.`);
     const zones = c && c.carbon_intensity_g_per_kwh ? Object.entries(c.carbon_intensity_g_per_kwh) : [];
     setText('carbon-hint-zones', zones.length
       ? `Average grid intensity now${c.clock_utc ? ` (${c.clock_utc})` : ''}: ${zones.map(([zone, g]) => `${zone} ${fixed(g, 0)} gCO₂eq/kWh`).join(', ')}.`
@@ -537,10 +615,10 @@
     const s = state.summary;
     updateRing('chart-score', s ? s.sustainability_score : 0);
     updateRing('chart-gauge', s ? s.sustainability_score : 0);
-    updateChart('chart-reward', null, [lttb(a.reward), lttb(rolling(a.reward, 3)), lttb(rolling(a.reward, 10))]);
+    updateChart('chart-reward', null, [lttb(a.reward, a.ids), lttb(rolling(a.reward, 3), a.ids), lttb(rolling(a.reward, 10), a.ids)]);
     updateChart('chart-servers', names, [Array.from(a.count)], (chart) => { chart.data.datasets[0].backgroundColor = colors; });
     updateChart('chart-priority-mix', TIERS, [Array.from(a.byTier)]);
-    const carbonLine = lttb(a.carbon);
+    const carbonLine = lttb(a.carbon, a.ids);
     const carbonAxis = (chart) => {
       const y = chart.options.scales.y;
       y.title.text = a.gridIntensity ? 'Average grid carbon intensity (gCO₂eq/kWh)' : 'Carbon factor (unitless 0–1)';
@@ -558,9 +636,16 @@
     // A server outside a priority's pool can never take its jobs: null (no bar) rather than a 0 % bar.
     const routing = a.routed.map((row, t) => Array.from(row, (c, i) => (state.tierOf[names[i]] !== TIERS[t] ? null : a.byTier[t] ? (100 * c) / a.byTier[t] : 0)));
     updateChart('chart-routing', names, routing);
-    const bandLabels = BAND_NAMES.map((name, k) => [name, `${fixed(a.edges[k], 3)}–${fixed(a.edges[k + 1], 3)} kWh`]);
-    updateChart('chart-energy-bands', a.n ? bandLabels : BAND_NAMES, [Array.from(a.bands)]);
-    updateChart('chart-cum-co2', null, [lttb(a.cumCo2)]);
+    if (a.sameEnergy !== null) {
+      const jobs = a.n === 1 ? 'The one job' : `All ${integer(a.n)} jobs`;
+      updateChart('chart-energy-bands', [[jobs, `${amount(a.sameEnergy)} kWh`]], [[a.n]]);
+      setText('bands-note', `${a.n === 1 ? 'The one job' : 'All jobs'} used ${amount(a.sameEnergy)} kWh, so there is no spread to split into bands.`);
+    } else {
+      const bandLabels = a.edges ? BAND_NAMES.map((name, k) => [name, `${amount(a.edges[k])}–${amount(a.edges[k + 1])} kWh`]) : BAND_NAMES;
+      updateChart('chart-energy-bands', bandLabels, [Array.from(a.bands)]);
+      setText('bands-note', a.edges ? 'Five bands of equal width between the lowest and the highest energy of a job.' : '');
+    }
+    updateChart('chart-cum-co2', null, [lttb(a.cumCo2, a.ids)]);
     updateChart('chart-co2-priority', TIERS, [Array.from(a.co2ByTier)]);
     updateChart('chart-energy-server', names, [Array.from(a.energy)], (chart) => { chart.data.datasets[0].backgroundColor = colors; });
   }
@@ -573,9 +658,9 @@
     setText('score-note', weights.length ? `Weighted: ${weights.map(([k, w]) => `${SCORE_PARTS[k] || k} ${Math.round(100 * w)} %`).join(', ')}.` : '');
     setText('kpi-jobs', integer(s ? s.total_jobs : 0));
     setText('kpi-reward', has ? fixed(s.avg_reward, 3) : '–');
-    setText('kpi-energy', has ? fixed(s.total_energy_kwh, 2) : '–');
-    setText('kpi-co2', has ? fixed(s.total_co2_kg, 2) : '–');
-    setText('kpi-avoided', has ? fixed(s.co2_avoided_kg, 2) : '–');
+    setText('kpi-energy', has ? amount(s.total_energy_kwh) : '–');
+    setText('kpi-co2', has ? amount(s.total_co2_kg) : '–');
+    setText('kpi-avoided', has ? amount(s.co2_avoided_kg) : '–');
     setText('kpi-cost', has ? fixed(s.total_cost, 2) : '–');
     setText('kpi-green', has ? percent(s.green_ratio) : '–');
     const a = state.agg;
@@ -630,16 +715,22 @@
         el('td', { text: j.priority }),
         el('td', { text: j.latency ?? '–' }),
         el('td', { class: 'num', text: fixed(j.reward, 4) }),
-        el('td', { class: 'num', text: fixed(j.energy_kwh, 4) }),
-        el('td', { class: 'num', text: fixed(j.co2_kg, 4) }),
+        el('td', { class: 'num', text: amount(j.energy_kwh) }),
+        el('td', { class: 'num', text: amount(j.co2_kg) }),
         el('td', { class: 'num', text: fixed(j.cost, 4) }),
         el('td', {}, explain)));
     }
     $('history-body').replaceChildren(...rows);
     setText('history-count', n ? `${integer(n)} jobs, showing ${integer(start + 1)}–${integer(Math.min(n, start + t.size))}.` : 'No jobs yet: add some and press Run scheduler.');
     setText('page-info', `Page ${integer(t.page + 1)} of ${integer(pages)}`);
+    const focused = document.activeElement;
     $('page-first').disabled = $('page-prev').disabled = t.page === 0;
     $('page-last').disabled = $('page-next').disabled = t.page >= pages - 1;
+    // A pager button that just switched itself off hands the focus to the one that still works.
+    if (focused && focused.disabled && focused.closest('.pager')) {
+      const other = $(t.page === 0 ? 'page-next' : 'page-prev');
+      (other.disabled ? $('page-size') : other).focus();
+    }
     for (const th of document.querySelectorAll('#history-table th[data-sort]')) {
       th.setAttribute('aria-sort', th.dataset.sort === t.key ? (t.dir > 0 ? 'ascending' : 'descending') : 'none');
     }
@@ -664,31 +755,33 @@
     if (state.xai.jobId === null && state.jobs.length) showJob(state.jobs[state.jobs.length - 1].job_id);
   }
 
-  function clearXai() {
+  function clearXai(text = 'Run some jobs, then pick one to read why it went where it did.') {
     setText('xai-title', 'Explanation');
     $('xai-facts').replaceChildren();
-    setText('xai-text', 'Run some jobs, then pick one to read why it went where it did.');
+    setText('xai-text', text);
     setText('xai-source', '');
-    $('xai-refine').disabled = true;
+    setOff($('xai-refine'), true);
     updateChart('chart-breakdown', [], [[], [], [], [], []]);
     updateChart('chart-qvalues', [], [[]]);
   }
 
-  /** One job in the XAI tab: its full decision (breakdown, Q-values) and its template explanation. */
-  async function showJob(jobId) {
+  /** One job in the XAI tab: its full decision (breakdown, Q-values) and its template explanation
+   * (`explanation` when the caller has it already). */
+  async function showJob(jobId, explanation = null) {
     const token = ++state.xai.token;
     state.xai.jobId = jobId;
     $('xai-job').value = String(jobId);
     setText('xai-source', `Loading job ${jobId}…`);
     try {
-      const [job, explanation] = await Promise.all([api.job(jobId), api.explanation(jobId, false)]);
+      const [job, text] = await Promise.all([api.job(jobId), explanation || api.explanation(jobId, false)]);
       if (token !== state.xai.token) return;
       renderDecision(job);
-      renderExplanation(explanation);
-      $('xai-refine').disabled = false;
+      renderExplanation(text);
+      setOff($('xai-refine'), false);
     } catch (err) {
       if (token !== state.xai.token) return;
-      setText('xai-source', '');
+      if (err instanceof ApiError && err.status === 404) clearXai(`There is no scheduled job ${jobId} in this session.`);
+      else setText('xai-source', '');
       showError(err);
     }
   }
@@ -698,7 +791,7 @@
     const facts = [
       ['Server', job.chosen_dc], ['Priority', job.priority], ['Latency', job.latency ?? 'not set'],
       ['Reward (quality, 0–1)', fixed(job.reward, 4)], ['Training reward', fixed(job.rl_reward, 4)],
-      ['Energy', `${fixed(job.power_kwh, 4)} kWh`], ['CO₂', `${fixed(job.co2, 4)} kg`], ['Cost', `${fixed(job.cost, 4)} price units`],
+      ['Energy', `${amount(job.power_kwh)} kWh`], ['CO₂', `${amount(job.co2)} kg`], ['Cost', `${fixed(job.cost, 4)} price units`],
       ['Carbon factor (0–1)', fixed(job.state && job.state.carbon_factor, 4)],
       ['Energy price', fixed(job.state && job.state.energy_price, 4)],
     ];
@@ -714,7 +807,7 @@
     updateChart('chart-breakdown', names, [part('perf_score'), part('cost_score'), part('co2_score'), part('lat_score'), part('final')]);
     const q = Object.entries(job.rl_q_values || {});
     updateChart('chart-qvalues', q.map(([name]) => name), [q.map(([, v]) => v)], (chart) => {
-      chart.data.datasets[0].backgroundColor = q.map(([name]) => (name === job.chosen_dc ? COLORS[job.priority] || COLORS.final : '#adb5bd'));
+      chart.data.datasets[0].backgroundColor = q.map(([name]) => (name === job.chosen_dc ? COLORS[job.priority] || COLORS.final : COLORS.other));
     });
   }
 
@@ -730,21 +823,24 @@
     }
   }
 
+  /** Refine with the LLM. The button stays focusable while it asks (aria-disabled), and a job change or a
+   * reset meanwhile (a new xai token) leaves the answer, and the button, to whatever shows now. */
   async function refineExplanation() {
     const jobId = state.xai.jobId;
-    if (jobId === null) return;
-    const token = state.xai.token;
     const button = $('xai-refine');
-    button.disabled = true;
+    if (jobId === null || isOff(button)) return;
+    const token = state.xai.token;
+    setOff(button, true);
     setText('xai-source', 'Asking the LLM…');
     try {
       const explanation = await api.explanation(jobId, true);
       if (token === state.xai.token) renderExplanation(explanation);
     } catch (err) {
+      if (token !== state.xai.token) return;
       setText('xai-source', '');
       showError(err);
     } finally {
-      button.disabled = false;
+      if (token === state.xai.token) setOff(button, false);
     }
   }
 
@@ -755,14 +851,13 @@
     co2_efficiency: 'Little CO₂ was avoided against the all-performance baseline: move jobs that do not need the fastest servers to the balanced or green pools.',
   };
   const SCORE_PARTS = { avg_reward: 'average reward', green_ratio: 'green share', carbon_score: 'clean-time running', co2_efficiency: 'CO₂ avoided' };
-  const RATINGS = [[75, 'A', 'Excellent'], [60, 'B', 'Good'], [45, 'C', 'Fair'], [30, 'D', 'Poor'], [-Infinity, 'E', 'Very poor']];
 
   function renderSustainability() {
     const s = state.summary;
     const has = Boolean(s && s.total_jobs);
     setText('gauge-value', has ? fixed(s.sustainability_score, 1) : '–');
     if (has) {
-      const [, grade, word] = RATINGS.find(([min]) => s.sustainability_score >= min);
+      const [, grade, word] = rating(s.sustainability_score);
       setText('rating-grade', grade);
       $('rating-grade').dataset.grade = grade;
       setText('rating-word', word);
@@ -777,9 +872,9 @@
       setText('rating-advice', 'Run some jobs to get a rating.');
     }
     const share = has && s.co2_baseline_kg > 0 ? ` (${percent(s.co2_avoided_kg / s.co2_baseline_kg, 1)} of the baseline)` : '';
-    setText('sus-avoided', has ? `${fixed(s.co2_avoided_kg, 3)} kg${share}` : '–');
-    setText('sus-baseline', has ? `${fixed(s.co2_baseline_kg, 3)} kg` : '–');
-    setText('sus-co2', has ? `${fixed(s.total_co2_kg, 3)} kg` : '–');
+    setText('sus-avoided', has ? `${amount(s.co2_avoided_kg)} kg${share}` : '–');
+    setText('sus-baseline', has ? `${amount(s.co2_baseline_kg)} kg` : '–');
+    setText('sus-co2', has ? `${amount(s.total_co2_kg)} kg` : '–');
     setText('sus-green', has ? percent(s.green_ratio, 1) : '–');
     const a = state.agg;
     let best = -1;
@@ -788,15 +883,15 @@
         if (a.count[i] && (best < 0 || a.co2[i] / a.count[i] < a.co2[best] / a.count[best])) best = i;
       }
     }
-    setText('sus-best', best >= 0 ? `${state.servers[best]}: ${fixed(a.co2[best] / a.count[best], 4)} kg CO₂ per job` : '–');
+    setText('sus-best', best >= 0 ? `${state.servers[best]}: ${amount(a.co2[best] / a.count[best])} kg CO₂ per job` : '–');
   }
 
   /** The metrics table's columns: a policy summary key, its heading, the unit (a key of the result's
-   * `units`, or text), digits, and whether higher is better. */
+   * `units`, or text), digits (`amount`: three significant ones), and whether higher is better. */
   const SIM_COLUMNS = [
-    { key: 'energy_kwh', label: 'Energy', units: 'energy', digits: 2 },
-    { key: 'co2_kg', label: 'CO₂', units: 'co2', digits: 3 },
-    { key: 'co2_with_idle_kg', label: 'CO₂ with idle', units: 'co2', digits: 3 },
+    { key: 'energy_kwh', label: 'Energy', units: 'energy', digits: 'amount' },
+    { key: 'co2_kg', label: 'CO₂', units: 'co2', digits: 'amount' },
+    { key: 'co2_with_idle_kg', label: 'CO₂ with idle', units: 'co2', digits: 'amount' },
     { key: 'cost', label: 'Cost', units: 'cost', digits: 2 },
     { key: 'completion_mean_min', label: 'Mean completion', units: 'time', digits: 1 },
     { key: 'completion_p95_min', label: 'p95 completion', units: 'time', digits: 1 },
@@ -808,24 +903,34 @@
     { key: 'quality_mean', label: 'Quality', text: '0–1', digits: 3, higher: true },
   ];
 
-  /** The followed run's status line, progress bar and buttons. */
+  /** The followed run's status line, progress bar and buttons. Only a change of status (or of the policy
+   * being run) reaches the live region #sim-status; the running count goes to #sim-detail, which is not live. */
   function renderSimProgress(view) {
     const p = view.progress;
     const active = SIM_ACTIVE.includes(view.status);
     document.body.dataset.simState = view.status;
     $('sim-progress').value = view.status === 'done' ? 1 : p.fraction;
-    $('sim-start').disabled = active;
-    $('sim-cancel').disabled = !active || state.sim.cancelling;
-    const runs = `${integer(p.done)} of ${integer(p.total)} job runs (${percent(p.fraction, 1)})`;
+    setSimButtons(active);
     const policies = view.config.policies.length;
     const status = {
       queued: 'Queued: waiting for a free simulation slot on the server.',
-      running: p.total ? `Running ${p.policy}: ${runs}.` : 'Running: building the workload and the carbon clock.',
+      running: p.total ? `Running ${p.policy}.` : 'Running: building the workload and the carbon clock.',
       done: `Done: ${policies} ${policies === 1 ? 'policy' : 'policies'} on ${integer(view.config.jobs)} jobs in ${fixed(view.elapsed_s, 2)} s.`,
       cancelled: `Cancelled: ${view.error || 'stopped on request'}.`,
       failed: `Failed: ${view.error || 'no reason given'}.`,
     }[view.status] || `Status: ${view.status}`;
-    setText('sim-status', state.sim.cancelling && active ? `Cancelling (the run stops between two chunks of jobs). ${status}` : status);
+    setLive('sim-status', state.sim.cancelling && active ? `Cancelling (the run stops between two chunks of jobs). ${status}` : status);
+    setText('sim-detail', active && p.total ? `${integer(p.done)} of ${integer(p.total)} job runs (${percent(p.fraction, 1)}).` : '');
+  }
+
+  /** Start and Cancel follow the run; focus moves with them (Start to Cancel, and back) instead of
+   * being dropped on a button that switches off. */
+  function setSimButtons(active) {
+    const start = $('sim-start'), cancel = $('sim-cancel');
+    setOff(start, active);
+    setOff(cancel, !active || state.sim.cancelling);
+    if (active && !state.sim.cancelling && document.activeElement === start) cancel.focus();
+    if (!active && document.activeElement === cancel) start.focus();
   }
 
   /** A finished run's document (GET /simulate/{id} `result`): text, charts and tables of the Compare tab. */
@@ -871,7 +976,7 @@
       chart.options.scales.x.title.text = `${title}: shorter is better`;
     });
     setText('race-bound', bound !== null
-      ? `Grey bar: the hindsight lower bound on the jobs' CO₂, ${fixed(bound, 3)} kg. No policy can emit less: it holds for ${r.lower_bound.holds_for}, so it is usually out of reach.`
+      ? `Grey bar: the hindsight lower bound on the jobs' CO₂, ${amount(bound)} kg. No policy can emit less: it holds for ${r.lower_bound.holds_for}, so it is usually out of reach.`
       : 'The hindsight lower bound applies to the jobs\' CO₂ and is shown with that metric.');
   }
 
@@ -880,7 +985,7 @@
     const bound = r.lower_bound.co2_kg;
     const datasets = r.policies.map((p) => ({
       label: p.policy, data: [{ x: p.completion_mean_min, y: p.co2_kg }],
-      backgroundColor: policyColor(p.policy), borderColor: policyColor(p.policy), pointRadius: 6, pointHoverRadius: 8,
+      ...policyStyle(p.policy), borderDash: [], borderWidth: 2, pointRadius: 7, pointHoverRadius: 9,
     }));
     datasets.push({
       label: BOUND_LABEL, type: 'line', data: [{ x: Math.min(...xs), y: bound }, { x: Math.max(...xs), y: bound }],
@@ -894,13 +999,15 @@
     const names = Object.keys(curve.quality);
     const ends = windowEnds(r.workload.jobs, names.length ? curve.quality[names[0]].length : 0);
     const points = (values) => values.map((y, i) => ({ x: ends[i], y }));
-    const datasets = names.map((name) => series(name, policyColor(name), { data: points(curve.quality[name]), pointRadius: 2 }));
+    const datasets = names.map((name) => series(name, policyColor(name), { ...policyStyle(name), data: points(curve.quality[name]), pointRadius: 3.5 }));
     if (curve.agent_reward) {
-      datasets.push(series('tier_agents training reward', policyColor('tier_agents'), { data: points(curve.agent_reward), borderDash: [5, 4], pointRadius: 2 }));
+      datasets.push(series('tier_agents training reward', policyColor('tier_agents'), {
+        data: points(curve.agent_reward), borderDash: [2, 2], pointStyle: 'line', pointRadius: 4,
+      }));
     }
     updateChart('chart-learning', null, [], (chart) => { chart.data.datasets = datasets; });
     setText('learning-note', `Each point: the mean quality score (the seed's tier-weighted performance, cost, CO₂ and latency, 0–1) of the chosen servers over about ${integer(curve.window_jobs)} jobs, in arrival order. `
-      + `Greedy picks the best score for every job, so it is the ceiling.${curve.agent_reward ? ' Dashed: the agents\' training reward (quality minus the overload penalty).' : ''}`);
+      + `Greedy picks the best score for every job, so it is the ceiling.${curve.agent_reward ? ' In tier_agents\' colour with flat dash marks: the agents\' training reward (quality minus the overload penalty).' : ''}`);
   }
 
   /** wins[i][j]: the share of jobs on which policy i emitted less CO2 than policy j; shown with its count. */
@@ -937,7 +1044,8 @@
       const dot = el('span', { class: 'dot' });
       dot.style.backgroundColor = policyColor(p.policy);
       return el('tr', {}, el('th', { scope: 'row' }, dot, p.policy), ...columns.map((c, k) => el('td', {
-        class: p[c.key] === best[k] ? 'num best' : 'num', text: c.digits ? fixed(p[c.key], c.digits) : integer(p[c.key]),
+        class: p[c.key] === best[k] ? 'num best' : 'num',
+        text: c.digits === 'amount' ? amount(p[c.key]) : c.digits ? fixed(p[c.key], c.digits) : integer(p[c.key]),
       })));
     }));
     setText('sim-units', `Units of the result: ${Object.entries(r.units).map(([name, text]) => `${name} in ${text}`).join('; ')}.`);
@@ -945,34 +1053,66 @@
 
   // --- notices and the overlay -------------------------------------------------------------------
 
+  /** One notice at a time, in one of two live regions that are always in the page: errors in the
+   * role=alert one, information in the role=status one (polite). The title and lines move to the right
+   * region, emptied first, so a repeated message is announced again. */
   function showNotice(title, lines = [], kind = 'error') {
-    const box = $('notice');
-    box.dataset.kind = kind;
+    clearNotice();
+    $(kind === 'error' ? 'notice-alert' : 'notice-status').append($('notice-title'), $('notice-lines'));
     setText('notice-title', title);
     $('notice-lines').replaceChildren(...lines.slice(0, 50).map((line) => el('li', { text: line })));
     if (lines.length > 50) $('notice-lines').append(el('li', { text: `… and ${lines.length - 50} more.` }));
-    box.hidden = false;
+    $('notice').dataset.kind = kind;
+    $('notice-close').hidden = false;
   }
 
   function showError(err) {
+    if (err instanceof StaleAnswer) return; // an answer for a session the page has left
     if (err instanceof ApiError) showNotice(err.title, err.lines);
     else showNotice('Something went wrong in the page', [String(err && err.message ? err.message : err)]);
     console.warn('TaskPilot:', err); // eslint-disable-line no-console
   }
 
-  function hideNotice() {
-    $('notice').hidden = true;
+  function clearNotice() {
+    setText('notice-title', '');
+    $('notice-lines').replaceChildren();
   }
 
+  function hideNotice() {
+    const close = $('notice-close');
+    if (document.activeElement === close) $('main').focus(); // Dismiss goes away: the focus goes to the content
+    clearNotice();
+    $('notice').dataset.kind = '';
+    close.hidden = true;
+  }
+
+  const noticeShown = () => $('notice').dataset.kind !== '';
+
+  /** Text for a live region, written only when it changes (a rewrite of the same words is announced again). */
+  function setLive(id, text) {
+    if ($(id).textContent !== text) setText(id, text);
+  }
+
+  /** Switch a button off without taking it out of the focus order (aria-disabled; its handler checks isOff). */
+  function setOff(button, off) {
+    button.setAttribute('aria-disabled', String(off));
+  }
+  const isOff = (button) => button.getAttribute('aria-disabled') === 'true';
+
+  /** The Run steps in a native modal <dialog>: showModal() makes the rest of the page inert and keeps
+   * focus inside. Escape cannot close it while the run lasts. */
   const overlay = {
+    held: false,
     open(title) {
       setText('overlay-title', title);
       for (const li of document.querySelectorAll('#overlay-steps li')) {
         li.dataset.state = 'pending';
         li.querySelector('.step-detail').textContent = '';
       }
-      $('overlay').hidden = false;
-      document.querySelector('.overlay-box').focus();
+      this.held = true;
+      const dialog = $('overlay');
+      if (!dialog.open) dialog.showModal();
+      dialog.focus();
     },
     step(name, stepState, detail = '') {
       const li = document.querySelector(`#overlay-steps li[data-step="${name}"]`);
@@ -980,12 +1120,32 @@
       li.querySelector('.step-detail').textContent = detail;
     },
     close() {
-      $('overlay').hidden = true;
+      this.held = false;
+      const dialog = $('overlay');
+      if (dialog.open) dialog.close();
       $('btn-run').focus();
     },
   };
 
   // --- actions -----------------------------------------------------------------------------------
+
+  /** Run `action` as the page's one state-changing action (run, reset, add, upload, new session): while
+   * it lasts the others are refused. Returns its promise, or null when another action is under way. */
+  function exclusive(name, action) {
+    if (state.busy) return null;
+    state.busy = name;
+    document.body.dataset.busy = name;
+    state.action = (async () => {
+      try {
+        return await action();
+      } finally {
+        state.busy = null;
+        state.action = null;
+        delete document.body.dataset.busy;
+      }
+    })();
+    return state.action;
+  }
 
   async function refreshStatus() {
     const [summary, carbon] = await Promise.all([api.summary(), api.carbon()]);
@@ -994,29 +1154,51 @@
     state.queued = summary.queued_jobs;
   }
 
-  /** The session's whole history from GET /history, in pages fetched side by side. */
-  async function loadHistory(total) {
+  /** The server replaced an expired session with a new, empty one (X-Session-Notice on any answer): drop
+   * what the page shows, stop any explanation on its way, and read the new session once. */
+  function sessionExpired(notice) {
+    state.xai.token++;
+    forgetSessionData();
+    setJobs([]);
+    clearXai();
+    renderAll();
+    showNotice('Your previous session has expired, so this is a new, empty session.', [notice], 'info');
+    if (state.resync) return;
+    state.resync = refreshStatus()
+      .catch(showError)
+      .finally(() => {
+        state.resync = null;
+        renderAll();
+      });
+  }
+
+  /** Jobs from position `from` to `total` of the session's history (GET /history), pages fetched side by side. */
+  async function loadHistory(total, from = 0) {
     const offsets = [];
-    for (let offset = 0; offset < total; offset += HISTORY_PAGE) offsets.push(offset);
+    for (let offset = from; offset < total; offset += HISTORY_PAGE) offsets.push(offset);
     const pages = await Promise.all(offsets.map((offset) => api.history(offset, HISTORY_PAGE)));
     return pages.flatMap((page) => page.jobs);
   }
 
-  async function addJob(event) {
+  function addJob(event) {
     event.preventDefault();
     const form = event.target;
     if (!form.reportValidity()) return;
     const job = { priority: $('job-priority').value, cpu: Number($('job-cpu').value), memory: Number($('job-memory').value) };
     if ($('job-latency').value) job.latency = $('job-latency').value;
-    try {
-      const { job_id: id } = await api.submit(job);
-      state.queued += 1;
-      state.queueLog.push({ count: 1, text: `Job ${id}: ${job.priority}, latency ${job.latency || 'not set'}, cpu ${job.cpu} %, memory ${job.memory} %` });
-      renderQueue();
-      hideNotice();
-    } catch (err) {
-      showError(err);
-    }
+    exclusive('add', async () => {
+      try {
+        const { job_id: id } = await api.submit(job);
+        state.queued += 1;
+        state.queueLog.push({ count: 1, text: `Job ${id}: ${job.priority}, latency ${job.latency || 'not set'}, cpu ${job.cpu} %, memory ${job.memory} %` });
+        renderQueue();
+        if (!state.resync) hideNotice();
+        return true;
+      } catch (err) {
+        showError(err);
+        return false;
+      }
+    });
   }
 
   function showCsvErrors(err, fileName) {
@@ -1029,22 +1211,26 @@
     $('csv-errors').hidden = false;
   }
 
-  /** POST /upload of the chosen file; on success the file is queued whole, on 422 every bad row is listed. */
+  /** POST /upload of `file`; on success the file is queued whole, on 422 every bad row is listed. The file
+   * stops being the pending one as the upload starts (so a second Upload or a Run cannot queue it again)
+   * and is pending again if the upload fails. */
   async function uploadFile(file) {
     $('csv-errors').hidden = true;
     setText('csv-status', `Uploading ${file.name}…`);
+    if (state.pendingFile === file) state.pendingFile = null;
     try {
       const result = await api.upload(file);
       state.queued += result.count;
       const ids = result.job_ids;
       state.queueLog.push({ count: result.count, text: `Jobs ${ids[0]}–${ids[ids.length - 1]} (${integer(result.count)}) from ${file.name}` });
-      state.pendingFile = null;
-      $('csv-file').value = '';
+      if ($('csv-file').files[0] === file) $('csv-file').value = '';
       setText('csv-status', `Queued ${integer(result.count)} jobs from ${file.name}.`);
       renderQueue();
-      hideNotice();
+      if (!state.resync) hideNotice();
       return result;
     } catch (err) {
+      if (err instanceof StaleAnswer) throw err;
+      if (state.pendingFile === null && $('csv-file').files[0] === file) state.pendingFile = file;
       setText('csv-status', '');
       if (err instanceof ApiError && err.status === 422) {
         showCsvErrors(err, file.name);
@@ -1057,14 +1243,26 @@
     }
   }
 
-  async function onCsvSubmit(event) {
+  /** Upload and queue. A second press while the file is on its way does nothing; the button says so. */
+  function onCsvSubmit(event) {
     event.preventDefault();
+    if (state.busy === 'upload') return;
     const file = $('csv-file').files[0];
     if (!file) {
       setText('csv-status', 'Choose a CSV file first.');
       return;
     }
-    try { await uploadFile(file); } catch (err) { /* shown on the page */ }
+    const button = $('csv-upload');
+    exclusive('upload', async () => {
+      setOff(button, true);
+      try {
+        return await uploadFile(file);
+      } catch (err) {
+        return null; // shown on the page
+      } finally {
+        setOff(button, false);
+      }
+    });
   }
 
   function openAddPanel(open) {
@@ -1072,20 +1270,25 @@
     $('btn-new-job').setAttribute('aria-expanded', String(open));
   }
 
-  /** Run scheduler: (upload a chosen file,) POST /run?detail=compact, refresh the KPIs, render. */
+  /** Run scheduler: (upload a chosen file,) POST /run?detail=compact, refresh the KPIs, render. An Add or
+   * Upload still on its way is waited for first: its jobs belong to this run. */
   async function runScheduler(event) {
     const timing = { clickAt: event && event.timeStamp ? event.timeStamp : performance.now() };
-    if (state.busy) return;
+    if ((state.busy === 'add' || state.busy === 'upload') && !(await state.action)) return;
+    await exclusive('run', () => schedule(timing));
+  }
+
+  async function schedule(timing) {
     const file = state.pendingFile;
     if (!state.queued && !file) {
       showNotice('Nothing to run: the queue is empty', ['Add a job or upload a CSV first (New job).']);
       openAddPanel(true);
       return;
     }
-    state.busy = true;
     document.body.dataset.runState = 'running';
     hideNotice();
-    overlay.open(`Scheduling ${file ? `the queue and ${file.name}` : `${integer(state.queued)} jobs`}`);
+    const queued = `${integer(state.queued)} job${state.queued === 1 ? '' : 's'}`;
+    overlay.open(`Scheduling ${file ? `the queue and ${file.name}` : queued}`);
     let step = 'parse';
     try {
       if (file) {
@@ -1096,7 +1299,7 @@
         const result = await uploadFile(file);
         overlay.step('submit', 'done', `${integer(result.count)} jobs queued`);
       } else {
-        overlay.step('parse', 'done', `${integer(state.queued)} jobs already validated in the queue`);
+        overlay.step('parse', 'done', `${queued} already validated in the queue`);
         overlay.step('submit', 'skipped', 'nothing new to submit');
       }
       step = 'schedule';
@@ -1109,15 +1312,16 @@
       overlay.step('explain', 'active');
       const explained = batch.length ? api.explanation(batch[0].job_id, false) : Promise.resolve(null);
       const [explanation] = await Promise.all([explained, refreshStatus()]);
+      const jobs = await sessionJobs(batch);
       overlay.step('explain', 'done', explanation ? `job ${batch[0].job_id} explained; every job has its reason` : 'no jobs');
       step = 'render';
       overlay.step('render', 'active');
       timing.renderAt = performance.now();
       state.queueLog = [];
       openAddPanel(false);
-      setJobs(state.jobs.concat(batch));
+      setJobs(jobs);
       renderAll();
-      if (batch.length && state.xai.jobId === null) showJob(batch[0].job_id);
+      if (batch.length && state.xai.jobId === null) showJob(batch[0].job_id, explanation);
       await nextFrame();
       timing.drawnAt = performance.now();
       timing.jobs = batch.length;
@@ -1129,20 +1333,31 @@
       document.body.dataset.runState = 'done';
       document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
       // The overlay stays a moment so the steps can be read; the timing above has already stopped.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     } catch (err) {
       overlay.step(step, 'error', err instanceof ApiError ? err.title : 'failed');
       document.body.dataset.runState = 'error';
       if (!(err instanceof ApiError && err.status === 422 && step === 'submit')) showError(err);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
     } finally {
       overlay.close();
-      state.busy = false;
     }
   }
 
-  async function resetSession() {
+  /** The session's jobs after a run placed `batch`: this page's copy plus the batch when /summary agrees
+   * on the count; otherwise another tab ran jobs of this session too, and the history past this page's
+   * copy comes from GET /history (all of it when the session shrank, as after a reset elsewhere). */
+  async function sessionJobs(batch) {
+    const total = state.summary.total_jobs;
+    const known = state.jobs.length;
+    if (total === known + batch.length) return state.jobs.concat(batch);
+    if (total > known + batch.length) return state.jobs.concat(await loadHistory(total, known));
+    return loadHistory(total);
+  }
+
+  function resetSession() {
     const button = $('btn-reset');
+    if (state.busy) return;
     if (!state.resetArmed) {
       // A two-step button instead of confirm(): the session can hold thousands of jobs.
       button.textContent = 'Click again to reset';
@@ -1152,51 +1367,55 @@
     clearTimeout(state.resetArmed);
     state.resetArmed = null;
     button.textContent = 'Reset';
-    try {
-      await api.reset();
-      forgetSessionData();
-      state.xai.token++;
-      await refreshStatus();
-      setJobs([]);
-      clearXai();
-      renderAll();
-      showNotice('The session was reset: queue and history are empty.', [], 'info');
-    } catch (err) {
-      showError(err);
-    }
+    exclusive('reset', async () => {
+      try {
+        await api.reset();
+        forgetSessionData();
+        state.xai.token++;
+        await refreshStatus();
+        setJobs([]);
+        clearXai();
+        renderAll();
+        showNotice('The session was reset: queue and history are empty.', [], 'info');
+      } catch (err) {
+        showError(err);
+      }
+    });
   }
 
   /** Start new session: GET /session?scenario=..., then this page uses the new, empty session. */
-  async function startNewSession(event) {
+  function startNewSession(event) {
     event.preventDefault();
-    if (state.busy) return;
     const scenario = $('scenario-select').value;
-    const previous = state.sessionId;
-    const previousJobs = state.summary ? state.summary.total_jobs : 0;
-    try {
-      const { session_id: id } = await api.newSession(scenario);
-      state.sessionId = id;
-      storeSet(SESSION_KEY, id);
-      forgetSessionData();
-      state.xai.token++;
-      clearXai();
-      await refreshStatus();
-      await showSession();
-      showNotice(`Started a new ${scenario} session; this page now uses it.`, [
-        `Your previous session ${previous} (${integer(previousJobs)} scheduled jobs) is left behind: this page no longer shows it, and the server drops it once it has been idle for a while.`,
-      ], 'info');
-    } catch (err) {
-      showError(err);
-    }
+    exclusive('session', async () => {
+      const previous = state.sessionId;
+      const previousJobs = state.summary ? state.summary.total_jobs : 0;
+      try {
+        const { session_id: id } = await api.newSession(scenario);
+        state.sessionId = id; // from here on, answers for the previous session are dropped (StaleAnswer)
+        storeSet(SESSION_KEY, id);
+        forgetSessionData();
+        state.xai.token++;
+        clearXai();
+        await refreshStatus();
+        await showSession();
+        showNotice(`Started a new ${scenario} session; this page now uses it.`, [
+          `Your previous session ${previous} (${integer(previousJobs)} scheduled jobs) is left behind: this page no longer shows it, and the server drops it once it has been idle for a while.`,
+        ], 'info');
+      } catch (err) {
+        showError(err);
+      }
+    });
   }
 
   /** Start (Compare tab): POST /simulate with the form's options, then follow the run. */
   async function startSimulation(event) {
     event.preventDefault();
-    if (!$('sim-form').reportValidity()) return;
+    const start = $('sim-start');
+    if (isOff(start) || !$('sim-form').reportValidity()) return;
     const policies = Array.from(document.querySelectorAll('#sim-policies input:checked'), (input) => input.value);
     if (!policies.length) {
-      setText('sim-status', 'Not started: choose at least one policy.');
+      setLive('sim-status', 'Not started: choose at least one policy.');
       showNotice('Choose at least one policy to compare.', ['Tick one or more policies under "Policies" and press Start again.']);
       return;
     }
@@ -1206,10 +1425,11 @@
       seed: seed === '' ? randomSeed() : Number(seed), policies,
     };
     state.sim.token++; // stop following an earlier run
-    $('sim-start').disabled = true;
+    setOff(start, true);
     $('sim-progress').value = 0;
     document.body.dataset.simState = 'starting';
-    setText('sim-status', 'Starting…');
+    setLive('sim-status', 'Starting…');
+    setText('sim-detail', '');
     try {
       const { id } = await api.simulate(config);
       hideNotice();
@@ -1217,32 +1437,44 @@
       followSimulation(id);
     } catch (err) {
       document.body.dataset.simState = 'error';
-      $('sim-start').disabled = false;
-      setText('sim-status', `Not started: ${err instanceof ApiError ? err.message : 'the page failed'}.`);
+      setOff(start, false);
+      setLive('sim-status', `Not started: ${err instanceof ApiError ? err.message : 'the page failed'}.`);
       showError(err);
     }
   }
 
-  /** Poll GET /simulate/{id} every SIM_POLL_MS until the run is done, failed or cancelled. */
+  /** Poll GET /simulate/{id} every SIM_POLL_MS until the run is done, failed or cancelled. A poll that
+   * gets no answer (network, time-out, 5xx) is tried again after 1, 2 and 4 s before the page gives up. */
   async function followSimulation(id) {
     const sim = state.sim;
     const token = ++sim.token;
     sim.id = id;
     sim.cancelling = false;
+    let failures = 0;
     for (;;) {
       let view;
       try {
         view = await api.simulation(id);
+        failures = 0;
       } catch (err) {
         if (token !== sim.token) return;
+        const passing = err instanceof ApiError && (err.status === 0 || err.status >= 500);
+        if (passing && failures < SIM_RETRY_MS.length) {
+          const wait = SIM_RETRY_MS[failures++];
+          setLive('sim-status', `No answer from the server about the simulation; trying again in ${wait / 1000} s (attempt ${failures} of ${SIM_RETRY_MS.length}).`);
+          await sleep(wait);
+          if (token !== sim.token) return;
+          continue;
+        }
         document.body.dataset.simState = 'error';
-        $('sim-start').disabled = false;
-        $('sim-cancel').disabled = true;
+        sim.cancelling = false;
+        setSimButtons(false);
+        setText('sim-detail', '');
         if (err instanceof ApiError && err.status === 404) {
           storeSet(SIM_KEY, null, 'sessionStorage');
-          setText('sim-status', 'The last simulation is no longer on the server (it keeps only the newest finished runs). Press Start to run one.');
+          setLive('sim-status', 'The last simulation is no longer on the server (it keeps only the newest finished runs). Press Start to run one.');
         } else {
-          setText('sim-status', `Lost track of the simulation: ${err.message}. Reload the page and open this tab to pick it up again.`);
+          setLive('sim-status', `Lost track of the simulation: ${err.message}. Reload the page and open this tab to pick it up again.`);
           showError(err);
         }
         return;
@@ -1255,20 +1487,22 @@
         if (view.status === 'failed') showNotice('The simulation failed', [view.error || 'The server gave no reason.']);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, SIM_POLL_MS));
+      await sleep(SIM_POLL_MS);
     }
   }
 
   /** Cancel: DELETE /simulate/{id}; the poll sees the run stop. */
   async function cancelSimulation() {
     const id = state.sim.id;
-    if (!id) return;
+    const cancel = $('sim-cancel');
+    if (!id || isOff(cancel)) return;
     state.sim.cancelling = true;
-    $('sim-cancel').disabled = true;
+    setOff(cancel, true);
     try {
       await api.cancelSimulation(id);
     } catch (err) {
       state.sim.cancelling = false;
+      setOff(cancel, false);
       showError(err);
     }
   }
@@ -1288,6 +1522,10 @@
     $('btn-run').addEventListener('click', runScheduler);
     $('btn-reset').addEventListener('click', resetSession);
     $('notice-close').addEventListener('click', hideNotice);
+    // Escape would close the Run dialog: not while the run lasts (Chromium may close it anyway after a
+    // second Escape, so a close while held reopens it).
+    $('overlay').addEventListener('cancel', (event) => event.preventDefault());
+    $('overlay').addEventListener('close', () => { if (overlay.held) $('overlay').showModal(); });
     $('job-form').addEventListener('submit', addJob);
     $('csv-form').addEventListener('submit', onCsvSubmit);
     $('scenario-form').addEventListener('submit', startNewSession);
@@ -1365,10 +1603,15 @@
     if (state.jobs.length) showJob(state.jobs[state.jobs.length - 1].job_id);
   }
 
-  /** The session id from localStorage (or a new one from GET /session); the history from GET /history. */
+  /** The session id from localStorage (or a new one from GET /session); the history from GET /history.
+   * Without the chart library the page still works (forms, tables, explanations), minus the charts. */
   async function init() {
     buildTabs();
-    createCharts();
+    if (typeof Chart === 'undefined') {
+      showNotice('The chart library did not load', ['/static/vendor/chart.umd.min.js is missing, so the page shows no charts; everything else works.']);
+    } else {
+      createCharts();
+    }
     bindEvents();
     const stored = storeGet(SESSION_KEY);
     state.sessionId = stored && SESSION_ID.test(stored) ? stored : null;
@@ -1383,7 +1626,7 @@
       state.pools = info.tier_pools;
       state.tierOf = Object.fromEntries(TIERS.flatMap((tier) => (info.tier_pools[tier] || []).map((name) => [name, tier])));
       const seen = Number(storeGet(SEEN_KEY) || 0);
-      if (seen > 0 && state.summary.total_jobs === 0 && $('notice').hidden) {
+      if (seen > 0 && state.summary.total_jobs === 0 && !noticeShown()) {
         showNotice('This session has no jobs on the server any more.', [`This browser last saw ${integer(seen)} scheduled jobs; the server may have restarted. Add jobs to start again.`], 'info');
       }
       await showSession();
@@ -1394,9 +1637,5 @@
     document.body.dataset.ready = 'true';
   }
 
-  if (typeof Chart === 'undefined') {
-    showNotice('The chart library did not load', ['/static/vendor/chart.umd.min.js is missing; the page cannot draw charts.']);
-  } else {
-    init();
-  }
+  init();
 })();

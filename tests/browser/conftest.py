@@ -190,17 +190,89 @@ class Dashboard:
 @pytest.fixture
 def dashboard(browser: Any, server: str) -> Iterator[Dashboard]:
     """A fresh context and page on the module's server; at the end the page must have stayed clean."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    yield from _board(browser, server)
+
+
+@pytest.fixture
+def unguarded(browser: Any, server: str) -> Iterator[Dashboard]:
+    """A page with the Content-Security-Policy switched off, so only the page's own care (textContent,
+    never innerHTML) stands between hostile text and script execution."""
+    yield from _board(browser, server, bypass_csp=True)
+
+
+def _board(browser: Any, server: str, **options: Any) -> Iterator[Dashboard]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, **options)
     context.set_default_timeout(TIMEOUT_MS)
     # Offline by construction: anything not for the test server is aborted (and reported by the watch).
     context.route(lambda url: not url.startswith(server + "/"), lambda route: route.abort())
-    page = context.new_page()
-    board = Dashboard(page, server)
+    board = Dashboard(context.new_page(), server)
     try:
         yield board
         board.assert_clean()
     finally:
         context.close()
+
+
+def hold(page: Any, url: str | re.Pattern[str]) -> list[Any]:
+    """Requests to `url` wait in the returned list until the test continues (or fulfils) them."""
+    held: list[Any] = []
+    page.route(url, lambda route: held.append(route))
+    return held
+
+
+def wait_until(page: Any, condition: Any, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Let the page run (and route handlers fire) until `condition()` holds."""
+    for _ in range(timeout_ms // 20):
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"timed out after {timeout_ms} ms waiting for {condition}")
+
+
+def settle(page: Any) -> None:
+    """A moment for the page to handle an answer that, if the page is right, changes nothing visible."""
+    page.wait_for_timeout(150)
+
+
+WHITE = (255, 255, 255)
+
+
+def rgb(color: str) -> tuple[int, int, int]:
+    """'#rrggbb' or 'rgb(r, g, b)' / 'rgba(r, g, b, 1)' as a tuple."""
+    if color.startswith("#"):
+        return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))
+    numbers = re.findall(r"[\d.]+", color)
+    assert len(numbers) == 3 or float(numbers[3]) == 1, f"{color} is translucent"
+    return (int(numbers[0]), int(numbers[1]), int(numbers[2]))
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int] = WHITE) -> float:
+    """The WCAG 2 contrast ratio of two colours, 1 to 21."""
+
+    def luminance(c: tuple[int, int, int]) -> float:
+        lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in (x / 255 for x in c)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def assert_amount(text: str, value: float) -> None:
+    """`text` shows `value` as the page's amount() does: three significant digits below 1,000 (so a grid
+    session's grams of CO2 never round to 0.00), whole units above."""
+    plain = text.replace(",", "")
+    assert re.fullmatch(r"-?\d+(\.\d+)?", plain), text
+    significant = plain.lstrip("-").replace(".", "").lstrip("0")
+    if abs(value) < 1000:
+        assert len(significant) <= 3, f"{text} has more than 3 significant digits"
+        assert float(plain) == pytest.approx(value, rel=5.1e-3, abs=1e-12), (text, value)
+    else:
+        assert "." not in plain and abs(float(plain) - value) <= 0.5, (text, value)
+
+
+HOSTILE_FIELD = '<img src=x onerror="window.__pwned=3">'
+# Markup anywhere in the page that hostile text would have made: the page itself has none of these in <body>.
+INJECTED = "() => ({pwned: window.__pwned ?? null, markup: document.body.querySelectorAll('img, svg, script, iframe, object, embed').length})"
 
 
 def jobs_csv(jobs: list[dict[str, Any]]) -> bytes:

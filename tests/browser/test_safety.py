@@ -3,31 +3,14 @@ phone-sized screen."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
-import pytest
-
-from .conftest import TIMEOUT_MS, Dashboard, jobs_csv, mixed_jobs
+from .conftest import HOSTILE_FIELD, INJECTED, ROOT, Dashboard, hold, jobs_csv, mixed_jobs, wait_until
 
 SERVER_ENV = {"TASKPILOT_MAX_BODY_BYTES": "8192"}  # a small body cap, so a 413 is easy to provoke
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">"><svg onload=window.__pwned=2>.csv'
-HOSTILE_FIELD = '<img src=x onerror="window.__pwned=3">'
-INJECTED = "() => ({pwned: window.__pwned ?? null, imgs: document.querySelectorAll('main img, #overlay img').length, scripts: document.querySelectorAll('body script').length})"
-
-
-@pytest.fixture
-def unguarded(browser: Any, server: str) -> Any:
-    """A page with the Content-Security-Policy switched off, so only the page's own care (textContent,
-    never innerHTML) stands between hostile text and script execution."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.route(lambda url: not url.startswith(server + "/"), lambda route: route.abort())
-    board = Dashboard(context.new_page(), server)
-    try:
-        yield board
-        board.assert_clean()
-    finally:
-        context.close()
 
 
 def test_hostile_file_name_and_fields_are_shown_as_text(unguarded: Dashboard) -> None:
@@ -48,7 +31,52 @@ def test_hostile_file_name_and_fields_are_shown_as_text(unguarded: Dashboard) ->
     assert HOSTILE_NAME in board.text("#overlay-title")
     assert board.text("#side-jobs") == "7"
     page.wait_for_timeout(200)  # an injected <img onerror> would have fired by now
-    assert page.evaluate(INJECTED) == {"pwned": None, "imgs": 0, "scripts": 0}
+    assert page.evaluate(INJECTED) == {"pwned": None, "markup": 0}
+
+
+def test_hostile_server_and_llm_text_is_shown_as_text(unguarded: Dashboard) -> None:
+    board = unguarded
+    board.allow_http_errors(400, 422)
+    board.open()
+    page = board.page
+    script = "<script>window.__pwned=5</script>"
+    # A server `detail` as a list of field errors, then as a sentence.
+    detail = [{"loc": ["body", HOSTILE_FIELD], "msg": script, "type": "value_error"}]
+    page.route("**/submit", lambda route: route.fulfill(status=422, content_type="application/json", body=json.dumps({"detail": detail})))
+    page.click("#job-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('notice-title').textContent === 'The server found invalid input'")
+    assert board.text("#notice-lines") == f"{HOSTILE_FIELD}: {script}"
+    page.unroute("**/submit")
+    page.route("**/submit", lambda route: route.fulfill(status=400, content_type="application/json", body=json.dumps({"detail": HOSTILE_FIELD + script})))
+    page.click("#job-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('notice-title').textContent === 'The server refused the request'")
+    assert board.text("#notice-alert") == "The server refused the request" + HOSTILE_FIELD + script
+    page.unroute("**/submit")
+    # An LLM's explanation.
+    board.seed(mixed_jobs(3))
+    board.tab("xai")
+    page.wait_for_function("() => document.getElementById('xai-title').textContent.startsWith('Job 3:')")
+    llm = {"job_id": 3, "explanation": f"{HOSTILE_FIELD} <b>bold</b> {script}", "source": "llm", "note": None}
+    page.route(re.compile(r".*/explanation\?llm=true$"), lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(llm)))
+    page.click("#xai-refine")
+    page.wait_for_function("() => document.getElementById('xai-source').textContent === 'Refined by the LLM.'")
+    assert board.text("#xai-text") == llm["explanation"]
+    page.wait_for_timeout(200)  # an injected <img onerror> would have fired by now
+    assert page.evaluate(INJECTED) == {"pwned": None, "markup": 0}
+
+
+def test_app_js_writes_no_markup() -> None:
+    """Text reaches the page through textContent and attribute setters only: nothing that parses HTML,
+    sets an event handler from a string or points a link or frame somewhere."""
+    code = (ROOT / "frontend" / "static" / "app.js").read_text(encoding="utf-8")
+    body = code.split("*/", 1)[1]  # the header comment names innerHTML to say it is never used
+    sinks = [
+        r"innerHTML", r"outerHTML", r"insertAdjacentHTML", r"document\.write", r"srcdoc", r"DOMParser",
+        r"createContextualFragment", r"\.href\s*=", r"\.src\s*=", r"setAttribute\(\s*['\"`]on", r"\beval\(", r"new Function",
+        r"[{,]\s*['\"]?on[a-z]+['\"]?\s*:",  # an on... key in an el() attribute object
+    ]
+    found = {sink: re.findall(sink, body) for sink in sinks}
+    assert {sink: hits for sink, hits in found.items() if hits} == {}
 
 
 def test_server_errors_are_shown_in_plain_words(dashboard: Dashboard) -> None:
@@ -115,3 +143,44 @@ def test_layout_at_390_px(dashboard: Dashboard) -> None:
     for button in ("#btn-new-job", "#btn-run", "#btn-reset"):
         box = page.locator(button).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # The add panel, with a long file name and its rejected rows listed; Row and Field never split.
+    dashboard.allow_http_errors(422)
+    dashboard.tab("overview")
+    long_name = "a-very-long-file-name-without-any-break-in-it-at-all-" + "x" * 40 + ".csv"
+    dashboard.upload(long_name, b"priority,latency,cpu,memory\npurple,low,500,1\ngreen,low,1,2,3\n")
+    page.wait_for_selector("#csv-errors", state="visible")
+    assert page.evaluate(overflow) <= 0, "the add panel scrolls sideways at 390 px"
+    heights = page.eval_on_selector_all("#csv-error-rows tr", "(trs) => trs.map((tr) => [tr.cells[0].getClientRects().length, tr.cells[0].offsetHeight <= tr.cells[1].offsetHeight + 1])")
+    assert heights and all(ok for _, ok in heights)
+    nowrap = page.eval_on_selector_all("#csv-error-rows tr", "(trs) => trs.flatMap((tr) => [getComputedStyle(tr.cells[0]).whiteSpace, getComputedStyle(tr.cells[1]).whiteSpace])")
+    assert set(nowrap) == {"nowrap"}
+    # A notice and the Run dialog fit too.
+    box = page.locator("#notice").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    held = hold(page, re.compile(r".*/run\?detail=compact$"))
+    dashboard.api("POST", "/submit", json={"priority": "green", "cpu": 1, "memory": 2})
+    dashboard.reload()
+    page.click("#btn-run")
+    page.wait_for_selector("#overlay", state="visible")
+    wait_until(page, lambda: held)
+    box = page.locator("#overlay").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] >= 0 and box["y"] + box["height"] <= 844
+    assert page.evaluate(overflow) <= 0
+    held[0].continue_()
+    page.wait_for_function("() => document.body.dataset.runState === 'done'")
+
+
+def test_the_page_works_without_the_chart_library(dashboard: Dashboard) -> None:
+    dashboard.allow_http_errors(404)
+    page = dashboard.page
+    page.route("**/static/vendor/chart.umd.min.js", lambda route: route.fulfill(status=404, body="not here"))
+    dashboard.open()
+    assert dashboard.text("#notice-title") == "The chart library did not load"
+    url = page.url
+    # The forms are the page's, not the browser's: no native submit, no reload.
+    page.click("#job-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('queue-count').textContent === '1'")
+    dashboard.run()
+    assert page.url == url and dashboard.text("#kpi-jobs") == "1"
+    dashboard.tab("history")
+    assert page.eval_on_selector_all("#history-body tr", "(trs) => trs.length") == 1
