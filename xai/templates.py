@@ -236,22 +236,25 @@ def render_many(
             f"; the runner-up, {r}, scored {g:.2f} lower." if g >= 0.0 else f", although {r} scored {-g:.2f} higher."
             for r, g in zip(names[rival].tolist(), gap.tolist())
         ])  # fmt: skip
-    intensity = np.full(m, np.nan) if intensity_g_per_kwh is None else intensity_g_per_kwh
-    pieces.append([
-        _carbon_sentence(band, cf, g, c, e, k)
-        for band, cf, g, c, e, k in zip(carbon_band, carbon_factor.tolist(), intensity.tolist(), names[chosen].tolist(), energy_kwh.tolist(), co2_kg.tolist())
-    ])  # fmt: skip
+    chosen_names = names[chosen].tolist()
+    if intensity_g_per_kwh is None or np.isnan(intensity_g_per_kwh).all():  # the proxy: inlined, it is on /run's hot path
+        levels = [f" The carbon proxy was {b} (factor {cf:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(b, '')};" for b, cf in zip(carbon_band, carbon_factor.tolist())]
+    else:
+        levels = [_carbon_level(b, cf, g, c) for b, cf, g, c in zip(carbon_band, carbon_factor.tolist(), intensity_g_per_kwh.tolist(), chosen_names)]
+    pieces.append([f"{lv} on {c} the job uses {e:.4f} kWh and emits {k:.4f} kg CO2." for lv, c, e, k in zip(levels, chosen_names, energy_kwh.tolist(), co2_kg.tolist())])
     pieces.append(_agent_many(pool, chosen, loads, q_values, explored))
     return ["".join(texts) for texts in zip(*pieces)]
 
 
 def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chosen: str, energy_kwh: float, co2_kg: float) -> str:
     """The carbon clause: the proxy factor, or the real average intensity when there is one."""
+    return f"{_carbon_level(band, factor, intensity_g_per_kwh, chosen)} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2."
+
+
+def _carbon_level(band: str, factor: float, intensity_g_per_kwh: float, chosen: str) -> str:
     if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
-        level = f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh, and {band} across the pool's grids{_BAND_GLOSS.get(band, '')};"
-    else:
-        level = f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
-    return f"{level} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2."
+        return f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh, and {band} across the pool's grids{_BAND_GLOSS.get(band, '')};"
+    return f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
 
 
 def _agent_many(pool: tuple[str, ...], chosen: np.ndarray, loads: np.ndarray, q_values: np.ndarray, explored: np.ndarray) -> list[str]:

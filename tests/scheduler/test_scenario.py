@@ -131,3 +131,13 @@ def test_a_bad_region_map_stops_start_up(tmp_path):
     bad.write_text("server,zone\nServer 1,ATLANTIS\n")
     with pytest.raises(DatasetError, match="row 2: unknown zone 'ATLANTIS'"):
         build_world(Settings(data_dir=ROOT / "dataset_rl", regions_file=bad, pretrain_episodes=5))
+
+
+def test_grid_batch_explanations_equal_the_one_job_template(grid_world):
+    from scheduler import decisions
+    from xai.templates import render
+
+    record = Session("s", 4, grid_world, 0.0, 0.0, scenario="grid").run(jobs_of(300, np.random.default_rng(4)))
+    fast = decisions.explanations(grid_world, record, 0, len(record))
+    assert fast == [render(f) for f in decisions.decision_facts(grid_world, record, 0, len(record))]
+    assert all("gCO2eq/kWh" in text for text in fast)
