@@ -141,18 +141,14 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> byt
 
 def _reference_state(out: JsonRows, signals: Signals, idx: StepIndex) -> None:
     """The reference's "state" object: the series values at each job's pointer."""
-    out.lit(',"state":{"load":')
-    out.num(signals.load[idx.task], 4)
-    out.lit(',"energy_price":')
-    out.num(signals.energy_price[idx.price], 4)
-    out.lit(',"carbon_factor":')
-    out.num(signals.carbon_factor[idx.steel], 4)
-    out.lit(',"energy_factor":')
-    out.num(signals.energy_factor[idx.steel], 4)
-    out.lit(',"steel_energy_kwh":')
-    out.num(signals.steel_usage_kwh[idx.steel], 4)
-    out.lit(',"steel_co2":')
-    out.num(signals.steel_co2_t[idx.steel], 4)
+    columns = (
+        ("load", signals.load[idx.task]), ("energy_price", signals.energy_price[idx.price]),
+        ("carbon_factor", signals.carbon_factor[idx.steel]), ("energy_factor", signals.energy_factor[idx.steel]),
+        ("steel_energy_kwh", signals.steel_usage_kwh[idx.steel]), ("steel_co2", signals.steel_co2_t[idx.steel]),
+    )  # fmt: skip
+    for i, (key, values) in enumerate(columns):
+        out.lit((',"' if i else ',"state":{"') + key + '":')
+        out.num(values, 4)
     for key in _STATE_TEXT:
         labels = getattr(signals, key)
         out.lit(f',"{key}":')

@@ -147,4 +147,9 @@ def power_w(m: Machines, w: Work) -> np.ndarray:
 
 def energy_kwh(m: Machines, w: Work) -> np.ndarray:
     """(n_jobs, n_servers) kWh: watts x minutes / 60 (-> Wh) / 1000 (-> kWh)."""
-    return power_w(m, w) * runtime_min(m, w) / 60.0 / 1000.0
+    return kwh(power_w(m, w), runtime_min(m, w))
+
+
+def kwh(watts: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """Energy of `watts` drawn for `minutes`: W x min / 60 (-> Wh) / 1000 (-> kWh)."""
+    return watts * minutes / 60.0 / 1000.0

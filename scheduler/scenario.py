@@ -84,7 +84,7 @@ class GridScenario:
         hour = self.hour_at(t)
         work = energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min, jobs.size, jobs.intensity)
         runtime = energy.runtime_min(self.machines, work)  # (n, n_servers)
-        kwh = energy.power_w(self.machines, work) * runtime / 60.0 / 1000.0
+        kwh = energy.kwh(energy.power_w(self.machines, work), runtime)
         intensity = np.empty_like(runtime)
         for z, series in enumerate(self.zone_series):
             servers = np.flatnonzero(self.server_zone == z)

@@ -93,7 +93,7 @@ def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSession
     if isinstance(scenario, GridScenario):
         by_zone, factor = scenario.carbon_now(pointer)
         extra = {"clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))), "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
-                 "server_zones": scenario.describe()["server_zones"],
+                 "server_zones": {name: scenario.zone_of(s) for s, name in enumerate(world.fleet.names)},
                  "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; a job's own factor uses its pool's servers"}  # fmt: skip
     else:
         factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
