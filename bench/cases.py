@@ -252,6 +252,12 @@ def simulate(plan: Plan) -> list[Figure]:
     return run(plan)
 
 
+def plan_jobs(plan: Plan) -> list[Figure]:
+    from bench.case_plan import plan_case as run
+
+    return run(plan)
+
+
 def dashboard(plan: Plan) -> list[Figure]:
     # Needs Playwright and Chromium: imported only when asked for.
     from bench.case_dashboard import dashboard as run
@@ -261,5 +267,6 @@ def dashboard(plan: Plan) -> list[Figure]:
 
 BENCHMARKS = {
     "engine": engine, "agent_loop": agent_loop, "run_full": run_full, "run_compact": run_compact, "peak_rss": peak_rss,
-    "startup": startup, "concurrency": concurrency, "simulate": simulate, "dashboard": dashboard,
+    "startup": startup, "concurrency": concurrency, "simulate": simulate, "plan": plan_jobs,
+    "dashboard": dashboard,
 }  # fmt: skip

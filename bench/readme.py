@@ -24,6 +24,7 @@ ROWS = (
     ("concurrency.jobs_per_s_1c", "compact runs, 1 client (jobs/s)"),
     ("concurrency.jobs_per_s_4c", "compact runs, 4 clients at once (jobs/s)"),
     ("simulate.wall_s", "simulator: 100,000 jobs x 7 policies, grid scenario (s)"),
+    ("plan.wall_s", "planner: 3,000 jobs of 2-12 h over a year of 30-min data, perfect + noisy x 10 + persistence (s)"),
     ("dashboard.run_to_drawn_s", "dashboard: 10,000 jobs, Run click to last chart drawn, headless Chromium (s)"),
     ("dashboard.reload_s", "dashboard: reload of a 10,000-job session from `/history` (s)"),
 )
