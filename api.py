@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from scheduler.sessions import SessionStore
 from scheduler.settings import ROOT, Settings, get_settings
 from scheduler.world import build_world
-from web import errors, routes_info, routes_jobs, routes_sim
+from web import errors, routes_info, routes_jobs, routes_plan, routes_sim
 from web.limits import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
 from web.simulations import SimulationRunner
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_info.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_sim.router)
+    app.include_router(routes_plan.router)
     # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
     app.mount("/static", StaticFiles(directory=ROOT / "frontend" / "static"), name="static")
     return app

@@ -61,5 +61,4 @@ def pretrain_agents(
 def _trace_jobs(tier: int, cpu: np.ndarray, memory: np.ndarray) -> JobBatch:
     """Jobs of one tier with the task trace's cpu and memory and no other fields."""
     n = len(cpu)
-    missing = np.full(n, np.nan)
-    return JobBatch(np.full(n, tier, np.int8), np.full(n, -1, np.int8), cpu, memory, missing, missing, missing, missing, missing)
+    return JobBatch.of(np.full(n, tier, np.int8), np.full(n, -1, np.int8), cpu, memory)

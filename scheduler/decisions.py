@@ -13,13 +13,16 @@ from functools import lru_cache
 import numpy as np
 import orjson
 
+from scheduler import timeshift
+from scheduler.energy import MODES
 from scheduler.engine import BatchRecord, World, step_at
 from scheduler.fleet import TIERS, Fleet
-from scheduler.jobs import LATENCIES
+from scheduler.jobs import LATENCIES, URGENCIES
 from scheduler.jsonrows import JsonRows
 from scheduler.scenario import StepMetrics
 from scheduler.scoring import METRICS, TIER_WEIGHTS, ServerMetrics, pool_scores
 from scheduler.signals import Signals, StepIndex, carbon_band
+from scheduler.timeshift import Timing
 from xai.templates import DecisionFacts, render_many, short_reason
 
 _LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
@@ -53,8 +56,9 @@ def row_detail(world: World, record: BatchRecord, start: int, stop: int) -> RowD
     return RowDetail(metrics, parts, step)
 
 
-def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> bytes | memoryview:
-    """Reference-compatible JSON objects for record rows start..stop-1, comma-separated."""
+def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_h: float | None = None) -> bytes | memoryview:
+    """Reference-compatible JSON objects for record rows start..stop-1, comma-separated (grid records
+    add when and how each job runs; see encode_compact)."""
     fleet, signals = world.fleet, world.signals
     n = stop - start
     sl = slice(start, stop)
@@ -133,7 +137,10 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int) -> byt
             out.lit(',"runtime_min":')
             out.num(detail.step.runtime_min[:, s], 3)
         out.lit(f',"capacity_tier":{round(float(fleet.capacity_tier[s]), 4)}}}')
-    out.lit('},"explanation":')
+    out.lit("}")
+    if record.timing is not None:
+        _timing_fields(out, record, start, stop, clock_h, with_runs=True)
+    out.lit(',"explanation":')
     out.text(explanations(world, record, start, stop, detail))
     out.lit("}")
     return out.encode()
@@ -172,8 +179,58 @@ def _grid_state(out: JsonRows, record: BatchRecord, detail: RowDetail, start: in
     out.lit(f',"signal":{orjson.dumps(record.scenario.describe()["signal"]).decode()}')
 
 
-def encode_compact(world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True) -> bytes | memoryview:
-    """The decision essentials without per-server tables (POST /run?detail=compact, GET /history)."""
+_MODE_JSON = [orjson.dumps(m.name) for m in MODES]
+_BAND_JSON = [orjson.dumps(b) for b in timeshift.BANDS]
+_URGENCY_JSON = [orjson.dumps(u) for u in URGENCIES]
+STATUSES: tuple[str, str, str] = ("scheduled", "deferred", "released")
+_STATUS_JSON = [orjson.dumps(x) for x in STATUSES]
+
+
+def status_codes(timing: Timing, clock_h: float | None) -> np.ndarray:
+    """Index into STATUSES: a deferred job is "deferred" until the session's clock reaches its start,
+    then "released"; `clock_h` None gives the status as decided."""
+    deferred = timing.action == timeshift.DEFER
+    if clock_h is None:
+        return deferred.astype(np.int8)
+    return np.where(deferred, np.where(timing.start_h > clock_h, 1, 2), 0).astype(np.int8)
+
+
+def _timing_fields(out: JsonRows, record: BatchRecord, start: int, stop: int, clock_h: float | None, with_runs: bool) -> None:
+    """When and how each job runs (grid records): urgency, status, mode, band, start, finish, deadline,
+    expected CO2 saved against running now in FAST mode, and (full detail) the pieces of interrupted jobs."""
+    timing, sl = record.timing.take(slice(start, stop)), slice(start, stop)
+    labels = record.scenario.clock_labels
+    out.lit(',"urgency":')
+    out.pick(_URGENCY_JSON, record.jobs.urgency[sl])
+    out.lit(',"status":')
+    out.pick(_STATUS_JSON, status_codes(timing, clock_h))
+    out.lit(',"mode":')
+    out.pick(_MODE_JSON, timing.mode)
+    out.lit(',"carbon_band":')
+    out.pick(_BAND_JSON, timing.band)
+    out.lit(',"start_at":')
+    out.text(labels(timing.start_h).tolist())
+    out.lit(',"finish_at":')
+    out.text(labels(timing.finish_h).tolist())
+    out.lit(',"deadline_at":')
+    has = ~np.isnan(timing.deadline_h)
+    out.fragments([orjson.dumps(x) if ok else b"null" for x, ok in zip(labels(np.nan_to_num(timing.deadline_h)).tolist(), has.tolist())])
+    out.lit(',"co2_saved_kg":')
+    out.num(timing.saved_expected_kg, 6)
+    out.lit(',"co2_run_now_kg":')
+    out.num(timing.co2_now_kg, 6)
+    if with_runs:
+        out.lit(',"runs":')
+        runs = [timing.runs.get(i, ((a, b),)) for i, (a, b) in enumerate(zip(timing.start_h.tolist(), timing.finish_h.tolist()))]
+        out.fragments([orjson.dumps([[labels(np.array([a]))[0], labels(np.array([b]))[0]] for a, b in pieces]) for pieces in runs])
+
+
+def encode_compact(
+    world: World, record: BatchRecord, start: int, stop: int, with_text: bool = True, clock_h: float | None = None
+) -> bytes | memoryview:
+    """The decision essentials without per-server tables (POST /run?detail=compact, GET /history).
+    Grid records also say when and how each job runs; `clock_h` (the session's clock) turns the decided
+    status into the current one."""
     sl = slice(start, stop)
     out = JsonRows(stop - start)
     out.lit('{"job_id":')
@@ -199,6 +256,8 @@ def encode_compact(world: World, record: BatchRecord, start: int, stop: int, wit
         out.num(record.intensity_g_per_kwh[sl], 2)
         out.lit(',"runtime_min":')
         out.num(record.runtime_min[sl], 3)
+    if record.timing is not None:
+        _timing_fields(out, record, start, stop, clock_h, with_runs=False)
     out.lit(',"explored":')
     out.pick(_BOOL_JSON, record.explored[sl])
     if with_text:
@@ -233,6 +292,8 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
     sl = slice(start, stop)
     tiers = record.jobs.tier[sl]
     texts = np.empty(stop - start, dtype=object)
+    # The placement sentence speaks of the moment of placement; the "When:" sentence of what followed.
+    now_g = record.intensity_g_per_kwh[sl] if record.timing is None else record.timing.intensity_now_g[sl]
     for tier, pool in enumerate(fleet.pools):
         rows = np.flatnonzero(tiers == tier)
         if rows.size == 0:
@@ -253,9 +314,23 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
             carbon_band=[carbon_band(x) for x in carbon.tolist()],
             energy_kwh=record.energy_kwh[sl][rows],
             co2_kg=record.co2_kg[sl][rows],
-            intensity_g_per_kwh=record.intensity_g_per_kwh[sl][rows],
+            intensity_g_per_kwh=now_g[rows],
         )  # fmt: skip
+    if record.timing is not None:
+        texts = [f"{a} {b}" for a, b in zip(texts.tolist(), when_texts(world, record, start, stop))]
+        return texts
     return texts.tolist()
+
+
+def when_texts(world: World, record: BatchRecord, start: int, stop: int) -> list[str]:
+    """The "When:" sentence of each grid record row (scheduler.timeshift.describe)."""
+    timing, scenario = record.timing.take(slice(start, stop)), record.scenario
+    zone_names = [scenario.zone_of(s) for s in range(world.fleet.n_servers)]
+    labels = scenario.clock_labels
+    return timeshift.describe(
+        timing, [zone_names[c] for c in record.chosen[start:stop].tolist()], labels(timing.start_h).tolist(),
+        labels(timing.finish_h).tolist(), labels(np.nan_to_num(timing.deadline_h)).tolist(), scenario.when,
+    )  # fmt: skip
 
 
 def decision_facts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[DecisionFacts]:
@@ -265,6 +340,8 @@ def decision_facts(world: World, record: BatchRecord, start: int, stop: int, det
     sl = slice(start, stop)
     tiers = record.jobs.tier[sl]
     facts: list[DecisionFacts | None] = [None] * (stop - start)
+    now_g = record.intensity_g_per_kwh[sl] if record.timing is None else record.timing.intensity_now_g[sl]
+    when = [""] * (stop - start) if record.timing is None else when_texts(world, record, start, stop)
     for tier, pool in enumerate(fleet.pools):
         rows = np.flatnonzero(tiers == tier)
         if rows.size == 0:
@@ -276,12 +353,12 @@ def decision_facts(world: World, record: BatchRecord, start: int, stop: int, det
             record.loads_before[sl][rows][:, pool].tolist(), record.q_values[sl][rows, : len(pool)].tolist(),
             record.explored[sl][rows].tolist(), record.carbon_factor[sl][rows].tolist(),
             record.energy_kwh[sl][rows].tolist(), record.co2_kg[sl][rows].tolist(), record.cost[sl][rows].tolist(),
-            record.intensity_g_per_kwh[sl][rows].tolist(),
+            now_g[rows].tolist(), [when[r] for r in rows.tolist()],
         )  # fmt: skip
-        for row, job_id, latency, chosen, (perf, cost, co2, lat, final), loads, q, explored, cf, energy, co2_kg, price, grid_g in columns:
+        for row, job_id, latency, chosen, (perf, cost, co2, lat, final), loads, q, explored, cf, energy, co2_kg, price, grid_g, when_text in columns:
             facts[row] = DecisionFacts(
                 job_id, priority, _LATENCY_NAMES[latency], fleet.names[chosen], names, tuple(final), tuple(perf),
                 tuple(cost), tuple(co2), tuple(lat), weights, tuple(loads), tuple(q), explored, cf, carbon_band(cf),
-                energy, co2_kg, price, grid_g,
+                energy, co2_kg, price, grid_g, when_text,
             )  # fmt: skip
     return facts  # type: ignore[return-value]

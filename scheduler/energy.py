@@ -15,6 +15,13 @@ Inputs follow the Hybrid ML Scheduler seed where it is specific and state an ass
   SPECpower_ssj2008 shape (dataset_rl/power_curve.csv). A job alone on a server is charged the power
   the server draws because of it; a server's unallocated idle power is not charged to any job.
 - energy_kwh = power_w x runtime_min / 60 / 1000.
+- Execution modes (the Carbon-Aware Orchestrator seed's FAST and ECO workers): FAST is the job as above.
+  ECO gives the job ECO.core_fraction of its cores at ECO.frequency of the clock (a power-capped,
+  down-clocked worker). Runtime grows by 1 / (core_fraction x frequency); the job's core share shrinks
+  by core_fraction, and its dynamic power by frequency^3 (the cube law of voltage-frequency scaling,
+  P_dyn ~ f V^2 with V ~ f). Per job, ECO's idle-share energy rises by 1 / frequency and its dynamic
+  energy falls by frequency^2, so it saves energy where the dynamic part dominates, and always draws
+  less power, for longer.
 
 What it leaves out, on purpose: GPUs draw no power of their own here (Server_L gives one P_idle and
 P_peak per server, GPUs included), so a GPU job is charged by its core share and looks cheap on a GPU
@@ -49,6 +56,27 @@ PCIE_GB_PER_S = 16.0
 """Host-to-GPU transfer bandwidth (PCIe 4.0 x8 order of magnitude) for the seed's transfer time."""
 LINEAR_CURVE = np.linspace(0.0, 1.0, 11)
 POWER_CURVE_FILE = "power_curve.csv"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """An execution mode: the share of its cores a job gets and the relative clock speed."""
+
+    name: str
+    core_fraction: float
+    frequency: float
+
+    @property
+    def slowdown(self) -> float:
+        """Runtime in this mode / runtime in FAST."""
+        return 1.0 / (self.core_fraction * self.frequency)
+
+
+FAST = Mode("fast", 1.0, 1.0)
+ECO = Mode("eco", 0.5, 0.8)
+"""Half the cores at 80 % clock: 2.5x the runtime, about a third of the power (on the fleet's servers)."""
+MODES: tuple[Mode, Mode] = (FAST, ECO)
+"""Mode codes 0 and 1 index this tuple everywhere (records, simulator, API)."""
 
 
 @dataclass(frozen=True)
@@ -139,15 +167,15 @@ def core_share(m: Machines, w: Work) -> np.ndarray:
     return np.minimum(w.cores[:, None] / m.cores, 1.0)
 
 
-def power_w(m: Machines, w: Work) -> np.ndarray:
-    """(n_jobs, n_servers) watts attributed to the job while it runs."""
-    share = core_share(m, w)
-    return share * m.p_idle_w + (m.p_peak_w - m.p_idle_w) * m.dynamic_fraction(share)
+def power_w(m: Machines, w: Work, mode: Mode = FAST) -> np.ndarray:
+    """(n_jobs, n_servers) watts attributed to the job while it runs in `mode`."""
+    share = core_share(m, w) * mode.core_fraction
+    return share * m.p_idle_w + (m.p_peak_w - m.p_idle_w) * m.dynamic_fraction(share) * mode.frequency**3
 
 
-def energy_kwh(m: Machines, w: Work) -> np.ndarray:
-    """(n_jobs, n_servers) kWh: watts x minutes / 60 (-> Wh) / 1000 (-> kWh)."""
-    return kwh(power_w(m, w), runtime_min(m, w))
+def energy_kwh(m: Machines, w: Work, mode: Mode = FAST) -> np.ndarray:
+    """(n_jobs, n_servers) kWh in `mode`: watts x minutes / 60 (-> Wh) / 1000 (-> kWh)."""
+    return kwh(power_w(m, w, mode), runtime_min(m, w) * mode.slowdown)
 
 
 def kwh(watts: np.ndarray, minutes: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from scheduler.datasets import DatasetError
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import JobBatch
 from scheduler.scenario import ReferenceScenario, Scenario, StepMetrics
+from scheduler.timeshift import Timing
 from scheduler.scoring import TIER_WEIGHTS, pool_scores
 from scheduler.signals import Signals
 
@@ -85,6 +86,7 @@ class EngineState:
     agents: list[TierAgent]  # one per tier, the session's own copies
     rngs: list[np.random.Generator]  # one exploration stream per tier
     scenario: Scenario  # where energy and carbon figures come from
+    forecast_rng: np.random.Generator  # the noisy forecast's draws (grid scenario)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class BatchRecord:
     intensity_g_per_kwh: np.ndarray  # (n,) grid average intensity on the chosen server; NaN in the reference scenario
     dominant: np.ndarray  # (n,) int8 metric (perf, cost, co2, lat) weighing most in the chosen score; 4 = none
     dominant_is_best: np.ndarray  # (n,) bool: the chosen server is the pool's best on that metric
+    timing: Timing | None = None  # when and how each job runs (grid scenario); None: all now, FAST
 
     def __len__(self) -> int:
         return len(self.job_ids)
@@ -152,17 +155,26 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     placed[np.arange(n), chosen] = 1
     loads_before = loads_start + np.cumsum(placed, axis=0) - placed
     rows = np.arange(n)
+    energy_kwh, cost, co2_kg = metrics.energy_kwh[rows, chosen], metrics.cost[rows, chosen], metrics.co2_kg[rows, chosen]
+    runtime_min, intensity = _chosen(step.runtime_min, chosen), _chosen(step.intensity_g_per_kwh, chosen)
+    timing = state.scenario.plan_when(step, jobs, chosen, state.forecast_rng) if n else None
+    if timing is not None:
+        # Placement is decided on the run-now figures; what the job then draws and emits follows its
+        # mode and start, measured on the actual signal.
+        energy_kwh, co2_kg, runtime_min, intensity = timing.energy_kwh, timing.co2_kg, timing.runtime_min, timing.intensity_g
+        cost = energy_kwh * state.scenario.price_at(timing.start_h)
     record = BatchRecord(
         state.scenario, job_ids, jobs, state.pointer, chosen, loads_before, q_values, explored, reward, rl_reward,
-        energy_kwh=metrics.energy_kwh[rows, chosen],
-        cost=metrics.cost[rows, chosen],
-        co2_kg=metrics.co2_kg[rows, chosen],
+        energy_kwh=energy_kwh,
+        cost=cost,
+        co2_kg=co2_kg,
         co2_baseline_kg=metrics.co2_kg[:, fleet.pools[-1]].mean(axis=1),
         carbon_factor=step.carbon_factor,
-        runtime_min=_chosen(step.runtime_min, chosen),
-        intensity_g_per_kwh=_chosen(step.intensity_g_per_kwh, chosen),
+        runtime_min=runtime_min,
+        intensity_g_per_kwh=intensity,
         dominant=dominant,
         dominant_is_best=dominant_is_best,
+        timing=timing,
     )  # fmt: skip
     state.pointer += n
     return record

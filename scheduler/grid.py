@@ -120,6 +120,10 @@ class StepSeries:
         values = np.asarray(values, dtype=np.float64)
         return cls(values, np.concatenate(([0.0], np.cumsum(values))))
 
+    @property
+    def mean_value(self) -> float:
+        return float(self.cum[-1] / len(self.values))
+
     def at(self, hour: np.ndarray | float) -> np.ndarray:
         """The value holding at `hour` (hours from the start; wraps)."""
         return self.values[np.floor(np.mod(hour, len(self.values))).astype(np.intp)]

@@ -70,6 +70,10 @@ class JsonRows:
         """Free text per row, JSON-escaped."""
         self._parts.append(_cells([orjson.dumps(s) for s in strings]))
 
+    def fragments(self, fragments: Sequence[bytes]) -> None:
+        """One ready JSON value per row (e.g. a string or null, a small array)."""
+        self._parts.append(_cells(list(fragments)))
+
     def _format_numbers(self) -> dict[int, np.ndarray]:
         """Cells of every pending number column, by id: one _fixed call per precision."""
         groups: dict[int, list[_Number]] = {}

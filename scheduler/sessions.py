@@ -22,6 +22,7 @@ import numpy as np
 
 from scheduler.engine import BatchRecord, EngineState, World, run_batch
 from scheduler.jobs import JobBatch, concat
+from scheduler.timeshift import DEFER
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPIRED_MEMORY = 10_000
@@ -81,20 +82,26 @@ class Session:
         """Back to the state at creation: empty queue and history, zero loads, pointer 0, the
         pretrained agents and the random streams from the session's seed."""
         runtime = self.world.runtime(self.scenario)
-        streams = np.random.SeedSequence(self.seed).spawn(len(runtime.pretrained))
+        # The forecast stream comes after the tier streams, so adding it left their draws unchanged.
+        *streams, forecast = np.random.SeedSequence(self.seed).spawn(len(runtime.pretrained) + 1)
         self.engine = EngineState(
             loads=np.zeros(self.world.fleet.n_servers, np.int64),
             pointer=0,
             agents=[a.copy() for a in runtime.pretrained],
             rngs=[np.random.Generator(np.random.PCG64(s)) for s in streams],
             scenario=runtime.scenario,
+            forecast_rng=np.random.Generator(np.random.PCG64(forecast)),
         )
         self.queue = []
         self.history = []
         self.next_job_id = 0
 
     def enqueue(self, jobs: JobBatch) -> np.ndarray:
-        """Queue `jobs`, returning their new ids (monotonic per session, from 1)."""
+        """Queue `jobs`, returning their new ids (monotonic per session, from 1). A job is submitted at the
+        clock it will be decided at (the pointer plus the jobs queued before it), and deadlines given as
+        times are read on that clock: one that leaves too little time is a JobValidationError, and then
+        nothing is queued."""
+        jobs = self.engine.scenario.resolve_deadlines(jobs, self.engine.pointer + self.queued)
         ids = np.arange(self.next_job_id + 1, self.next_job_id + 1 + len(jobs), dtype=np.int64)
         self.next_job_id += len(jobs)
         if len(jobs):
@@ -132,6 +139,26 @@ class Session:
                 jobs.append(part.take(slice(lo, hi)))
             start += len(part_ids)
         return (np.concatenate(ids) if ids else np.empty(0, np.int64)), concat(jobs)
+
+    @property
+    def clock_h(self) -> float | None:
+        """The session's clock (grid hours) now: where the next job will be decided; None without a clock."""
+        hour_at = getattr(self.engine.scenario, "hour_at", None)
+        return None if hour_at is None else float(hour_at(self.engine.pointer))
+
+    def deferred_page(self, offset: int, limit: int) -> tuple[int, list[tuple[BatchRecord, int]]]:
+        """Jobs deferred to a start still ahead of the session's clock, by planned start: their count
+        and (record, row) of positions offset .. offset + limit - 1."""
+        clock = self.clock_h
+        if clock is None:
+            return 0, []
+        waiting = [
+            (float(r.timing.start_h[row]), int(r.job_ids[row]), r, int(row))
+            for r in self.history if r.timing is not None
+            for row in np.flatnonzero((r.timing.action == DEFER) & (r.timing.start_h > clock))
+        ]  # fmt: skip
+        waiting.sort(key=lambda w: (w[0], w[1]))
+        return len(waiting), [(r, row) for _, _, r, row in waiting[offset : offset + limit]]
 
     @property
     def queued(self) -> int:

@@ -60,10 +60,20 @@ class Settings(BaseSettings):
     """Grid scenario: direct (combustion) or life-cycle average carbon intensity."""
     power_curve: Literal["linear", "specpower"] = "linear"
     """Grid scenario: power between P_idle and P_peak rises linearly with load, or as the SPECpower median."""
+    carbon_bands: str = "p33,p67"
+    """Grid scenario: low/medium/high band thresholds, as percentiles of the zone's last week ("p33,p67") or gCO2/kWh ("140,260")."""
+    forecast: Literal["perfect", "noisy", "persistence"] = "persistence"
+    """Grid scenario: the carbon forecast deferral decisions use (perfect is an upper bound, not a real forecast)."""
+    forecast_error: float = Field(0.05, ge=0, le=2)
+    """Grid scenario: the noisy forecast's standard deviation, as a share of the series' mean."""
+    flexible_slack_h: float = Field(24.0, gt=0, le=720)
+    """Grid scenario: how long past its run-now finish a flexible job without a deadline may finish."""
     regions_file: Path | None = None
     """server,zone CSV for the grid scenario; empty means regions.csv in data_dir."""
     max_sim_jobs: int = Field(200_000, ge=1)
     """Jobs one POST /simulate may ask for (per policy); more gets 413. The simulator's own cap is 200,000."""
+    max_plan_jobs: int = Field(10_000, ge=1)
+    """Jobs one POST /plan may ask for; more gets 413."""
     max_sim_runs: int = Field(2, ge=1)
     """Simulations running at once across the process; one more gets 429."""
     sim_timeout_s: float = Field(300.0, gt=0)
@@ -81,6 +91,14 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"grid_start must be an ISO time such as 2023-01-01T00:00Z, got {value!r}") from None
         return value.strip()
+
+    @field_validator("carbon_bands")
+    @classmethod
+    def _bands(cls, value: str) -> str:
+        from scheduler.timeshift import BandPolicy
+
+        BandPolicy.parse(value)  # ValueError says what is wrong
+        return value
 
     @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", mode="before")
     @classmethod

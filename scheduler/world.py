@@ -19,6 +19,7 @@ from scheduler.grid import REGIONS_FILE, ZONES, load_grid, load_regions
 from scheduler.scenario import build_grid_scenario
 from scheduler.settings import Settings
 from scheduler.signals import Signals, build_signals
+from scheduler.timeshift import BandPolicy, WhenConfig
 
 WORLD_STREAMS = 2
 """Children of settings.seed spawned here, for the reference and the grid pre-training. An evaluation
@@ -41,7 +42,8 @@ def build_grid_runtime(settings: Settings, fleet: Fleet, signals: Signals, seed:
     grid = load_grid(settings.data_dir, settings.cache_dir)
     zones = load_regions(_regions_file(settings), fleet.names, grid.zones)
     curve = load_power_curve(settings.data_dir) if settings.power_curve == "specpower" else None
-    scenario = build_grid_scenario(fleet, signals, grid, zones, settings.grid_start, settings.grid_minutes_per_job, settings.grid_basis, curve)
+    when = WhenConfig(BandPolicy.parse(settings.carbon_bands), settings.forecast, settings.forecast_error, settings.flexible_slack_h)
+    scenario = build_grid_scenario(fleet, signals, grid, zones, settings.grid_start, settings.grid_minutes_per_job, settings.grid_basis, curve, when)
     agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, _rng(seed), AgentConfig(), scenario)
     return Runtime(scenario, agents)
 

@@ -20,9 +20,11 @@ from fastapi.responses import StreamingResponse
 from scheduler import decisions
 from scheduler.engine import BatchRecord, World
 from scheduler.jobs import (
+    CSV_COLUMNS,
     JOB_SCHEMA,
     JobBatch,
-    parse_csv,
+    JobValidationError,
+    parse_csv_rows,
     parse_job,
     parse_jobs,
     to_dicts,
@@ -84,14 +86,17 @@ async def submit_batch(request: Request, session: SessionDep, store: StoreDep, s
 
 
 @router.post("/upload")
-async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description="CSV: priority,latency,cpu,memory[,estimated_kwh,co2_kg,duration_min,size,intensity]")]) -> dict[str, Any]:
+async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description=f"CSV: priority,cpu,memory and optionally {','.join(c for c in CSV_COLUMNS if c not in ('priority', 'cpu', 'memory'))}")]) -> dict[str, Any]:
     """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
     data = await file.read()
 
     def parse_and_queue() -> list[int]:
-        jobs = parse_csv(data)
+        jobs, rows = parse_csv_rows(data)
         _check_batch(len(jobs), settings.max_batch_jobs)
-        return _enqueue(store, session, jobs)
+        try:
+            return _enqueue(store, session, jobs)
+        except JobValidationError as exc:  # a deadline checked on the session's clock: name the file row
+            raise JobValidationError([{"row": rows[e.pop("index")], **e} for e in exc.errors]) from None
 
     ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids), "filename": file.filename}
@@ -147,6 +152,7 @@ def history(
     """Scheduled jobs of the session, oldest first, a page at a time (no explanations: see /jobs/{id})."""
     with session.lock:
         records = list(session.history)
+        clock = session.clock_h
     total = sum(len(r) for r in records)
     chunks: list[bytes] = []
     skip, wanted = offset, limit
@@ -157,7 +163,7 @@ def history(
             skip -= len(record)
             continue
         stop = min(len(record), skip + wanted)
-        chunks.append(decisions.encode_compact(world, record, skip, stop, with_text=False))
+        chunks.append(decisions.encode_compact(world, record, skip, stop, with_text=False, clock_h=clock))
         wanted -= stop - skip
         skip = 0
     head = orjson.dumps({"total": total, "offset": offset, "limit": limit})[:-1]
@@ -166,13 +172,21 @@ def history(
 
 @router.get("/queue")
 def queue(
-    session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    world: WorldDep, session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
-    """Jobs waiting for the next POST /run, in submission order, a page at a time."""
+    """Jobs waiting for the next POST /run, in submission order, a page at a time; and (grid sessions)
+    jobs already placed but deferred to a start still ahead of the session's clock, by planned start."""
     with session.lock:
         total = session.queued
         ids, jobs = session.queue_page(offset, limit)
-    return {"total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))]}
+        deferred_total, deferred = session.deferred_page(offset, limit)
+        clock, scenario = session.clock_h, session.engine.scenario
+    waiting = [orjson.loads(decisions.encode_compact(world, record, row, row + 1, with_text=False, clock_h=clock)) for record, row in deferred]
+    return {
+        "total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))],
+        "deferred_total": deferred_total, "deferred": waiting,
+        "clock_utc": None if clock is None else str(scenario.clock_labels([clock])[0]),
+    }  # fmt: skip
 
 
 def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
@@ -190,7 +204,9 @@ JobId = Annotated[int, Path(ge=1, le=2**62)]
 def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
     """One scheduled job in the reference's full form."""
     record, row = _find(session, job_id)
-    return Response(decisions.encode_full(world, record, row, row + 1), media_type="application/json")
+    with session.lock:
+        clock = session.clock_h
+    return Response(decisions.encode_full(world, record, row, row + 1, clock_h=clock), media_type="application/json")
 
 
 @router.get("/jobs/{job_id}/explanation")

@@ -65,7 +65,14 @@ class Explainer:
         return render(facts)
 
     def refine(self, facts: DecisionFacts) -> Explanation:
-        """The LLM's explanation when available (cached per key), else the template with a note saying why."""
+        """The LLM's explanation when available (cached per key), else the template with a note saying why.
+        The LLM explains the placement; a grid decision's "When:" sentence is this job's own and follows it."""
+        result = self._refine(facts)
+        if facts.when and result.source != "template":
+            return Explanation(f"{result.text} {facts.when}", result.source, result.note)
+        return result
+
+    def _refine(self, facts: DecisionFacts) -> Explanation:
         if self._llm is None:
             return self._fallback(facts, NO_KEY_NOTE)
         # The signal is part of the key: a grid session's text speaks of real intensity, a proxy's must not.

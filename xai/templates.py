@@ -9,6 +9,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from scheduler.scenario import GRID_FACTOR_SCALE_G
+from scheduler.signals import CARBON_BAND_EDGES
+
 
 class DecisionFacts(NamedTuple):
     """Everything needed to explain one placement; per-server tuples follow `pool` order.
@@ -55,7 +58,9 @@ class DecisionFacts(NamedTuple):
     price_cost: float
     """Cost of the job on the chosen server, in currency units."""
     intensity_g_per_kwh: float = float("nan")
-    """Average grid carbon intensity on the chosen server, gCO2eq/kWh (grid scenario); NaN for the proxy."""
+    """Average grid carbon intensity on the chosen server at submission, gCO2eq/kWh (grid scenario); NaN for the proxy."""
+    when: str = ""
+    """The "When:" sentence (scheduler.timeshift.describe) of a grid decision: when and how it runs; empty otherwise."""
 
 
 _POOL_REASON = {
@@ -75,6 +80,8 @@ _METRIC_WORDS = (
     ("mostly because it has the lowest CO2 in the pool", "mostly thanks to its low CO2"),
     ("mostly because it is the fastest in the pool", "mostly thanks to its low latency"),
 )
+_GRID_EDGES_G = tuple(edge * GRID_FACTOR_SCALE_G for edge in CARBON_BAND_EDGES)
+"""The carbon-factor band edges in gCO2eq/kWh, as the grid scenario scales the factor."""
 _BAND_GLOSS = {
     "low": ", a clean time to run",
     "medium": "",
@@ -104,8 +111,8 @@ def render(facts: DecisionFacts) -> str:
         agent = _agent(f, i)
     except (ValueError, IndexError, ZeroDivisionError):
         # Inconsistent facts (chosen outside the pool, short tuples) still get a truthful text.
-        return f"Job {f.job_id}{opening} {f.chosen} was chosen.{carbon}"
-    return f"Job {f.job_id}{opening}{choice}{carbon}{agent}"
+        return f"Job {f.job_id}{opening} {f.chosen} was chosen.{carbon}" + (f" {f.when}" if f.when else "")
+    return f"Job {f.job_id}{opening}{choice}{carbon}{agent}" + (f" {f.when}" if f.when else "")
 
 
 @lru_cache(maxsize=256)
@@ -253,7 +260,10 @@ def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chose
 
 def _carbon_level(band: str, factor: float, intensity_g_per_kwh: float, chosen: str) -> str:
     if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
-        return f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh, and {band} across the pool's grids{_BAND_GLOSS.get(band, '')};"
+        return (
+            f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh at submission, and the pool's grids"
+            f" were {band} on average (fixed scale: low below {_GRID_EDGES_G[0]:.0f}, high from {_GRID_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
+        )
     return f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
 
 

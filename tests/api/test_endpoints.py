@@ -407,14 +407,14 @@ def test_unknown_session_id_is_created_empty(shared_client: TestClient) -> None:
 
 def test_queue_lists_waiting_jobs_in_order_and_empties_on_run(shared_client) -> None:
     v = Visitor(shared_client)
-    assert v.ok("GET", "/queue") == {"total": 0, "offset": 0, "limit": 100, "jobs": []}
+    assert v.ok("GET", "/queue") == {"total": 0, "offset": 0, "limit": 100, "jobs": [], "deferred_total": 0, "deferred": [], "clock_utc": None}
     v.ok("POST", "/submit_batch", json=[job("green", latency="low"), job("Performance", cpu=" 80 ", memory=50)])
     v.ok("POST", "/submit", json=job("balanced", cpu=1, memory=2))
     page = v.ok("GET", "/queue?offset=1&limit=5")
     assert page["total"] == 3
     assert page["jobs"] == [
-        {"job_id": 2, "priority": "performance", "latency": None, "cpu": 80.0, "memory": 50.0},
-        {"job_id": 3, "priority": "balanced", "latency": None, "cpu": 1.0, "memory": 2.0},
+        {"job_id": 2, "priority": "performance", "latency": None, "cpu": 80.0, "memory": 50.0, "urgency": "normal"},
+        {"job_id": 3, "priority": "balanced", "latency": None, "cpu": 1.0, "memory": 2.0, "urgency": "normal"},
     ]
     v.run()
     assert v.ok("GET", "/queue")["total"] == 0
@@ -427,6 +427,6 @@ def test_queue_pages_across_batches_and_keeps_optional_fields(shared_client) -> 
     page = v.ok("GET", "/queue?offset=2&limit=2")
     assert page["total"] == 4
     assert page["jobs"] == [
-        {"job_id": 3, "priority": "green", "latency": None, "cpu": 3.0, "memory": 3.0},
-        {"job_id": 4, "priority": "balanced", "latency": None, "cpu": 9.0, "memory": 9.0, "duration_min": 30.0, "intensity": 0.5},
+        {"job_id": 3, "priority": "green", "latency": None, "cpu": 3.0, "memory": 3.0, "urgency": "normal"},
+        {"job_id": 4, "priority": "balanced", "latency": None, "cpu": 9.0, "memory": 9.0, "urgency": "normal", "duration_min": 30.0, "intensity": 0.5},
     ]

@@ -10,16 +10,11 @@ from tests.scheduler.test_scoring import plain_scores
 
 
 def make_jobs(rng: np.random.Generator, n: int) -> JobBatch:
-    return JobBatch(
+    return JobBatch.of(
         tier=rng.integers(3, size=n).astype(np.int8),
         latency=rng.integers(-1, 3, size=n).astype(np.int8),
         cpu=rng.uniform(0, 100, n),
         memory=rng.uniform(0, 100, n),
-        estimated_kwh=np.full(n, np.nan),
-        co2_kg=np.full(n, np.nan),
-        duration_min=np.full(n, np.nan),
-        size=np.full(n, np.nan),
-        intensity=np.full(n, np.nan),
     )
 
 
@@ -31,6 +26,7 @@ def fresh_state(world: World, seed: int) -> EngineState:
         agents=[a.copy() for a in world.pretrained],
         rngs=[np.random.Generator(np.random.PCG64(s)) for s in streams],
         scenario=world.runtime("reference").scenario,
+        forecast_rng=np.random.default_rng(seed),
     )
 
 
