@@ -4,10 +4,13 @@ Kept apart from the simulator so the web layer can validate requests (and descri
 without importing the simulator at start-up.
 """
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scheduler.timeshift import BandPolicy
 
 POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
 """Every policy `scheduler.policies.make_policy` builds, in report order."""
@@ -85,3 +88,101 @@ class EvaluationConfig(BaseModel):
 def resolve_seed(seed: int | None) -> int:
     """`seed`, or a fresh one from the OS's entropy (63 bits, so JSON carries it exactly) to report."""
     return seed if seed is not None else int(np.random.SeedSequence().entropy) % 2**63  # type: ignore[operator]
+
+
+DEFERRAL_REGIONS: tuple[str, ...] = ("ES", "NO", "US-CAL-CISO", "BR", "DE", "GB", "FR", "CAISO_NORTH")
+"""Regions of the deferral study (scheduler/deferral.py, which says where each one's data comes from):
+the four shipped Electricity Maps zones, then three lets-wait-awhile countries and WattTime's CAISO
+North, which need ../shared/data."""
+DEFERRAL_FORECASTS: tuple[str, ...] = ("perfect", "noisy", "persistence", "issued")
+"""Forecast kinds of the forecast strategies (scheduler/forecast.py); "issued" only where issued
+forecasts exist (CAISO_NORTH)."""
+MAX_NOISY_SEEDS = 100
+
+
+class DeferralConfig(BaseModel):
+    """What the deferral study compares ("when to run"): POST /simulate with study "deferral" and
+    `python -m scheduler.evaluate --study deferral` take it. See scheduler/deferral.py for the model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    study: Literal["deferral"] = "deferral"
+    regions: tuple[str, ...] = DEFERRAL_REGIONS[:4]
+    """Comma-separated string or list, from DEFERRAL_REGIONS."""
+    workload: Literal["task", "gaia-azure"] = "task"
+    """Job lengths and arrival pattern: the task trace (Poisson arrivals) or GAIA's Azure sample."""
+    jobs: int = Field(5_000, ge=1, le=MAX_JOBS, strict=True)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)
+    start: str | None = None
+    """ISO date or time (UTC) of the first arrival in every region; empty: each region's series start
+    plus band_window_h (the history the bands need)."""
+    span_h: int = Field(168, ge=1, le=24 * 366, strict=True)
+    """Arrivals are spread over this many hours from `start`."""
+    slack_h: float = Field(12.0, ge=0, le=24 * 7)
+    """A flexible job's deadline: submit + FAST runtime + slack_h."""
+    urgency_mix: tuple[float, float, float] = (0.2, 0.4, 0.4)
+    """Shares of critical, normal and flexible jobs (they must sum to 1)."""
+    interruptible_share: float = Field(0.5, ge=0, le=1)
+    """Share of flexible jobs that may be interrupted and resumed."""
+    forecasts: tuple[str, ...] = DEFERRAL_FORECASTS
+    seeds: int = Field(10, ge=1, le=MAX_NOISY_SEEDS, strict=True)
+    """Runs of the noisy forecast (each its own stream); its figures are their mean, with a std."""
+    forecast_error: float = Field(0.1, ge=0, le=1)
+    """The noisy forecast's error: N(0, forecast_error x the series mean) per slot."""
+    bands: str = "p33,p67"
+    """The threshold strategy's bands (timeshift.BandPolicy.parse): "p33,p67" or gCO2/kWh "140,260"."""
+    band_window_h: int = Field(168, ge=1, le=24 * 30, strict=True)
+    threshold_forecast: Literal["persistence", "perfect", "noisy"] = "persistence"
+    """The forecast the threshold strategy's deferred jobs are planned with."""
+    basis: Literal["direct", "lca"] = "direct"
+    """Emissions basis of the shipped Electricity Maps zones (the others have one signal)."""
+    power_curve: Literal["linear", "specpower"] = "linear"
+
+    @field_validator("regions", "forecasts", mode="before")
+    @classmethod
+    def _names(cls, value: Any, info: Any) -> Any:
+        known = DEFERRAL_REGIONS if info.field_name == "regions" else DEFERRAL_FORECASTS
+        names = [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+        if not isinstance(names, (list, tuple)) or not all(isinstance(p, str) for p in names):
+            raise ValueError(f"{info.field_name} must be a comma-separated string or a list of names; got {value!r}")
+        names = list(known) if names == ["all"] else names
+        unknown = [p for p in names if p not in known]
+        if unknown or len(set(names)) != len(names) or (info.field_name == "regions" and not names):
+            raise ValueError(f"{info.field_name} must be 'all' or distinct names from {', '.join(known)}; got {value!r}")
+        return tuple(names)
+
+    @field_validator("urgency_mix", mode="before")
+    @classmethod
+    def _mix(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return tuple(float(p) for p in value.split(","))
+            except ValueError:
+                raise ValueError(f"urgency_mix must be three shares like '0.2,0.4,0.4'; got {value!r}") from None
+        return value
+
+    @field_validator("urgency_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(value) < 0 or abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError(f"urgency_mix (critical, normal, flexible) must be shares >= 0 summing to 1; got {value}")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"start must be an ISO date or time such as 2021-06-01T00:00 (UTC); got {value!r}") from None
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        return when.isoformat(timespec="minutes")
+
+    @field_validator("bands")
+    @classmethod
+    def _bands(cls, value: str) -> str:
+        BandPolicy.parse(value)
+        return value

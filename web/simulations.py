@@ -1,5 +1,7 @@
 """Simulations started over HTTP: run in a small thread pool, bounded in number, size and time.
 
+Either study: placement (scheduler/evaluation.py) or deferral (scheduler/deferral.py), by the config's type.
+
 A run is identified by an unguessable id (uuid4), which is all a client needs to read it: runs do not
 belong to sessions, and nothing a run does touches any session. At most `max_runs` are queued or
 running at once (one more is refused, 429); a run past `timeout_s` is cancelled between two chunks of
@@ -11,15 +13,23 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.engine import World
 from scheduler.settings import Settings
-from scheduler.sim_config import EvaluationCancelled, EvaluationConfig, resolve_seed
+from scheduler.sim_config import (
+    DeferralConfig,
+    EvaluationCancelled,
+    EvaluationConfig,
+    resolve_seed,
+)
 
 log = logging.getLogger(__name__)
+SimulationConfig = EvaluationConfig | DeferralConfig
+"""A placement run (scheduler/evaluation.py) or a deferral study (scheduler/deferral.py)."""
 ACTIVE = ("queued", "running")
 
 
@@ -30,7 +40,7 @@ class TooManySimulations(RuntimeError):
 @dataclass
 class SimulationRun:
     id: str
-    config: EvaluationConfig
+    config: SimulationConfig
     created: float
     status: str = "queued"  # queued -> running -> done | failed | cancelled
     done: int = 0
@@ -65,7 +75,7 @@ class SimulationRunner:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=settings.max_sim_runs, thread_name_prefix="simulate")
 
-    def start(self, config: EvaluationConfig) -> SimulationRun:
+    def start(self, config: SimulationConfig) -> SimulationRun:
         """Queue a run; TooManySimulations when max_sim_runs are already queued or running."""
         with self._lock:
             active = sum(r.status in ACTIVE for r in self._runs.values())
@@ -106,26 +116,40 @@ class SimulationRunner:
                 return
             run.status, run.started = "running", time.monotonic()
         deadline = run.started + self._settings.sim_timeout_s
-        # Imported on first use: the simulator's modules cost ~40 ms that start-up should not pay.
-        from scheduler.evaluation import grid_inputs, run_evaluation
-
         try:
-            grid, regions = grid_inputs(self._world, run.config.scenario)
-            result = run_evaluation(
-                self._world, grid, run.config, regions=regions, data_dir=self._settings.data_dir,
+            document = self._study(
+                run.config,
                 progress=lambda done, total, policy: self._progress(run, done, total, policy),
                 cancel=lambda: run.cancel_requested or time.monotonic() > deadline,
-            )  # fmt: skip
-            outcome, document, error = "done", result.to_json(), None
+            )
+            outcome, error = "done", None
         except EvaluationCancelled as exc:
             timed_out = not run.cancel_requested
             outcome, document = ("failed" if timed_out else "cancelled"), None
             error = f"timed out after {self._settings.sim_timeout_s:g} s (TASKPILOT_SIM_TIMEOUT_S): {exc}" if timed_out else str(exc)
+        except ValueError as exc:  # the run's inputs do not fit its data, e.g. a start outside a region's series
+            outcome, document, error = "failed", None, str(exc)
         except Exception as exc:  # a bug must not kill the worker thread silently
             log.exception("simulation %s failed", run.id)
             outcome, document, error = "failed", None, f"{type(exc).__name__}: {exc}"
         with run.lock:
             run.status, run.result, run.error, run.finished = outcome, document, error, time.monotonic()
+
+    def _study(self, config: SimulationConfig, progress: Callable[[int, int, str], None], cancel: Callable[[], bool]) -> dict[str, Any]:
+        """The results document of one run of either study."""
+        # Imported on first use: the simulator's modules cost ~40 ms that start-up should not pay.
+        if isinstance(config, DeferralConfig):
+            from scheduler.deferral import run_deferral
+
+            world, settings = self._world, self._settings
+            return run_deferral(
+                config, world.fleet, world.signals.energy_price, data_dir=settings.data_dir, cache_dir=settings.cache_dir, progress=progress, cancel=cancel
+            )
+        from scheduler.evaluation import grid_inputs, run_evaluation
+
+        grid, regions = grid_inputs(self._world, config.scenario)
+        result = run_evaluation(self._world, grid, config, regions=regions, data_dir=self._settings.data_dir, progress=progress, cancel=cancel)
+        return result.to_json()
 
     @staticmethod
     def _progress(run: SimulationRun, done: int, total: int, policy: str) -> None:
