@@ -43,9 +43,7 @@ def plan_case(plan: "Plan") -> list[Figure]:
     )
     for _ in range(plan.repeats):
         started = time.perf_counter()
-        result = plan_request(
-            series, jobs, FORECASTS, step_min=30, seeds=SEEDS, seed=SEED
-        )
+        result = plan_request(series, jobs, FORECASTS, step_min=30, seeds=SEEDS, seed=SEED)
         elapsed = time.perf_counter() - started
         if result["strategies"]["perfect"]["deadline_misses"]:
             raise RuntimeError("the planner missed a deadline")
@@ -63,9 +61,7 @@ def _inputs() -> tuple:
     from scheduler.plan import JobTable
     from scheduler.settings import ROOT
 
-    full = read_series_csv(
-        ROOT / "dataset_rl" / GRID_DIR / "ES.csv", column="direct_g_per_kwh"
-    )
+    full = read_series_csv(ROOT / "dataset_rl" / GRID_DIR / "ES.csv", column="direct_g_per_kwh")
     first = int(full.slot_of(np.datetime64("2023-01-01T00:00")))
     series = replace(
         full,
@@ -74,9 +70,7 @@ def _inputs() -> tuple:
     )
     rng = np.random.default_rng(SEED)
     year_min = 8760 * 60 - 48 * 60  # every deadline inside the year
-    submit = np.datetime64("2023-01-01T00:00", "s") + (
-        rng.uniform(0, year_min, JOBS) * 60
-    ).astype(np.int64)
+    submit = np.datetime64("2023-01-01T00:00", "s") + (rng.uniform(0, year_min, JOBS) * 60).astype(np.int64)
     jobs = JobTable(
         job_id=[f"job-{i}" for i in range(JOBS)],
         submit=np.sort(submit),

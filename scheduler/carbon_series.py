@@ -70,9 +70,7 @@ class CarbonSeries:
 
     def slot_of(self, when: np.datetime64 | np.ndarray) -> float | np.ndarray:
         """Slots (fractional) from the start to `when`."""
-        delta = np.asarray(when).astype("datetime64[s]") - self.start.astype(
-            "datetime64[s]"
-        )
+        delta = np.asarray(when).astype("datetime64[s]") - self.start.astype("datetime64[s]")
         return delta.astype(np.int64) / (self.step_min * 60.0)
 
     def resample(self, step_min: int) -> "CarbonSeries":
@@ -92,20 +90,12 @@ class CarbonSeries:
         padded[lead // fine : total] = values
         blocks = padded.reshape(-1, per_slot)  # (new n, per_slot)
         means = np.nansum(blocks, axis=1) / (~np.isnan(blocks)).sum(axis=1)
-        return CarbonSeries(
-            new_start, step_min, means, self.unit, self.name, self.notes
-        )
+        return CarbonSeries(new_start, step_min, means, self.unit, self.name, self.notes)
 
 
 def check_step(step_min: int) -> None:
-    if not (
-        isinstance(step_min, int | np.integer)
-        and 0 < step_min <= DAY_MIN
-        and DAY_MIN % step_min == 0
-    ):
-        raise SeriesError(
-            f"step_min must be a whole number of minutes dividing 1440, got {step_min}"
-        )
+    if not (isinstance(step_min, int | np.integer) and 0 < step_min <= DAY_MIN and DAY_MIN % step_min == 0):
+        raise SeriesError(f"step_min must be a whole number of minutes dividing 1440, got {step_min}")
 
 
 def unit_factor(unit: str) -> float:
@@ -121,9 +111,7 @@ def parse_utc(cells: Sequence[str]) -> np.ndarray:
 
     Numpy parses the usual case (no offset) in one pass; cells with an offset, and every cell when
     that pass fails, go through datetime.fromisoformat one by one."""
-    text = (
-        np.char.strip(np.asarray(cells, dtype=str)) if len(cells) else np.array([], str)
-    )
+    text = np.char.strip(np.asarray(cells, dtype=str)) if len(cells) else np.array([], str)
     bare = np.char.rstrip(text, "Z")
     has_offset = (np.char.rfind(bare, "+") >= 10) | (np.char.rfind(bare, "-") >= 10)
     out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[s]")
@@ -164,9 +152,7 @@ def iso(when: np.datetime64 | np.ndarray) -> str | list[str]:
     return str(text) if text.ndim == 0 else text.tolist()
 
 
-def read_series_csv(
-    path: Path, column: str | None = None, unit: str = "g_per_kwh"
-) -> CarbonSeries:
+def read_series_csv(path: Path, column: str | None = None, unit: str = "g_per_kwh") -> CarbonSeries:
     """The series in a CSV: the first column whose header says time or date (else the first column)
     and `column` (default: the first other column whose first value is a number)."""
     path, factor = Path(path), unit_factor(unit)
@@ -217,9 +203,7 @@ def build_series(
     times = parse_utc(time_cells)
     bad = np.flatnonzero(np.isnat(times))
     if bad.size:
-        raise SeriesError(
-            f"{where[bad[0]]}: column {t_name!r}: cannot read {time_cells[bad[0]]!r} as an ISO time"
-        )
+        raise SeriesError(f"{where[bad[0]]}: column {t_name!r}: cannot read {time_cells[bad[0]]!r} as an ISO time")
     given = np.array([c != "" for c in cells], dtype=bool)
     values = np.array(
         [_number(c, w, v_name) for c, w in zip(cells, where) if c != ""],
@@ -231,17 +215,13 @@ def build_series(
     seconds = (times - times[0]).astype(np.int64)
     odd = np.flatnonzero(seconds % 60)
     if odd.size:
-        raise SeriesError(
-            f"{where[odd[0]]}: column {t_name!r}: times must be whole minutes, got {times[odd[0]]}"
-        )
+        raise SeriesError(f"{where[odd[0]]}: column {t_name!r}: times must be whole minutes, got {times[odd[0]]}")
     minutes = seconds // 60
     steps = np.diff(minutes)
     _check_steps(steps, where, t_name, times)
     base = reduce(math.gcd, np.unique(steps).tolist())
     if DAY_MIN % base:
-        raise SeriesError(
-            f"{t_name}: the time steps ({base}-minute grid) must divide a day (1440 minutes)"
-        )
+        raise SeriesError(f"{t_name}: the time steps ({base}-minute grid) must divide a day (1440 minutes)")
     slot = minutes // base
     holder = np.zeros(slot[-1] + 1, dtype=np.intp)
     holder[slot] = np.arange(len(slot))
@@ -250,16 +230,12 @@ def build_series(
     distinct = ", ".join(map(str, np.unique(steps).tolist()))
     notes = ()
     if len(np.unique(steps)) > 1:
-        notes = (
-            f"{v_name}: steps of {distinct} min put on a {base}-min grid; each reading holds until the next",
-        )
+        notes = (f"{v_name}: steps of {distinct} min put on a {base}-min grid; each reading holds until the next",)
     start = times[0].astype("datetime64[m]")
     return CarbonSeries(start, int(base), filled * factor, UNIT, name or v_name, notes)
 
 
-def _check_steps(
-    steps: np.ndarray, where: list[str], t_name: str, times: np.ndarray
-) -> None:
+def _check_steps(steps: np.ndarray, where: list[str], t_name: str, times: np.ndarray) -> None:
     back = np.flatnonzero(steps <= 0)
     if back.size:
         i = back[0] + 1
@@ -269,9 +245,7 @@ def _check_steps(
     gap = np.flatnonzero(steps > MAX_GAP_MIN)
     if gap.size:
         i = gap[0] + 1
-        raise SeriesError(
-            f"{where[i]}: column {t_name!r}: a gap of {steps[gap[0]]} min after {times[i - 1]} (at most {MAX_GAP_MIN} min)"
-        )
+        raise SeriesError(f"{where[i]}: column {t_name!r}: a gap of {steps[gap[0]]} min after {times[i - 1]} (at most {MAX_GAP_MIN} min)")
 
 
 def _number(cell: str, where: str, column: str) -> float:
@@ -280,9 +254,7 @@ def _number(cell: str, where: str, column: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise SeriesError(
-            f"{where}: column {column!r}: must be a number >= 0, got {cell!r}"
-        )
+        raise SeriesError(f"{where}: column {column!r}: must be a number >= 0, got {cell!r}")
     return value
 
 
@@ -304,22 +276,16 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, rows, lines
 
 
-def _value_column(
-    path: Path, header: list[str], rows: list[list[str]], t_col: int, column: str | None
-) -> int:
+def _value_column(path: Path, header: list[str], rows: list[list[str]], t_col: int, column: str | None) -> int:
     if column is not None:
         if column not in header:
-            raise SeriesError(
-                f"{path.name}: no column {column!r}; columns: {', '.join(header)}"
-            )
+            raise SeriesError(f"{path.name}: no column {column!r}; columns: {', '.join(header)}")
         return header.index(column)
     first = rows[0] if rows else []
     for i, cell in enumerate(first):
         if i != t_col and i < len(header) and _is_number(cell):
             return i
-    raise SeriesError(
-        f"{path.name}: no numeric column in row 2; name one with column= (--column): {', '.join(header)}"
-    )
+    raise SeriesError(f"{path.name}: no numeric column in row 2; name one with column= (--column): {', '.join(header)}")
 
 
 def _is_number(cell: str) -> bool:
@@ -353,45 +319,30 @@ class IssuedForecasts:
         return int(after) - 1
 
 
-def read_issued_forecasts(
-    path: Path, column: str | None = None, unit: str = "g_per_kwh"
-) -> IssuedForecasts:
+def read_issued_forecasts(path: Path, column: str | None = None, unit: str = "g_per_kwh") -> IssuedForecasts:
     """A `request_time, forecast_time, <value>` CSV (WattTime's layout); value column as in read_series_csv."""
     path, factor = Path(path), unit_factor(unit)
     header, rows, lines = _read_csv(path)
     missing = [c for c in ("request_time", "forecast_time") if c not in header]
     if missing:
-        raise SeriesError(
-            f"{path.name}: row 1: missing column(s) {', '.join(missing)}; columns: {', '.join(header)}"
-        )
+        raise SeriesError(f"{path.name}: row 1: missing column(s) {', '.join(missing)}; columns: {', '.join(header)}")
     r_col, f_col = header.index("request_time"), header.index("forecast_time")
     v_col = (
-        _value_column(path, header, rows, -1, column)
-        if column
-        else next((i for i in range(len(header)) if i not in (r_col, f_col)), None)
+        _value_column(path, header, rows, -1, column) if column else next((i for i in range(len(header)) if i not in (r_col, f_col)), None)
     )
     if v_col is None:
-        raise SeriesError(
-            f"{path.name}: no value column besides request_time and forecast_time"
-        )
-    request, forecast = (
-        parse_utc([r[c] if c < len(r) else "" for r in rows]) for c in (r_col, f_col)
-    )
+        raise SeriesError(f"{path.name}: no value column besides request_time and forecast_time")
+    request, forecast = (parse_utc([r[c] if c < len(r) else "" for r in rows]) for c in (r_col, f_col))
     cells = [r[v_col].strip() if v_col < len(r) else "" for r in rows]
     where = [f"{path.name}: row {line}" for line in lines]
     values = np.array([_number(c, w, header[v_col]) for c, w in zip(cells, where)])
     for times, name in ((request, "request_time"), (forecast, "forecast_time")):
-        bad = np.flatnonzero(
-            np.isnat(times)
-            | ((times - times.astype("datetime64[m]")).astype(np.int64) != 0)
-        )
+        bad = np.flatnonzero(np.isnat(times) | ((times - times.astype("datetime64[m]")).astype(np.int64) != 0))
         if bad.size:
             raise SeriesError(
                 f"{path.name}: row {lines[bad[0]]}: column {name!r}: not a whole-minute ISO time: {rows[bad[0]][header.index(name)]!r}"
             )
-    return issued_from_arrays(
-        request, forecast, values * factor, header[v_col], path.name
-    )
+    return issued_from_arrays(request, forecast, values * factor, header[v_col], path.name)
 
 
 def issued_from_arrays(

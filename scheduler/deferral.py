@@ -113,9 +113,7 @@ class Source:
 
     signal: str  # "average" or "marginal"
     label: str
-    path: str | None = (
-        None  # None: a shipped Electricity Maps zone (dataset_rl/grid/<zone>.csv)
-    )
+    path: str | None = None  # None: a shipped Electricity Maps zone (dataset_rl/grid/<zone>.csv)
     unit: str = "g_per_kwh"
     issued: str | None = None
 
@@ -181,11 +179,7 @@ class Outcome:
 
 
 def _shown(path: Path) -> str:
-    return (
-        str(Path("..", *path.relative_to(ROOT.parent).parts))
-        if path.is_relative_to(ROOT.parent)
-        else str(path)
-    )
+    return str(Path("..", *path.relative_to(ROOT.parent).parts)) if path.is_relative_to(ROOT.parent) else str(path)
 
 
 def region_files(name: str, data_dir: Path, shared_dir: Path) -> list[Path]:
@@ -195,26 +189,16 @@ def region_files(name: str, data_dir: Path, shared_dir: Path) -> list[Path]:
     return [shared_dir / p for p in (source.path, source.issued) if p is not None]
 
 
-def check_deferral(
-    config: DeferralConfig, data_dir: Path, shared_dir: Path | None = None
-) -> None:
+def check_deferral(config: DeferralConfig, data_dir: Path, shared_dir: Path | None = None) -> None:
     """ValueError naming the missing file when a region's data is not there (cheap: file checks)."""
     shared_dir = SHARED_DATA_DIR if shared_dir is None else shared_dir
     for name in config.regions:
         for path in region_files(name, data_dir, shared_dir):
             if not path.is_file():
-                where = (
-                    "../shared/data, which is never shipped"
-                    if SOURCES[name].path
-                    else "the data directory"
-                )
-                raise ValueError(
-                    f"region {name} needs {_shown(path)} (from {where}); it is absent"
-                )
+                where = "../shared/data, which is never shipped" if SOURCES[name].path else "the data directory"
+                raise ValueError(f"region {name} needs {_shown(path)} (from {where}); it is absent")
     if config.workload == "gaia-azure" and config.jobs > workloads.GAIA_SAMPLE_ROWS:
-        raise ValueError(
-            f"gaia-azure ships {workloads.GAIA_SAMPLE_ROWS:,} jobs; the deferral study takes at most that many from it"
-        )
+        raise ValueError(f"gaia-azure ships {workloads.GAIA_SAMPLE_ROWS:,} jobs; the deferral study takes at most that many from it")
 
 
 def load_region(
@@ -230,19 +214,11 @@ def load_region(
         start = grid.start.astype("datetime64[m]")
         return Region(
             name,
-            CarbonSeries(
-                start, 60, grid.intensity(basis)[0].astype(np.float64), name=name
-            ),
+            CarbonSeries(start, 60, grid.intensity(basis)[0].astype(np.float64), name=name),
             None,
         )
-    series = replace(
-        read_series_csv(shared_dir / source.path, unit=source.unit), name=name
-    )
-    issued = (
-        read_issued_forecasts(shared_dir / source.issued, unit=source.unit)
-        if source.issued
-        else None
-    )
+    series = replace(read_series_csv(shared_dir / source.path, unit=source.unit), name=name)
+    issued = read_issued_forecasts(shared_dir / source.issued, unit=source.unit) if source.issued else None
     return Region(name, series, issued)
 
 
@@ -259,9 +235,7 @@ def build_jobs(
     else:
         wl = workloads.gaia(config.workload, n, fleet, streams[0], data_dir)
     span = float(wl.arrival_min[-1] - wl.arrival_min[0])
-    arrival = (wl.arrival_min - wl.arrival_min[0]) * (
-        config.span_h * 60.0 / span if span > 0 else 0.0
-    )
+    arrival = (wl.arrival_min - wl.arrival_min[0]) * (config.span_h * 60.0 / span if span > 0 else 0.0)
     curve = load_power_curve(data_dir) if config.power_curve == "specpower" else None
     machines, work, server = (
         build_machines(fleet, curve),
@@ -269,17 +243,9 @@ def build_jobs(
         fleet.n_servers // 2,
     )
     fast = runtime_min(machines, work)[:, server]
-    power = np.stack(
-        [power_w(machines, work, mode)[:, server] for mode in MODES], axis=1
-    )
-    urgency = (
-        streams[1]
-        .choice(3, size=n, p=np.asarray(config.urgency_mix) / sum(config.urgency_mix))
-        .astype(np.int8)
-    )
-    interruptible = (streams[1].random(n) < config.interruptible_share) & (
-        urgency == timeshift.FLEXIBLE
-    )
+    power = np.stack([power_w(machines, work, mode)[:, server] for mode in MODES], axis=1)
+    urgency = streams[1].choice(3, size=n, p=np.asarray(config.urgency_mix) / sum(config.urgency_mix)).astype(np.int8)
+    interruptible = (streams[1].random(n) < config.interruptible_share) & (urgency == timeshift.FLEXIBLE)
     room = np.select(
         [urgency == timeshift.CRITICAL, urgency == timeshift.NORMAL],
         [fast, fast * ECO.slowdown],
@@ -288,16 +254,12 @@ def build_jobs(
     return Jobs(arrival, fast, arrival + room, urgency, interruptible, power)
 
 
-def place(
-    jobs: Jobs, series: CarbonSeries, start: np.datetime64 | None, history_h: int
-) -> tuple[Frame, np.datetime64]:
+def place(jobs: Jobs, series: CarbonSeries, start: np.datetime64 | None, history_h: int) -> tuple[Frame, np.datetime64]:
     """The jobs on the region's grid from `start` (default: the series start + history_h, on the hour);
     ValueError unless history before and every deadline after fit inside the series."""
     if start is None:
         earliest = series.start + np.timedelta64(history_h * 60, "m")
-        first = np.datetime64(earliest, "h") + np.timedelta64(
-            int(earliest > np.datetime64(earliest, "h")), "h"
-        )  # on the hour
+        first = np.datetime64(earliest, "h") + np.timedelta64(int(earliest > np.datetime64(earliest, "h")), "h")  # on the hour
     else:
         first = np.datetime64(start, "m")
     s0, step = float(series.slot_of(first)), series.step_min
@@ -317,9 +279,7 @@ def place(
     return frame, first
 
 
-def threshold_modes(
-    config: DeferralConfig, jobs: Jobs, frame: Frame, actual: np.ndarray
-) -> np.ndarray:
+def threshold_modes(config: DeferralConfig, jobs: Jobs, frame: Frame, actual: np.ndarray) -> np.ndarray:
     """timeshift.action for every job: the band of the latest reading against the band policy's
     thresholds over the band window (in slots) before the decision slot."""
     policy = timeshift.BandPolicy.parse(config.bands, config.band_window_h)
@@ -328,9 +288,7 @@ def threshold_modes(
     s = np.floor(frame.submit).astype(np.int64)
     decision, row = np.unique(s, return_inverse=True)
     low, high = np.empty(len(decision)), np.empty(len(decision))
-    for lo in range(
-        0, len(decision), EDGE_CHUNK
-    ):  # bounds the (decisions, window) history array
+    for lo in range(0, len(decision), EDGE_CHUNK):  # bounds the (decisions, window) history array
         part = slice(lo, lo + EDGE_CHUNK)
         low[part], high[part] = in_slots.edges(actual, decision[part])
     band = in_slots.band(actual[decision - 1], low, high)[row]
@@ -378,11 +336,7 @@ def build_outcome(
     them with `forecast`, as one block or, when `interruptible`, in the cheapest slots."""
     rows = np.flatnonzero(moved)
     assert forecast is not None or not rows.size, "jobs to move need a forecast"
-    runs = (
-        planned(frame, rows, interruptible[rows], actual, forecast, tick)
-        if forecast is not None
-        else (rows, np.empty(0), np.empty(0))
-    )
+    runs = planned(frame, rows, interruptible[rows], actual, forecast, tick) if forecast is not None else (rows, np.empty(0), np.empty(0))
     tick(len(moved) - rows.size)
     now = np.flatnonzero(~moved)
     length = frame.fast[now] * np.where(mode[now] == 1, ECO.slowdown, 1.0)
@@ -393,9 +347,7 @@ def build_outcome(
     return Outcome(mode.astype(np.int8), job[order], a[order], b[order])
 
 
-def measure(
-    jobs: Jobs, frame: Frame, out: Outcome, actual: np.ndarray, price: np.ndarray
-) -> dict[str, float]:
+def measure(jobs: Jobs, frame: Frame, out: Outcome, actual: np.ndarray, price: np.ndarray) -> dict[str, float]:
     """Metrics of one schedule; CO2 on the actual signal: W x (g/kWh x h) / 1e6 = kg."""
     n, step_h = len(jobs), frame.step_min / 60.0
     power = jobs.power_w[np.arange(n), out.mode]  # (n,)
@@ -406,28 +358,20 @@ def measure(
     np.minimum.at(first, out.job, out.a)
     ran = np.bincount(out.job, weights=out.b - out.a, minlength=n)
     length = frame.fast * np.where(out.mode == 1, ECO.slowdown, 1.0)
-    assert np.allclose(ran, length, rtol=1e-9, atol=TOL_SLOTS), (
-        "a schedule must run every job for its whole runtime"
-    )
+    assert np.allclose(ran, length, rtol=1e-9, atol=TOL_SLOTS), "a schedule must run every job for its whole runtime"
     moved = (first > frame.submit + TOL_SLOTS) | (finish > first + length + TOL_SLOTS)
     feasible = frame.deadline >= frame.submit + frame.fast - TOL_SLOTS
     delay = (finish - frame.submit - frame.fast) * frame.step_min
     delay[np.abs(delay) < 1e-6] = 0.0  # float noise of slot arithmetic, not a delay
     critical = jobs.urgency == timeshift.CRITICAL
     return {
-        "co2_kg": float(
-            (run_power * planner.integral(actual, out.a, out.b)).sum() * step_h / 1e6
-        ),
-        "deadline_misses": int(
-            (feasible & (finish > frame.deadline + TOL_SLOTS)).sum()
-        ),
+        "co2_kg": float((run_power * planner.integral(actual, out.a, out.b)).sum() * step_h / 1e6),
+        "deadline_misses": int((feasible & (finish > frame.deadline + TOL_SLOTS)).sum()),
         "feasible_deadlines": int(feasible.sum()),
         "delay_mean_min": float(delay.mean()) if n else 0.0,
         "delay_p95_min": float(np.percentile(delay, 95)) if n else 0.0,
         "energy_kwh": float((power * ran).sum() * step_h / 1000.0),
-        "cost": float(
-            (run_power * planner.integral(price, out.a, out.b)).sum() * step_h / 1000.0
-        ),
+        "cost": float((run_power * planner.integral(price, out.a, out.b)).sum() * step_h / 1000.0),
         "deferred_jobs": int(moved.sum()),
         "eco_jobs": int((out.mode == 1).sum()),
         "critical_moved": int((critical & (moved | (out.mode != 0))).sum()),
@@ -449,20 +393,14 @@ class Ticker:
     def __call__(self, jobs: int) -> None:
         self.done += jobs
         if self._cancel is not None and self._cancel():
-            raise EvaluationCancelled(
-                f"cancelled during {self.label} after {self.done:,} of {self.total:,} job plans"
-            )
+            raise EvaluationCancelled(f"cancelled during {self.label} after {self.done:,} of {self.total:,} job plans")
         if self._progress is not None:
             self._progress(self.done, self.total, self.label)
 
 
 def strategy_runs(config: DeferralConfig, region: str) -> int:
     """Schedules computed for a region: run_now, threshold, each forecast (noisy: `seeds`), oracle."""
-    kinds = [
-        k
-        for k in config.forecasts
-        if k != "issued" or SOURCES[region].issued is not None
-    ]
+    kinds = [k for k in config.forecasts if k != "issued" or SOURCES[region].issued is not None]
     return 3 + len(kinds) + (config.seeds - 1) * ("noisy" in kinds)
 
 
@@ -482,9 +420,7 @@ def study_region(
         None if config.start is None else np.datetime64(config.start),
         max(config.band_window_h, 24),
     )
-    price = energy_price[
-        (np.arange(series.n) * series.step_min // 60) % len(energy_price)
-    ]  # (n_slots,) the clock hour's price
+    price = energy_price[(np.arange(series.n) * series.step_min // 60) % len(energy_price)]  # (n_slots,) the clock hour's price
     noisy_seq, threshold_seq = seq.spawn(2)
 
     def forecast(kind: str, rng: np.random.Generator | None = None) -> Forecast:
@@ -522,11 +458,7 @@ def study_region(
     )
     out = {"run_now": [schedule("run_now", fast, none, none, None)]}
     act = threshold_modes(config, jobs, frame, actual)
-    rng = (
-        np.random.default_rng(threshold_seq)
-        if config.threshold_forecast == "noisy"
-        else None
-    )
+    rng = np.random.default_rng(threshold_seq) if config.threshold_forecast == "noisy" else None
     out["threshold"] = [
         schedule(
             "threshold",
@@ -539,11 +471,7 @@ def study_region(
     for kind in config.forecasts:
         if kind == "issued" and region.issued is None:
             continue
-        rngs = (
-            [np.random.default_rng(s) for s in noisy_seq.spawn(config.seeds)]
-            if kind == "noisy"
-            else [None]
-        )
+        rngs = [np.random.default_rng(s) for s in noisy_seq.spawn(config.seeds)] if kind == "noisy" else [None]
         out[f"forecast_{kind}"] = [
             schedule(
                 f"forecast_{kind}",
@@ -562,11 +490,7 @@ def summarise(runs: list[dict[str, float]], baseline_kg: float) -> dict[str, flo
     """One strategy's figures: the mean over its runs (several for the noisy forecast), sample std of
     CO2 and of the saving; misses and moved critical jobs are the worst run's."""
     co2 = np.array([r["co2_kg"] for r in runs])
-    saved_pct = (
-        (baseline_kg - co2) / baseline_kg * 100.0
-        if baseline_kg > 0
-        else np.zeros(len(runs))
-    )
+    saved_pct = (baseline_kg - co2) / baseline_kg * 100.0 if baseline_kg > 0 else np.zeros(len(runs))
     ddof = 1 if len(runs) > 1 else 0
     out: dict[str, float] = {
         "co2_kg": float(co2.mean()), "co2_kg_std": float(co2.std(ddof=ddof)),
@@ -613,9 +537,7 @@ def run_deferral(
         [np.random.default_rng(workload_seq), np.random.default_rng(jobs_seq)],
         data_dir,
     )
-    region_seqs = noise_seq.spawn(
-        len(DEFERRAL_REGIONS)
-    )  # by the region's place in DEFERRAL_REGIONS, not in the request
+    region_seqs = noise_seq.spawn(len(DEFERRAL_REGIONS))  # by the region's place in DEFERRAL_REGIONS, not in the request
     tick = Ticker(
         len(jobs) * sum(strategy_runs(config, r) for r in config.regions),
         progress,
@@ -635,10 +557,7 @@ def run_deferral(
         baseline = runs["run_now"][0]["co2_kg"]
         strategies = {label: summarise(r, baseline) for label, r in runs.items()}
         regions[name] = region_view(region, config, first, jobs, strategies)
-        table += [
-            {"region": name, "strategy": label, **figures}
-            for label, figures in strategies.items()
-        ]
+        table += [{"region": name, "strategy": label, **figures} for label, figures in strategies.items()]
         notes += region_notes(config, region)
     return {
         "study": "deferral", "schema_version": SCHEMA_VERSION, "seed": seed, "config": config.model_dump(mode="json"),
@@ -663,9 +582,7 @@ def region_view(
 ) -> dict[str, Any]:
     source, series = SOURCES[region.name], region.series
     basis = f", {config.basis} emissions" if source.path is None else ""
-    last = first + np.timedelta64(
-        round(float(jobs.deadline_min.max()) if len(jobs) else 0.0), "m"
-    )
+    last = first + np.timedelta64(round(float(jobs.deadline_min.max()) if len(jobs) else 0.0), "m")
     s0 = int(np.floor(series.slot_of(first)))
     return {
         "signal": source.signal, "source": source.label + basis, "unit": "gCO2eq/kWh", "start": iso(first), "end": iso(last),
@@ -677,9 +594,7 @@ def region_view(
 def region_notes(config: DeferralConfig, region: Region) -> list[str]:
     notes = [f"{region.name}: {note}" for note in region.series.notes]
     if "issued" in config.forecasts and region.issued is None:
-        notes.append(
-            f"{region.name}: forecast_issued skipped, no issued forecasts for this region (only CAISO_NORTH has them)."
-        )
+        notes.append(f"{region.name}: forecast_issued skipped, no issued forecasts for this region (only CAISO_NORTH has them).")
     if SOURCES[region.name].signal == "marginal":
         notes.append(
             f"{region.name}: a marginal signal (emissions of one more kWh); its savings are not comparable one-to-one with average-intensity regions'."
@@ -714,22 +629,14 @@ def format_table(document: dict[str, Any]) -> str:
             cells[3] += f" ±{row['saved_pct_std']:.1f}"
         body.append(cells)
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths))
-        )
-        for r in [head, *body]
-    ]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def to_csv(document: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=list(document["table"][0]), lineterminator="\n"
-    )
+    writer = csv.DictWriter(out, fieldnames=list(document["table"][0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(document["table"])
     return out.getvalue()
@@ -738,8 +645,5 @@ def to_csv(document: dict[str, Any]) -> str:
 def write_outputs(document: dict[str, Any], out_dir: Path) -> None:
     """results.json and results.csv (the placement study's report.html template does not fit this study)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_bytes(
-        orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
-        + b"\n"
-    )
+    (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
     (out_dir / "results.csv").write_text(to_csv(document), encoding="utf-8")

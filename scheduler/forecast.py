@@ -74,9 +74,7 @@ class PerfectForecast(_Static):
 class NoisyForecast(_Static):
     def __init__(self, actual: np.ndarray, error: float, rng: np.random.Generator, scale: float | None = None):
         if not error >= 0:
-            raise ValueError(
-                f"forecast error must be >= 0 (a fraction of the series mean), got {error}"
-            )
+            raise ValueError(f"forecast error must be >= 0 (a fraction of the series mean), got {error}")
         actual = np.asarray(actual, dtype=np.float64)
         # `scale`: the mean of the whole series when `actual` is an excerpt of it (the service's windows).
         noise = rng.normal(0.0, error * (actual.mean() if scale is None else scale), size=len(actual))
@@ -105,9 +103,7 @@ class PersistenceForecast:
 
 
 class IssuedForecast:
-    def __init__(
-        self, actual: np.ndarray, issued: IssuedForecasts, series: CarbonSeries
-    ):
+    def __init__(self, actual: np.ndarray, issued: IssuedForecasts, series: CarbonSeries):
         self.name, self.issued, self.series = "issued", issued, series
         self.fallback = PersistenceForecast(actual, max(1440 // series.step_min, 1))
 
@@ -148,14 +144,10 @@ def make_forecast(
         return NoisyForecast(actual, error, rng, scale)
     if kind == "persistence":
         if period_slots is None:
-            raise ValueError(
-                "the persistence forecast needs period_slots (slots per day)"
-            )
+            raise ValueError("the persistence forecast needs period_slots (slots per day)")
         return PersistenceForecast(actual, period_slots)
     if kind == "issued":
         if issued is None or series is None:
-            raise ValueError(
-                "the issued forecast needs issued forecasts and the series"
-            )
+            raise ValueError("the issued forecast needs issued forecasts and the series")
         return IssuedForecast(actual, issued, series)
     raise ValueError(f"unknown forecast {kind!r}; known: {', '.join(FORECASTS)}")

@@ -66,10 +66,7 @@ class PlanInputError(ValueError):
     """Jobs were rejected; `errors` holds {row|index, field, message} for every problem."""
 
     def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__(
-            "; ".join(describe(e) for e in errors[:3])
-            + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")
-        )
+        super().__init__("; ".join(describe(e) for e in errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
         self.errors = errors
 
 
@@ -81,9 +78,7 @@ def describe(error: dict[str, Any]) -> str:
 
 def _where(key: dict[str, Any]) -> str:
     """`row 3` or `index 2` (empty when the problem is not one job's)."""
-    return next(
-        (f"{k} {key[k]}" for k in ("row", "index") if key.get(k) is not None), ""
-    )
+    return next((f"{k} {key[k]}" for k in ("row", "index") if key.get(k) is not None), "")
 
 
 @dataclass(frozen=True)
@@ -115,11 +110,7 @@ def read_jobs_csv(path: Path) -> JobTable:
             rows, where = [], []
             for cells in reader:
                 if any(c.strip() for c in cells):
-                    rows.append(
-                        dict(zip(header, (c.strip() for c in cells)))
-                        if len(cells) == len(header)
-                        else cells
-                    )
+                    rows.append(dict(zip(header, (c.strip() for c in cells))) if len(cells) == len(header) else cells)
                     where.append({"row": reader.line_num})
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         message = f"{path}: cannot be read ({exc})"
@@ -128,16 +119,8 @@ def read_jobs_csv(path: Path) -> JobTable:
     allowed = ", ".join(JOB_FIELDS)
     errors = [_error(head, c, f"required column {c!r} is missing") for c in REQUIRED]
     errors = [e for e in errors if e["field"] not in header]
-    errors += [
-        _error(head, c, f"unknown column {c!r}; allowed: {allowed}")
-        for c in header
-        if c not in JOB_FIELDS
-    ]
-    errors += [
-        _error(w, None, f"row has {len(r)} cells; the header has {len(header)}")
-        for r, w in zip(rows, where)
-        if isinstance(r, list)
-    ]
+    errors += [_error(head, c, f"unknown column {c!r}; allowed: {allowed}") for c in header if c not in JOB_FIELDS]
+    errors += [_error(w, None, f"row has {len(r)} cells; the header has {len(header)}") for r, w in zip(rows, where) if isinstance(r, list)]
     if not rows and not errors:
         errors.append(_error({"row": None}, None, "the file has no job rows"))
     if errors:
@@ -158,14 +141,8 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
         if not isinstance(item, dict):
             errors.append(_error(key, None, f"must be an object with fields {allowed}"))
             item = {}
-        errors += [
-            _error(key, f, f"unknown field; allowed: {allowed}")
-            for f in item
-            if f not in JOB_FIELDS
-        ]
-        errors += [
-            _error(key, f, "is required") for f in REQUIRED if _blank(item.get(f))
-        ]
+        errors += [_error(key, f, f"unknown field; allowed: {allowed}") for f in item if f not in JOB_FIELDS]
+        errors += [_error(key, f, "is required") for f in REQUIRED if _blank(item.get(f))]
         for f in JOB_FIELDS:
             cols[f].append(item.get(f))
 
@@ -174,28 +151,17 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
         if not (field in REQUIRED and _blank(cols[field][i])):
             errors.append(_error(where[i], field, message))
 
-    submit = parse_utc(
-        ["" if _blank(v) or not isinstance(v, str) else v for v in cols["submit_time"]]
-    )
+    submit = parse_utc(["" if _blank(v) or not isinstance(v, str) else v for v in cols["submit_time"]])
     for i in np.flatnonzero(np.isnat(submit)).tolist():
         bad(
             i,
             "submit_time",
             f"must be an ISO time (UTC unless it says otherwise), got {cols['submit_time'][i]!r}",
         )
-    duration = np.array(
-        [_number(v, i, "duration_min", bad) for i, v in enumerate(cols["duration_min"])]
-    )
-    power = np.array(
-        [
-            1.0 if _blank(v) else _number(v, i, "power_w", bad)
-            for i, v in enumerate(cols["power_w"])
-        ]
-    )
+    duration = np.array([_number(v, i, "duration_min", bad) for i, v in enumerate(cols["duration_min"])])
+    power = np.array([1.0 if _blank(v) else _number(v, i, "power_w", bad) for i, v in enumerate(cols["power_w"])])
     deadline = _deadlines(cols["deadline"], submit, bad)
-    interruptible = np.array(
-        [_flag(v, i, bad) for i, v in enumerate(cols["interruptible"])], dtype=bool
-    )
+    interruptible = np.array([_flag(v, i, bad) for i, v in enumerate(cols["interruptible"])], dtype=bool)
     job_id = ["" if _blank(v) else str(v).strip() for v in cols["job_id"]]
     seen: dict[str, int] = {}
     for i, name in enumerate(job_id):
@@ -305,12 +271,8 @@ def jobs_to_slots(table: JobTable, series: CarbonSeries) -> tuple[PlanJobs, list
     clipped = np.flatnonzero(deadline > series.n)
     warnings = []
     if clipped.size:
-        names = ", ".join(_where(table.where[i]) for i in clipped[:5].tolist()) + (
-            ", ..." if clipped.size > 5 else ""
-        )
-        warnings.append(
-            f"{clipped.size} job deadline(s) run past the series end ({iso(series.end)}) and were clipped to it: {names}"
-        )
+        names = ", ".join(_where(table.where[i]) for i in clipped[:5].tolist()) + (", ..." if clipped.size > 5 else "")
+        warnings.append(f"{clipped.size} job deadline(s) run past the series end ({iso(series.end)}) and were clipped to it: {names}")
         deadline = np.minimum(deadline, series.n)
     jobs = PlanJobs(
         np.array(table.job_id, dtype=str),
@@ -341,25 +303,15 @@ def plan_request(
     kinds = ["perfect", *(k for k in FORECASTS if k in forecasts and k != "perfect")]
     unknown = sorted(set(forecasts) - set(FORECASTS))
     if unknown:
-        raise ValueError(
-            f"unknown forecast(s) {', '.join(unknown)}; known: {', '.join(FORECASTS)}"
-        )
+        raise ValueError(f"unknown forecast(s) {', '.join(unknown)}; known: {', '.join(FORECASTS)}")
     if "issued" in kinds and issued is None:
         raise ValueError("the issued forecast needs a file of issued forecasts")
     if seeds < 1 or not error >= 0:
-        raise ValueError(
-            f"seeds must be >= 1 and the forecast error >= 0; got seeds={seeds}, error={error}"
-        )
+        raise ValueError(f"seeds must be >= 1 and the forecast error >= 0; got seeds={seeds}, error={error}")
     grid = series if step_min is None else series.resample(step_min)
     table = jobs if isinstance(jobs, JobTable) else parse_job_dicts(jobs)
     planned, warnings = jobs_to_slots(table, grid)
-    plans = {
-        kind: [
-            plan(grid.values, planned, f, capacity)
-            for f in _forecasts(kind, grid, error, seeds, seed, issued)
-        ]
-        for kind in kinds
-    }
+    plans = {kind: [plan(grid.values, planned, f, capacity) for f in _forecasts(kind, grid, error, seeds, seed, issued)] for kind in kinds}
     baseline = plans["perfect"][0].baseline_total_kg
     strategies = {
         "run_now": {
@@ -371,10 +323,7 @@ def plan_request(
             "mean_delay_min": 0.0,
         }
     }
-    strategies |= {
-        kind: _summary(runs, baseline, grid.step_min, capacity)
-        for kind, runs in plans.items()
-    }
+    strategies |= {kind: _summary(runs, baseline, grid.step_min, capacity) for kind, runs in plans.items()}
     return {
         "series": {
             "start": iso(grid.start),
@@ -397,9 +346,7 @@ def plan_request(
         "flexible_jobs": int(planned.flexible.sum()),
         "baseline": {"emissions_kg": _sig(baseline)},
         "strategies": strategies,
-        "plans": _job_plans(
-            table, planned, grid, {kind: runs[0] for kind, runs in plans.items()}
-        ),
+        "plans": _job_plans(table, planned, grid, {kind: runs[0] for kind, runs in plans.items()}),
         "warnings": [*grid.notes, *warnings],
     }
 
@@ -424,15 +371,10 @@ def _forecasts(
             )
         ]
     streams = np.random.SeedSequence(seed).spawn(seeds)
-    return [
-        make_forecast("noisy", grid.values, error=error, rng=np.random.default_rng(s))
-        for s in streams
-    ]
+    return [make_forecast("noisy", grid.values, error=error, rng=np.random.default_rng(s)) for s in streams]
 
 
-def _summary(
-    runs: list[Plan], baseline: float, step_min: int, capacity: int | None
-) -> dict[str, Any]:
+def _summary(runs: list[Plan], baseline: float, step_min: int, capacity: int | None) -> dict[str, Any]:
     kg = np.array([p.total_kg for p in runs])
     mean = float(kg.mean())
     saved_pct = 100.0 * (baseline - mean) / baseline if baseline > 0 else 0.0
@@ -452,23 +394,16 @@ def _summary(
     return out
 
 
-def _job_plans(
-    table: JobTable, jobs: PlanJobs, grid: CarbonSeries, shown: dict[str, Plan]
-) -> list[dict[str, Any]]:
+def _job_plans(table: JobTable, jobs: PlanJobs, grid: CarbonSeries, shown: dict[str, Plan]) -> list[dict[str, Any]]:
     """Per job: its fields and each strategy's runs as [start, end] ISO pairs."""
     n = len(jobs)
     submit = iso(grid.time_of(jobs.submit)) if n else []
     deadline = iso(grid.time_of(np.nan_to_num(jobs.deadline))) if n else []
     runs = {}
     for kind, p in shown.items():
-        starts, ends = (
-            iso(grid.time_of(t)) if len(t) else [] for t in (p.run_start, p.run_end)
-        )
+        starts, ends = (iso(grid.time_of(t)) if len(t) else [] for t in (p.run_start, p.run_end))
         bounds = np.searchsorted(p.run_job, np.arange(n + 1)).tolist()
-        runs[kind] = [
-            [[starts[k], ends[k]] for k in range(bounds[i], bounds[i + 1])]
-            for i in range(n)
-        ]
+        runs[kind] = [[[starts[k], ends[k]] for k in range(bounds[i], bounds[i + 1])] for i in range(n)]
     has_deadline = ~np.isnan(jobs.deadline)
     return [
         {
@@ -491,9 +426,7 @@ def _sig(x: float) -> float:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    lines = [
-        f"{'strategy':<12} {'runs':>4} {'emissions_kg':>14} {'± std':>10} {'saved_kg':>12} {'saved_%':>8} {'delay_min':>10}"
-    ]
+    lines = [f"{'strategy':<12} {'runs':>4} {'emissions_kg':>14} {'± std':>10} {'saved_kg':>12} {'saved_%':>8} {'delay_min':>10}"]
     for name, s in result["strategies"].items():
         std = f"{s['emissions_kg_std']:.4g}" if "emissions_kg_std" in s else ""
         lines.append(
@@ -535,23 +468,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--forecast: unknown {unknown}; known: {', '.join(FORECASTS)}")
     if "issued" in kinds and args.forecast_file is None:
         parser.error("--forecast issued needs --forecast-file")
-    if (
-        min(args.seeds, args.capacity or 1) < 1
-        or min(args.seed, args.forecast_error) < 0
-    ):
-        parser.error(
-            "--seeds and --capacity must be >= 1; --seed, --forecast-error >= 0"
-        )
+    if min(args.seeds, args.capacity or 1) < 1 or min(args.seed, args.forecast_error) < 0:
+        parser.error("--seeds and --capacity must be >= 1; --seed, --forecast-error >= 0")
     try:
         if args.step_min is not None:
             check_step(args.step_min)
         series = read_series_csv(args.carbon, args.column, args.unit)
         table = read_jobs_csv(args.jobs)
-        issued = (
-            read_issued_forecasts(args.forecast_file, unit=args.unit)
-            if args.forecast_file
-            else None
-        )
+        issued = read_issued_forecasts(args.forecast_file, unit=args.unit) if args.forecast_file else None
         result = plan_request(
             series,
             table,

@@ -88,9 +88,7 @@ class Plan:
         return float(self.baseline_kg.sum())
 
 
-def integral(
-    values: np.ndarray, a: np.ndarray | float, b: np.ndarray | float
-) -> np.ndarray | float:
+def integral(values: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | float:
     """Sum of `values` over [a, b) in slot units (fractional ends), vectorised over a and b."""
     values = np.asarray(values, dtype=np.float64)
     cum = np.concatenate(([0.0], np.cumsum(values)))
@@ -112,9 +110,7 @@ def _at_rows(cum: np.ndarray, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return below + (x - whole) * np.take_along_axis(w, whole, 1)
 
 
-def _candidates(
-    w: np.ndarray, a: np.ndarray, d: np.ndarray, b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(w: np.ndarray, a: np.ndarray, d: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Candidate block starts (n, k) in [a, b] (slots from each row's s) and their forecast cost
     (inf where a column is not a candidate of that row)."""
     cum = np.zeros((w.shape[0], w.shape[1] + 1))
@@ -149,15 +145,9 @@ def _cheapest_pieces(
     hi = np.minimum(j + 1, e[:, None])
     cap = np.clip(hi - lo, 0.0, None)
     price = np.where(cap > 0, w, np.inf)
-    order = (
-        np.argsort(price, axis=1, kind="stable")
-        if rank is None
-        else np.lexsort((price, rank))
-    )
+    order = np.argsort(price, axis=1, kind="stable") if rank is None else np.lexsort((price, rank))
     cap_sorted = np.take_along_axis(cap, order, 1)
-    taken = np.clip(
-        d[:, None] - (np.cumsum(cap_sorted, axis=1) - cap_sorted), 0.0, cap_sorted
-    )
+    taken = np.clip(d[:, None] - (np.cumsum(cap_sorted, axis=1) - cap_sorted), 0.0, cap_sorted)
     used = np.empty_like(cap)
     np.put_along_axis(used, order, taken, 1)
     used = np.where(used < _EPS, 0.0, np.where(cap - used < _EPS, cap, used))
@@ -171,18 +161,14 @@ def _cheapest_pieces(
     return start, end, used
 
 
-def _merge(
-    rows: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge(rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pieces sorted by row then time, joined where one ends where the next begins."""
     new = np.r_[True, (rows[1:] != rows[:-1]) | (start[1:] != end[:-1])]
     last = np.r_[new[1:], True]
     return rows[new], start[new], end[last]
 
 
-def best_block(
-    window: np.ndarray, s: int, submit: float, duration: float, deadline: float
-) -> float:
+def best_block(window: np.ndarray, s: int, submit: float, duration: float, deadline: float) -> float:
     """The start in [submit, deadline - duration] of the contiguous block with the lowest forecast
     integral; `window` is the forecast of slots s, s+1, ... Exact; earliest on ties; submit when
     deadline is NaN (no flexibility)."""
@@ -190,23 +176,17 @@ def best_block(
         return float(submit)
     w = _window_row(window, s, deadline)
     a = np.array([submit - s])
-    x, cost = _candidates(
-        w, a, np.array([duration]), np.maximum(np.array([deadline - duration - s]), a)
-    )
+    x, cost = _candidates(w, a, np.array([duration]), np.maximum(np.array([deadline - duration - s]), a))
     return float(s + _earliest_min(x, cost)[0])
 
 
-def best_slots(
-    window: np.ndarray, s: int, submit: float, duration: float, deadline: float
-) -> list[tuple[float, float]]:
+def best_slots(window: np.ndarray, s: int, submit: float, duration: float, deadline: float) -> list[tuple[float, float]]:
     """Interruptible: the cheapest pieces of [submit, deadline) totalling `duration`, merged into
     (start, end) runs in time order; cheapest slot first, earliest on ties."""
     if not deadline > submit + duration:
         return [(float(submit), float(submit + duration))]
     w = _window_row(window, s, deadline)
-    start, end, used = _cheapest_pieces(
-        w, np.array([submit - s]), np.array([duration]), np.array([deadline - s])
-    )
+    start, end, used = _cheapest_pieces(w, np.array([submit - s]), np.array([duration]), np.array([deadline - s]))
     cols = np.flatnonzero(used[0] > 0)
     _, lo, hi = _merge(np.zeros(len(cols), np.intp), start[0, cols], end[0, cols])
     return list(zip((lo + s).tolist(), (hi + s).tolist()))
@@ -215,21 +195,15 @@ def best_slots(
 def _window_row(window: np.ndarray, s: int, deadline: float) -> np.ndarray:
     need = int(np.ceil(deadline)) - s
     if len(window) < need:
-        raise ValueError(
-            f"the window covers {len(window)} slots from slot {s}; the deadline {deadline} needs {need}"
-        )
+        raise ValueError(f"the window covers {len(window)} slots from slot {s}; the deadline {deadline} needs {need}")
     return np.asarray(window[:need], dtype=np.float64)[None, :]
 
 
-def plan(
-    actual: np.ndarray, jobs: PlanJobs, forecast: Forecast, capacity: int | None = None
-) -> Plan:
+def plan(actual: np.ndarray, jobs: PlanJobs, forecast: Forecast, capacity: int | None = None) -> Plan:
     """Every job planned with `forecast`; emissions measured on `actual` (g/kWh per slot)."""
     actual = np.asarray(actual, dtype=np.float64)
     if capacity is not None:
-        job, start, end, overflows = _plan_with_capacity(
-            len(actual), jobs, forecast, capacity
-        )
+        job, start, end, overflows = _plan_with_capacity(len(actual), jobs, forecast, capacity)
     else:
         fixed = np.flatnonzero(~jobs.flexible)
         parts = [(fixed, jobs.submit[fixed], jobs.submit[fixed] + jobs.duration[fixed])]
@@ -239,9 +213,7 @@ def plan(
             parts.append(_pieces(rows, jobs, forecast))
         job, start, end = (np.concatenate(p) for p in zip(*parts))
         overflows = 0
-    return _account(
-        actual, jobs, forecast.name, job.astype(np.intp), start, end, overflows
-    )
+    return _account(actual, jobs, forecast.name, job.astype(np.intp), start, end, overflows)
 
 
 def _chunks(jobs: PlanJobs, mask: np.ndarray) -> list[np.ndarray]:
@@ -252,9 +224,7 @@ def _chunks(jobs: PlanJobs, mask: np.ndarray) -> list[np.ndarray]:
     return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
 
 
-def _frame(
-    rows: np.ndarray, jobs: PlanJobs, forecast: Forecast
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _frame(rows: np.ndarray, jobs: PlanJobs, forecast: Forecast) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decision slots s, forecast windows (n, L), and submit, duration, deadline in slots from s."""
     s = np.floor(jobs.submit[rows]).astype(np.intp)
     length = int((np.ceil(jobs.deadline[rows]) - s).max())
@@ -262,17 +232,13 @@ def _frame(
     return s, w, jobs.submit[rows] - s, jobs.duration[rows], jobs.deadline[rows] - s
 
 
-def _blocks(
-    rows: np.ndarray, jobs: PlanJobs, forecast: Forecast
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blocks(rows: np.ndarray, jobs: PlanJobs, forecast: Forecast) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s, w, a, d, e = _frame(rows, jobs, forecast)
     x = _earliest_min(*_candidates(w, a, d, np.maximum(e - d, a))) + s
     return rows, x, x + d
 
 
-def _pieces(
-    rows: np.ndarray, jobs: PlanJobs, forecast: Forecast
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pieces(rows: np.ndarray, jobs: PlanJobs, forecast: Forecast) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s, w, a, d, e = _frame(rows, jobs, forecast)
     start, end, used = _cheapest_pieces(w, a, d, e)
     r, c = np.nonzero(used > 0)  # row-major: by job, then slot
@@ -280,18 +246,14 @@ def _pieces(
     return job, lo, hi
 
 
-def _plan_with_capacity(
-    n_slots: int, jobs: PlanJobs, forecast: Forecast, capacity: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _plan_with_capacity(n_slots: int, jobs: PlanJobs, forecast: Forecast, capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Jobs placed one at a time against the running load (module docstring)."""
     if capacity < 1:
         raise ValueError(f"capacity must be >= 1 job per slot, got {capacity}")
     # (n_slots + 1,) jobs running in each slot
     load = np.zeros(n_slots + 1, dtype=np.int64)
     flexible = jobs.flexible
-    by_deadline = np.flatnonzero(flexible)[
-        np.argsort(jobs.deadline[flexible], kind="stable")
-    ]
+    by_deadline = np.flatnonzero(flexible)[np.argsort(jobs.deadline[flexible], kind="stable")]
     job, start, end, overflows = [], [], [], 0
     for i in np.r_[np.flatnonzero(~flexible), by_deadline].tolist():
         if flexible[i]:
@@ -314,9 +276,7 @@ def _plan_with_capacity(
     )
 
 
-def _capacity_runs(
-    i: int, jobs: PlanJobs, forecast: Forecast, load: np.ndarray, capacity: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _capacity_runs(i: int, jobs: PlanJobs, forecast: Forecast, load: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
     s, w, a, d, e = _frame(np.array([i]), jobs, forecast)
     # (1, L) how far over capacity each slot would go; 0 = room left
     over = np.maximum(load[None, s[0] : s[0] + w.shape[1]] - capacity + 1, 0)
@@ -329,9 +289,7 @@ def _capacity_runs(
     first = np.floor(x[0] + _EPS).astype(np.intp)
     stop = np.ceil(x[0] + d[0] - _EPS).astype(np.intp)
     bounds = np.ravel([first, stop], order="F")
-    worst = np.maximum.reduceat(np.r_[over[0], 0], bounds)[
-        ::2
-    ]  # (k,) over [first, stop)
+    worst = np.maximum.reduceat(np.r_[over[0], 0], bounds)[::2]  # (k,) over [first, stop)
     least = worst[np.isfinite(cost[0])].min()
     x0 = _earliest_min(x, np.where(worst == least, cost, np.inf))[0]
     return np.array([x0 + s[0]]), np.array([x0 + d[0] + s[0]])
@@ -354,9 +312,7 @@ def _account(
     cum = np.concatenate(([0.0], np.cumsum(actual)))
     area = _at(cum, actual, end) - _at(cum, actual, start)
     emissions = np.bincount(job, weights=area * jobs.power_w[job], minlength=n) * to_kg
-    base_area = _at(cum, actual, jobs.submit + jobs.duration) - _at(
-        cum, actual, jobs.submit
-    )
+    base_area = _at(cum, actual, jobs.submit + jobs.duration) - _at(cum, actual, jobs.submit)
     last_run = np.searchsorted(job, np.arange(n), side="right") - 1
     finish = end[last_run] if n else np.empty(0)
     delay = np.maximum(finish - (jobs.submit + jobs.duration), 0.0)

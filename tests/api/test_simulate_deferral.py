@@ -32,9 +32,7 @@ def test_a_deferral_study_runs_to_results_that_replay(
     views = [wait(shared_client, start(shared_client, SMALL)) for _ in range(2)]
     first = views[0]
     assert first["status"] == "done" and first["error"] is None, first["error"]
-    assert (
-        first["progress"]["done"] == first["progress"]["total"] == 2 * 200 * (3 + 2 + 2)
-    )
+    assert first["progress"]["done"] == first["progress"]["total"] == 2 * 200 * (3 + 2 + 2)
     assert first["config"]["study"] == "deferral" and first["config"]["seed"] == 3
     result = first["result"]
     assert result["study"] == "deferral" and list(result["regions"]) == ["ES", "NO"]
@@ -47,13 +45,8 @@ def test_a_deferral_study_runs_to_results_that_replay(
         "oracle",
     ]
     assert list(result["regions"]["NO"]["strategies"]) == strategies
-    assert [(row["region"], row["strategy"]) for row in result["table"]] == [
-        (r, s) for r in ("ES", "NO") for s in strategies
-    ]
-    assert all(
-        row["deadline_misses"] == 0 and row["critical_moved"] == 0
-        for row in result["table"]
-    )
+    assert [(row["region"], row["strategy"]) for row in result["table"]] == [(r, s) for r in ("ES", "NO") for s in strategies]
+    assert all(row["deadline_misses"] == 0 and row["critical_moved"] == 0 for row in result["table"])
     assert {
         "co2_kg",
         "saved_pct",
@@ -64,9 +57,7 @@ def test_a_deferral_study_runs_to_results_that_replay(
         "eco_jobs",
     } <= set(result["table"][0])
     replay = views[1]["result"]
-    assert {k: v for k, v in replay.items() if k != "elapsed_s"} == {
-        k: v for k, v in result.items() if k != "elapsed_s"
-    }
+    assert {k: v for k, v in replay.items() if k != "elapsed_s"} == {k: v for k, v in result.items() if k != "elapsed_s"}
 
 
 def test_a_placement_body_may_name_its_study(shared_client: TestClient) -> None:
@@ -78,10 +69,7 @@ def test_a_placement_body_may_name_its_study(shared_client: TestClient) -> None:
         "policies": "round_robin",
     }
     view = wait(shared_client, start(shared_client, body))
-    assert (
-        view["status"] == "done"
-        and view["result"]["policies"][0]["policy"] == "round_robin"
-    )
+    assert view["status"] == "done" and view["result"]["policies"][0]["policy"] == "round_robin"
 
 
 @pytest.mark.parametrize(
@@ -107,18 +95,12 @@ def test_a_placement_body_may_name_its_study(shared_client: TestClient) -> None:
         "unknown-study",
     ],
 )
-def test_bad_requests_name_the_problem(
-    shared_client: TestClient, body: dict[str, Any], status: int, needle: str
-) -> None:
-    detail = assert_error(
-        shared_client.post("/simulate", json={**SMALL, **body}), status
-    )
+def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str, Any], status: int, needle: str) -> None:
+    detail = assert_error(shared_client.post("/simulate", json={**SMALL, **body}), status)
     assert needle in str(detail)
 
 
-def test_a_region_whose_data_is_absent_is_422(
-    shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
+def test_a_region_whose_data_is_absent_is_422(shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setattr(deferral, "SHARED_DATA_DIR", tmp_path / "absent")
     detail = assert_error(
         shared_client.post("/simulate", json={**SMALL, "regions": "ES,CAISO_NORTH"}),
@@ -131,11 +113,7 @@ def test_a_start_outside_the_series_fails_the_run_and_says_why(
     shared_client: TestClient,
 ) -> None:
     view = wait(shared_client, start(shared_client, {**SMALL, "start": "2030-01-01"}))
-    assert (
-        view["status"] == "failed"
-        and "inside its series" in view["error"]
-        and view["result"] is None
-    )
+    assert view["status"] == "failed" and "inside its series" in view["error"] and view["result"] is None
 
 
 def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:

@@ -34,45 +34,29 @@ def write(tmp_path: Path, text: str, name: str = "series.csv") -> Path:
 
 def regular_csv(tmp_path: Path, step_min: int, values: list[float]) -> Path:
     t0 = np.datetime64("2023-01-01T00:00")
-    rows = [
-        f"{t0 + np.timedelta64(i * step_min, 'm')}Z,{v}" for i, v in enumerate(values)
-    ]
-    return write(
-        tmp_path, "time,intensity\n" + "\n".join(rows) + "\n", f"s{step_min}.csv"
-    )
+    rows = [f"{t0 + np.timedelta64(i * step_min, 'm')}Z,{v}" for i, v in enumerate(values)]
+    return write(tmp_path, "time,intensity\n" + "\n".join(rows) + "\n", f"s{step_min}.csv")
 
 
-@pytest.mark.parametrize(
-    "step", [5, 15, 30, 60], ids=["5min", "15min", "30min", "60min"]
-)
+@pytest.mark.parametrize("step", [5, 15, 30, 60], ids=["5min", "15min", "30min", "60min"])
 def test_each_resolution_is_read_on_its_own_step(tmp_path, step):
     series = read_series_csv(regular_csv(tmp_path, step, [1, 2, 3, 4]))
     assert (series.step_min, series.n, series.name) == (step, 4, "intensity")
     assert series.start == np.datetime64("2023-01-01T00:00")
-    assert series.end == np.datetime64("2023-01-01T00:00") + np.timedelta64(
-        4 * step, "m"
-    )
+    assert series.end == np.datetime64("2023-01-01T00:00") + np.timedelta64(4 * step, "m")
     np.testing.assert_array_equal(series.values, [1, 2, 3, 4])
 
 
-@pytest.mark.parametrize(
-    "step", [5, 15, 30, 60], ids=["5min", "15min", "30min", "60min"]
-)
+@pytest.mark.parametrize("step", [5, 15, 30, 60], ids=["5min", "15min", "30min", "60min"])
 def test_resampling_to_every_other_step_keeps_the_integral(tmp_path, step):
     rng = np.random.default_rng(step)
-    series = read_series_csv(
-        regular_csv(
-            tmp_path, step, rng.uniform(50, 500, 1440 // step).round(2).tolist()
-        )
-    )
+    series = read_series_csv(regular_csv(tmp_path, step, rng.uniform(50, 500, 1440 // step).round(2).tolist()))
     for target in (5, 15, 30, 60):
         other = series.resample(target)
         assert other.step_min == target and other.n == 1440 // target
         # Same energy-weighted total
         assert other.values.sum() * target == pytest.approx(series.values.sum() * step)
-        assert other.resample(step).values.sum() * step == pytest.approx(
-            series.values.sum() * step
-        )
+        assert other.resample(step).values.sum() * step == pytest.approx(series.values.sum() * step)
     # Repeat, then average back
     np.testing.assert_allclose(series.resample(5).resample(step).values, series.values)
 
@@ -91,9 +75,7 @@ def test_coarser_steps_are_time_weighted_means_and_finer_ones_repeat():
 
 
 def test_resampled_slots_are_aligned_to_midnight():
-    series = CarbonSeries(
-        np.datetime64("2023-01-01T00:30"), 30, np.array([4.0, 8.0, 2.0])
-    )
+    series = CarbonSeries(np.datetime64("2023-01-01T00:30"), 30, np.array([4.0, 8.0, 2.0]))
     hourly = series.resample(60)
     assert hourly.start == np.datetime64("2023-01-01T00:00")
     # 00:00 holds only the 00:30 reading
@@ -115,17 +97,16 @@ def test_time_formats_and_offsets(tmp_path):
     series = read_series_csv(write(tmp_path, text))
     assert (series.step_min, series.name) == (60, "ci")  # the text column is skipped
     np.testing.assert_array_equal(series.values, [1, 2, 3, 4])
-    assert parse_utc(["2023-06-08T12:00:00-05:00"])[0] == np.datetime64(
-        "2023-06-08T17:00:00"
-    )
+    assert parse_utc(["2023-06-08T12:00:00-05:00"])[0] == np.datetime64("2023-06-08T17:00:00")
     assert np.isnat(parse_utc(["soon", ""])).all()
 
 
 def test_iso_is_utc_with_z_to_the_minute():
     assert iso(np.datetime64("2023-01-01T03:00:00")) == "2023-01-01T03:00Z"
-    assert iso(
-        np.array(["2023-01-01T03:00:30", "2023-01-01T04:00"], dtype="datetime64[s]")
-    ) == ["2023-01-01T03:00:30Z", "2023-01-01T04:00Z"]
+    assert iso(np.array(["2023-01-01T03:00:30", "2023-01-01T04:00"], dtype="datetime64[s]")) == [
+        "2023-01-01T03:00:30Z",
+        "2023-01-01T04:00Z",
+    ]
 
 
 def test_slot_and_time_conversions():
@@ -148,9 +129,7 @@ def test_series_from_lists_for_the_api():
     )
     assert (series.step_min, series.name) == (30, "ci")
     np.testing.assert_array_equal(series.values, [1, 2, 3.5])
-    with pytest.raises(
-        SeriesError, match=r"index 1: column 'values': must be a number >= 0, got 'x'"
-    ):
+    with pytest.raises(SeriesError, match=r"index 1: column 'values': must be a number >= 0, got 'x'"):
         series_from_lists(["2023-01-01T00:00Z", "2023-01-01T00:30Z"], [1, "x"])
 
 
@@ -252,13 +231,9 @@ def test_the_shipped_hourly_grid_reads_as_the_simulator_reads_it():
 
 @needs_watttime
 def test_the_watttime_files():
-    series = read_series_csv(
-        WATTTIME / "watttime2023_caiso-north_actual.csv", unit="lbs_per_mwh"
-    )
+    series = read_series_csv(WATTTIME / "watttime2023_caiso-north_actual.csv", unit="lbs_per_mwh")
     assert (series.step_min, series.n, series.name) == (5, 8928, "Caiso_North")
-    issued = read_issued_forecasts(
-        WATTTIME / "watttime2023_caiso-north_forecast.csv", unit="lbs_per_mwh"
-    )
+    issued = read_issued_forecasts(WATTTIME / "watttime2023_caiso-north_forecast.csv", unit="lbs_per_mwh")
     assert issued.step_min == 5 and len(issued.request) > 8900
     times, values = issued.issue(0)
     # 5..65 min ahead
@@ -277,14 +252,7 @@ def test_an_issued_forecast_file_names_bad_rows(tmp_path):
         read_issued_forecasts(write(tmp_path, "time,v\n2023-01-01T00:00Z,1\n", "f.csv"))
 
 
-GB = (
-    ROOT.parent
-    / "shared"
-    / "data"
-    / "grid-carbon"
-    / "lets-wait-awhile-2020"
-    / "gb_ci.csv"
-)
+GB = ROOT.parent / "shared" / "data" / "grid-carbon" / "lets-wait-awhile-2020" / "gb_ci.csv"
 
 
 @pytest.mark.skipif(not GB.is_file(), reason=f"{GB} is absent (../shared is absent)")
@@ -294,6 +262,4 @@ def test_a_real_mixed_resolution_file():
     assert series.step_min == 15 and "steps of 15, 30 min" in series.notes[0]
     half_hourly = series.resample(30)
     first_quarter = int(series.slot_of(np.datetime64("2020-10-31T00:00")))
-    np.testing.assert_array_equal(
-        half_hourly.values[: first_quarter // 2], series.values[:first_quarter:2]
-    )
+    np.testing.assert_array_equal(half_hourly.values[: first_quarter // 2], series.values[:first_quarter:2])

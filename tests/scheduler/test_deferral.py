@@ -38,9 +38,7 @@ def inputs():
 
 def study(inputs, **fields) -> dict:
     fleet, prices = inputs
-    config = DeferralConfig(
-        **{"jobs": 300, "seed": 1, "seeds": 3, "regions": "ES,US-CAL-CISO", **fields}
-    )
+    config = DeferralConfig(**{"jobs": 300, "seed": 1, "seeds": 3, "regions": "ES,US-CAL-CISO", **fields})
     return deferral.run_deferral(config, fleet, prices, data_dir=DATA)
 
 
@@ -56,13 +54,9 @@ def test_the_seeds_rule_on_a_hand_made_series():
     values[[24, 28, 33, 36]] = [300.0, 50.0, 20.0, 30.0]
     series = CarbonSeries(np.datetime64("2021-01-01T00:00"), 60, values, name="made-up")
     urgency = np.array([C, N, F, F, F, F, F, N], np.int8)
-    arrival = np.array(
-        [60, 60, 60, 60, 180, 180, 300, 180], float
-    )  # submit slots 25, 25, 25, 25, 27, 27, 29, 27
+    arrival = np.array([60, 60, 60, 60, 180, 180, 300, 180], float)  # submit slots 25, 25, 25, 25, 27, 27, 29, 27
     fast = np.array([60, 60, 60, 60, 60, 120, 60, 60], float)
-    room = np.array(
-        [60, 150, 60 + 720, 60 + 30, 60 + 720, 120 + 720, 60 + 720, 150], float
-    )  # J3: 30 min slack, too little for ECO
+    room = np.array([60, 150, 60 + 720, 60 + 30, 60 + 720, 120 + 720, 60 + 720, 150], float)  # J3: 30 min slack, too little for ECO
     interruptible = np.array([0, 0, 0, 0, 0, 1, 0, 0], bool)
     jobs = Jobs(
         arrival,
@@ -72,9 +66,7 @@ def test_the_seeds_rule_on_a_hand_made_series():
         interruptible,
         np.tile([1000.0, 400.0], (8, 1)),
     )
-    config = DeferralConfig(
-        bands="100,200", band_window_h=24, threshold_forecast="perfect"
-    )
+    config = DeferralConfig(bands="100,200", band_window_h=24, threshold_forecast="perfect")
     frame, first = deferral.place(jobs, series, None, 24)
     assert first == np.datetime64("2021-01-02T00:00")
 
@@ -106,9 +98,7 @@ def test_the_seeds_rule_on_a_hand_made_series():
 
     m = deferral.measure(jobs, frame, out, values, np.ones_like(values))
     # kg = W x sum(g/kWh x h) / 1e6: four FAST hours at 150, two ECO runs of 2.5 h at 150 and 400 W, 20, 20 + 30
-    assert m["co2_kg"] == pytest.approx(
-        (4 * 1000 * 150 + 2 * 400 * 375 + 1000 * 20 + 1000 * 50) / 1e6
-    )
+    assert m["co2_kg"] == pytest.approx((4 * 1000 * 150 + 2 * 400 * 375 + 1000 * 20 + 1000 * 50) / 1e6)
     assert m["energy_kwh"] == pytest.approx(4 + 2 * 0.4 * ECO.slowdown + 1 + 2)
     assert (
         m["eco_jobs"],
@@ -145,21 +135,10 @@ def test_measure_matches_a_plain_loop(inputs):
     )
 
     def slow(a: float, b: float) -> float:
-        return sum(
-            values[k] * max(0.0, min(b, k + 1) - max(a, k))
-            for k in range(math.floor(a), math.ceil(b))
-        )
+        return sum(values[k] * max(0.0, min(b, k + 1) - max(a, k)) for k in range(math.floor(a), math.ceil(b)))
 
-    expected = (
-        sum(
-            jobs.power_w[j, 0] * slow(a, b)
-            for j, a, b in zip(out.job.tolist(), out.a.tolist(), out.b.tolist())
-        )
-        / 1e6
-    )
-    assert deferral.measure(jobs, frame, out, values, values)[
-        "co2_kg"
-    ] == pytest.approx(expected)
+    expected = sum(jobs.power_w[j, 0] * slow(a, b) for j, a, b in zip(out.job.tolist(), out.a.tolist(), out.b.tolist())) / 1e6
+    assert deferral.measure(jobs, frame, out, values, values)["co2_kg"] == pytest.approx(expected)
 
 
 @settings(max_examples=30, deadline=None)
@@ -187,15 +166,11 @@ def test_random_series_and_jobs_keep_every_promise(seed):
         rng.uniform(10, 400, (n, 2)),
     )
     frame = deferral.Frame(submit, fast, submit + room, 60)
-    act = deferral.threshold_modes(
-        DeferralConfig(band_window_h=24), jobs, frame, values
-    )
+    act = deferral.threshold_modes(DeferralConfig(band_window_h=24), jobs, frame, values)
     flexible, zero = urgency == F, np.zeros(n, np.int8)
 
     def co2(mode, moved, interrupt, forecast) -> dict:
-        out = deferral.build_outcome(
-            frame, mode, moved, interrupt, values, forecast, lambda k: None
-        )
+        out = deferral.build_outcome(frame, mode, moved, interrupt, values, forecast, lambda k: None)
         return deferral.measure(jobs, frame, out, values, values)
 
     results = {
@@ -210,16 +185,8 @@ def test_random_series_and_jobs_keep_every_promise(seed):
         "oracle": co2(zero, flexible, flexible, PerfectForecast(values)),
     }
     for m in results.values():
-        assert (
-            m["deadline_misses"] == 0
-            and m["critical_moved"] == 0
-            and m["feasible_deadlines"] == n
-        )
-    assert (
-        results["oracle"]["co2_kg"]
-        <= results["perfect"]["co2_kg"] + 1e-12
-        <= results["run_now"]["co2_kg"] + 2e-12
-    )
+        assert m["deadline_misses"] == 0 and m["critical_moved"] == 0 and m["feasible_deadlines"] == n
+    assert results["oracle"]["co2_kg"] <= results["perfect"]["co2_kg"] + 1e-12 <= results["run_now"]["co2_kg"] + 2e-12
 
 
 @pytest.mark.parametrize(
@@ -250,11 +217,7 @@ def test_no_feasible_deadline_is_missed_and_critical_jobs_never_move(inputs, fie
         assert row["feasible_deadlines"] == 300, row
         assert row["deadline_misses"] == 0 and row["critical_moved"] == 0, row
     if fields.get("urgency_mix") == (1.0, 0.0, 0.0):
-        assert all(
-            row["co2_kg"]
-            == pytest.approx(figures(document)[(row["region"], "run_now")]["co2_kg"])
-            for row in document["table"]
-        )
+        assert all(row["co2_kg"] == pytest.approx(figures(document)[(row["region"], "run_now")]["co2_kg"]) for row in document["table"])
 
 
 def test_better_knowledge_never_does_worse(inputs):
@@ -263,11 +226,7 @@ def test_better_knowledge_never_does_worse(inputs):
     for seed in (1, 2, 3):
         table = figures(study(inputs, seed=seed, jobs=500))
         for region in ("ES", "US-CAL-CISO"):
-            co2 = {
-                strategy: row["co2_kg"]
-                for (r, strategy), row in table.items()
-                if r == region
-            }
+            co2 = {strategy: row["co2_kg"] for (r, strategy), row in table.items() if r == region}
             assert co2["oracle"] <= co2["forecast_perfect"] + 1e-9
             for other in ("forecast_noisy", "forecast_persistence", "run_now"):
                 assert co2["forecast_perfect"] <= co2[other] + 1e-9, (
@@ -275,10 +234,7 @@ def test_better_knowledge_never_does_worse(inputs):
                     region,
                     other,
                 )
-            assert (
-                table[(region, "forecast_noisy")]["runs"] == 3
-                and table[(region, "forecast_noisy")]["co2_kg_std"] > 0
-            )
+            assert table[(region, "forecast_noisy")]["runs"] == 3 and table[(region, "forecast_noisy")]["co2_kg_std"] > 0
 
 
 def test_same_seed_same_document_and_another_seed_another(inputs):
@@ -299,11 +255,7 @@ def test_a_regions_figures_do_not_depend_on_the_others(inputs):
 
 def test_the_document_says_what_it_holds(inputs):
     document = study(inputs, forecasts="all")
-    assert (
-        document["study"] == "deferral"
-        and document["schema_version"] == 1
-        and document["seed"] == 1
-    )
+    assert document["study"] == "deferral" and document["schema_version"] == 1 and document["seed"] == 1
     es = document["regions"]["ES"]
     assert (es["signal"], es["unit"], es["step_min"], es["start"]) == (
         "average",
@@ -321,14 +273,8 @@ def test_the_document_says_what_it_holds(inputs):
     ]
     assert any("ES: forecast_issued skipped" in note for note in document["notes"])
     jobs = document["jobs"]
-    assert (
-        jobs["critical"] + jobs["normal"] + jobs["flexible"] == 300
-        and jobs["server"] == "Server 5"
-    )
-    assert (
-        len(document["table"]) == 12
-        and orjson.loads(orjson.dumps(document)) == document
-    )
+    assert jobs["critical"] + jobs["normal"] + jobs["flexible"] == 300 and jobs["server"] == "Server 5"
+    assert len(document["table"]) == 12 and orjson.loads(orjson.dumps(document)) == document
 
 
 def test_build_jobs_deadlines_follow_urgency(inputs):
@@ -338,18 +284,11 @@ def test_build_jobs_deadlines_follow_urgency(inputs):
     jobs = deferral.build_jobs(config, fleet, streams, DATA)
     room = jobs.deadline_min - jobs.arrival_min
     assert np.allclose(room[jobs.urgency == C], jobs.fast_min[jobs.urgency == C])
-    assert np.allclose(
-        room[jobs.urgency == N], jobs.fast_min[jobs.urgency == N] * ECO.slowdown
-    )
+    assert np.allclose(room[jobs.urgency == N], jobs.fast_min[jobs.urgency == N] * ECO.slowdown)
     assert np.allclose(room[jobs.urgency == F], jobs.fast_min[jobs.urgency == F] + 720)
-    assert (
-        not jobs.interruptible[jobs.urgency != F].any()
-        and 0.4 < jobs.interruptible[jobs.urgency == F].mean() < 0.6
-    )
+    assert not jobs.interruptible[jobs.urgency != F].any() and 0.4 < jobs.interruptible[jobs.urgency == F].mean() < 0.6
     assert jobs.arrival_min[0] == 0 and jobs.arrival_min[-1] == pytest.approx(168 * 60)
-    assert (
-        jobs.power_w[:, 1] < jobs.power_w[:, 0]
-    ).all()  # ECO always draws less, for longer
+    assert (jobs.power_w[:, 1] < jobs.power_w[:, 0]).all()  # ECO always draws less, for longer
 
 
 def test_a_start_outside_a_series_names_it(inputs):
@@ -363,9 +302,7 @@ def test_a_start_outside_a_series_names_it(inputs):
 def test_a_region_from_shared_needs_its_file(inputs, tmp_path):
     fleet, prices = inputs
     config = DeferralConfig(jobs=10, seed=1, regions="ES,DE")
-    with pytest.raises(
-        ValueError, match=r"region DE needs .*ger_ci\.csv .*never shipped"
-    ):
+    with pytest.raises(ValueError, match=r"region DE needs .*ger_ci\.csv .*never shipped"):
         deferral.run_deferral(config, fleet, prices, data_dir=DATA, shared_dir=tmp_path)
 
 
@@ -373,21 +310,10 @@ def test_a_region_from_shared_needs_its_file(inputs, tmp_path):
 def test_the_shared_regions_run_with_their_own_signals(inputs):
     document = study(inputs, regions="DE,GB,FR,CAISO_NORTH", jobs=200, seeds=2)
     regions = document["regions"]
-    assert (
-        regions["CAISO_NORTH"]["signal"] == "marginal"
-        and regions["CAISO_NORTH"]["step_min"] == 5
-    )
-    assert (
-        "forecast_issued" in regions["CAISO_NORTH"]["strategies"]
-        and "forecast_issued" not in regions["DE"]["strategies"]
-    )
-    assert {r["signal"] for name, r in regions.items() if name != "CAISO_NORTH"} == {
-        "average"
-    }
-    assert all(
-        row["deadline_misses"] == 0 and row["critical_moved"] == 0
-        for row in document["table"]
-    )
+    assert regions["CAISO_NORTH"]["signal"] == "marginal" and regions["CAISO_NORTH"]["step_min"] == 5
+    assert "forecast_issued" in regions["CAISO_NORTH"]["strategies"] and "forecast_issued" not in regions["DE"]["strategies"]
+    assert {r["signal"] for name, r in regions.items() if name != "CAISO_NORTH"} == {"average"}
+    assert all(row["deadline_misses"] == 0 and row["critical_moved"] == 0 for row in document["table"])
 
 
 def test_every_region_has_a_source():
@@ -468,9 +394,7 @@ def test_cli_runs_the_study(tmp_path, capsys):
 def test_progress_counts_every_job_plan_and_cancel_stops(inputs):
     fleet, prices = inputs
     seen: list[tuple[int, int, str]] = []
-    config = DeferralConfig(
-        jobs=300, seed=1, seeds=2, regions="ES", forecasts="perfect,noisy"
-    )
+    config = DeferralConfig(jobs=300, seed=1, seeds=2, regions="ES", forecasts="perfect,noisy")
     deferral.run_deferral(
         config,
         fleet,
@@ -478,24 +402,13 @@ def test_progress_counts_every_job_plan_and_cancel_stops(inputs):
         data_dir=DATA,
         progress=lambda d, t, label: seen.append((d, t, label)),
     )
-    assert (
-        seen[-1][0] == seen[-1][1] == 300 * (3 + 1 + 2)
-    )  # run_now, threshold, oracle; perfect; noisy x 2
+    assert seen[-1][0] == seen[-1][1] == 300 * (3 + 1 + 2)  # run_now, threshold, oracle; perfect; noisy x 2
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
-    with pytest.raises(
-        deferral.EvaluationCancelled, match="cancelled during ES run_now"
-    ):
+    with pytest.raises(deferral.EvaluationCancelled, match="cancelled during ES run_now"):
         deferral.run_deferral(config, fleet, prices, data_dir=DATA, cancel=lambda: True)
 
 
 def test_region_series_line_up_with_the_shipped_grid():
     region = deferral.load_region("NO", "lca", DATA, SHARED)
-    assert (
-        isinstance(region, Region)
-        and region.series.step_min == 60
-        and region.issued is None
-    )
-    assert (
-        region.series.start == np.datetime64("2021-01-01T00:00")
-        and region.series.n == 26_280
-    )
+    assert isinstance(region, Region) and region.series.step_min == 60 and region.issued is None
+    assert region.series.start == np.datetime64("2021-01-01T00:00") and region.series.n == 26_280

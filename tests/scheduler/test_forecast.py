@@ -49,13 +49,9 @@ def test_noisy_is_seeded_clipped_and_scaled_by_the_series_mean():
     a = NoisyForecast(actual, 0.1, np.random.default_rng(3))
     b = NoisyForecast(actual, 0.1, np.random.default_rng(3))
     np.testing.assert_array_equal(a.window(0, 20_000), b.window(0, 20_000))
-    assert not np.array_equal(
-        a.values, NoisyForecast(actual, 0.1, np.random.default_rng(4)).values
-    )
+    assert not np.array_equal(a.values, NoisyForecast(actual, 0.1, np.random.default_rng(4)).values)
     assert np.std(a.values - actual) == pytest.approx(10.0, rel=0.03)  # 0.1 x the mean
-    assert (
-        NoisyForecast(np.full(1000, 1.0), 3.0, np.random.default_rng(0)).values >= 0
-    ).all()
+    assert (NoisyForecast(np.full(1000, 1.0), 3.0, np.random.default_rng(0)).values >= 0).all()
     # One draw per slot, not per call
     np.testing.assert_array_equal(a.window(5, 9), a.window(5, 9))
 
@@ -108,9 +104,7 @@ def test_a_window_never_depends_on_the_actual_future(kind):
     for s in rng.integers(0, 280, 50).tolist():
         changed = actual.copy()
         changed[s:] = rng.uniform(0, 100, len(actual) - s)
-        before = make_forecast(
-            kind, actual, period_slots=24, issued=issued, series=series
-        ).window(s, s + 20)
+        before = make_forecast(kind, actual, period_slots=24, issued=issued, series=series).window(s, s + 20)
         after = make_forecast(
             kind,
             changed,
@@ -123,25 +117,15 @@ def test_a_window_never_depends_on_the_actual_future(kind):
 
 def test_issued_forecasts_cover_slots_time_weighted_and_fall_back_to_persistence():
     series = CarbonSeries(T0, 30, np.full(8, 10.0))
-    rows = [
-        ("2023-01-01T00:00", str(T0 + np.timedelta64(5 * k, "m")), 100.0)
-        for k in range(1, 14)
-    ]
-    rows += [
-        ("2023-01-01T01:00", str(T0 + np.timedelta64(60 + 5 * k, "m")), 200.0)
-        for k in range(1, 14)
-    ]
+    rows = [("2023-01-01T00:00", str(T0 + np.timedelta64(5 * k, "m")), 100.0) for k in range(1, 14)]
+    rows += [("2023-01-01T01:00", str(T0 + np.timedelta64(60 + 5 * k, "m")), 200.0) for k in range(1, 14)]
     f = IssuedForecast(series.values, issued_of(rows), series)
     # slot 0: 00:05-00:30 issued (25 min of 100) + 00:00-00:05 persistence (10); slot 2: 01:00-01:10 issued
-    np.testing.assert_allclose(
-        f.window(0, 4), [(25 * 100 + 5 * 10) / 30, 100, (10 * 100 + 20 * 10) / 30, 10]
-    )
+    np.testing.assert_allclose(f.window(0, 4), [(25 * 100 + 5 * 10) / 30, 100, (10 * 100 + 20 * 10) / 30, 10])
     # 00:30: still the 00:00 issue
     np.testing.assert_allclose(f.window(1, 3), [100, (10 * 100 + 20 * 10) / 30])
     # Issued at 01:00
-    np.testing.assert_allclose(
-        f.window(2, 5), [(25 * 200 + 5 * 10) / 30, 200, (10 * 200 + 20 * 10) / 30]
-    )
+    np.testing.assert_allclose(f.window(2, 5), [(25 * 200 + 5 * 10) / 30, 200, (10 * 200 + 20 * 10) / 30])
     early = IssuedForecast(
         series.values,
         issued_of([("2023-01-01T02:00", "2023-01-01T02:05", 1.0)]),
@@ -167,9 +151,7 @@ def test_only_issues_made_at_or_before_the_decision_time_are_used():
     for s in (0, 7, 100, 333, 579):
         decision = T0 + np.timedelta64(5 * s, "m")
         known = issued_of([r for r in rows if np.datetime64(r[0]) <= decision])
-        later = issued_of(
-            [r if np.datetime64(r[0]) <= decision else (r[0], r[1], 1e6) for r in rows]
-        )
+        later = issued_of([r if np.datetime64(r[0]) <= decision else (r[0], r[1], 1e6) for r in rows])
         for issued in (known, later):
             np.testing.assert_array_equal(
                 IssuedForecast(series.values, issued, series).window(s, s + 20),
@@ -204,12 +186,8 @@ def test_make_forecast_checks_its_inputs():
 
 @needs_watttime
 def test_watttime_issued_forecasts_drive_decisions_with_what_was_known():
-    series = read_series_csv(
-        WATTTIME / "watttime2023_caiso-north_actual.csv", unit="lbs_per_mwh"
-    )
-    issued = read_issued_forecasts(
-        WATTTIME / "watttime2023_caiso-north_forecast.csv", unit="lbs_per_mwh"
-    )
+    series = read_series_csv(WATTTIME / "watttime2023_caiso-north_actual.csv", unit="lbs_per_mwh")
+    issued = read_issued_forecasts(WATTTIME / "watttime2023_caiso-north_forecast.csv", unit="lbs_per_mwh")
     f = IssuedForecast(series.values, issued, series)
     s = 2000
     times, values = issued.issue(issued.latest_at(series.time_of(s)))
@@ -234,11 +212,7 @@ def test_watttime_issued_forecasts_drive_decisions_with_what_was_known():
         5.0,
     )
     decided = np.flatnonzero(np.floor(submit) <= np.floor(submit[99]))
-    keep = int(
-        (
-            issued.request <= np.datetime64(series.time_of(np.floor(submit[99])), "m")
-        ).sum()
-    )
+    keep = int((issued.request <= np.datetime64(series.time_of(np.floor(submit[99])), "m")).sum())
     rows = slice(0, issued.offsets[keep])
     known = IssuedForecasts(
         issued.request[:keep],
@@ -247,15 +221,8 @@ def test_watttime_issued_forecasts_drive_decisions_with_what_was_known():
         issued.values[rows],
         issued.step_min,
     )
-    with_all, with_known = (
-        plan(series.values, jobs, IssuedForecast(series.values, i, series))
-        for i in (issued, known)
-    )
+    with_all, with_known = (plan(series.values, jobs, IssuedForecast(series.values, i, series)) for i in (issued, known))
     assert [with_all.runs(i) for i in decided] == [with_known.runs(i) for i in decided]
-    assert [with_all.runs(i) for i in range(100, 200)] != [
-        with_known.runs(i) for i in range(100, 200)
-    ]  # later jobs did use them
+    assert [with_all.runs(i) for i in range(100, 200)] != [with_known.runs(i) for i in range(100, 200)]  # later jobs did use them
     perfect = plan(series.values, jobs, PerfectForecast(series.values))
-    assert (
-        with_all.deadline_misses == 0 and perfect.total_kg <= with_all.total_kg + 1e-12
-    )
+    assert with_all.deadline_misses == 0 and perfect.total_kg <= with_all.total_kg + 1e-12

@@ -24,12 +24,8 @@ needs_watttime = pytest.mark.skipif(
     not WATTTIME.is_dir(),
     reason=f"the WattTime files are not at {WATTTIME} (../shared is absent)",
 )
-SERIES = CarbonSeries(
-    np.datetime64("2023-01-01T00:00"), 60, np.array([5.0, 1.0, 1.0, 9.0, 2.0])
-)
-SERIES_CSV = "time,ci\n" + "".join(
-    f"2023-01-01T{h:02d}:00Z,{v}\n" for h, v in enumerate([5, 1, 1, 9, 2])
-)
+SERIES = CarbonSeries(np.datetime64("2023-01-01T00:00"), 60, np.array([5.0, 1.0, 1.0, 9.0, 2.0]))
+SERIES_CSV = "time,ci\n" + "".join(f"2023-01-01T{h:02d}:00Z,{v}\n" for h, v in enumerate([5, 1, 1, 9, 2]))
 JOBS_CSV = """job_id,submit_time,duration_min,deadline,interruptible,power_w
 fixed,2023-01-01T00:30Z,60,,,2000
 block,2023-01-01T00:00Z,120,2023-01-01T05:00Z,no,1000
@@ -92,8 +88,7 @@ def test_a_job_file_reads_every_field_form(tmp_path):
         ),
         (HEADER + "a,yesterday,60,,,\n", {"row": 2, "field": "submit_time"}),
         (
-            HEADER
-            + "a,2023-01-01T00:00Z,60,,,\nb,2023-01-01T00:00Z,120,2023-01-01T01:00Z,,\n",
+            HEADER + "a,2023-01-01T00:00Z,60,,,\nb,2023-01-01T00:00Z,120,2023-01-01T01:00Z,,\n",
             {"row": 3, "field": "deadline"},
         ),
         (HEADER + "a,2023-01-01T00:00Z,60,30,,\n", {"row": 2, "field": "deadline"}),
@@ -138,9 +133,7 @@ def test_a_job_file_reads_every_field_form(tmp_path):
 def test_job_file_errors_name_row_and_field(tmp_path, text, expected):
     with pytest.raises(PlanInputError) as info:
         read_jobs_csv(write(tmp_path, "jobs.csv", text))
-    assert any(expected.items() <= e.items() for e in info.value.errors), (
-        info.value.errors
-    )
+    assert any(expected.items() <= e.items() for e in info.value.errors), info.value.errors
 
 
 def test_an_early_deadline_names_both_fields(tmp_path):
@@ -179,9 +172,7 @@ def test_job_objects_report_errors_by_index():
         (3, "submit_time"),
         (3, "duration_min"),
     }
-    table = parse_job_dicts(
-        [{**ok, "deadline": 90, "interruptible": True, "power_w": "5"}]
-    )
+    table = parse_job_dicts([{**ok, "deadline": 90, "interruptible": True, "power_w": "5"}])
     assert (table.deadline_min[0], table.interruptible[0], table.power_w[0]) == (
         90.0,
         True,
@@ -215,11 +206,7 @@ def test_jobs_outside_the_series_are_errors_and_late_deadlines_are_clipped():
         ),
         SERIES,
     )
-    assert (
-        jobs.deadline[0] == 5.0
-        and "clipped" in warnings[0]
-        and "index 0" in warnings[0]
-    )
+    assert jobs.deadline[0] == 5.0 and "clipped" in warnings[0] and "index 0" in warnings[0]
 
 
 def test_the_output_document_by_hand(tmp_path):
@@ -247,14 +234,8 @@ def test_the_output_document_by_hand(tmp_path):
         "mean_delay_min": 60.0,
     }
     fixed, block, pieces = result["plans"]
-    assert (
-        fixed["runs"]["perfect"] == [["2023-01-01T00:30Z", "2023-01-01T01:30Z"]]
-        and fixed["deadline"] is None
-    )
-    assert (
-        block["runs"]["perfect"] == [["2023-01-01T01:00Z", "2023-01-01T03:00Z"]]
-        and block["baseline_start"] == "2023-01-01T00:00Z"
-    )
+    assert fixed["runs"]["perfect"] == [["2023-01-01T00:30Z", "2023-01-01T01:30Z"]] and fixed["deadline"] is None
+    assert block["runs"]["perfect"] == [["2023-01-01T01:00Z", "2023-01-01T03:00Z"]] and block["baseline_start"] == "2023-01-01T00:00Z"
     assert pieces["runs"]["perfect"] == [
         ["2023-01-01T01:00Z", "2023-01-01T03:00Z"],
         ["2023-01-01T04:00Z", "2023-01-01T04:30Z"],
@@ -263,9 +244,7 @@ def test_the_output_document_by_hand(tmp_path):
 
 
 def random_jobs(n: int, rng: np.random.Generator) -> list[dict]:
-    submit = np.datetime64("2023-01-01T00:00") + rng.integers(0, 60 * 24 * 5, n).astype(
-        "timedelta64[m]"
-    )
+    submit = np.datetime64("2023-01-01T00:00") + rng.integers(0, 60 * 24 * 5, n).astype("timedelta64[m]")
     return [
         {
             "job_id": f"j{i}",
@@ -287,52 +266,27 @@ def random_jobs(n: int, rng: np.random.Generator) -> list[dict]:
 
 def test_seeds_replay_and_differ():
     rng = np.random.default_rng(0)
-    series = CarbonSeries(
-        np.datetime64("2023-01-01T00:00"), 30, rng.uniform(50, 400, 48 * 7)
-    )
+    series = CarbonSeries(np.datetime64("2023-01-01T00:00"), 30, rng.uniform(50, 400, 48 * 7))
     jobs = random_jobs(60, rng)
     kinds = ("noisy", "persistence")
-    a, b = (
-        plan_request(series, jobs, kinds, error=0.2, seeds=4, seed=1) for _ in range(2)
-    )
+    a, b = (plan_request(series, jobs, kinds, error=0.2, seeds=4, seed=1) for _ in range(2))
     assert a == b
     other = plan_request(series, jobs, kinds, error=0.2, seeds=4, seed=2)
-    assert [p["runs"]["noisy"] for p in a["plans"]] != [
-        p["runs"]["noisy"] for p in other["plans"]
-    ]
-    assert [p["runs"]["persistence"] for p in a["plans"]] == [
-        p["runs"]["persistence"] for p in other["plans"]
-    ]
+    assert [p["runs"]["noisy"] for p in a["plans"]] != [p["runs"]["noisy"] for p in other["plans"]]
+    assert [p["runs"]["persistence"] for p in a["plans"]] == [p["runs"]["persistence"] for p in other["plans"]]
     noisy, perfect = a["strategies"]["noisy"], a["strategies"]["perfect"]
-    assert (
-        noisy["runs"] == 4
-        and noisy["emissions_kg_std"] > 0
-        and perfect["emissions_kg"] <= noisy["emissions_kg"]
-    )
-    assert (
-        perfect["emissions_kg"]
-        <= a["strategies"]["persistence"]["emissions_kg"]
-        <= a["baseline"]["emissions_kg"] * 1.2
-    )
+    assert noisy["runs"] == 4 and noisy["emissions_kg_std"] > 0 and perfect["emissions_kg"] <= noisy["emissions_kg"]
+    assert perfect["emissions_kg"] <= a["strategies"]["persistence"]["emissions_kg"] <= a["baseline"]["emissions_kg"] * 1.2
     first = plan_request(series, jobs, kinds, error=0.2, seeds=1, seed=1)
-    assert [p["runs"]["noisy"] for p in first["plans"]] == [
-        p["runs"]["noisy"] for p in a["plans"]
-    ]  # stream 0 is shown
+    assert [p["runs"]["noisy"] for p in first["plans"]] == [p["runs"]["noisy"] for p in a["plans"]]  # stream 0 is shown
 
 
 def test_capacity_is_reported():
     rng = np.random.default_rng(4)
-    series = CarbonSeries(
-        np.datetime64("2023-01-01T00:00"), 60, rng.uniform(50, 400, 24 * 7)
-    )
+    series = CarbonSeries(np.datetime64("2023-01-01T00:00"), 60, rng.uniform(50, 400, 24 * 7))
     result = plan_request(series, random_jobs(40, rng), ("persistence",), capacity=2)
-    assert {"capacity_overflows", "deadline_misses"} <= set(
-        result["strategies"]["persistence"]
-    )
-    assert (
-        result["settings"]["capacity"] == 2
-        and result["strategies"]["perfect"]["deadline_misses"] == 0
-    )
+    assert {"capacity_overflows", "deadline_misses"} <= set(result["strategies"]["persistence"])
+    assert result["settings"]["capacity"] == 2 and result["strategies"]["perfect"]["deadline_misses"] == 0
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -410,20 +364,13 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys, extra, needle):
     assert info.value.code == 2 and needle in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "step", [5, 15, 30, 60], ids=["5min", "15min", "30min", "60min"]
-)
+@pytest.mark.parametrize("step", [5, 15, 30, 60], ids=["5min", "15min", "30min", "60min"])
 def test_cli_plans_on_every_step(tmp_path, capsys, step):
     # Two days, 5-min
     values = np.random.default_rng(8).uniform(50, 400, 288 * 2).round(3)
     t0 = np.datetime64("2023-03-01T00:00")
-    series = "time,ci\n" + "".join(
-        f"{t0 + np.timedelta64(5 * i, 'm')}Z,{v}\n" for i, v in enumerate(values)
-    )
-    jobs = (
-        HEADER
-        + "a,2023-03-01T01:00Z,120,,,500\nb,2023-03-01T02:00Z,90,1440,yes,500\nc,2023-03-01T03:10Z,200,900,,500\n"
-    )
+    series = "time,ci\n" + "".join(f"{t0 + np.timedelta64(5 * i, 'm')}Z,{v}\n" for i, v in enumerate(values))
+    jobs = HEADER + "a,2023-03-01T01:00Z,120,,,500\nb,2023-03-01T02:00Z,90,1440,yes,500\nc,2023-03-01T03:10Z,200,900,,500\n"
     out = tmp_path / "plan.json"
     code, _, _ = run_cli(
         [*inputs(tmp_path, jobs, series), "--step-min", str(step), "--out", str(out)],
@@ -435,10 +382,7 @@ def test_cli_plans_on_every_step(tmp_path, capsys, step):
         result["series"]["source_step_min"],
     ) == (step, 5)
     assert result["strategies"]["perfect"]["deadline_misses"] == 0
-    assert (
-        result["strategies"]["perfect"]["emissions_kg"]
-        <= result["baseline"]["emissions_kg"]
-    )
+    assert result["strategies"]["perfect"]["emissions_kg"] <= result["baseline"]["emissions_kg"]
     # Job a covers whole hours, so every step measures the same emissions for it.
     one = [
         {
@@ -449,9 +393,7 @@ def test_cli_plans_on_every_step(tmp_path, capsys, step):
         }
     ]
     a = plan_request(CarbonSeries(t0, 5, values), one, step_min=step)
-    assert a["baseline"]["emissions_kg"] == pytest.approx(
-        500 * values[12:36].mean() * 2 / 1e6, rel=1e-5
-    )
+    assert a["baseline"]["emissions_kg"] == pytest.approx(500 * values[12:36].mean() * 2 / 1e6, rel=1e-5)
 
 
 def test_cli_mixed_resolution_and_units(tmp_path, capsys):
@@ -477,9 +419,7 @@ def test_cli_mixed_resolution_and_units(tmp_path, capsys):
     # 1 kW x 1 h x 100 g/kWh
     assert result["baseline"]["emissions_kg"] == pytest.approx(0.1)
     code, stdout, _ = run_cli([*args, "--unit", "lbs_per_mwh"], capsys)
-    assert json.loads(stdout)["baseline"]["emissions_kg"] == pytest.approx(
-        0.1 * 0.45359237
-    )
+    assert json.loads(stdout)["baseline"]["emissions_kg"] == pytest.approx(0.1 * 0.45359237)
 
 
 def test_python_dash_m_runs_end_to_end(tmp_path):
@@ -492,9 +432,7 @@ def test_python_dash_m_runs_end_to_end(tmp_path):
         "--out",
         str(out),
     ]
-    done = subprocess.run(
-        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["strategies"]["perfect"]["saved_pct"] == 40.541
 
@@ -502,18 +440,14 @@ def test_python_dash_m_runs_end_to_end(tmp_path):
 @needs_watttime
 def test_cli_with_watttime_issued_forecasts(tmp_path, capsys):
     rng = np.random.default_rng(1)
-    submit = np.datetime64("2023-06-10T00:00") + (
-        rng.integers(0, 20 * 288, 50) * 5
-    ).astype("timedelta64[m]")
+    submit = np.datetime64("2023-06-10T00:00") + (rng.integers(0, 20 * 288, 50) * 5).astype("timedelta64[m]")
     rows = zip(
         submit,
         rng.integers(30, 240, 50),
         rng.integers(0, 600, 50),
         rng.random(50) < 0.5,
     )
-    jobs = HEADER + "".join(
-        f"j{i},{t}Z,{d},{d + s},{k},1000\n" for i, (t, d, s, k) in enumerate(rows)
-    )
+    jobs = HEADER + "".join(f"j{i},{t}Z,{d},{d + s},{k},1000\n" for i, (t, d, s, k) in enumerate(rows))
     out = tmp_path / "plan.json"
     args = [
         "--carbon",
@@ -543,7 +477,4 @@ def test_cli_with_watttime_issued_forecasts(tmp_path, capsys):
         "Caiso_North",
     )
     s = result["strategies"]
-    assert (
-        s["issued"]["deadline_misses"] == 0
-        and s["perfect"]["emissions_kg"] <= s["issued"]["emissions_kg"]
-    )
+    assert s["issued"]["deadline_misses"] == 0 and s["perfect"]["emissions_kg"] <= s["issued"]["emissions_kg"]

@@ -14,9 +14,7 @@ NAN = math.nan
 CASES = 200
 
 
-def jobs_of(
-    submit, duration, deadline, interruptible, power_w=None, step_min=60.0
-) -> PlanJobs:
+def jobs_of(submit, duration, deadline, interruptible, power_w=None, step_min=60.0) -> PlanJobs:
     n = len(submit)
     power = np.full(n, 1000.0) if power_w is None else np.asarray(power_w, float)
     return PlanJobs(
@@ -62,9 +60,7 @@ def test_integral_handles_fractional_ends():
     ],
 )
 def test_best_block_by_hand(submit, duration, deadline, start):
-    assert best_block(SERIES, 0, submit, duration, deadline) == pytest.approx(
-        start, abs=1e-12
-    )
+    assert best_block(SERIES, 0, submit, duration, deadline) == pytest.approx(start, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -134,23 +130,15 @@ def test_capacity_by_hand():
         PerfectForecast(SERIES),
         capacity=1,
     )
-    assert fixed_first.runs(1) == [
-        (0.5, 1.5)
-    ]  # never moves, and takes slots 0 and 1 first
+    assert fixed_first.runs(1) == [(0.5, 1.5)]  # never moves, and takes slots 0 and 1 first
     assert fixed_first.runs(0) == [(2, 3)] and fixed_first.capacity_overflows == 0
-    assert plan(SERIES, jobs, PerfectForecast(SERIES), capacity=6).runs(5) == [
-        (1, 2)
-    ]  # enough room: as without capacity
+    assert plan(SERIES, jobs, PerfectForecast(SERIES), capacity=6).runs(5) == [(1, 2)]  # enough room: as without capacity
 
 
 def random_case(rng: np.random.Generator) -> tuple[np.ndarray, PlanJobs]:
     """A short series (often with tied values) and up to 12 jobs; half the cases on quarter slots."""
     n_slots = int(rng.integers(3, 40))
-    actual = (
-        rng.integers(0, 4, n_slots).astype(float)
-        if rng.random() < 0.4
-        else rng.uniform(0, 10, n_slots)
-    )
+    actual = rng.integers(0, 4, n_slots).astype(float) if rng.random() < 0.4 else rng.uniform(0, 10, n_slots)
     n = int(rng.integers(1, 13))
     submit = rng.uniform(0, n_slots - 0.5, n)
     duration = rng.uniform(0.05, 1.0, n) * np.minimum(8.0, n_slots - submit)
@@ -161,14 +149,10 @@ def random_case(rng: np.random.Generator) -> tuple[np.ndarray, PlanJobs]:
             np.maximum(np.floor(duration * 4) / 4, 0.25),
         )
         deadline = np.minimum(np.ceil(deadline * 4) / 4, n_slots)
-        deadline = np.where(
-            submit + duration > n_slots, NAN, np.maximum(deadline, submit + duration)
-        )
+        deadline = np.where(submit + duration > n_slots, NAN, np.maximum(deadline, submit + duration))
     deadline = np.where(rng.random(n) < 0.15, NAN, deadline)
     deadline = np.where(rng.random(n) < 0.1, submit + duration, deadline)
-    return actual, jobs_of(
-        submit, duration, deadline, rng.random(n) < 0.5, rng.uniform(1, 500, n)
-    )
+    return actual, jobs_of(submit, duration, deadline, rng.random(n) < 0.5, rng.uniform(1, 500, n))
 
 
 def ref_cost(w: np.ndarray, a: float, b: float) -> float:
@@ -187,14 +171,9 @@ def ramp(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(len(w) + 1.0), np.r_[0.0, np.cumsum(w)]
 
 
-def ref_pieces_cost(
-    w: np.ndarray, submit: float, duration: float, deadline: float
-) -> float:
+def ref_pieces_cost(w: np.ndarray, submit: float, duration: float, deadline: float) -> float:
     """Fractional knapsack over the usable parts of each slot, cheapest first."""
-    parts = sorted(
-        (w[k], min(k + 1.0, deadline) - max(float(k), submit))
-        for k in range(int(submit), math.ceil(deadline))
-    )
+    parts = sorted((w[k], min(k + 1.0, deadline) - max(float(k), submit)) for k in range(int(submit), math.ceil(deadline)))
     left, cost = duration, 0.0
     for price, room in parts:
         take = min(max(room, 0.0), left)
@@ -204,21 +183,13 @@ def ref_pieces_cost(
 
 def check_plan(actual, jobs, p, label):
     """Runs inside [submit, deadline], summing to the duration, in order, never overlapping."""
-    latest = np.where(
-        np.isnan(jobs.deadline), jobs.submit + jobs.duration, jobs.deadline
-    )
+    latest = np.where(np.isnan(jobs.deadline), jobs.submit + jobs.duration, jobs.deadline)
     assert p.deadline_misses == 0, label
     for i in range(len(jobs)):
         runs = np.array(p.runs(i))
-        assert (
-            runs[0, 0] >= jobs.submit[i] - 1e-9 and runs[-1, 1] <= latest[i] + 1e-9
-        ), (label, i, runs)
-        assert (runs[:, 1] - runs[:, 0]).sum() == pytest.approx(
-            jobs.duration[i], abs=1e-8
-        ), (label, i)
-        assert (runs[:, 1] > runs[:, 0]).all() and (
-            runs[1:, 0] >= runs[:-1, 1]
-        ).all(), (label, i, runs)
+        assert runs[0, 0] >= jobs.submit[i] - 1e-9 and runs[-1, 1] <= latest[i] + 1e-9, (label, i, runs)
+        assert (runs[:, 1] - runs[:, 0]).sum() == pytest.approx(jobs.duration[i], abs=1e-8), (label, i)
+        assert (runs[:, 1] > runs[:, 0]).all() and (runs[1:, 0] >= runs[:-1, 1]).all(), (label, i, runs)
         if not jobs.interruptible[i] or np.isnan(jobs.deadline[i]):
             assert len(runs) == 1, (label, i, runs)
         if np.isnan(jobs.deadline[i]):
@@ -253,32 +224,22 @@ def test_random_plans_are_feasible_optimal_and_match_the_one_job_functions():
                     if jobs.interruptible[i]
                     else [
                         (
-                            x := best_block(
-                                w, s, jobs.submit[i], jobs.duration[i], jobs.deadline[i]
-                            ),
+                            x := best_block(w, s, jobs.submit[i], jobs.duration[i], jobs.deadline[i]),
                             x + jobs.duration[i],
                         )
                     ]
                 )
                 # Batched = one at a time
-                np.testing.assert_allclose(
-                    p.runs(i), one, atol=1e-12, err_msg=f"{case} {f.name} {i}"
-                )
+                np.testing.assert_allclose(p.runs(i), one, atol=1e-12, err_msg=f"{case} {f.name} {i}")
                 cost = sum(ref_cost(w_full, a, b) for a, b in one)
                 if jobs.interruptible[i]:
                     assert cost == pytest.approx(
-                        ref_pieces_cost(
-                            w_full, jobs.submit[i], jobs.duration[i], jobs.deadline[i]
-                        ),
+                        ref_pieces_cost(w_full, jobs.submit[i], jobs.duration[i], jobs.deadline[i]),
                         abs=1e-9,
                     ), (case, i)
                 else:
-                    starts = np.linspace(
-                        jobs.submit[i], jobs.deadline[i] - jobs.duration[i], 1001
-                    )
-                    cum = np.interp(
-                        starts + jobs.duration[i], *ramp(w_full)
-                    ) - np.interp(starts, *ramp(w_full))
+                    starts = np.linspace(jobs.submit[i], jobs.deadline[i] - jobs.duration[i], 1001)
+                    cum = np.interp(starts + jobs.duration[i], *ramp(w_full)) - np.interp(starts, *ramp(w_full))
                     # No start on a fine grid does better
                     assert cost <= cum.min() + 1e-9, (case, i)
 
@@ -297,14 +258,8 @@ def test_the_perfect_forecast_is_never_beaten():
             for k in range(5)
         ]
         assert perfect <= np.mean(noisy) + 1e-12 and perfect <= min(noisy) + 1e-12, case
-        assert (
-            perfect
-            <= plan(actual, jobs, PersistenceForecast(actual, 6)).total_kg + 1e-12
-        ), case
-        assert (
-            perfect
-            <= plan(actual, jobs, PerfectForecast(actual)).baseline_total_kg + 1e-12
-        ), case
+        assert perfect <= plan(actual, jobs, PersistenceForecast(actual, 6)).total_kg + 1e-12, case
+        assert perfect <= plan(actual, jobs, PerfectForecast(actual)).baseline_total_kg + 1e-12, case
 
 
 def test_random_plans_with_capacity_keep_deadlines_and_the_limit():
@@ -328,10 +283,7 @@ def test_random_plans_with_capacity_keep_deadlines_and_the_limit():
 
 def test_the_same_forecast_gives_the_same_plan():
     actual, jobs = random_case(np.random.default_rng(3))
-    a, b = (
-        plan(actual, jobs, NoisyForecast(actual, 0.2, np.random.default_rng(5)))
-        for _ in range(2)
-    )
+    a, b = (plan(actual, jobs, NoisyForecast(actual, 0.2, np.random.default_rng(5))) for _ in range(2))
     for field in ("run_job", "run_start", "run_end", "emissions_kg"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
 
