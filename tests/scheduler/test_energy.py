@@ -72,3 +72,18 @@ def test_a_curve_file_with_too_few_rows_is_named(tmp_path):
     (tmp_path / energy.POWER_CURVE_FILE).write_text("utilisation,dynamic_fraction\n0.0,0.0\n0.5,0.5\n1.0,1.0\n")
     with pytest.raises(DatasetError, match="power_curve.csv"):
         energy.load_power_curve(tmp_path)
+
+
+def test_eco_mode_by_hand_and_on_the_whole_fleet(machines):
+    """ECO: half the cores at 80 % clock. By hand on Server 1 (4 cores, 80-160 W), a 1-core job:
+    FAST 0.25 x 80 + 80 x 0.25 = 40 W; ECO 0.125 x 80 + 80 x 0.125 x 0.8^3 = 15.12 W, for 2.5x as long."""
+    work = energy.job_work(np.array([6.25]), np.array([10.0]), duration_min=np.array([60.0]))
+    fast, eco = energy.power_w(machines, work)[0, 0], energy.power_w(machines, work, energy.ECO)[0, 0]
+    assert fast == pytest.approx(40.0) and eco == pytest.approx(15.12)
+    assert energy.energy_kwh(machines, work, energy.ECO)[0, 0] == pytest.approx(15.12 * 2.5 * energy.runtime_min(machines, work)[0, 0] / 60 / 1000)
+    # The README's figures: on every server, cpu 1..100 %, ECO draws 37-38 % of the power and 5.5-7.4 % less energy.
+    many = energy.job_work(np.linspace(1, 100, 100), np.full(100, 20.0))
+    power = energy.power_w(machines, many, energy.ECO) / energy.power_w(machines, many)
+    used = energy.energy_kwh(machines, many, energy.ECO) / energy.energy_kwh(machines, many)
+    assert 0.37 <= power.min() and power.max() <= 0.38 and 0.925 <= used.min() and used.max() <= 0.946
+    assert energy.ECO.slowdown == pytest.approx(2.5) and energy.FAST.slowdown == 1.0
