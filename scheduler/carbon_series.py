@@ -13,13 +13,14 @@ One rule covers them all, so that a plan never depends on how a file happened to
   to a finer one by repeating values. Every step must divide a day (1440 minutes).
 
 Times are UTC: ISO 8601 with `Z`, `+00:00` or another offset (converted), or no offset at all (taken
-as UTC). Intensities are kept in g/kWh; WattTime's lbs/MWh are converted on reading (x 0.45359237).
+as UTC), on whole minutes. Intensities are kept in g/kWh; WattTime's lbs/MWh are converted on reading
+(x 0.45359237). Readings must be finite and in 0..MAX_READING: a larger figure is a unit mistake, and
+one near float's limit overflows the planner's prefix sums into NaN start times.
 `SeriesError` (a ValueError) names the file, the row (the header is row 1) and the column.
 """
 
 import csv
 import math
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ UNIT = "g/kWh"
 MAX_GAP_MIN = 360
 """Longest stretch a reading may be carried over a missing row: six hours."""
 DAY_MIN = 1440
-_OFFSET = re.compile(r"([+-]\d\d:?\d\d|Z)$")
+MAX_READING = 1e6
+"""Largest intensity accepted, in the file's unit: a thousand times the dirtiest grid's g/kWh."""
 
 
 class SeriesError(ValueError):
@@ -53,6 +55,15 @@ class CarbonSeries:
     name: str = "intensity"
     notes: tuple[str, ...] = ()
     """What reading the source did to it (mixed steps forward-filled), for the output's warnings."""
+
+    def __post_init__(self) -> None:
+        # Every constructor passes here (files, the API's lists, the shipped grid, resample), so a NaN or an
+        # overflowing figure is named once instead of surfacing as NaT start times in a plan.
+        bad = np.flatnonzero(~(np.isfinite(self.values) & (self.values >= 0) & (self.values <= MAX_READING)))
+        if bad.size:
+            k = int(bad[0])
+            when = iso(self.start + np.timedelta64(k * self.step_min, "m"))
+            raise SeriesError(f"{self.name}: slot {k} ({when}): intensity must be in 0..{MAX_READING:g}, got {self.values[k]}")
 
     @property
     def n(self) -> int:
@@ -212,11 +223,11 @@ def build_series(
     times, where = times[given], [w for w, g in zip(where, given) if g]
     if len(times) < 2:
         raise SeriesError(f"{v_name}: needs at least 2 readings, got {len(times)}")
-    seconds = (times - times[0]).astype(np.int64)
-    odd = np.flatnonzero(seconds % 60)
+    # Whole minutes on the clock, not only apart: readings at hh:mm:30 would be moved half a minute.
+    odd = np.flatnonzero((times - times.astype("datetime64[m]")).astype(np.int64))
     if odd.size:
         raise SeriesError(f"{where[odd[0]]}: column {t_name!r}: times must be whole minutes, got {times[odd[0]]}")
-    minutes = seconds // 60
+    minutes = (times - times[0]).astype(np.int64) // 60
     steps = np.diff(minutes)
     _check_steps(steps, where, t_name, times)
     base = reduce(math.gcd, np.unique(steps).tolist())
@@ -253,8 +264,9 @@ def _number(cell: str, where: str, column: str) -> float:
         value = float(cell)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise SeriesError(f"{where}: column {column!r}: must be a number >= 0, got {cell!r}")
+    if not (math.isfinite(value) and 0 <= value <= MAX_READING):
+        limit = f" (at most {MAX_READING:g})" if math.isfinite(value) and value > MAX_READING else ""
+        raise SeriesError(f"{where}: column {column!r}: must be a number >= 0, got {cell!r}{limit}")
     return value
 
 
@@ -281,11 +293,13 @@ def _value_column(path: Path, header: list[str], rows: list[list[str]], t_col: i
         if column not in header:
             raise SeriesError(f"{path.name}: no column {column!r}; columns: {', '.join(header)}")
         return header.index(column)
-    first = rows[0] if rows else []
-    for i, cell in enumerate(first):
-        if i != t_col and i < len(header) and _is_number(cell):
+    for i in (i for i in range(len(header)) if i != t_col):
+        # An empty cell is no reading, so a column is judged by its first non-empty value.
+        first = next((r[i].strip() for r in rows if i < len(r) and r[i].strip()), "")
+        if _is_number(first):
             return i
-    raise SeriesError(f"{path.name}: no numeric column in row 2; name one with column= (--column): {', '.join(header)}")
+    columns = ", ".join(header)
+    raise SeriesError(f"{path.name}: no numeric column (none whose first value is a number); name one with column= (--column): {columns}")
 
 
 def _is_number(cell: str) -> bool:

@@ -11,17 +11,21 @@ changes *which* slots are chosen, never how they are scored.
   the same window to every job, as one forecast run would.
 - `PersistenceForecast`: slot j >= s gets the value `period` slots earlier, going back whole periods
   until that slot is history (yesterday's same time, repeated). With less than one period of history
-  it is the last known value, actual[s - 1]; at s = 0 there is none and actual[0] is used (the only
-  look-ahead any forecast here takes).
+  it is the last known value, actual[s - 1]. At s = 0 nothing is known: the window is flat (zeros), so
+  every start ties and the job starts at submission. Reading actual[0] there would be look-ahead.
 - `IssuedForecast`: forecasts as they were issued (e.g. WattTime's, every 5 min for 5..65 min ahead).
   At slot s only the latest issue at or before the start of slot s is used; each slot takes the
   time-weighted mean of the issued values covering it, and the part of the window the issue does not
-  cover falls back to persistence.
+  cover falls back to persistence (at s = 0, with no history, to the issue's mean value).
+
+No forecast reads an actual value at or after its decision slot; the tests change the actual future
+and check every window stays the same.
 
 Every forecast also has `windows(s, length)`, the same for many jobs at once ((n, length), values past
 the series end are the last slot's, never read by the planner); `gather_windows` uses it when present.
 """
 
+import math
 from typing import Protocol
 
 import numpy as np
@@ -73,13 +77,16 @@ class PerfectForecast(_Static):
 
 class NoisyForecast(_Static):
     def __init__(self, actual: np.ndarray, error: float, rng: np.random.Generator, scale: float | None = None):
-        if not error >= 0:
-            raise ValueError(f"forecast error must be >= 0 (a fraction of the series mean), got {error}")
+        if not (math.isfinite(error) and error >= 0):
+            raise ValueError(f"forecast error must be a finite number >= 0 (a fraction of the series mean), got {error}")
         actual = np.asarray(actual, dtype=np.float64)
         # `scale`: the mean of the whole series when `actual` is an excerpt of it (the service's windows).
-        noise = rng.normal(0.0, error * (actual.mean() if scale is None else scale), size=len(actual))
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
+            noise = rng.normal(0.0, error * (actual.mean() if scale is None else scale), size=len(actual))
+            self.values = np.maximum(actual + noise, 0.0)
         self.name, self.error = "noisy", error
-        self.values = np.maximum(actual + noise, 0.0)
+        if not np.isfinite(self.values).all():  # the planner's prefix sums would turn them into NaN starts
+            raise ValueError(f"forecast error {error} x the series mean overflows; give a fraction such as 0.05")
 
 
 class PersistenceForecast:
@@ -97,7 +104,8 @@ class PersistenceForecast:
         # Whole periods back until it is history
         back = (ahead // self.period + 1) * self.period
         idx = s[:, None] + ahead - back  # (n, length)
-        last = self.actual[np.maximum(s - 1, 0)]  # (n,) the latest known value
+        # (n,) the latest known value; none at s = 0, where a flat window makes every start tie
+        last = np.where(s > 0, self.actual[np.maximum(s - 1, 0)], 0.0)
         known = self.actual[np.clip(idx, 0, len(self.actual) - 1)]
         return np.where(idx >= 0, known, last[:, None])
 
@@ -113,6 +121,8 @@ class IssuedForecast:
         if i < 0 or stop <= s:
             return out
         times, values = self.issued.issue(i)
+        if s == 0:  # no history to persist; the issue's own mean fills what it does not cover
+            out = np.full(stop - s, values.mean())
         # (k,) each value's interval, in slots from s
         lo = self.series.slot_of(times) - s
         hi = lo + self.issued.step_min / self.series.step_min

@@ -4,13 +4,14 @@
         [--forecast-file ISSUED.csv] [--forecast-error 0.05] [--seeds 10] [--seed 0] [--step-min 30]
         [--capacity N] [--column NAME] [--unit g_per_kwh|lbs_per_mwh] [--out plan.json | -]
 
-JOBS.csv has `job_id, submit_time, duration_min` and optionally `deadline` (an ISO time, or a number of
-minutes after submission; empty: the job starts at submission), `interruptible` (true/false, 1/0,
-yes/no; empty: false) and `power_w` (default 1). The series is read and resampled by the rule of
-scheduler/carbon_series.py; the jobs are planned by scheduler/planner.py.
+JOBS.csv's fields and their checks are scheduler/plan_jobs.py's (`job_id, submit_time, duration_min`,
+optionally `deadline`, `interruptible`, `power_w`); the series is read and resampled by the rule of
+scheduler/carbon_series.py; the jobs are planned by scheduler/planner.py. This module only joins them
+and writes the result, so the CLI and POST /plan (web/routes_plan.py) produce the same document.
 
 The output always has `run_now` (every job starts at submission: the baseline) and `perfect` (the
-actual future as the forecast: the bound) besides the forecasts asked for. The noisy forecast runs once
+actual future as the forecast: the bound; with --capacity jobs are placed one by one, greedily, so
+another forecast can now and then leave room that suits later jobs better) besides the forecasts asked for. The noisy forecast runs once
 per seed stream: `--seeds N` streams spawned from `np.random.SeedSequence(--seed)`, so one seed replays
 every run; its emissions are the mean over the runs (and their standard deviation, ddof 0), and the
 per-job plan shown is stream 0's. A deadline past the series end is clipped to the end and said so in
@@ -26,11 +27,9 @@ h / 1e6 = kg on the actual series, to six significant digits.
 """
 
 import argparse
-import csv
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,247 +42,22 @@ from scheduler.carbon_series import (
     IssuedForecasts,
     check_step,
     iso,
-    parse_utc,
     read_issued_forecasts,
     read_series_csv,
 )
 from scheduler.forecast import FORECASTS, Forecast, make_forecast
+from scheduler.plan_jobs import (
+    JobTable,
+    PlanInputError,
+    describe,
+    jobs_to_slots,
+    parse_job_dicts,
+    read_jobs_csv,
+)
 from scheduler.planner import Plan, PlanJobs, plan
 
-JOB_FIELDS = (
-    "job_id",
-    "submit_time",
-    "duration_min",
-    "deadline",
-    "interruptible",
-    "power_w",
-)
-REQUIRED = ("job_id", "submit_time", "duration_min")
-_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
-
-
-class PlanInputError(ValueError):
-    """Jobs were rejected; `errors` holds {row|index, field, message} for every problem."""
-
-    def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__("; ".join(describe(e) for e in errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
-        self.errors = errors
-
-
-def describe(error: dict[str, Any]) -> str:
-    """One error as text: `row 3, deadline: ...`."""
-    where = ", ".join(p for p in (_where(error), error.get("field")) if p)
-    return f"{where}: {error['message']}" if where else error["message"]
-
-
-def _where(key: dict[str, Any]) -> str:
-    """`row 3` or `index 2` (empty when the problem is not one job's)."""
-    return next((f"{k} {key[k]}" for k in ("row", "index") if key.get(k) is not None), "")
-
-
-@dataclass(frozen=True)
-class JobTable:
-    """Jobs as given, before they are put on a series' slots."""
-
-    job_id: list[str]
-    submit: np.ndarray  # (n,) datetime64[s], UTC
-    duration_min: np.ndarray  # (n,) float64, > 0
-    deadline_min: np.ndarray  # (n,) float64, minutes after submission; NaN: none
-    interruptible: np.ndarray  # (n,) bool
-    power_w: np.ndarray  # (n,) float64, > 0
-    where: list[dict[str, int]]
-    """(n,) {"row": r} or {"index": i}: how errors name each job."""
-
-
-def parse_job_dicts(items: Sequence[Any]) -> JobTable:
-    """Jobs as JSON objects with the CSV's fields; raises PlanInputError with {index, field, message}."""
-    return _table(list(items), [{"index": i} for i in range(len(items))])
-
-
-def read_jobs_csv(path: Path) -> JobTable:
-    """JOBS.csv; raises PlanInputError with {row, field, message} (the header is row 1)."""
-    path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            rows, where = [], []
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    rows.append(dict(zip(header, (c.strip() for c in cells))) if len(cells) == len(header) else cells)
-                    where.append({"row": reader.line_num})
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        message = f"{path}: cannot be read ({exc})"
-        raise PlanInputError([_error({"row": None}, None, message)]) from exc
-    head = {"row": 1}
-    allowed = ", ".join(JOB_FIELDS)
-    errors = [_error(head, c, f"required column {c!r} is missing") for c in REQUIRED]
-    errors = [e for e in errors if e["field"] not in header]
-    errors += [_error(head, c, f"unknown column {c!r}; allowed: {allowed}") for c in header if c not in JOB_FIELDS]
-    errors += [_error(w, None, f"row has {len(r)} cells; the header has {len(header)}") for r, w in zip(rows, where) if isinstance(r, list)]
-    if not rows and not errors:
-        errors.append(_error({"row": None}, None, "the file has no job rows"))
-    if errors:
-        raise PlanInputError(errors)
-    return _table(rows, where)
-
-
-def _error(key: dict[str, Any], field: str | None, message: str) -> dict[str, Any]:
-    return {**key, "field": field, "message": message}
-
-
-def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
-    """Validate every job, collecting every problem, then build the arrays."""
-    errors: list[dict[str, Any]] = []
-    cols: dict[str, list[Any]] = {f: [] for f in JOB_FIELDS}
-    allowed = ", ".join(JOB_FIELDS)
-    for item, key in zip(items, where):
-        if not isinstance(item, dict):
-            errors.append(_error(key, None, f"must be an object with fields {allowed}"))
-            item = {}
-        errors += [_error(key, f, f"unknown field; allowed: {allowed}") for f in item if f not in JOB_FIELDS]
-        errors += [_error(key, f, "is required") for f in REQUIRED if _blank(item.get(f))]
-        for f in JOB_FIELDS:
-            cols[f].append(item.get(f))
-
-    def bad(i: int, field: str, message: str) -> None:
-        # A missing required value has been reported already.
-        if not (field in REQUIRED and _blank(cols[field][i])):
-            errors.append(_error(where[i], field, message))
-
-    submit = parse_utc(["" if _blank(v) or not isinstance(v, str) else v for v in cols["submit_time"]])
-    for i in np.flatnonzero(np.isnat(submit)).tolist():
-        bad(
-            i,
-            "submit_time",
-            f"must be an ISO time (UTC unless it says otherwise), got {cols['submit_time'][i]!r}",
-        )
-    duration = np.array([_number(v, i, "duration_min", bad) for i, v in enumerate(cols["duration_min"])])
-    power = np.array([1.0 if _blank(v) else _number(v, i, "power_w", bad) for i, v in enumerate(cols["power_w"])])
-    deadline = _deadlines(cols["deadline"], submit, bad)
-    interruptible = np.array([_flag(v, i, bad) for i, v in enumerate(cols["interruptible"])], dtype=bool)
-    job_id = ["" if _blank(v) else str(v).strip() for v in cols["job_id"]]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(job_id):
-        if name and seen.setdefault(name, i) != i:
-            bad(
-                i,
-                "job_id",
-                f"{name!r} is used twice (first at {_where(where[seen[name]])})",
-            )
-    for i in np.flatnonzero(deadline < duration).tolist():
-        end = iso(submit[i] + np.int64(round(duration[i] * 60)))
-        bad(
-            i,
-            "deadline",
-            f"{cols['deadline'][i]} is before submit_time + duration_min ({end}); a deadline is the latest finish",
-        )
-    if errors:
-        raise PlanInputError(errors)
-    return JobTable(job_id, submit, duration, deadline, interruptible, power, where)
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _number(value: Any, i: int, field: str, bad: Any) -> float:
-    """A number > 0 (JSON number or numeric text); NaN after reporting when it is not."""
-    try:
-        x = math.nan if isinstance(value, bool) or _blank(value) else float(value)
-    except (TypeError, ValueError):
-        x = math.nan
-    if not (math.isfinite(x) and x > 0):
-        bad(i, field, f"must be a number > 0, got {value!r}")
-        return math.nan
-    return x
-
-
-def _deadlines(values: list[Any], submit: np.ndarray, bad: Any) -> np.ndarray:
-    """(n,) minutes after submission: numbers are minutes, text is an ISO time; blank is NaN."""
-    out = np.full(len(values), np.nan)
-    texts: dict[int, str] = {}
-    for i, v in enumerate(values):
-        if _blank(v):
-            continue
-        try:
-            out[i] = math.nan if isinstance(v, bool) else float(v)
-        except (TypeError, ValueError):
-            texts[i] = v if isinstance(v, str) else ""
-        if i not in texts and not math.isfinite(out[i]):
-            bad(
-                i,
-                "deadline",
-                f"must be an ISO time, minutes after submission, or empty; got {v!r}",
-            )
-    when = parse_utc(list(texts.values()))
-    for i, t in zip(texts, when):
-        if np.isnat(t):
-            bad(
-                i,
-                "deadline",
-                f"must be an ISO time, minutes after submission, or empty; got {values[i]!r}",
-            )
-        elif not np.isnat(submit[i]):
-            out[i] = (t - submit[i]).astype(np.int64) / 60.0
-    return out
-
-
-def _flag(value: Any, i: int, bad: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = "" if value is None else str(value).strip().lower()
-    if text not in _TRUE | _FALSE:
-        bad(
-            i,
-            "interruptible",
-            f"must be true/false, 1/0, yes/no or empty; got {value!r}",
-        )
-    return text in _TRUE
-
-
-def jobs_to_slots(table: JobTable, series: CarbonSeries) -> tuple[PlanJobs, list[str]]:
-    """The jobs in slot units of `series`; deadlines past its end are clipped (and a warning says so)."""
-    submit = np.asarray(series.slot_of(table.submit), dtype=np.float64)
-    duration = table.duration_min / series.step_min
-    deadline = submit + table.deadline_min / series.step_min
-    span = f"{iso(series.start)} .. {iso(series.end)}"
-    outside = (submit < 0) | (submit >= series.n)
-    late = ~outside & (submit + duration > series.n + 1e-9)
-    errors = [
-        _error(
-            table.where[i],
-            "submit_time",
-            f"{iso(table.submit[i])} is outside the series ({span})",
-        )
-        for i in np.flatnonzero(outside).tolist()
-    ]
-    errors += [
-        _error(
-            table.where[i],
-            "duration_min",
-            f"submit_time + duration_min runs past the series end ({iso(series.end)})",
-        )
-        for i in np.flatnonzero(late).tolist()
-    ]
-    if errors:
-        raise PlanInputError(errors)
-    clipped = np.flatnonzero(deadline > series.n)
-    warnings = []
-    if clipped.size:
-        names = ", ".join(_where(table.where[i]) for i in clipped[:5].tolist()) + (", ..." if clipped.size > 5 else "")
-        warnings.append(f"{clipped.size} job deadline(s) run past the series end ({iso(series.end)}) and were clipped to it: {names}")
-        deadline = np.minimum(deadline, series.n)
-    jobs = PlanJobs(
-        np.array(table.job_id, dtype=str),
-        submit,
-        duration,
-        deadline,
-        table.interruptible,
-        table.power_w,
-        float(series.step_min),
-    )
-    return jobs, warnings
+__all__ = ["JobTable", "PlanInputError", "format_table", "main", "parse_job_dicts", "plan_request", "read_jobs_csv"]
+"""The job names are re-exported: web/routes_plan.py and bench/case_plan.py take them from here."""
 
 
 def plan_request(
@@ -306,11 +80,11 @@ def plan_request(
         raise ValueError(f"unknown forecast(s) {', '.join(unknown)}; known: {', '.join(FORECASTS)}")
     if "issued" in kinds and issued is None:
         raise ValueError("the issued forecast needs a file of issued forecasts")
-    if seeds < 1 or not error >= 0:
-        raise ValueError(f"seeds must be >= 1 and the forecast error >= 0; got seeds={seeds}, error={error}")
+    if seeds < 1 or not 0 <= error < math.inf:
+        raise ValueError(f"seeds must be >= 1 and the forecast error a finite number >= 0; got seeds={seeds}, error={error}")
     grid = series if step_min is None else series.resample(step_min)
     table = jobs if isinstance(jobs, JobTable) else parse_job_dicts(jobs)
-    planned, warnings = jobs_to_slots(table, grid)
+    planned, warnings = jobs_to_slots(table, grid, series)
     plans = {kind: [plan(grid.values, planned, f, capacity) for f in _forecasts(kind, grid, error, seeds, seed, issued)] for kind in kinds}
     baseline = plans["perfect"][0].baseline_total_kg
     strategies = {
@@ -335,13 +109,7 @@ def plan_request(
             "source_unit": source_unit,
             "column": grid.name,
         },
-        "settings": {
-            "forecasts": kinds,
-            "forecast_error": error,
-            "seeds": seeds,
-            "seed": seed,
-            "capacity": capacity,
-        },
+        "settings": {"forecasts": kinds, "forecast_error": error, "seeds": seeds, "seed": seed, "capacity": capacity},
         "jobs": len(planned),
         "flexible_jobs": int(planned.flexible.sum()),
         "baseline": {"emissions_kg": _sig(baseline)},
@@ -351,25 +119,10 @@ def plan_request(
     }
 
 
-def _forecasts(
-    kind: str,
-    grid: CarbonSeries,
-    error: float,
-    seeds: int,
-    seed: int,
-    issued: IssuedForecasts | None,
-) -> list[Forecast]:
+def _forecasts(kind: str, grid: CarbonSeries, error: float, seeds: int, seed: int, issued: IssuedForecasts | None) -> list[Forecast]:
     """The forecast runs of one kind: one per seed stream for noisy, one otherwise."""
     if kind != "noisy":
-        return [
-            make_forecast(
-                kind,
-                grid.values,
-                period_slots=1440 // grid.step_min,
-                issued=issued,
-                series=grid,
-            )
-        ]
+        return [make_forecast(kind, grid.values, period_slots=1440 // grid.step_min, issued=issued, series=grid)]
     streams = np.random.SeedSequence(seed).spawn(seeds)
     return [make_forecast("noisy", grid.values, error=error, rng=np.random.default_rng(s)) for s in streams]
 
@@ -426,14 +179,15 @@ def _sig(x: float) -> float:
 
 
 def format_table(result: dict[str, Any]) -> str:
+    """The strategies' summary for a terminal: one row each, run_now first."""
     lines = [f"{'strategy':<12} {'runs':>4} {'emissions_kg':>14} {'± std':>10} {'saved_kg':>12} {'saved_%':>8} {'delay_min':>10}"]
     for name, s in result["strategies"].items():
         std = f"{s['emissions_kg_std']:.4g}" if "emissions_kg_std" in s else ""
-        lines.append(
-            f"{name:<12} {s['runs']:>4} {s['emissions_kg']:>14.6g} {std:>10} {s['saved_kg']:>12.6g} {s['saved_pct']:>8.2f} {s['mean_delay_min']:>10.1f}"
-        )
+        figures = f"{s['emissions_kg']:>14.6g} {std:>10} {s['saved_kg']:>12.6g} {s['saved_pct']:>8.2f} {s['mean_delay_min']:>10.1f}"
+        lines.append(f"{name:<12} {s['runs']:>4} {figures}")
     series = result["series"]
-    head = f"{result['jobs']:,} jobs ({result['flexible_jobs']:,} flexible), {series['start']} .. {series['end']} every {series['step_min']} min ({series['column']})"
+    every = f"{series['start']} .. {series['end']} every {series['step_min']} min ({series['column']})"
+    head = f"{result['jobs']:,} jobs ({result['flexible_jobs']:,} flexible), {every}"
     return "\n".join([head, *lines])
 
 

@@ -148,9 +148,12 @@ def _cheapest_pieces(
     order = np.argsort(price, axis=1, kind="stable") if rank is None else np.lexsort((price, rank))
     cap_sorted = np.take_along_axis(cap, order, 1)
     taken = np.clip(d[:, None] - (np.cumsum(cap_sorted, axis=1) - cap_sorted), 0.0, cap_sorted)
+    # Float residue of the running sum is dropped, but never the first slot taken: a job shorter than
+    # _EPS slots would otherwise have no run at all.
+    taken[:, 1:] = np.where(taken[:, 1:] < _EPS, 0.0, taken[:, 1:])
     used = np.empty_like(cap)
     np.put_along_axis(used, order, taken, 1)
-    used = np.where(used < _EPS, 0.0, np.where(cap - used < _EPS, cap, used))
+    used = np.where((used > 0) & (cap - used < _EPS), cap, used)
     on = used > 0
     prev_on, next_on = np.zeros_like(on), np.zeros_like(on)
     prev_on[:, 1:], next_on[:, :-1] = on[:, :-1], on[:, 1:]

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler import deferral
+from scheduler import deferral_regions
 from tests.api.conftest import assert_error, serve
 from tests.api.test_simulate import start, wait
 
@@ -101,7 +101,7 @@ def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str
 
 
 def test_a_region_whose_data_is_absent_is_422(shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.setattr(deferral, "SHARED_DATA_DIR", tmp_path / "absent")
+    monkeypatch.setattr(deferral_regions, "SHARED_DATA_DIR", tmp_path / "absent")
     detail = assert_error(
         shared_client.post("/simulate", json={**SMALL, "regions": "ES,CAISO_NORTH"}),
         422,

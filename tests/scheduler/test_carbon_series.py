@@ -93,7 +93,10 @@ def test_a_mixed_resolution_file_is_forward_filled_on_the_finest_grid(tmp_path):
 
 
 def test_time_formats_and_offsets(tmp_path):
-    text = "Datetime (UTC),zone,ci\n2023-01-01 00:00:00,ES,1\n2023-01-01T01:00:00+00:00,ES,2\n2023-01-01T03:00+01:00,ES,3\n2023-01-01T03:00Z,ES,4\n"
+    text = (
+        "Datetime (UTC),zone,ci\n2023-01-01 00:00:00,ES,1\n2023-01-01T01:00:00+00:00,ES,2\n"
+        "2023-01-01T03:00+01:00,ES,3\n2023-01-01T03:00Z,ES,4\n"
+    )
     series = read_series_csv(write(tmp_path, text))
     assert (series.step_min, series.name) == (60, "ci")  # the text column is skipped
     np.testing.assert_array_equal(series.values, [1, 2, 3, 4])
@@ -184,6 +187,18 @@ def test_series_from_lists_for_the_api():
         ),
         ("time,zone\n2023-01-01T00:00Z,ES\n", None, r"no numeric column"),
         ("", None, r"the file is empty"),
+        # Regression: every time at hh:mm:30 passed (whole minutes apart) and the series moved 30 s
+        (
+            "time,ci\n2023-01-01T00:00:30Z,1\n2023-01-01T01:00:30Z,2\n",
+            None,
+            r"row 2: column 'time': times must be whole minutes",
+        ),
+        # Regression: 1e308 overflowed the planner's prefix sums into NaT start times
+        (
+            "time,ci\n2023-01-01T00:00Z,1e308\n2023-01-01T01:00Z,2\n",
+            None,
+            r"row 2: column 'ci': must be a number >= 0, got '1e308' \(at most 1e\+06\)",
+        ),
     ],
     ids=[
         "time",
@@ -198,6 +213,8 @@ def test_series_from_lists_for_the_api():
         "no-column",
         "no-number",
         "empty",
+        "seconds-on-every-row",
+        "huge",
     ],
 )
 def test_a_bad_series_file_names_row_and_column(tmp_path, text, column, needle):
@@ -214,6 +231,19 @@ def test_an_empty_cell_is_no_reading(tmp_path):
     )
     assert series.step_min == 120  # the readings left are two hours apart
     np.testing.assert_array_equal(series.values, [1, 3])
+
+
+def test_a_first_empty_cell_does_not_hide_the_value_column(tmp_path):
+    """Regression: the column was picked from row 2 alone, so an empty first reading made it 'no numeric column'."""
+    series = read_series_csv(write(tmp_path, "time,ci\n2023-01-01T00:00Z,\n2023-01-01T01:00Z,2\n2023-01-01T02:00Z,3\n"))
+    assert series.name == "ci" and series.start == np.datetime64("2023-01-01T01:00")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0, 1e300], ids=["nan", "inf", "negative", "huge"])
+def test_a_series_built_in_code_is_checked_too(bad):
+    """The API's zone series and the deferral study build CarbonSeries directly, not from a file."""
+    with pytest.raises(SeriesError, match=r"slot 1 \(2023-01-01T01:00Z\): intensity must be in 0\.\.1e\+06"):
+        CarbonSeries(np.datetime64("2023-01-01T00:00"), 60, np.array([1.0, bad]))
 
 
 def test_the_shipped_hourly_grid_reads_as_the_simulator_reads_it():

@@ -1,4 +1,4 @@
-"""The deferral study: the seed's rule on a hand-made series, deadlines, ordering of forecasts, replay."""
+"""The deferral study (scheduler/deferral*.py): the seed's rule on a hand-made series, deadlines, ordering of forecasts, replay."""
 
 import csv
 import math
@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scheduler import deferral, evaluate, timeshift
+from scheduler import deferral, deferral_regions, deferral_schedules, evaluate, timeshift
 from scheduler.carbon_series import CarbonSeries
 from scheduler.datasets import load_datasets
-from scheduler.deferral import Jobs, Region
+from scheduler.deferral_regions import Region
+from scheduler.deferral_schedules import Frame, Jobs
 from scheduler.energy import ECO
 from scheduler.fleet import build_fleet
 from scheduler.forecast import PerfectForecast, PersistenceForecast
@@ -22,7 +23,7 @@ from scheduler.signals import build_signals
 from scheduler.sim_config import DEFERRAL_REGIONS, DeferralConfig
 
 DATA = ROOT / "dataset_rl"
-SHARED = deferral.SHARED_DATA_DIR
+SHARED = deferral_regions.SHARED_DATA_DIR
 needs_shared = pytest.mark.skipif(
     not (SHARED / "grid-carbon").is_dir(),
     reason="../shared/data is not here (it is never shipped)",
@@ -67,13 +68,13 @@ def test_the_seeds_rule_on_a_hand_made_series():
         np.tile([1000.0, 400.0], (8, 1)),
     )
     config = DeferralConfig(bands="100,200", band_window_h=24, threshold_forecast="perfect")
-    frame, first = deferral.place(jobs, series, None, 24)
+    frame, first = deferral_schedules.place(jobs, series, None, 24)
     assert first == np.datetime64("2021-01-02T00:00")
 
-    act = deferral.threshold_modes(config, jobs, frame, values)
+    act = deferral_schedules.threshold_modes(config, jobs, frame, values)
     fast_, eco, defer = timeshift.RUN_FAST, timeshift.RUN_ECO, timeshift.DEFER
     assert act.tolist() == [fast_, eco, eco, fast_, defer, defer, fast_, fast_]
-    out = deferral.build_outcome(
+    out = deferral_schedules.build_outcome(
         frame,
         (act == eco).astype(np.int8),
         act == defer,
@@ -96,7 +97,7 @@ def test_the_seeds_rule_on_a_hand_made_series():
     ]
     assert runs == pytest.approx(np.array(expected, float))
 
-    m = deferral.measure(jobs, frame, out, values, np.ones_like(values))
+    m = deferral_schedules.measure(jobs, frame, out, values, np.ones_like(values))
     # kg = W x sum(g/kWh x h) / 1e6: four FAST hours at 150, two ECO runs of 2.5 h at 150 and 400 W, 20, 20 + 30
     assert m["co2_kg"] == pytest.approx((4 * 1000 * 150 + 2 * 400 * 375 + 1000 * 20 + 1000 * 50) / 1e6)
     assert m["energy_kwh"] == pytest.approx(4 + 2 * 0.4 * ECO.slowdown + 1 + 2)
@@ -123,8 +124,8 @@ def test_measure_matches_a_plain_loop(inputs):
         rng.random(n) < 0.5,
         rng.uniform(50, 300, (n, 2)),
     )
-    frame = deferral.Frame(submit, jobs.fast_min / 60, submit + 1e4 / 60, 60)
-    out = deferral.build_outcome(
+    frame = Frame(submit, jobs.fast_min / 60, submit + 1e4 / 60, 60)
+    out = deferral_schedules.build_outcome(
         frame,
         np.zeros(n, np.int8),
         np.ones(n, bool),
@@ -138,7 +139,7 @@ def test_measure_matches_a_plain_loop(inputs):
         return sum(values[k] * max(0.0, min(b, k + 1) - max(a, k)) for k in range(math.floor(a), math.ceil(b)))
 
     expected = sum(jobs.power_w[j, 0] * slow(a, b) for j, a, b in zip(out.job.tolist(), out.a.tolist(), out.b.tolist())) / 1e6
-    assert deferral.measure(jobs, frame, out, values, values)["co2_kg"] == pytest.approx(expected)
+    assert deferral_schedules.measure(jobs, frame, out, values, values)["co2_kg"] == pytest.approx(expected)
 
 
 @settings(max_examples=30, deadline=None)
@@ -165,13 +166,13 @@ def test_random_series_and_jobs_keep_every_promise(seed):
         interruptible,
         rng.uniform(10, 400, (n, 2)),
     )
-    frame = deferral.Frame(submit, fast, submit + room, 60)
-    act = deferral.threshold_modes(DeferralConfig(band_window_h=24), jobs, frame, values)
+    frame = Frame(submit, fast, submit + room, 60)
+    act = deferral_schedules.threshold_modes(DeferralConfig(band_window_h=24), jobs, frame, values)
     flexible, zero = urgency == F, np.zeros(n, np.int8)
 
     def co2(mode, moved, interrupt, forecast) -> dict:
-        out = deferral.build_outcome(frame, mode, moved, interrupt, values, forecast, lambda k: None)
-        return deferral.measure(jobs, frame, out, values, values)
+        out = deferral_schedules.build_outcome(frame, mode, moved, interrupt, values, forecast, lambda k: None)
+        return deferral_schedules.measure(jobs, frame, out, values, values)
 
     results = {
         "run_now": co2(zero, np.zeros(n, bool), interruptible, None),
@@ -187,6 +188,24 @@ def test_random_series_and_jobs_keep_every_promise(seed):
     for m in results.values():
         assert m["deadline_misses"] == 0 and m["critical_moved"] == 0 and m["feasible_deadlines"] == n
     assert results["oracle"]["co2_kg"] <= results["perfect"]["co2_kg"] + 1e-12 <= results["run_now"]["co2_kg"] + 2e-12
+
+
+@pytest.mark.parametrize("bands", ["p33,p67", "140,260"], ids=["percentiles", "absolute"])
+def test_threshold_decisions_read_only_the_past(bands):
+    """Changing the actual signal from a job's decision slot on never changes its threshold action."""
+    rng = np.random.default_rng(4)
+    values = rng.uniform(0, 500, 120)  # (120,) hourly
+    n = 40
+    submit, fast = rng.uniform(30, 90, n), rng.uniform(0.1, 3, n)
+    urgency = rng.integers(0, 3, n).astype(np.int8)
+    jobs = Jobs(submit * 60, fast * 60, (submit + fast + 12) * 60, urgency, np.zeros(n, bool), np.ones((n, 2)))
+    frame = Frame(submit, fast, submit + fast + 12, 60)
+    config = DeferralConfig(bands=bands, band_window_h=24)
+    act = deferral_schedules.threshold_modes(config, jobs, frame, values)
+    for i, s in enumerate(np.floor(submit).astype(int).tolist()):
+        changed = values.copy()
+        changed[s:] = rng.uniform(0, 500, len(values) - s)
+        assert deferral_schedules.threshold_modes(config, jobs, frame, changed)[i] == act[i], i
 
 
 @pytest.mark.parametrize(
@@ -281,7 +300,7 @@ def test_build_jobs_deadlines_follow_urgency(inputs):
     fleet, _ = inputs
     config = DeferralConfig(jobs=2000, seed=7)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(7).spawn(2)]
-    jobs = deferral.build_jobs(config, fleet, streams, DATA)
+    jobs = deferral_schedules.build_jobs(config, fleet, streams, DATA)
     room = jobs.deadline_min - jobs.arrival_min
     assert np.allclose(room[jobs.urgency == C], jobs.fast_min[jobs.urgency == C])
     assert np.allclose(room[jobs.urgency == N], jobs.fast_min[jobs.urgency == N] * ECO.slowdown)
@@ -317,7 +336,7 @@ def test_the_shared_regions_run_with_their_own_signals(inputs):
 
 
 def test_every_region_has_a_source():
-    assert tuple(deferral.SOURCES) == DEFERRAL_REGIONS
+    assert tuple(deferral_regions.SOURCES) == DEFERRAL_REGIONS
 
 
 @pytest.mark.parametrize(
@@ -409,6 +428,6 @@ def test_progress_counts_every_job_plan_and_cancel_stops(inputs):
 
 
 def test_region_series_line_up_with_the_shipped_grid():
-    region = deferral.load_region("NO", "lca", DATA, SHARED)
+    region = deferral_regions.load_region("NO", "lca", DATA, SHARED)
     assert isinstance(region, Region) and region.series.step_min == 60 and region.issued is None
     assert region.series.start == np.datetime64("2021-01-01T00:00") and region.series.n == 26_280

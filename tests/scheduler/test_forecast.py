@@ -19,7 +19,7 @@ from scheduler.forecast import (
     gather_windows,
     make_forecast,
 )
-from scheduler.planner import PlanJobs, plan
+from scheduler.planner import PlanJobs, best_block, plan
 from scheduler.settings import ROOT
 
 WATTTIME = ROOT.parent / "shared" / "data" / "grid-carbon" / "watttime-caiso-north-2023"
@@ -101,7 +101,7 @@ def test_a_window_never_depends_on_the_actual_future(kind):
     actual = rng.uniform(0, 100, 300)
     series = CarbonSeries(T0, 60, actual)
     issued = issued_of([(str(T0), str(T0 + np.timedelta64(30, "m")), 5.0)])
-    for s in rng.integers(0, 280, 50).tolist():
+    for s in [0, 1, *rng.integers(0, 280, 50).tolist()]:  # 0: no history at all
         changed = actual.copy()
         changed[s:] = rng.uniform(0, 100, len(actual) - s)
         before = make_forecast(kind, actual, period_slots=24, issued=issued, series=series).window(s, s + 20)
@@ -115,15 +115,28 @@ def test_a_window_never_depends_on_the_actual_future(kind):
         np.testing.assert_array_equal(before, after)
 
 
+def test_a_decision_in_the_first_slot_does_not_read_that_slots_value():
+    """Regression: at slot 0 persistence (and the part an issue leaves uncovered) used actual[0], the
+    value of the slot being decided, so the block below moved between slot 0 and slot 2 with it."""
+    issued = issued_of([(str(T0), str(T0 + np.timedelta64(5 * k, "m")), 10.0) for k in range(1, 14)])
+    starts = []
+    for first in (0.0, 1000.0):
+        actual = np.array([first, 5, 5, 5, 5, 5])
+        window = IssuedForecast(actual, issued, CarbonSeries(T0, 60, actual)).window(0, 3)
+        starts.append(best_block(window, 0, 0.0, 1.0, 3.0))
+        np.testing.assert_array_equal(PersistenceForecast(actual, 2).window(0, 3), [0, 0, 0])  # flat: every start ties
+    assert starts[0] == starts[1]
+
+
 def test_issued_forecasts_cover_slots_time_weighted_and_fall_back_to_persistence():
     series = CarbonSeries(T0, 30, np.full(8, 10.0))
     rows = [("2023-01-01T00:00", str(T0 + np.timedelta64(5 * k, "m")), 100.0) for k in range(1, 14)]
     rows += [("2023-01-01T01:00", str(T0 + np.timedelta64(60 + 5 * k, "m")), 200.0) for k in range(1, 14)]
     f = IssuedForecast(series.values, issued_of(rows), series)
-    # slot 0: 00:05-00:30 issued (25 min of 100) + 00:00-00:05 persistence (10); slot 2: 01:00-01:10 issued
-    np.testing.assert_allclose(f.window(0, 4), [(25 * 100 + 5 * 10) / 30, 100, (10 * 100 + 20 * 10) / 30, 10])
-    # 00:30: still the 00:00 issue
-    np.testing.assert_allclose(f.window(1, 3), [100, (10 * 100 + 20 * 10) / 30])
+    # At 00:00 there is no history to persist: what the issue leaves uncovered takes its mean
+    np.testing.assert_allclose(f.window(0, 4), [100, 100, 100, 100])
+    # 00:30: still the 00:00 issue; slot 2 is 01:00-01:10 issued (10 min of 100) + 20 min persistence (10)
+    np.testing.assert_allclose(f.window(1, 4), [100, (10 * 100 + 20 * 10) / 30, 10])
     # Issued at 01:00
     np.testing.assert_allclose(f.window(2, 5), [(25 * 200 + 5 * 10) / 30, 200, (10 * 200 + 20 * 10) / 30])
     early = IssuedForecast(
@@ -180,8 +193,11 @@ def test_make_forecast_checks_its_inputs():
     ):
         with pytest.raises(ValueError, match=needle):
             make_forecast(kind, actual)
-    with pytest.raises(ValueError, match="error must be >= 0"):
-        NoisyForecast(actual, -0.1, np.random.default_rng(0))
+    for error in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="error must be a finite number >= 0"):
+            NoisyForecast(actual, error, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="overflows"):
+        NoisyForecast(actual * 100, 1e308, np.random.default_rng(0))  # std 1e310: inf
 
 
 @needs_watttime

@@ -1,4 +1,4 @@
-"""scheduler.plan: job files and objects, the output document, and the command line end to end."""
+"""scheduler.plan and scheduler.plan_jobs: job files and objects, the output document, and the command line end to end."""
 
 import json
 import subprocess
@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 
 from scheduler.carbon_series import CarbonSeries
-from scheduler.plan import (
-    PlanInputError,
-    jobs_to_slots,
-    main,
-    parse_job_dicts,
-    plan_request,
-    read_jobs_csv,
-)
+from scheduler.plan import main, plan_request
+from scheduler.plan_jobs import PlanInputError, jobs_to_slots, parse_job_dicts, read_jobs_csv
 from scheduler.settings import ROOT
 
 WATTTIME = ROOT.parent / "shared" / "data" / "grid-carbon" / "watttime-caiso-north-2023"
@@ -112,6 +106,11 @@ def test_a_job_file_reads_every_field_form(tmp_path):
         ),
         (HEADER + "a,2023-01-01T00:00Z,60\n", {"row": 2, "field": None}),
         (HEADER, {"row": None, "message": "the file has no job rows"}),
+        # Regression: a repeated column silently kept its last cell
+        (
+            HEADER.rstrip() + ",power_w\na,2023-01-01T00:00Z,60,,,5,7\n",
+            {"row": 1, "field": "power_w", "message": "column 'power_w' appears 2 times"},
+        ),
     ],
     ids=[
         "missing-column",
@@ -128,6 +127,7 @@ def test_a_job_file_reads_every_field_form(tmp_path):
         "empty-id",
         "short-row",
         "no-rows",
+        "repeated-column",
     ],
 )
 def test_job_file_errors_name_row_and_field(tmp_path, text, expected):
@@ -207,6 +207,19 @@ def test_jobs_outside_the_series_are_errors_and_late_deadlines_are_clipped():
         SERIES,
     )
     assert jobs.deadline[0] == 5.0 and "clipped" in warnings[0] and "index 0" in warnings[0]
+
+
+def test_a_coarser_step_holds_jobs_to_the_readings_not_the_grid():
+    """Regression: at --step-min 120 the grid runs 00:00..06:00 round readings of 00:00..05:00, and a
+    job at 05:10 was planned on the edge slot's average instead of being refused."""
+    late = [{"job_id": "a", "submit_time": "2023-01-01T05:10Z", "duration_min": 30}]
+    with pytest.raises(
+        PlanInputError, match=r"index 0, submit_time: 2023-01-01T05:10Z is outside the series \(2023-01-01T00:00Z \.\. 2023-01-01T05:00Z\)"
+    ):
+        plan_request(SERIES, late, step_min=120)
+    open_ended = [{"job_id": "a", "submit_time": "2023-01-01T03:00Z", "duration_min": 30, "deadline": 600}]
+    result = plan_request(SERIES, open_ended, step_min=120)
+    assert result["plans"][0]["deadline"] == "2023-01-01T05:00Z" and "05:00Z" in result["warnings"][0]
 
 
 def test_the_output_document_by_hand(tmp_path):
@@ -341,8 +354,11 @@ def test_cli_writes_plan_json(tmp_path, capsys):
             "error: step_min must be a whole number of minutes dividing 1440, got 7",
         ),
         (["--column", "co2"], JOBS_CSV, "error: s.csv: no column 'co2'"),
+        # Regression: an infinite or overflowing error gave NaN emissions (null in the JSON) and exit 0
+        (["--forecast", "noisy", "--forecast-error", "inf"], JOBS_CSV, "forecast error a finite number >= 0"),
+        (["--forecast", "noisy", "--forecast-error", "1e308", "--seeds", "2"], JOBS_CSV, "overflows"),
     ],
-    ids=["early-deadline", "outside", "odd-step", "no-column"],
+    ids=["early-deadline", "outside", "odd-step", "no-column", "infinite-error", "overflowing-error"],
 )
 def test_cli_reports_bad_input_with_exit_2(tmp_path, capsys, extra, jobs, needle):
     code, stdout, stderr = run_cli([*inputs(tmp_path, jobs), *extra], capsys)

@@ -111,6 +111,15 @@ def test_emissions_are_measured_on_the_actual_series():
     assert p.runs(0) == [(0.0, 1.0)] and p.emissions_kg[0] == pytest.approx(0.005)
 
 
+def test_a_very_short_interruptible_job_still_runs():
+    """Regression: pieces under 1e-9 slots were dropped as float residue, so the job had no run and took
+    the previous job's finish as its own (a phantom delay)."""
+    jobs = jobs_of([0.0, 0.0], [1.0, 1e-10], [4.0, 2.0], [True, True])
+    p = plan(SERIES, jobs, PerfectForecast(SERIES))
+    assert p.runs(1) == [(1.0, 1.0 + 1e-10)] and p.delay[1] == pytest.approx(1.0)
+    check_plan(SERIES, jobs, p, "tiny")
+
+
 def test_capacity_by_hand():
     jobs = jobs_of([0.0] * 6, [1.0] * 6, [5.0] * 6, [False] * 6)
     p = plan(SERIES, jobs, PerfectForecast(SERIES), capacity=1)
