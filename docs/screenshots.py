@@ -1,23 +1,27 @@
 """`python docs/screenshots.py`: regenerate the dashboard screenshots in docs/ (headless Chromium).
 
-Starts a server with default settings on 127.0.0.1 (bench.server.serve), opens the page in a session with
-a fixed seed, uploads dataset_rl/sample_100_jobs.csv and runs it, then a second batch of 400 jobs from the
-benchmark workload, and saves each tab at 1440 px wide plus the overview at 390 px (a phone). The Compare
-tab is saved after a simulation with its default options (every policy, 2,000 task-trace jobs, grid) and
-a fixed seed.
+Starts a server with default settings on 127.0.0.1 (bench.server.serve), opens the page in a grid-scenario
+session with a fixed seed, uploads the dashboard's sample CSV (frontend/static/sample_jobs.csv: urgencies,
+deadlines, run times) and runs it, then a second batch of 400 jobs from the benchmark workload with the same
+when-to-run columns added, and saves each tab at 1440 px wide plus the overview at 390 px (a phone). The
+Compare tab is saved after a placement simulation with its default options (every policy, 2,000 task-trace
+jobs, grid), and after a deferral study with its defaults, each with a fixed seed.
 """
 
+import csv
+import io
 import shutil
 import sys
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.server import serve
-from bench.workload import jobs_csv
+from bench.workload import SEED, make_jobs
 
 DOCS = ROOT / "docs"
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
@@ -27,6 +31,36 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 SESSION_SEED = 7
 SIMULATION_SEED = 7
+SETTLED = "() => ['done', 'failed', 'cancelled', 'error'].includes(document.body.dataset.simState)"
+
+
+def when_csv(n: int) -> bytes:
+    """The benchmark's n jobs with when-to-run columns: every urgency in turn, a run time, a deadline in
+    minutes for every fourth job and every second flexible one interruptible."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["priority", "latency", "cpu", "memory", "duration_min", "urgency", "deadline", "interruptible"])
+    for i, job in enumerate(make_jobs(n, np.random.default_rng(SEED))):
+        duration = 20 + 10 * (i % 7)
+        urgency = ("critical", "normal", "flexible")[i % 3]
+        deadline = duration + 60 * (2 + i % 11) if i % 4 == 0 else ""
+        writer.writerow([job["priority"], job["latency"], job["cpu"], job["memory"], duration, urgency, deadline, "true" if i % 2 else ""])
+    return buf.getvalue().encode()
+
+
+def deferred_job(base_url: str, session_id: str) -> int:
+    """The first job still waiting for its deferred start (job 3 when none is)."""
+    with httpx.Client(base_url=base_url, trust_env=False, headers={"X-Session-ID": session_id}) as client:
+        waiting = client.get("/queue").json()["deferred"]
+    return waiting[0]["job_id"] if waiting else 3
+
+
+def simulate(page) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#sim-seed", str(SIMULATION_SEED))
+    page.click("#sim-start")
+    page.wait_for_function(SETTLED, timeout=120_000)
+    if page.get_attribute("body", "data-sim-state") != "done":
+        raise RuntimeError(f"the simulation did not finish: {page.text_content('#sim-status')}")
 
 
 def upload_and_run(page, name: str, content: bytes) -> None:  # type: ignore[no-untyped-def]
@@ -44,31 +78,34 @@ def main() -> int:
 
     with serve() as server, sync_playwright() as p:
         with httpx.Client(base_url=server.base_url, trust_env=False) as client:
-            session_id = client.get("/session", params={"seed": SESSION_SEED}).json()["session_id"]
+            session_id = client.get("/session", params={"seed": SESSION_SEED, "scenario": "grid"}).json()["session_id"]
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         context.add_init_script(f"localStorage.setItem('taskpilot.session', {session_id!r})")
         page = context.new_page()
         page.goto(server.base_url + "/")
         page.wait_for_selector("body[data-ready='true']")
-        upload_and_run(page, "sample_100_jobs.csv", (ROOT / "dataset_rl" / "sample_100_jobs.csv").read_bytes())
-        upload_and_run(page, "workload_400.csv", jobs_csv(400))
+        upload_and_run(page, "sample_jobs.csv", (ROOT / "frontend" / "static" / "sample_jobs.csv").read_bytes())
+        upload_and_run(page, "workload_400.csv", when_csv(400))
         for tab in TABS:
             page.click(f"#tabbtn-{tab}")
-            if tab == "xai":
-                page.fill("#xai-job", "3")
+            if tab == "xai":  # a deferred job: its When sentence, status, start and deadline
+                job = deferred_job(server.base_url, session_id)
+                page.fill("#xai-job", str(job))
                 page.click("#xai-form button[type=submit]")
-                page.wait_for_function("() => document.getElementById('xai-title').textContent.startsWith('Job 3:')")
+                page.wait_for_function(f"() => document.getElementById('xai-title').textContent.startsWith('Job {job}:')")
             if tab == "compare":
-                page.fill("#sim-seed", str(SIMULATION_SEED))
-                page.click("#sim-start")
-                page.wait_for_function("() => ['done', 'failed', 'cancelled', 'error'].includes(document.body.dataset.simState)", timeout=120_000)
-                if page.get_attribute("body", "data-sim-state") != "done":
-                    raise RuntimeError(f"the simulation did not finish: {page.text_content('#sim-status')}")
+                simulate(page)
             page.wait_for_timeout(300)
             path = DOCS / f"dashboard-{tab}.png"
             page.screenshot(path=str(path), full_page=True)
             print(path.relative_to(ROOT))
+        page.select_option("#sim-study", "deferral")
+        simulate(page)
+        page.wait_for_timeout(300)
+        path = DOCS / "dashboard-compare-deferral.png"
+        page.screenshot(path=str(path), full_page=True)
+        print(path.relative_to(ROOT))
         page.click("#tabbtn-overview")
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(300)

@@ -34,6 +34,30 @@
     if (!Number.isFinite(x)) return '–';
     return Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : SIGNIFICANT_3.format(x || 0);
   };
+  const HOUR_MS = 3_600_000;
+  const ISO_UTC = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?Z$/;
+  /** An API time ("2023-01-01T19:00Z", UTC) as "2023-01-01 19:00"; anything else unchanged. */
+  const clockText = (iso) => {
+    const m = ISO_UTC.exec(iso || '');
+    return m ? `${m[1]} ${m[2]}` : (iso || '–');
+  };
+  /** Hours since 1970 (UTC) of an API time: the carbon charts' x on a grid session's clock. */
+  const hoursOf = (iso) => Date.parse(iso) / HOUR_MS;
+  /** The API's form of a time given in hours since 1970: "2023-01-01T19:00Z". */
+  const isoOfHours = (h) => new Date(Math.round(h * 60) * 60_000).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
+  /** A <time> for an API time (its datetime is the API's text), or "–" for none; `short` leaves out the
+   * year on screen (the tooltip has it). */
+  const timeEl = (iso, short = false) => {
+    if (!iso) return '–';
+    const text = clockText(iso);
+    return el('time', short ? { datetime: iso, title: `${text} UTC`, text: text.slice(5) } : { datetime: iso, text });
+  };
+  const statusEl = (status) => el('span', { class: 'status-pill', 'data-status': status || '', text: status || '–' });
+  const modeEl = (mode) => el('span', { class: 'mode-pill', 'data-mode': mode || '', text: mode ? mode.toUpperCase() : '–' });
+  /** A count that may be a mean over runs (the deferral study's noisy forecast): whole, or one decimal. */
+  const meanCount = (x) => (Number.isInteger(x) ? integer(x) : fixed(x, 1));
+  /** obj[key] when obj has it as its own (a key from outside may be "constructor"), else `fallback`. */
+  const own = (obj, key, fallback) => (typeof key === 'string' && Object.hasOwn(obj, key) ? obj[key] : fallback);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
@@ -43,6 +67,7 @@
   const SEEN_KEY = 'taskpilot.jobsSeen';
   const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
   const HISTORY_PAGE = 1000; // GET /history's largest page
+  const QUEUE_PAGE = 100; // deferred jobs listed (GET /queue pages them with the waiting ones)
   const STATUS_WORDS = {
     400: 'The server refused the request',
     404: 'Not found',
@@ -168,6 +193,7 @@
     summary: () => request('GET', '/summary'),
     carbon: () => request('GET', '/sustainability'),
     history: (offset, limit) => request('GET', `/history?offset=${offset}&limit=${limit}`),
+    queue: () => request('GET', `/queue?limit=${QUEUE_PAGE}`),
     submit: (job) => request('POST', '/submit', { json: job }),
     upload: (file) => {
       const form = new FormData();
@@ -192,6 +218,16 @@
     perf: '#6741d9', cost: '#b35c00', co2: '#2b8a3e', lat: '#1864ab', final: '#343a40',
     raw: 'rgba(73, 80, 87, 0.35)', rolling: '#2b8a3e', trend: '#1864ab', carbon: '#862e9c', cumulative: '#c92a2a',
     track: '#e3e8e5', bound: '#868e96', other: '#868e96',
+    deferred: '#1864ab', eco: '#2b8a3e', window: 'rgba(24, 100, 171, 0.13)',
+  };
+  const MARKER_POINTS = 1000; // deferred / ECO markers drawn at most (evenly thinned beyond)
+  const MOVED = new Set(['deferred', 'released']); // a job whose start the when-policy moved
+  const URGENCY_ORDER = { critical: 0, normal: 1, flexible: 2 };
+  const STATUS_ORDER = { scheduled: 0, deferred: 1, released: 2 };
+  const HISTORY_FILTERS = {
+    all: { test: null, words: '' },
+    moved: { test: (j) => MOVED.has(j.status), words: 'deferred or released' },
+    eco: { test: (j) => j.mode === 'eco', words: 'in ECO mode' },
   };
   // Every colour that marks data has at least 3:1 contrast on white (WCAG 1.4.11).
   const BAND_COLORS = ['#2b8a3e', '#5c940d', '#c07a00', '#e8590c', '#c92a2a'];
@@ -209,6 +245,12 @@
   const POLICY_POINTS = ['circle', 'rect', 'triangle', 'rectRot', 'crossRot', 'star', 'rectRounded'];
   const POLICY_DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [14, 4], [1, 4]];
   const BOUND_LABEL = 'hindsight lower bound';
+  // The deferral study's strategies, each with a colour of 3:1 on white (the policy palette's).
+  const STRATEGY_COLORS = {
+    threshold: '#c25e00', forecast_perfect: '#1f77b4', forecast_noisy: '#9467bd', forecast_persistence: '#8c564b',
+    forecast_issued: '#c03c98', oracle: '#2ca02c',
+  };
+  const studyOf = (config) => (config && config.study === 'deferral' ? 'deferral' : 'placement');
 
   const state = {
     sessionId: null,
@@ -221,11 +263,12 @@
     agg: null, // aggregate(jobs)
     queued: 0, // jobs waiting on the server
     queueLog: [], // what this page queued since the last run, for the queue list
+    deferred: { total: 0, jobs: [], clock: null }, // GET /queue: jobs deferred past the session's clock, and the clock
     pendingFile: null, // a chosen CSV not yet uploaded (taken as soon as its upload starts)
     activeTab: 'overview',
-    table: { key: 'job_id', dir: 1, page: 0, size: 50, order: null },
+    table: { key: 'job_id', dir: 1, page: 0, size: 50, order: null, filter: 'all' },
     xai: { jobId: null, token: 0 },
-    sim: { id: null, token: 0, result: null, cancelling: false, restored: false }, // the followed POST /simulate run
+    sim: { id: null, token: 0, result: null, deferral: null, cancelling: false, restored: false, shown: { placement: false, deferral: false } }, // the followed POST /simulate run
     busy: null, // the state-changing action under way: 'run' | 'reset' | 'add' | 'upload' | 'session' (see exclusive)
     action: null, // its promise
     resync: null, // the re-read after a session expired, while it runs
@@ -270,7 +313,38 @@
     if (bandWidth > 0) for (let i = 0; i < n; i++) bands[Math.min(4, Math.floor((jobEnergy[i] - minE) / bandWidth))] += 1;
     const edges = bandWidth > 0 ? Array.from({ length: 6 }, (_, k) => minE + k * bandWidth) : null;
     const sameEnergy = n && !(bandWidth > 0) ? minE : null;
-    return { n, count, rewardSum, energy, co2, routed, byTier, co2ByTier, ids, reward, carbon, gridIntensity, cumCo2, bands, edges, sameEnergy };
+    const clock = gridIntensity && n > 0 && typeof jobs[0].start_at === 'string' ? onClock(jobs) : null;
+    return { n, count, rewardSum, energy, co2, routed, byTier, co2ByTier, ids, reward, carbon, gridIntensity, cumCo2, bands, edges, sameEnergy, clock };
+  }
+
+  /** A grid session's jobs on its clock (hours since 1970, UTC), for the carbon charts: the jobs that ran
+   * at submission draw the line (in job order, so their starts increase); the jobs the when-policy moved
+   * to a later start, and those run in ECO mode, become markers at their start. */
+  function onClock(jobs) {
+    const n = jobs.length;
+    const xs = new Float64Array(n), ys = new Float64Array(n), ids = new Float64Array(n);
+    const moved = [], eco = [];
+    let m = 0, first = Infinity, last = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const j = jobs[i];
+      const x = hoursOf(j.start_at), y = j.carbon_intensity_g_per_kwh;
+      const mark = MOVED.has(j.status) || j.mode === 'eco'
+        ? { x, y, job: j.job_id, server: j.chosen_dc, mode: j.mode, status: j.status, finish: hoursOf(j.finish_at) } : null;
+      // An interruptible job runs in pieces between its start and finish: longer than its run time.
+      if (mark) mark.pieces = (mark.finish - x) * 60 > j.runtime_min + 0.5;
+      if (MOVED.has(j.status)) moved.push(mark);
+      else { xs[m] = x; ys[m] = y; ids[m] = j.job_id; m++; }
+      if (j.mode === 'eco') eco.push(mark);
+      first = Math.min(first, x);
+      last = Math.max(last, mark ? mark.finish : x);
+    }
+    return { xs: xs.subarray(0, m), ys: ys.subarray(0, m), ids: ids.subarray(0, m), moved, eco, first, last };
+  }
+
+  /** At most `max` of `items`, evenly spaced, the first and last among them. */
+  function thin(items, max = MARKER_POINTS) {
+    if (items.length <= max) return items;
+    return Array.from({ length: max }, (_, k) => items[Math.round((k * (items.length - 1)) / (max - 1))]);
   }
 
   /** Rolling mean over the last `w` values (fewer at the start). */
@@ -288,9 +362,14 @@
   /** Largest-triangle-three-buckets: at most `threshold` {x, y} points that keep the shape, the first and
    * last among them. `xs` must increase (job ids do: a run schedules the whole queue in submission order). */
   function lttb(ys, xs, threshold = LINE_POINTS) {
+    return lttbRows(ys, xs, threshold).map((i) => ({ x: xs[i], y: ys[i] }));
+  }
+
+  /** The rows lttb keeps, in order. */
+  function lttbRows(ys, xs, threshold = LINE_POINTS) {
     const n = ys.length;
-    if (n <= threshold) return Array.from(ys, (y, i) => ({ x: xs[i], y }));
-    const out = [{ x: xs[0], y: ys[0] }];
+    if (n <= threshold) return Array.from(ys, (y, i) => i);
+    const out = [0];
     const every = (n - 2) / (threshold - 2);
     let a = 0;
     for (let i = 0; i < threshold - 2; i++) {
@@ -306,10 +385,10 @@
         const area = Math.abs((xs[a] - avgX) * (ys[j] - ys[a]) - (xs[a] - xs[j]) * (avgY - ys[a]));
         if (area > bestArea) { bestArea = area; best = j; }
       }
-      out.push({ x: xs[best], y: ys[best] });
+      out.push(best);
       a = best;
     }
-    out.push({ x: xs[n - 1], y: ys[n - 1] });
+    out.push(n - 1);
     return out;
   }
 
@@ -318,6 +397,7 @@
     state.agg = null;
     state.queued = 0;
     state.queueLog = [];
+    state.deferred = { total: 0, jobs: [], clock: null };
     state.table.order = null;
     state.table.page = 0;
     state.xai.jobId = null;
@@ -389,8 +469,92 @@
   const bars = (label, color, extra = {}) => ({ label, data: [], backgroundColor: color, ...extra });
   const ring = () => ({ data: [0, 100], backgroundColor: [COLORS.green, COLORS.track], borderWidth: 0 });
   const JOB_AXIS = 'Job id in this session';
+  const CLOCK_AXIS = 'Session clock (UTC): each job at its start';
   const CARBON_AXIS = 'Carbon factor (unitless 0–1)';
   const UNIT_RANGE = { min: 0, max: 1 };
+  const CLOCK_STEPS_H = [1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720, 2160, 4380, 8760];
+
+  /** A tick of the carbon charts: a job id, or on a grid session's clock its time and date (UTC). */
+  function carbonTick(value, index, ticks) {
+    if (!this.chart.$clock) return Chart.Ticks.formatters.numeric.call(this, value, index, ticks);
+    const iso = isoOfHours(value);
+    return this.options.ticks.stepSize >= 24 ? iso.slice(5, 10) : [iso.slice(11, 16), iso.slice(5, 10)];
+  }
+
+  /** What a point of the carbon charts stands for, in words. */
+  function carbonLabel(item) {
+    const p = item.raw;
+    if (!item.chart.$clock) return `${item.dataset.label}: ${fixed(p.y, 4)}`;
+    const g = `${fixed(p.y, 0)} gCO₂eq/kWh`;
+    if (item.datasetIndex === 0) return `Job ${p.job} ran at submission: ${g}`;
+    const start = `${clockText(isoOfHours(p.x))} UTC`;
+    if (item.datasetIndex === 1) {
+      const now = p.status === 'released' ? 'started by now' : 'waiting';
+      const pieces = p.pieces ? `, in pieces until ${clockText(isoOfHours(p.finish))} UTC` : '';
+      return `Job ${p.job} deferred to ${start} (${now}), ${p.mode.toUpperCase()} mode, ${p.server}${pieces}; ${g} over its run`;
+    }
+    return `Job ${p.job} in ECO mode from ${start} on ${p.server}: ${g}`;
+  }
+
+  /** The carbon charts (Overview and Analytics): the line, then markers for moved jobs and ECO jobs. */
+  const carbonChart = () => ({
+    type: 'line',
+    datasets: [
+      series('Carbon factor', COLORS.carbon, { pointStyle: 'line' }),
+      series('Deferred: planned start', COLORS.deferred, {
+        showLine: false, pointStyle: 'triangle', pointRadius: 6, pointHoverRadius: 8,
+      }),
+      series('ECO mode', COLORS.eco, { showLine: false, pointStyle: 'rectRot', pointRadius: 4, pointHoverRadius: 6 }),
+    ],
+    options: (() => {
+      const options = lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE);
+      options.plugins = {
+        legend: { labels: { usePointStyle: true, filter: (item, data) => data.datasets[item.datasetIndex].data.length > 0 } },
+        tooltip: {
+          callbacks: {
+            title: (items) => (!items.length ? '' : items[0].chart.$clock ? `${clockText(isoOfHours(items[0].parsed.x))} UTC` : `Job ${items[0].parsed.x}`),
+            label: carbonLabel,
+          },
+        },
+      };
+      options.scales.x.ticks.callback = carbonTick;
+      return options;
+    })(),
+    plugins: [RUN_WINDOWS],
+  });
+
+  /** Behind the carbon line: each deferred job's run shaded, from its planned start to its finish, and
+   * the session's clock now as a dashed line (what lies right of it has not started). */
+  const RUN_WINDOWS = {
+    id: 'runWindows',
+    beforeDatasetsDraw(chart) {
+      const spans = chart.$runWindows, now = chart.$now;
+      const { ctx, chartArea: area } = chart;
+      const x = chart.scales.x;
+      ctx.save();
+      if (spans && chart.isDatasetVisible(1)) {
+        ctx.fillStyle = COLORS.window;
+        for (const [a, b] of spans) {
+          const left = Math.max(area.left, x.getPixelForValue(a)), right = Math.min(area.right, x.getPixelForValue(b));
+          if (right >= left) ctx.fillRect(left, area.top, Math.max(1, right - left), area.bottom - area.top);
+        }
+      }
+      const at = Number.isFinite(now) ? x.getPixelForValue(now) : NaN;
+      if (at >= area.left && at <= area.right) {
+        ctx.strokeStyle = COLORS.bound;
+        ctx.fillStyle = '#495057';
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(at, area.top);
+        ctx.lineTo(at, area.bottom);
+        ctx.stroke();
+        ctx.font = `12px ${Chart.defaults.font.family}`;
+        ctx.textAlign = at > area.right - 40 ? 'right' : 'left';
+        ctx.fillText('now', at + (ctx.textAlign === 'left' ? 4 : -4), area.top + 12);
+      }
+      ctx.restore();
+    },
+  };
 
   /** Every chart of the page: canvas id -> its type, datasets and options. Created once, then updated. */
   const CHART_SPECS = {
@@ -408,7 +572,7 @@
     'chart-priority-mix': {
       type: 'doughnut', datasets: [bars('Jobs', TIERS.map((t) => COLORS[t]))], options: { plugins: { legend: { position: 'right' } } },
     },
-    'chart-carbon-overview': { type: 'line', datasets: [series('Carbon factor', COLORS.carbon)], options: lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE) },
+    'chart-carbon-overview': carbonChart(),
     'chart-avg-reward': { type: 'bar', datasets: [bars('Average reward (0–1)', [])], options: barOptions('Average quality score (0–1)', { legend: 'tiers' }) },
     'chart-energy-co2': {
       type: 'bar',
@@ -423,7 +587,7 @@
     },
     'chart-routing': { type: 'bar', datasets: TIERS.map((t) => bars(t, COLORS[t])), options: barOptions("% of the priority's jobs", { skipNull: true }) },
     'chart-energy-bands': { type: 'bar', datasets: [bars('Jobs', BAND_COLORS)], options: barOptions('Jobs', { legend: false, y: { ticks: { precision: 0 } } }) },
-    'chart-carbon': { type: 'line', datasets: [series('Carbon factor', COLORS.carbon)], options: lineOptions(JOB_AXIS, CARBON_AXIS, UNIT_RANGE) },
+    'chart-carbon': carbonChart(),
     'chart-breakdown': {
       type: 'bar',
       datasets: [
@@ -464,6 +628,17 @@
         },
       },
     },
+    'chart-deferral': { // one dataset per strategy, set when a deferral study's result arrives
+      type: 'bar',
+      datasets: [],
+      options: barOptions('CO₂ saved against run_now (%)', {
+        y: { beginAtZero: true, grace: '5%' }, skipNull: true,
+        plugins: {
+          legend: { position: 'bottom' },
+          tooltip: { callbacks: { label: (item) => deferralLabel(item) } },
+        },
+      }),
+    },
     'chart-learning': { // one dataset per policy, set when a result arrives; the legend shows each policy's point style
       type: 'line',
       datasets: [],
@@ -481,7 +656,7 @@
     Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
     Chart.defaults.color = '#3b4741';
     for (const [id, spec] of Object.entries(CHART_SPECS)) {
-      charts[id] = new Chart($(id), { type: spec.type, data: { labels: [], datasets: spec.datasets }, options: spec.options });
+      charts[id] = new Chart($(id), { type: spec.type, data: { labels: [], datasets: spec.datasets }, options: spec.options, plugins: spec.plugins || [] });
     }
   }
 
@@ -559,8 +734,25 @@
     for (const tab of TABS) if (tab.render) tab.render();
   }
 
+  const isGrid = () => Boolean(state.summary && state.summary.scenario === 'grid');
+
+  /** Parts of the page that only a grid session has (when to run: urgency, deadlines, deferral, modes). */
+  function renderScenarioParts() {
+    const grid = isGrid();
+    document.body.dataset.scenario = grid ? 'grid' : 'reference';
+    $('history-table').classList.toggle('when-table', grid);
+    for (const node of document.querySelectorAll('.grid-only')) node.hidden = !grid;
+    $('job-when').disabled = !grid; // its controls are neither sent nor validated in a reference session
+    if (!grid && state.table.filter !== 'all') {
+      state.table.filter = 'all';
+      state.table.order = null;
+      $('history-filter').value = 'all';
+    }
+  }
+
   /** Top bar, sidebar and KPI numbers: from /summary and /sustainability. */
   function renderStatus() {
+    renderScenarioParts();
     const s = state.summary;
     setText('session-id', state.sessionId || '…');
     setText('session-scenario', s && s.scenario ? `Scenario: ${s.scenario}` : '');
@@ -606,6 +798,30 @@
     let summary = state.queued ? `${integer(state.queued)} job${state.queued === 1 ? '' : 's'} waiting for Run scheduler.` : 'The queue is empty.';
     if (state.queued > listed) summary += ` ${integer(state.queued - listed)} of them were queued earlier and are not listed.`;
     setText('queue-summary', summary);
+    renderDeferred();
+  }
+
+  /** The Deferred list (GET /queue `deferred`): jobs placed but waiting for a start still ahead of the
+   * session's clock, earliest first; and the count on the top bar. */
+  function renderDeferred() {
+    const d = state.deferred;
+    setText('deferred-count', integer(d.total));
+    setText('deferred-count-top', integer(d.total));
+    $('deferred-pill').dataset.count = String(d.total);
+    $('deferred-body').replaceChildren(...d.jobs.map((j) => el('tr', {},
+      el('td', {}, el('button', { type: 'button', class: 'link-button', 'data-job': String(j.job_id), 'aria-label': `Explain job ${j.job_id}`, text: `Job ${j.job_id}` })),
+      el('td', {}, timeEl(j.start_at)),
+      el('td', {}, modeEl(j.mode)),
+      el('td', { text: j.chosen_dc }),
+      el('td', {}, timeEl(j.deadline_at)),
+      el('td', { class: 'num', text: amount(j.co2_saved_kg) }))));
+    $('deferred-table').hidden = d.jobs.length === 0;
+    const clock = d.clock ? ` The session's clock is at ${clockText(d.clock)} UTC.` : '';
+    const listed = d.total > d.jobs.length ? ` The ${integer(d.jobs.length)} earliest are listed.` : '';
+    setLive('deferred-summary', d.total
+      ? `${integer(d.total)} job${d.total === 1 ? ' waits' : 's wait'} for a greener start.${listed}${clock}`
+      : `No job is waiting for a later start.${clock}`);
+    setText('job-clock', d.clock ? `Session clock: ${clockText(d.clock)} UTC. A new job is submitted then, or later when jobs are waiting before it.` : '');
   }
 
   function renderCharts() {
@@ -618,18 +834,7 @@
     updateChart('chart-reward', null, [lttb(a.reward, a.ids), lttb(rolling(a.reward, 3), a.ids), lttb(rolling(a.reward, 10), a.ids)]);
     updateChart('chart-servers', names, [Array.from(a.count)], (chart) => { chart.data.datasets[0].backgroundColor = colors; });
     updateChart('chart-priority-mix', TIERS, [Array.from(a.byTier)]);
-    const carbonLine = lttb(a.carbon, a.ids);
-    const carbonAxis = (chart) => {
-      const y = chart.options.scales.y;
-      y.title.text = a.gridIntensity ? 'Average grid carbon intensity (gCO₂eq/kWh)' : 'Carbon factor (unitless 0–1)';
-      y.max = a.gridIntensity ? undefined : 1;
-      chart.data.datasets[0].label = a.gridIntensity ? 'Carbon intensity of the chosen server’s zone' : 'Carbon factor';
-    };
-    updateChart('chart-carbon-overview', null, [carbonLine], carbonAxis);
-    updateChart('chart-carbon', null, [carbonLine.slice()], carbonAxis);
-    for (const id of ['carbon-unit-overview', 'carbon-unit-analytics']) {
-      setText(id, a.gridIntensity ? 'average gCO₂eq/kWh of the chosen server’s grid zone' : 'carbon factor, unitless 0–1 proxy');
-    }
+    renderCarbonCharts(a);
     updateChart('chart-avg-reward', names, [Array.from(a.rewardSum, (sum, i) => (a.count[i] ? sum / a.count[i] : 0))],
       (chart) => { chart.data.datasets[0].backgroundColor = colors; });
     updateChart('chart-energy-co2', names, [Array.from(a.energy), Array.from(a.co2)]);
@@ -650,7 +855,83 @@
     updateChart('chart-energy-server', names, [Array.from(a.energy)], (chart) => { chart.data.datasets[0].backgroundColor = colors; });
   }
 
+  /** The carbon charts: per job (reference sessions), or on the session's clock with the chosen windows
+   * marked (grid sessions). */
+  function renderCarbonCharts(a) {
+    const c = a.clock;
+    const line = c
+      ? lttbRows(c.ys, c.xs).map((i) => ({ x: c.xs[i], y: c.ys[i], job: c.ids[i] }))
+      : lttb(a.carbon, a.ids);
+    const moved = c ? thin(c.moved) : [], eco = c ? thin(c.eco) : [];
+    const windows = moved.filter((p) => !p.pieces).map((p) => [p.x, p.finish]); // pieces: not known here (GET /jobs/{id} has them)
+    const span = c ? c.last - c.first : 0;
+    const step = c ? CLOCK_STEPS_H.find((h) => span / h <= 8) || CLOCK_STEPS_H[CLOCK_STEPS_H.length - 1] : undefined;
+    const carbonAxis = (chart) => {
+      const { x, y } = chart.options.scales;
+      y.title.text = a.gridIntensity ? 'Average grid carbon intensity (gCO₂eq/kWh)' : 'Carbon factor (unitless 0–1)';
+      y.max = a.gridIntensity ? undefined : 1;
+      x.title.text = c ? CLOCK_AXIS : JOB_AXIS;
+      x.ticks.stepSize = step;
+      chart.$clock = Boolean(c);
+      chart.$runWindows = windows;
+      chart.$now = c && state.deferred.clock ? hoursOf(state.deferred.clock) : NaN;
+      chart.data.datasets[0].label = !a.gridIntensity ? 'Carbon factor'
+        : c ? 'Ran at submission' : 'Carbon intensity of the chosen server’s zone';
+    };
+    updateChart('chart-carbon-overview', null, [line, moved, eco], carbonAxis);
+    updateChart('chart-carbon', null, [line.slice(), moved.slice(), eco.slice()], carbonAxis);
+    for (const id of ['carbon-unit-overview', 'carbon-unit-analytics']) {
+      setText(id, a.gridIntensity ? 'average gCO₂eq/kWh of the chosen server’s grid zone' : 'carbon factor, unitless 0–1 proxy');
+    }
+    setText('carbon-title-overview', c ? 'Carbon intensity over time' : 'Carbon per job');
+    $('carbon-card-overview').classList.toggle('span-all', Boolean(c)); // room for the clock and its markers
+    const label = c ? `Grid carbon intensity of each job's server zone over the session's clock; ${c.moved.length} deferred jobs and ${c.eco.length} ECO jobs marked`
+      : a.gridIntensity ? 'Grid carbon intensity per job' : 'Carbon factor per job';
+    $('chart-carbon-overview').setAttribute('aria-label', label);
+    $('chart-carbon').setAttribute('aria-label', label);
+    const note = c ? marksNote(c, moved, eco) : '';
+    setText('carbon-marks-overview', note);
+    setText('carbon-marks-analytics', note);
+  }
+
+  /** The carbon charts' markers in words (under each chart; the canvas itself says nothing to a reader). */
+  function marksNote(c, moved, eco) {
+    if (!c.moved.length && !c.eco.length) return 'No job was deferred or run in ECO mode: every job ran at submission in FAST mode.';
+    const shown = (all, drawn) => (drawn.length < all.length ? ` (${integer(drawn.length)} of them drawn, evenly spread)` : '');
+    return `Line: jobs that ran at submission. Triangles: the planned start of each of the ${integer(c.moved.length)} jobs deferred to greener hours${shown(c.moved, moved)}, `
+      + 'their runs shaded (not those that run in pieces: the Explainable AI tab lists their pieces). '
+      + `Diamonds: the ${integer(c.eco.length)} jobs run now in ECO mode${shown(c.eco, eco)}. Dashed line: the session's clock now.`;
+  }
+
+  /** The Overview's "Carbon saved by timing" card (GET /summary `timing`, grid sessions). */
+  function renderTiming() {
+    const s = state.summary;
+    const t = s && s.timing;
+    const has = Boolean(t && s.total_jobs);
+    const kg = (x) => (has ? `${amount(x)} kg` : '–');
+    setText('timing-saved', has ? amount(t.co2_saved_kg) : '–');
+    setText('timing-pct', has ? `${fixed(t.co2_saved_pct, 2)} %` : '');
+    $('timing-pct').dataset.sign = has && t.co2_saved_kg < 0 ? 'negative' : '';
+    setText('timing-deferred', has ? integer(t.deferred_jobs) : '–');
+    setText('timing-eco', has ? integer(t.eco_jobs) : '–');
+    setText('timing-fast', has ? integer(t.fast_jobs) : '–');
+    setText('timing-expected', kg(t && t.co2_saved_expected_kg));
+    setText('timing-measured', kg(t && t.co2_saved_kg));
+    setText('timing-run-now', kg(t && t.co2_run_now_kg));
+    setText('timing-deferral', has && t.deferred_jobs ? `${fixed(t.mean_deferral_h, 1)} h` : '–');
+    setText('timing-misses', has ? integer(t.deadline_misses) : '–');
+    let note = 'Run some jobs in this grid session to see what choosing when to run them saved.';
+    if (has) {
+      const ratio = t.co2_saved_expected_kg > 0 ? ` Measured on the actual grid, the saving is ${percent(t.co2_saved_kg / t.co2_saved_expected_kg)} of what the forecasts expected at decision time.` : '';
+      note = `Saved against running every job at submission in FAST mode on the same server: deferred jobs wait for greener hours, ECO jobs run slower at lower power.${ratio}`;
+    }
+    setText('timing-note', note);
+    $('timing-show-deferred').hidden = !state.deferred.total;
+    setText('timing-show-deferred', `Show the ${integer(state.deferred.total)} deferred job${state.deferred.total === 1 ? '' : 's'}`);
+  }
+
   function renderOverview() {
+    renderTiming();
     const s = state.summary;
     const has = Boolean(s && s.total_jobs);
     setText('score-value', has ? fixed(s.sustainability_score, 1) : '–');
@@ -684,15 +965,22 @@
     energy_kwh: (j) => j.energy_kwh,
     co2_kg: (j) => j.co2_kg,
     cost: (j) => j.cost,
+    urgency: (j) => own(URGENCY_ORDER, j.urgency, -1),
+    status: (j) => own(STATUS_ORDER, j.status, -1),
+    mode: (j) => (j.mode === 'eco' ? 1 : j.mode === 'fast' ? 0 : -1),
+    start_at: (j) => (j.start_at ? Date.parse(j.start_at) : -1),
+    deadline_at: (j) => (j.deadline_at ? Date.parse(j.deadline_at) : Number.MAX_VALUE), // no deadline: the latest
   };
 
-  /** Row order for the current sort: an index array, sorted once per sort change (stable, ties by job). */
+  /** Row order for the current sort and filter: an index array, made once per change (stable, ties by job). */
   function tableOrder() {
     const t = state.table;
     if (t.order) return t.order;
     const keyOf = TABLE_KEYS[t.key];
     const keys = Float64Array.from(state.jobs, keyOf);
-    const order = Array.from(state.jobs.keys());
+    const test = HISTORY_FILTERS[t.filter].test;
+    let order = Array.from(state.jobs.keys());
+    if (test) order = order.filter((i) => test(state.jobs[i]));
     order.sort((i, j) => (keys[i] - keys[j]) * t.dir || i - j);
     t.order = order;
     return order;
@@ -700,10 +988,11 @@
 
   function renderHistory() {
     const t = state.table;
-    const n = state.jobs.length;
+    const grid = isGrid();
+    const order = tableOrder();
+    const n = order.length;
     const pages = Math.max(1, Math.ceil(n / t.size));
     t.page = Math.min(t.page, pages - 1);
-    const order = tableOrder();
     const start = t.page * t.size;
     const rows = [];
     for (let k = start; k < Math.min(n, start + t.size); k++) {
@@ -718,10 +1007,15 @@
         el('td', { class: 'num', text: amount(j.energy_kwh) }),
         el('td', { class: 'num', text: amount(j.co2_kg) }),
         el('td', { class: 'num', text: fixed(j.cost, 4) }),
+        ...(grid ? whenCells(j) : []),
         el('td', {}, explain)));
     }
     $('history-body').replaceChildren(...rows);
-    setText('history-count', n ? `${integer(n)} jobs, showing ${integer(start + 1)}–${integer(Math.min(n, start + t.size))}.` : 'No jobs yet: add some and press Run scheduler.');
+    const all = state.jobs.length;
+    const showing = `showing ${integer(start + 1)}–${integer(Math.min(n, start + t.size))}`;
+    setText('history-count', !all ? 'No jobs yet: add some and press Run scheduler.'
+      : t.filter !== 'all' ? `${integer(n)} of ${integer(all)} jobs ${HISTORY_FILTERS[t.filter].words}${n ? `, ${showing}` : ''}.`
+        : `${integer(n)} jobs, ${showing}.`);
     setText('page-info', `Page ${integer(t.page + 1)} of ${integer(pages)}`);
     const focused = document.activeElement;
     $('page-first').disabled = $('page-prev').disabled = t.page === 0;
@@ -734,6 +1028,17 @@
     for (const th of document.querySelectorAll('#history-table th[data-sort]')) {
       th.setAttribute('aria-sort', th.dataset.sort === t.key ? (t.dir > 0 ? 'ascending' : 'descending') : 'none');
     }
+  }
+
+  /** A grid job's urgency, status, mode, start and deadline cells in the history table. */
+  function whenCells(j) {
+    return [
+      el('td', { text: j.urgency ?? '–' }),
+      el('td', {}, statusEl(j.status)),
+      el('td', {}, modeEl(j.mode)),
+      el('td', {}, timeEl(j.start_at, true)),
+      el('td', {}, timeEl(j.deadline_at, true)),
+    ];
   }
 
   function renderXaiPicker() {
@@ -759,6 +1064,8 @@
     setText('xai-title', 'Explanation');
     $('xai-facts').replaceChildren();
     setText('xai-text', text);
+    setText('xai-when', '');
+    $('xai-when').hidden = true;
     setText('xai-source', '');
     setOff($('xai-refine'), true);
     updateChart('chart-breakdown', [], [[], [], [], [], []]);
@@ -797,10 +1104,14 @@
     ];
     const st = job.state || {};
     if (typeof st.load === 'number') facts.push(['Load', fixed(st.load, 4)]);
-    if (typeof st.carbon_intensity_g_per_kwh === 'number') facts.push(['Average grid intensity', `${fixed(st.carbon_intensity_g_per_kwh, 1)} gCO₂eq/kWh`]);
+    if (typeof st.carbon_intensity_g_per_kwh === 'number') {
+      // A grid job's figure is the mean over the hours it runs (a deferred job's: the hours it was moved to).
+      facts.push([job.status ? 'Grid intensity over its run' : 'Average grid intensity', `${fixed(st.carbon_intensity_g_per_kwh, 1)} gCO₂eq/kWh`]);
+    }
     if (typeof st.runtime_min === 'number') facts.push(['Run time', `${fixed(st.runtime_min, 1)} min`]);
-    if (st.clock_utc) facts.push(['Clock (UTC)', st.clock_utc]);
-    $('xai-facts').replaceChildren(...facts.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))));
+    if (job.status) facts.push(...whenFacts(job));
+    else if (st.clock_utc) facts.push(['Clock (UTC)', st.clock_utc]);
+    $('xai-facts').replaceChildren(...facts.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', {}, v))));
     const pool = Object.entries(job.score_breakdown || {}).filter(([, b]) => b.in_pool);
     const names = pool.map(([name]) => name);
     const part = (key) => pool.map(([, b]) => b[key]);
@@ -811,8 +1122,32 @@
     });
   }
 
+  /** When and how a grid job runs, as facts of the XAI tab (GET /jobs/{id}). */
+  function whenFacts(job) {
+    const runs = Array.isArray(job.runs) ? job.runs : [];
+    const facts = [
+      ['Urgency', job.urgency], ['Status', statusEl(job.status)], ['Mode', modeEl(job.mode)],
+      ['Carbon band at submission', job.carbon_band],
+      ['Submitted (UTC)', timeEl(job.state && job.state.clock_utc)], ['Start (UTC)', timeEl(job.start_at)],
+      ['Finish (UTC)', timeEl(job.finish_at)], ['Deadline (UTC)', job.deadline_at ? timeEl(job.deadline_at) : 'none'],
+    ];
+    const piece = ([a, b]) => {
+      const from = clockText(a), to = clockText(b);
+      return `${from}–${to.slice(0, 10) === from.slice(0, 10) ? to.slice(11) : to}`;
+    };
+    if (runs.length > 1) facts.push([`Runs (${runs.length} pieces)`, runs.map(piece).join('; ')]);
+    facts.push(['Expected saving', `${amount(job.co2_saved_kg)} kg CO₂`], ['CO₂ had it run now', `${amount(job.co2_run_now_kg)} kg`]);
+    return facts;
+  }
+
+  const WHEN_SENTENCE = /\s(When: [\s\S]*)$/; // the grid explanation's last part: when and how the job runs
+
   function renderExplanation(explanation) {
-    setText('xai-text', explanation.explanation);
+    const text = explanation.explanation;
+    const when = WHEN_SENTENCE.exec(text);
+    setText('xai-text', when ? text.slice(0, when.index) : text);
+    setText('xai-when', when ? when[1] : '');
+    $('xai-when').hidden = !when;
     const source = explanation.source;
     if (source === 'template') {
       setText('xai-source', explanation.note
@@ -911,16 +1246,24 @@
     document.body.dataset.simState = view.status;
     $('sim-progress').value = view.status === 'done' ? 1 : p.fraction;
     setSimButtons(active);
-    const policies = view.config.policies.length;
     const status = {
       queued: 'Queued: waiting for a free simulation slot on the server.',
-      running: p.total ? `Running ${p.policy}.` : 'Running: building the workload and the carbon clock.',
-      done: `Done: ${policies} ${policies === 1 ? 'policy' : 'policies'} on ${integer(view.config.jobs)} jobs in ${fixed(view.elapsed_s, 2)} s.`,
+      running: p.total ? `Running ${p.policy}.` : studyOf(view.config) === 'deferral' ? 'Running: building the jobs and reading each region’s signal.' : 'Running: building the workload and the carbon clock.',
+      done: `Done: ${doneWhat(view)} on ${integer(view.config.jobs)} jobs in ${fixed(view.elapsed_s, 2)} s.`,
       cancelled: `Cancelled: ${view.error || 'stopped on request'}.`,
       failed: `Failed: ${view.error || 'no reason given'}.`,
     }[view.status] || `Status: ${view.status}`;
     setLive('sim-status', state.sim.cancelling && active ? `Cancelling (the run stops between two chunks of jobs). ${status}` : status);
-    setText('sim-detail', active && p.total ? `${integer(p.done)} of ${integer(p.total)} job runs (${percent(p.fraction, 1)}).` : '');
+    const unit = studyOf(view.config) === 'deferral' ? 'job plans' : 'job runs';
+    setText('sim-detail', active && p.total ? `${integer(p.done)} of ${integer(p.total)} ${unit} (${percent(p.fraction, 1)}).` : '');
+  }
+
+  /** What a finished run compared: "3 policies", or "6 strategies in 2 regions". */
+  function doneWhat(view) {
+    const plural = (k, word, words) => `${integer(k)} ${k === 1 ? word : words}`;
+    if (studyOf(view.config) === 'placement') return plural(view.config.policies.length, 'policy', 'policies');
+    const table = (view.result && view.result.table) || [];
+    return `${plural(new Set(table.map((row) => row.strategy)).size, 'strategy', 'strategies')} in ${plural(view.config.regions.length, 'region', 'regions')}`;
   }
 
   /** Start and Cancel follow the run; focus moves with them (Start to Cancel, and back) instead of
@@ -933,8 +1276,32 @@
     if (!active && document.activeElement === cancel) start.focus();
   }
 
-  /** A finished run's document (GET /simulate/{id} `result`): text, charts and tables of the Compare tab. */
+  /** A finished run's document (GET /simulate/{id} `result`), drawn in its study's part of the Compare tab. */
   function renderSimResults(view) {
+    const study = studyOf(view.config);
+    if (study === 'deferral') renderDeferralResults(view);
+    else renderPlacementResults(view);
+    state.sim.shown[study] = true;
+    if ($('sim-study').value !== study) $('sim-study').value = study;
+    selectStudy(study);
+  }
+
+  /** The Compare form and results of one study: the other study's fields are hidden and switched off
+   * (so neither sent nor validated); each study's last results stay, shown with their study. */
+  function selectStudy(study) {
+    for (const node of document.querySelectorAll('#tab-compare [data-study]')) {
+      const off = node.dataset.study !== study;
+      node.hidden = off;
+      for (const control of node.querySelectorAll('input, select')) control.disabled = off;
+      if (node.matches('input, select')) node.disabled = off;
+    }
+    setText('sim-title', study === 'deferral' ? 'Compare when-to-run strategies in the simulator' : 'Compare placement policies in the simulator');
+    $('sim-results').hidden = !(study === 'placement' && state.sim.shown.placement);
+    $('defer-results').hidden = !(study === 'deferral' && state.sim.shown.deferral);
+  }
+
+  /** The placement study's results: text, charts and tables. */
+  function renderPlacementResults(view) {
     const r = view.result;
     state.sim.result = r;
     const wl = r.workload;
@@ -957,7 +1324,88 @@
     renderLearning(r);
     renderWinLoss(r);
     renderSimTable(r);
-    $('sim-results').hidden = false;
+  }
+
+  /** The deferral study's results: what ran where, then the saving chart and the table (renderDeferralView). */
+  function renderDeferralResults(view) {
+    const r = view.result;
+    state.sim.deferral = r;
+    const cfg = r.config;
+    const j = r.jobs || {};
+    setText('defer-run-id', `run ${view.id}`);
+    setText('defer-meta', `${integer(j.count ?? cfg.jobs)} ${cfg.workload} jobs (${integer(j.critical)} critical, ${integer(j.normal)} normal, `
+      + `${integer(j.flexible)} flexible, ${integer(j.interruptible)} of them interruptible) arriving over ${integer(cfg.span_h)} h, each on ${j.server || 'one server'}; `
+      + `a flexible job may finish ${fixed(cfg.slack_h, 1)} h after its FAST finish. Noisy forecast: ${integer(cfg.seeds)} runs. `
+      + `Seed ${r.seed} (enter it to replay this run).`);
+    $('defer-region-info').replaceChildren(...Object.entries(r.regions).map(([name, g]) => el('li', {},
+      el('strong', { text: name }),
+      ` ${g.signal} intensity: ${g.source}; ${clockText(g.start)} to ${clockText(g.end)} UTC in ${integer(g.step_min)}-min steps, mean ${fixed(g.mean_g_per_kwh, 0)} ${g.unit || 'gCO₂eq/kWh'}.`)));
+    const select = $('defer-region');
+    const chosen = select.value;
+    select.replaceChildren(el('option', { value: '', text: 'all regions' }), ...Object.keys(r.regions).map((name) => el('option', { value: name, text: name })));
+    select.value = own(r.regions, chosen, null) ? chosen : '';
+    $('defer-notes').replaceChildren(...(r.notes || []).map((note) => el('li', { text: note })));
+    renderDeferralView();
+  }
+
+  /** The deferral table's columns: a strategy figure, its heading and unit (a key of the result's `units`,
+   * or text), and how it is written. */
+  const DEFER_COLUMNS = [
+    { key: 'saved_pct', label: 'CO₂ saved', text: '% of run_now', format: (row) => (row.runs > 1 ? `${fixed(row.saved_pct, 1)} ± ${fixed(row.saved_pct_std, 1)}` : fixed(row.saved_pct, 1)) },
+    { key: 'co2_kg', label: 'CO₂', units: 'co2', format: (row) => amount(row.co2_kg) },
+    { key: 'deadline_misses', label: 'Deadline misses', text: 'of feasible', format: (row) => `${integer(row.deadline_misses)} of ${integer(row.feasible_deadlines)}` },
+    { key: 'delay_mean_min', label: 'Mean delay', units: 'delay', format: (row) => fixed(row.delay_mean_min, 1) },
+    { key: 'delay_p95_min', label: 'p95 delay', units: 'delay', format: (row) => fixed(row.delay_p95_min, 1) },
+    { key: 'energy_kwh', label: 'Energy', units: 'energy', format: (row) => amount(row.energy_kwh) },
+    { key: 'cost', label: 'Cost', text: 'price × kWh', format: (row) => fixed(row.cost, 2) },
+    { key: 'deferred_jobs', label: 'Deferred', text: 'jobs', format: (row) => meanCount(row.deferred_jobs) },
+    { key: 'eco_jobs', label: 'ECO', text: 'jobs', format: (row) => meanCount(row.eco_jobs) },
+  ];
+
+  /** The saving chart and the table for the chosen region (or all): strategies in the result's order. */
+  function renderDeferralView() {
+    const r = state.sim.deferral;
+    if (!r) return;
+    const region = $('defer-region').value;
+    const regions = own(r.regions, region, null) ? [region] : Object.keys(r.regions);
+    const rows = r.table.filter((row) => regions.includes(row.region));
+    const strategies = [...new Set(rows.map((row) => row.strategy))].filter((name) => name !== 'run_now');
+    const datasets = strategies.map((name) => bars(name, own(STRATEGY_COLORS, name, COLORS.final), {
+      data: regions.map((g) => {
+        const row = rows.find((x) => x.region === g && x.strategy === name);
+        return row ? row.saved_pct : null; // no bar where the strategy did not run (forecast_issued outside CAISO_NORTH)
+      }),
+    }));
+    updateChart('chart-deferral', regions, [], (chart) => { chart.data.datasets = datasets; });
+    setText('defer-chart-note', 'Each bar: the CO₂ a strategy saved against running every job at once in FAST mode (run_now, 0 %), in % of run_now\'s CO₂ in that region; '
+      + 'noisy: the mean of its runs. Emissions are measured on the actual signal; decisions only use what was known at the time.');
+    const unit = (c) => (c.units ? String(r.units[c.units] || '') : c.text);
+    $('defer-table-head').replaceChildren(el('tr', {},
+      el('th', { scope: 'col', text: 'Region' }), el('th', { scope: 'col', text: 'Strategy' }),
+      ...DEFER_COLUMNS.map((c) => el('th', { scope: 'col', class: 'num' }, c.label, el('span', { class: 'unit th-unit', text: unit(c) })))));
+    const best = {};
+    for (const row of rows) if (row.strategy !== 'run_now' && !(best[row.region] >= row.saved_pct)) best[row.region] = row.saved_pct;
+    $('defer-table-body').replaceChildren(...rows.map((row) => {
+      const dot = el('span', { class: 'dot' });
+      dot.style.backgroundColor = own(STRATEGY_COLORS, row.strategy, COLORS.bound);
+      return el('tr', { 'data-region': row.region, 'data-strategy': row.strategy },
+        el('td', { text: row.region }),
+        el('th', { scope: 'row' }, dot, row.strategy),
+        ...DEFER_COLUMNS.map((c) => el('td', {
+          class: c.key === 'saved_pct' && row.strategy !== 'run_now' && row.saved_pct === best[row.region] ? 'num best' : 'num',
+          text: c.format(row),
+        })));
+    }));
+    setText('defer-table-scope', region ? `region ${region}` : `${integer(regions.length)} regions`);
+  }
+
+  /** A bar's tooltip: the saving, with the spread of the noisy forecast's runs. */
+  function deferralLabel(item) {
+    const r = state.sim.deferral;
+    const row = r && r.table.find((x) => x.region === item.label && x.strategy === item.dataset.label);
+    const spread = row && row.runs > 1 ? ` ± ${fixed(row.saved_pct_std, 2)} (${row.runs} runs)` : '';
+    const extra = row ? `; ${integer(row.deadline_misses)} deadline misses, mean delay ${fixed(row.delay_mean_min, 0)} min` : '';
+    return `${item.dataset.label}: ${fixed(item.parsed.y, 2)} % saved${spread}${extra}`;
   }
 
   /** One bar per policy for the chosen metric (shorter is better); the CO2 race adds the lower bound. */
@@ -1148,10 +1596,11 @@
   }
 
   async function refreshStatus() {
-    const [summary, carbon] = await Promise.all([api.summary(), api.carbon()]);
+    const [summary, carbon, queue] = await Promise.all([api.summary(), api.carbon(), api.queue()]);
     state.summary = summary;
     state.carbon = carbon;
     state.queued = summary.queued_jobs;
+    state.deferred = { total: queue.deferred_total || 0, jobs: queue.deferred || [], clock: queue.clock_utc || null };
   }
 
   /** The server replaced an expired session with a new, empty one (X-Session-Notice on any answer): drop
@@ -1183,22 +1632,100 @@
   function addJob(event) {
     event.preventDefault();
     const form = event.target;
+    clearFieldErrors();
     if (!form.reportValidity()) return;
     const job = { priority: $('job-priority').value, cpu: Number($('job-cpu').value), memory: Number($('job-memory').value) };
     if ($('job-latency').value) job.latency = $('job-latency').value;
+    if (!$('job-when').disabled) Object.assign(job, whenFields());
     exclusive('add', async () => {
       try {
         const { job_id: id } = await api.submit(job);
         state.queued += 1;
-        state.queueLog.push({ count: 1, text: `Job ${id}: ${job.priority}, latency ${job.latency || 'not set'}, cpu ${job.cpu} %, memory ${job.memory} %` });
+        state.queueLog.push({ count: 1, text: `Job ${id}: ${job.priority}, latency ${job.latency || 'not set'}, cpu ${job.cpu} %, memory ${job.memory} %${whenWords(job)}` });
         renderQueue();
         if (!state.resync) hideNotice();
         return true;
       } catch (err) {
-        showError(err);
+        if (err instanceof ApiError && err.status === 422 && Array.isArray(err.detail)) {
+          showFieldErrors(err);
+        } else {
+          showError(err);
+        }
         return false;
       }
     });
+  }
+
+  /** The New job form's when-to-run fields (grid sessions) as the API takes them; blanks left out. */
+  function whenFields() {
+    const out = { urgency: $('job-urgency').value };
+    const number = (id) => ($(id).value === '' ? null : Number($(id).value));
+    const duration = number('job-duration'), power = number('job-power');
+    if (duration !== null) out.duration_min = duration;
+    if (power !== null) out.power_w = power;
+    const kind = $('job-deadline-kind').value;
+    if (kind === 'minutes') out.deadline = number('job-deadline-min');
+    if (kind === 'time') out.deadline = `${$('job-deadline-at').value.slice(0, 16)}Z`; // datetime-local, read as UTC
+    if ($('job-interruptible').checked) out.interruptible = true;
+    return out;
+  }
+
+  /** The when-to-run part of a queued job's line in the queue list. */
+  function whenWords(job) {
+    if (!job.urgency) return '';
+    const deadline = typeof job.deadline === 'number' ? `, deadline ${job.deadline} min after submission`
+      : job.deadline ? `, deadline ${clockText(job.deadline)} UTC` : '';
+    return `, ${job.urgency}${job.duration_min ? `, ${job.duration_min} min` : ''}${deadline}${job.interruptible ? ', interruptible' : ''}`;
+  }
+
+  /** The form control, and its message element, of each field /submit may name in a 422. */
+  const FIELD_CONTROLS = {
+    priority: ['job-priority'], latency: ['job-latency'], cpu: ['job-cpu'], memory: ['job-memory'], urgency: ['job-urgency'],
+    duration_min: ['job-duration', 'job-duration-error'], power_w: ['job-power', 'job-power-error'],
+    deadline: [() => ($('job-deadline-kind').value === 'time' ? 'job-deadline-at' : 'job-deadline-min'), 'job-deadline-error'],
+  };
+
+  /** A refused job (a 422 of /submit): the server's reasons in the notice, and at each field it names
+   * (marked invalid, the first one focused). Without "Job 1": /submit sends one job, so its index names
+   * nothing the user sees. */
+  function showFieldErrors(err) {
+    const detail = err.detail.map((e) => (e && typeof e === 'object' ? { ...e, index: null } : e));
+    showNotice(err.title, describeDetail(detail, err.status));
+    let first = null;
+    for (const e of detail) {
+      const [control, message] = own(FIELD_CONTROLS, e && e.field, []);
+      if (!control) continue;
+      const input = $(typeof control === 'function' ? control() : control);
+      input.setAttribute('aria-invalid', 'true');
+      if (message) {
+        $(message).hidden = false;
+        $(message).textContent = `${e.field}: ${e.message ?? ''}`;
+      }
+      first = first || input;
+    }
+    if (first) first.focus();
+  }
+
+  function clearFieldErrors() {
+    for (const node of document.querySelectorAll('#job-form [aria-invalid]')) node.removeAttribute('aria-invalid');
+    for (const node of document.querySelectorAll('#job-form .field-error')) {
+      node.hidden = true;
+      node.textContent = '';
+    }
+  }
+
+  /** The deadline's input follows its kind: minutes after submission, or a time (first offered six hours
+   * after the session's clock). The hidden one is switched off. */
+  function syncDeadlineFields() {
+    const kind = $('job-deadline-kind').value;
+    for (const [name, id] of [['minutes', 'job-deadline-min'], ['time', 'job-deadline-at']]) {
+      const on = kind === name;
+      $(`${id}-field`).hidden = !on;
+      $(id).disabled = !on;
+      $(id).required = on;
+    }
+    const at = $('job-deadline-at');
+    if (kind === 'time' && !at.value && state.deferred.clock) at.value = isoOfHours(hoursOf(state.deferred.clock) + 6).slice(0, 16);
   }
 
   function showCsvErrors(err, fileName) {
@@ -1268,6 +1795,15 @@
   function openAddPanel(open) {
     $('add-panel').hidden = !open;
     $('btn-new-job').setAttribute('aria-expanded', String(open));
+    $('deferred-pill').setAttribute('aria-expanded', String(open));
+  }
+
+  /** The Deferred pill and the Overview's button: open the queue panel at the Deferred list. */
+  function showDeferred() {
+    openAddPanel(true);
+    const title = $('deferred-title');
+    title.scrollIntoView({ block: 'start' });
+    title.focus();
   }
 
   /** Run scheduler: (upload a chosen file,) POST /run?detail=compact, refresh the KPIs, render. An Add or
@@ -1312,7 +1848,7 @@
       overlay.step('explain', 'active');
       const explained = batch.length ? api.explanation(batch[0].job_id, false) : Promise.resolve(null);
       const [explanation] = await Promise.all([explained, refreshStatus()]);
-      const jobs = await sessionJobs(batch);
+      const jobs = releaseStarted(await sessionJobs(batch), state.deferred.clock);
       overlay.step('explain', 'done', explanation ? `job ${batch[0].job_id} explained; every job has its reason` : 'no jobs');
       step = 'render';
       overlay.step('render', 'active');
@@ -1342,6 +1878,16 @@
     } finally {
       overlay.close();
     }
+  }
+
+  /** POST /run gives each job's status as decided; GET /history as it is on the session's clock now: a
+   * deferred job whose start the clock has reached (this run moved it on) is "released". The rule is the
+   * server's (scheduler/decisions.py status_codes): deferred while its start is after the clock. */
+  function releaseStarted(jobs, clockUtc) {
+    const clock = clockUtc ? Date.parse(clockUtc) : NaN;
+    if (Number.isNaN(clock)) return jobs;
+    for (const j of jobs) if (j.status === 'deferred' && !(Date.parse(j.start_at) > clock)) j.status = 'released';
+    return jobs;
   }
 
   /** The session's jobs after a run placed `batch`: this page's copy plus the batch when /summary agrees
@@ -1413,17 +1959,8 @@
     event.preventDefault();
     const start = $('sim-start');
     if (isOff(start) || !$('sim-form').reportValidity()) return;
-    const policies = Array.from(document.querySelectorAll('#sim-policies input:checked'), (input) => input.value);
-    if (!policies.length) {
-      setLive('sim-status', 'Not started: choose at least one policy.');
-      showNotice('Choose at least one policy to compare.', ['Tick one or more policies under "Policies" and press Start again.']);
-      return;
-    }
-    const seed = $('sim-seed').value;
-    const config = {
-      workload: $('sim-workload').value, scenario: $('sim-scenario').value, jobs: Number($('sim-jobs').value),
-      seed: seed === '' ? randomSeed() : Number(seed), policies,
-    };
+    const config = simConfig();
+    if (!config) return;
     state.sim.token++; // stop following an earlier run
     setOff(start, true);
     $('sim-progress').value = 0;
@@ -1441,6 +1978,25 @@
       setLive('sim-status', `Not started: ${err instanceof ApiError ? err.message : 'the page failed'}.`);
       showError(err);
     }
+  }
+
+  /** The form's POST /simulate body for the chosen study, or null (said why) when a list is left empty. */
+  function simConfig() {
+    const ticked = (selector) => Array.from(document.querySelectorAll(`${selector} input:checked`), (input) => input.value);
+    const seed = $('sim-seed').value;
+    const common = { jobs: Number($('sim-jobs').value), seed: seed === '' ? randomSeed() : Number(seed) };
+    const deferral = $('sim-study').value === 'deferral';
+    const [list, what, legend] = deferral ? [ticked('#defer-regions'), 'region', 'Regions'] : [ticked('#sim-policies'), 'policy', 'Policies'];
+    if (!list.length) {
+      setLive('sim-status', `Not started: choose at least one ${what}.`);
+      showNotice(`Choose at least one ${what} to compare.`, [`Tick one or more under "${legend}" and press Start again.`]);
+      return null;
+    }
+    if (!deferral) return { workload: $('sim-workload').value, scenario: $('sim-scenario').value, ...common, policies: list };
+    return {
+      study: 'deferral', workload: $('defer-workload').value, regions: list, forecasts: ticked('#defer-forecasts'), ...common,
+      seeds: Number($('defer-seeds').value), slack_h: Number($('defer-slack').value),
+    };
   }
 
   /** Poll GET /simulate/{id} every SIM_POLL_MS until the run is done, failed or cancelled. A poll that
@@ -1532,6 +2088,26 @@
     $('sim-form').addEventListener('submit', startSimulation);
     $('sim-cancel').addEventListener('click', cancelSimulation);
     $('race-metric').addEventListener('change', renderRace);
+    $('sim-study').addEventListener('change', (event) => selectStudy(event.target.value));
+    $('defer-region').addEventListener('change', renderDeferralView);
+    $('job-deadline-kind').addEventListener('change', syncDeadlineFields);
+    $('job-form').addEventListener('input', (event) => {
+      if (event.target.getAttribute('aria-invalid') === 'true') clearFieldErrors();
+    });
+    $('deferred-pill').addEventListener('click', showDeferred);
+    $('timing-show-deferred').addEventListener('click', showDeferred);
+    $('deferred-body').addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-job]');
+      if (!button) return;
+      selectTab('xai');
+      showJob(Number(button.dataset.job));
+    });
+    $('history-filter').addEventListener('change', (event) => {
+      state.table.filter = own(HISTORY_FILTERS, event.target.value, null) ? event.target.value : 'all';
+      state.table.order = null;
+      state.table.page = 0;
+      renderHistory();
+    });
     $('race-sort').addEventListener('change', renderRace);
     $('csv-file').addEventListener('change', (event) => {
       state.pendingFile = event.target.files[0] || null;
@@ -1607,6 +2183,8 @@
    * Without the chart library the page still works (forms, tables, explanations), minus the charts. */
   async function init() {
     buildTabs();
+    selectStudy($('sim-study').value); // a reload may bring back the form's last choice
+    syncDeadlineFields();
     if (typeof Chart === 'undefined') {
       showNotice('The chart library did not load', ['/static/vendor/chart.umd.min.js is missing, so the page shows no charts; everything else works.']);
     } else {

@@ -363,8 +363,9 @@ def test_compare_results_fit_a_phone(dashboard: Dashboard) -> None:
     dashboard.tab("compare")
     run_simulation(dashboard, jobs=200, policies=POLICIES)
     assert page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
-    widths = page.eval_on_selector_all("#tab-compare canvas", "(cs) => cs.map((c) => c.getBoundingClientRect().right)")
+    widths = page.eval_on_selector_all("#sim-results canvas", "(cs) => cs.map((c) => c.getBoundingClientRect().right)")
     assert len(widths) == 3 and all(0 < w <= 390 for w in widths), widths
+    assert page.is_hidden("#defer-results")  # the deferral study's part waits for a deferral run
     # Colour is not the only cue: each policy has its own point style and dash, and every colour has 3:1 on white.
     for canvas in ("chart-tradeoff", "chart-learning"):
         styles = page.evaluate(f"""() => Chart.getChart('{canvas}').data.datasets

@@ -15,7 +15,7 @@ CHARTS = (
     "chart-score", "chart-reward", "chart-servers", "chart-priority-mix", "chart-carbon-overview",
     "chart-avg-reward", "chart-energy-co2", "chart-routing", "chart-energy-bands", "chart-carbon",
     "chart-breakdown", "chart-qvalues", "chart-gauge", "chart-cum-co2", "chart-co2-priority", "chart-energy-server",
-    "chart-race", "chart-tradeoff", "chart-learning",
+    "chart-race", "chart-tradeoff", "chart-deferral", "chart-learning",
 )  # fmt: skip
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
 N_GOOD = 60
@@ -47,7 +47,10 @@ def test_sample_csv_downloads_and_is_accepted(dashboard: Dashboard) -> None:
         dashboard.page.click("#sample-csv")
     content = download.value.path().read_bytes()
     assert download.value.suggested_filename == "taskpilot_sample_jobs.csv"
-    assert content.startswith(b"priority,latency,cpu,memory\n")
+    assert content.startswith(b"priority,latency,cpu,memory,duration_min,power_w,urgency,deadline,interruptible\n")
+    rows = content.decode().splitlines()[1:]
+    assert {row.split(",")[6] for row in rows} == {"critical", "normal", "flexible"}  # every urgency, some with deadlines
+    assert any(row.split(",")[7] for row in rows) and any(row.split(",")[8] == "true" for row in rows)
     response = dashboard.api("POST", "/upload", files={"file": ("sample.csv", content, "text/csv")})
     assert response.status_code == 200 and response.json()["count"] == content.count(b"\n") - 1
 
