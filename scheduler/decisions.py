@@ -67,7 +67,6 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
     names = [orjson.dumps(name) for name in fleet.names]
     tiers = record.jobs.tier[sl]
     chosen = record.chosen[sl]
-    rows = np.arange(n)
     in_pool = np.zeros((len(TIERS), fleet.n_servers), np.intp)
     for tier, pool in enumerate(fleet.pools):
         in_pool[tier, pool] = 1
@@ -117,12 +116,14 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
         _reference_state(out, signals, idx)
     else:
         _grid_state(out, record, detail, start, stop)
+    # What the job draws and emits as it runs (grid: in its mode, at its start); all_metrics below are
+    # the placement's run-now figures on every server.
     out.lit('},"power_kwh":')
-    out.num(m.energy_kwh[rows, chosen], 4)
+    out.num(record.energy_kwh[sl], 4)
     out.lit(',"cost":')
-    out.num(m.cost[rows, chosen], 6)
+    out.num(record.cost[sl], 6)
     out.lit(',"co2":')
-    out.num(m.co2_kg[rows, chosen], 6)
+    out.num(record.co2_kg[sl], 6)
     out.lit(',"all_metrics":{')
     for s, name in enumerate(names):
         out.lit((b"," if s else b"") + name + b':{"energy_kwh":')
@@ -167,7 +168,7 @@ def _grid_state(out: JsonRows, record: BatchRecord, detail: RowDetail, start: in
     step, sl = detail.step, slice(start, stop)
     hours = np.unique(step.hour)
     out.lit(',"state":{"clock_utc":')
-    out.pick([orjson.dumps(record.scenario.clock_label(h)) for h in hours.tolist()], np.searchsorted(hours, step.hour))
+    out.pick([orjson.dumps(label) for label in record.scenario.clock_labels(hours).tolist()], np.searchsorted(hours, step.hour))
     out.lit(',"energy_price":')
     out.num(step.price, 4)
     out.lit(',"carbon_factor":')
@@ -208,10 +209,11 @@ def _timing_fields(out: JsonRows, record: BatchRecord, start: int, stop: int, cl
     out.pick(_MODE_JSON, timing.mode)
     out.lit(',"carbon_band":')
     out.pick(_BAND_JSON, timing.band)
+    start_at, finish_at = labels(timing.start_h).tolist(), labels(timing.finish_h).tolist()
     out.lit(',"start_at":')
-    out.text(labels(timing.start_h).tolist())
+    out.text(start_at)
     out.lit(',"finish_at":')
-    out.text(labels(timing.finish_h).tolist())
+    out.text(finish_at)
     out.lit(',"deadline_at":')
     has = ~np.isnan(timing.deadline_h)
     out.fragments([orjson.dumps(x) if ok else b"null" for x, ok in zip(labels(np.nan_to_num(timing.deadline_h)).tolist(), has.tolist())])
@@ -221,8 +223,11 @@ def _timing_fields(out: JsonRows, record: BatchRecord, start: int, stop: int, cl
     out.num(timing.co2_now_kg, 6)
     if with_runs:
         out.lit(',"runs":')
-        runs = [timing.runs.get(i, ((a, b),)) for i, (a, b) in enumerate(zip(timing.start_h.tolist(), timing.finish_h.tolist()))]
-        out.fragments([orjson.dumps([[labels(np.array([a]))[0], labels(np.array([b]))[0]] for a, b in pieces]) for pieces in runs])
+        runs = [orjson.dumps([ab]) for ab in zip(start_at, finish_at)]
+        for i, pieces in timing.runs.items():  # interrupted jobs: every piece
+            begin, end = np.array(pieces).T
+            runs[i] = orjson.dumps(list(zip(labels(begin).tolist(), labels(end).tolist())))
+        out.fragments(runs)
 
 
 def encode_compact(

@@ -145,8 +145,13 @@ class GridScenario:
             return jobs
         submit_h = self.hour_at(first + given)
         at_h = (jobs.deadline_at[given] - self.grid.start.astype("datetime64[m]")).astype(np.float64) / 60.0
-        # The clock wraps with the data: read the deadline on the lap of the submission.
+        # The clock wraps with the data, and its labels with it: a time in the series (or at most
+        # MAX_DEADLINE_MIN past its end, the calendar going on) is read on the lap nearest the
+        # submission, so at the wrap "2021-01-01T03:00Z" and "2024-01-01T03:00Z" are the same hour.
+        lap_min = self.grid.n_hours * 60.0
         delta_min = (at_h - np.mod(submit_h, self.grid.n_hours)) * 60.0
+        on_clock = (at_h >= 0) & (at_h <= self.grid.n_hours + MAX_DEADLINE_MIN / 60.0)
+        delta_min = np.where(on_clock, delta_min - lap_min * np.round(delta_min / lap_min), delta_min)
         need = np.nan_to_num(jobs.duration_min[given])
         errors = []
         for i, h, delta, need_min in zip(given.tolist(), submit_h.tolist(), delta_min.tolist(), need.tolist()):

@@ -10,9 +10,11 @@ the grid the job's server draws from at the job's submission:
 - medium band: flexible jobs are deferred to the greenest window (by the forecast) that still meets
   their deadline; everything else runs now in FAST mode.
 
-Bands come from two thresholds: fixed gCO2/kWh, or percentiles of the zone's signal over the last
-`window_h` hours before the decision (so a clean grid such as Norway still has its own greener and dirtier
-hours). Deferral leaves the mode at FAST: a deferred job has already been moved to a greener hour.
+A decision is taken at the start of the job's submission slot with what is known then: the band compares
+the zone's latest reading (the slot before: an hour's mean is known once it ends) with two thresholds,
+fixed gCO2/kWh or percentiles of the zone's signal over the last `window_h` hours (so a clean grid such
+as Norway still has its own greener and dirtier hours); deferral reads the forecast issued then. Deferral
+leaves the mode at FAST: a deferred job has already been moved to a greener hour.
 """
 
 from dataclasses import dataclass
@@ -115,7 +117,7 @@ class Timing:
     band: np.ndarray  # (n,) int8 LOW/MEDIUM/HIGH at submission, on the chosen server's zone
     band_low_g: np.ndarray  # (n,) thresholds in force, gCO2/kWh
     band_high_g: np.ndarray
-    intensity_now_g: np.ndarray  # (n,) the zone's intensity at submission
+    intensity_now_g: np.ndarray  # (n,) the zone's latest reading at submission (the slot before), what the band compares
     action: np.ndarray  # (n,) int8 RUN_FAST / RUN_ECO / DEFER (DEFER only when the start moved)
     reason: np.ndarray  # (n,) int8 REASON_* code: why that action
     mode: np.ndarray  # (n,) int8 index into energy.MODES
@@ -144,8 +146,16 @@ _TIMING_ARRAYS = (
     "band", "band_low_g", "band_high_g", "intensity_now_g", "action", "reason", "mode", "start_h", "finish_h",
     "deadline_h", "co2_now_kg", "saved_expected_kg", "forecast_g", "energy_kwh", "runtime_min", "co2_kg", "intensity_g",
 )  # fmt: skip
-REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_ECO_LATE, REASON_NOT_FLEXIBLE, REASON_NO_ROOM, REASON_DEFERRED, REASON_NOW_GREENEST = range(8)
+REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_ECO_LATE, REASON_NOT_FLEXIBLE = range(5)
+REASON_NO_ROOM, REASON_DEFERRED, REASON_NOW_GREENEST, REASON_TOO_SHORT = range(5, 9)
 EPS_H = 1e-9
+MIN_SHIFT_H = 1e-6
+"""A job that runs less than this (3.6 ms) is never deferred: waiting cannot save anything, and the
+planner does not cut pieces that fine."""
+EDGE_CHUNK = 4096
+"""Decision slots whose percentile thresholds are computed together (x window_h: 5.5 MB at a week)."""
+PLAN_CELLS = 500_000
+"""Jobs x forecast slots planned together: bounds the planner's arrays (4 MB each) when windows are long."""
 
 
 def plan_when(
@@ -164,30 +174,25 @@ def plan_when(
 ) -> Timing:
     """Decide when and how each job runs, on the hourly `series` of each job's zone (the clock wraps
     round them), from its submission `hour`. Emissions are measured on the actual series; choices use
-    only the forecast (scheduler.forecast) issued at the submission hour.
+    only what is known at the start of the submission slot: the band the latest reading (the slot
+    before), the deferral the forecast (scheduler.forecast) issued then.
 
     runtime_min and the powers are the job's on its chosen server, in FAST mode (ECO runs
     eco_slowdown times longer at power_eco_w)."""
-    from scheduler import forecast as forecasts  # these load with the first grid batch, not at start-up
-    from scheduler import planner
-
     n = len(hour)
     slot = np.floor(hour).astype(np.int64)
-    now_g, low, high = np.empty(n), np.empty(n), np.empty(n)
-    for z in np.unique(zone).tolist():
-        rows = zone == z
-        now_g[rows] = series[z].at(hour[rows])
-        low[rows], high[rows] = config.bands.edges(series[z].values, slot[rows])
+    now_g, low, high = _readings(config.bands, series, slot, zone)
     band = config.bands.band(now_g, low, high)
     run_h = runtime_min / 60.0
     deadline_h = hour + deadline_min / 60.0
     no_deadline = np.isnan(deadline_h) & (urgency == FLEXIBLE)
     deadline_h[no_deadline] = hour[no_deadline] + run_h[no_deadline] + config.flexible_slack_h
-    can_wait = deadline_h - hour > run_h + EPS_H
+    too_short = run_h < MIN_SHIFT_H
+    can_wait = (deadline_h - hour > run_h + EPS_H) & ~too_short
     act = action(band, urgency, can_wait)
     reason = np.select(
-        [urgency == CRITICAL, band == LOW, band == HIGH, urgency != FLEXIBLE, ~can_wait],
-        [REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_NOT_FLEXIBLE, REASON_NO_ROOM], REASON_DEFERRED,
+        [urgency == CRITICAL, band == LOW, band == HIGH, urgency != FLEXIBLE, too_short, ~can_wait],
+        [REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_NOT_FLEXIBLE, REASON_TOO_SHORT, REASON_NO_ROOM], REASON_DEFERRED,
     ).astype(np.int8)  # fmt: skip
     eco_late = (act == RUN_ECO) & (hour + run_h * eco_slowdown > deadline_h + EPS_H)
     act[eco_late], reason[eco_late] = RUN_FAST, REASON_ECO_LATE
@@ -195,33 +200,16 @@ def plan_when(
     start = hour.copy()
     finish = hour + np.where(mode == 1, run_h * eco_slowdown, run_h)
     power = np.where(mode == 1, power_eco_w, power_fast_w)
-    runs: dict[int, tuple[tuple[float, float], ...]] = {}
     forecast_g = np.full(n, np.nan)
     saved = np.zeros(n)
-    for row in np.flatnonzero(act == DEFER).tolist():
-        # Local slots: the excerpt starts a day before the submission slot (persistence reads it).
-        s, z = int(slot[row]), int(zone[row])
-        base = s - 24
-        stop = int(np.ceil(deadline_h[row] - EPS_H))
-        excerpt = np.take(series[z].values, np.arange(base, stop), mode="wrap")
-        fc = forecasts.make_forecast(config.forecast, excerpt, error=config.forecast_error, rng=rng, period_slots=24, scale=series[z].mean_value)
-        window = fc.window(24, stop - base)
-        submit, duration, deadline = hour[row] - base, run_h[row], deadline_h[row] - base
-        if interruptible[row]:
-            pieces = planner.best_slots(window, 24, submit, duration, deadline)
-        else:
-            begin = planner.best_block(window, 24, submit, duration, deadline)
-            pieces = [(begin, begin + duration)]
-        planned = sum(float(planner.integral(window, a - 24, b - 24)) for a, b in pieces)
-        now_cost = float(planner.integral(window, submit - 24, submit - 24 + duration))
-        forecast_g[row] = planned / duration
-        if pieces[0][0] <= submit + EPS_H and len(pieces) == 1:
-            act[row], reason[row] = RUN_FAST, REASON_NOW_GREENEST
-            continue
-        saved[row] = power_fast_w[row] * (now_cost - planned) / 1e6
-        start[row], finish[row] = pieces[0][0] + base, pieces[-1][1] + base
-        if len(pieces) > 1:
-            runs[row] = tuple((a + base, b + base) for a, b in pieces)
+    rows = np.flatnonzero(act == DEFER)
+    plan = _defer(config, series, hour[rows], zone[rows], run_h[rows], deadline_h[rows], interruptible[rows], power_fast_w[rows], rng)
+    forecast_g[rows] = plan.forecast_g
+    stay = rows[~plan.moved]
+    act[stay], reason[stay] = RUN_FAST, REASON_NOW_GREENEST
+    moved = rows[plan.moved]
+    start[moved], finish[moved], saved[moved] = plan.start[plan.moved], plan.finish[plan.moved], plan.saved_kg[plan.moved]
+    runs = {int(rows[i]): pieces for i, pieces in plan.runs.items()}
     co2 = np.empty(n)
     co2_now = np.empty(n)
     for z in np.unique(zone).tolist():
@@ -229,9 +217,15 @@ def plan_when(
         integral = series[z].integral
         co2_now[rows] = power_fast_w[rows] * (integral(hour[rows] + run_h[rows]) - integral(hour[rows])) / 1e6
         co2[rows] = power[rows] * (integral(finish[rows]) - integral(start[rows])) / 1e6
-    for row, pieces in runs.items():  # interrupted: only the pieces count
-        integral = series[int(zone[row])].integral
-        co2[row] = power[row] * sum(float(integral(b) - integral(a)) for a, b in pieces) / 1e6
+    if runs:  # interrupted: only the pieces count
+        piece_row = np.repeat(np.fromiter(runs, np.intp, len(runs)), [len(p) for p in runs.values()])
+        a, b = np.array([ab for pieces in runs.values() for ab in pieces]).T
+        area = np.empty(len(piece_row))
+        for z in np.unique(zone[piece_row]).tolist():
+            k = zone[piece_row] == z
+            area[k] = series[z].integral(b[k]) - series[z].integral(a[k])
+        interrupted = np.unique(piece_row)
+        co2[interrupted] = (power * np.bincount(piece_row, area, n))[interrupted] / 1e6
     # ECO's expected saving: the energy it saves, at the intensity known at submission.
     eco = mode == 1
     saved[eco] = (power_fast_w[eco] * run_h[eco] - power_eco_w[eco] * run_h[eco] * eco_slowdown) * now_g[eco] / 1e6
@@ -239,6 +233,110 @@ def plan_when(
     energy_kwh = power * run_min / 60.0 / 1000.0
     intensity = np.where(energy_kwh > 0, co2 * 1e3 / np.where(energy_kwh > 0, energy_kwh, 1.0), now_g)
     return Timing(band, low, high, now_g, act, reason, mode, start, finish, deadline_h, co2_now, saved, forecast_g, energy_kwh, run_min, co2, intensity, runs)
+
+
+def _readings(
+    bands: BandPolicy, series: tuple[StepSeries, ...], slot: np.ndarray, zone: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per job: the zone's latest reading at the start of its decision slot (the slot before: the
+    current hour's mean is not known until it ends) and the band thresholds in force then; each
+    distinct (zone, slot) is computed once, EDGE_CHUNK slots at a time (the history array is
+    (slots, window_h))."""
+    now_g, low, high = np.empty(len(slot)), np.empty(len(slot)), np.empty(len(slot))
+    for z in np.unique(zone).tolist():
+        rows = np.flatnonzero(zone == z)
+        values = series[z].values
+        slots, at = np.unique(slot[rows], return_inverse=True)
+        lo, hi = np.empty(len(slots)), np.empty(len(slots))
+        for i in range(0, len(slots), EDGE_CHUNK):
+            part = slice(i, i + EDGE_CHUNK)
+            lo[part], hi[part] = bands.edges(values, slots[part])
+        now_g[rows] = np.take(values, slots - 1, mode="wrap")[at]
+        low[rows], high[rows] = lo[at], hi[at]
+    return now_g, low, high
+
+
+@dataclass(frozen=True)
+class _Deferral:
+    """The planner's choice for m jobs; start and finish in clock hours."""
+
+    moved: np.ndarray  # (m,) bool: the start moved, or the job runs in pieces
+    start: np.ndarray  # (m,)
+    finish: np.ndarray  # (m,)
+    forecast_g: np.ndarray  # (m,) forecast mean intensity over the chosen hours
+    saved_kg: np.ndarray  # (m,) forecast emissions of running now minus the plan's
+    runs: dict[int, tuple[tuple[float, float], ...]]  # position -> pieces, interrupted jobs only
+
+
+def _defer(
+    config: WhenConfig, series: tuple[StepSeries, ...], hour: np.ndarray, zone: np.ndarray, run_h: np.ndarray,
+    deadline_h: np.ndarray, interruptible: np.ndarray, power_w: np.ndarray, rng: np.random.Generator,
+) -> _Deferral:  # fmt: skip
+    """The greenest start (or pieces, when interruptible) of each job before its deadline, by the
+    forecast issued at its submission slot: one forecast per zone over the batch's hours, and the
+    jobs planned together (scheduler.planner.plan), in groups of at most PLAN_CELLS (jobs x slots)."""
+    from scheduler import forecast as forecasts  # these load with the first grid batch, not at start-up
+    from scheduler import planner
+
+    m = len(hour)
+    start, finish, forecast_g, saved = hour.copy(), hour + run_h, np.full(m, np.nan), np.zeros(m)
+    moved, runs = np.zeros(m, bool), {}
+    for z in np.unique(zone).tolist():
+        rows = np.flatnonzero(zone == z)
+        # Local slots: the excerpt starts a day before the first submission slot (persistence reads
+        # it) and covers every deadline; it wraps round the series as the clock does.
+        base = int(np.floor(hour[rows]).min()) - 24
+        excerpt = np.take(series[z].values, np.arange(base, int(np.ceil(deadline_h[rows].max()))), mode="wrap")
+        fc = forecasts.make_forecast(
+            config.forecast, excerpt, error=config.forecast_error, rng=rng, period_slots=24, scale=series[z].mean_value
+        )
+        for group in _groups(rows, np.ceil(deadline_h[rows]) - np.floor(hour[rows]), planner.CHUNK):
+            jobs = planner.PlanJobs(group, hour[group] - base, run_h[group], deadline_h[group] - base, interruptible[group], power_w[group])
+            plan = planner.plan(excerpt, jobs, fc)
+            first = np.searchsorted(plan.run_job, np.arange(len(group)))
+            count = np.diff(np.r_[first, len(plan.run_job)])
+            last = first + count - 1
+            # Forecast g x h of running now and of the plan, from the window each job was decided on.
+            s = np.floor(jobs.submit).astype(np.int64)
+            window = forecasts.gather_windows(fc, s, int((np.ceil(jobs.deadline) - s).max()))  # (g, L)
+            now = _window_area(window, np.arange(len(group)), jobs.submit - s, jobs.submit - s + jobs.duration)
+            job = plan.run_job
+            planned = np.bincount(job, _window_area(window, job, plan.run_start - s[job], plan.run_end - s[job]), len(group))
+            forecast_g[group] = planned / jobs.duration
+            shift = (count > 1) | (plan.run_start[first] > jobs.submit + EPS_H)
+            moved[group] = shift
+            start[group] = np.where(shift, plan.run_start[first] + base, start[group])
+            finish[group] = np.where(shift, plan.run_end[last] + base, finish[group])
+            saved[group] = np.where(shift, jobs.power_w * (now - planned) / 1e6, 0.0)
+            for i in np.flatnonzero(count > 1).tolist():
+                lo, hi = first[i], first[i] + count[i]
+                runs[int(group[i])] = tuple(zip((plan.run_start[lo:hi] + base).tolist(), (plan.run_end[lo:hi] + base).tolist()))
+    return _Deferral(moved, start, finish, forecast_g, saved, runs)
+
+
+def _groups(rows: np.ndarray, span: np.ndarray, chunk: int) -> list[np.ndarray]:
+    """`rows` by window length `span` (slots), in groups of at most `chunk` rows and PLAN_CELLS rows x slots."""
+    order = np.argsort(span, kind="stable")
+    rows, span = rows[order], span[order]
+    groups, lo = [], 0
+    while lo < len(rows):
+        widest = span[min(lo + chunk, len(rows)) - 1]  # spans rise: no row of the group is wider
+        size = max(1, min(chunk, int(PLAN_CELLS // max(widest, 1.0))))
+        groups.append(rows[lo : lo + size])
+        lo += size
+    return groups
+
+
+def _window_area(window: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integral of window[row] (slots from each job's decision slot) over [a, b), per element."""
+    cum = np.zeros((window.shape[0], window.shape[1] + 1))
+    np.cumsum(window, axis=1, out=cum[:, 1:])
+
+    def at(x: np.ndarray) -> np.ndarray:
+        whole = np.clip(np.floor(x), 0, window.shape[1] - 1).astype(np.intp)
+        return cum[row, whole] + (x - whole) * window[row, whole]
+
+    return at(b) - at(a)
 
 
 def describe(timing: Timing, zones: list[str], labels: list[str], finish: list[str], deadlines: list[str], config: WhenConfig) -> list[str]:
@@ -252,17 +350,20 @@ def describe(timing: Timing, zones: list[str], labels: list[str], finish: list[s
         timing.deadline_h.tolist(), zones, labels, finish, deadlines, range(len(timing)),
     )  # fmt: skip
     for reason, band, now, low, high, saved, fc, end, deadline, zone, start, finish_at, deadline_at, row in columns:
-        grid = f"the {zone} grid is at {now:.0f} gCO2eq/kWh, {BANDS[band]} band (low below {low:.0f}, high from {high:.0f})"
+        grid = f"the {zone} grid's latest reading is {now:.0f} gCO2eq/kWh, {BANDS[band]} band (low below {low:.0f}, high from {high:.0f})"
         if reason == REASON_CRITICAL:
             text = f"When: now, in FAST mode: critical jobs are never deferred or slowed ({grid})."
         elif reason == REASON_LOW:
             text = f"When: now, in FAST mode: {grid}."
         elif reason == REASON_HIGH_ECO:
-            text = f"When: now, in {eco}: {grid}; it saves an expected {saved:.3g} kg CO2 against FAST mode."
+            effect = f"it saves an expected {saved:.3g} kg CO2" if saved >= 0 else f"it is expected to emit {-saved:.3g} kg CO2 more (its longer runtime draws more idle power)"
+            text = f"When: now, in {eco}: {grid}; {effect} against FAST mode."
         elif reason == REASON_ECO_LATE:
             text = f"When: now, in FAST mode: {grid}, but ECO mode would finish after the deadline {deadline_at}."
         elif reason == REASON_NOT_FLEXIBLE:
             text = f"When: now, in FAST mode: {grid}; only flexible jobs are deferred."
+        elif reason == REASON_TOO_SHORT:
+            text = f"When: now, in FAST mode: {grid}; the job is too short for waiting to save anything."
         elif reason == REASON_NO_ROOM:
             text = f"When: now, in FAST mode: {grid}, but the deadline {deadline_at} leaves no room to wait."
         elif reason == REASON_NOW_GREENEST:

@@ -13,6 +13,9 @@ from web.errors import LimitExceeded
 router = APIRouter()
 MAX_SERIES_POINTS = 250_000
 """A year of 5-minute data is 105,120 points."""
+MAX_CAPACITY = 1_000_000
+"""More jobs per slot than a plan may hold (TASKPILOT_MAX_PLAN_JOBS is far lower) is the same as no limit;
+the bound keeps the number inside the planner's int64 arithmetic."""
 
 
 class InlineSeries(BaseModel):
@@ -40,7 +43,7 @@ class PlanRequestBody(BaseModel):
     seeds: int = Field(10, ge=1, le=100, strict=True)
     seed: int = Field(0, ge=0, le=2**63 - 1, strict=True)
     step_min: int | None = Field(None, ge=1, le=1440, strict=True)
-    capacity: int | None = Field(None, ge=1, strict=True)
+    capacity: int | None = Field(None, ge=1, le=MAX_CAPACITY, strict=True, description="Jobs that may run in one slot; default: no limit.")
 
     @model_validator(mode="after")
     def _one_series(self) -> "PlanRequestBody":
@@ -93,6 +96,9 @@ def _hour(text: str, field: str) -> Any:
     import numpy as np
 
     try:
-        return np.datetime64(text.strip().rstrip("Z"), "h")
+        when = np.datetime64(text.strip().rstrip("Z"), "h")
     except ValueError:
-        raise ValueError(f"{field} must be an ISO time such as 2023-01-01T00:00Z, got {text!r}") from None
+        when = np.datetime64("NaT")
+    if np.isnat(when):  # "", "NaT" and the like parse as not-a-time
+        raise ValueError(f"{field} must be an ISO time such as 2023-01-01T00:00Z, got {text!r}")
+    return when

@@ -120,7 +120,9 @@ class Explainer:
         with self._lock:
             self._calls += 1
         try:
-            answer = self._llm.complete(build_prompt(facts, text))
+            # The answer is cached per key and reused for other jobs: the draft leaves out this job's
+            # own "When:" sentence, which refine() appends to whichever answer a job gets.
+            answer = self._llm.complete(build_prompt(facts, render(facts._replace(when="")) if facts.when else text))
         except LLMError as exc:
             reason = str(exc) or type(exc).__name__
             with self._lock:

@@ -58,7 +58,7 @@ class DecisionFacts(NamedTuple):
     price_cost: float
     """Cost of the job on the chosen server, in currency units."""
     intensity_g_per_kwh: float = float("nan")
-    """Average grid carbon intensity on the chosen server at submission, gCO2eq/kWh (grid scenario); NaN for the proxy."""
+    """Average grid carbon intensity on the chosen server in the hour before submission (the latest reading), gCO2eq/kWh (grid scenario); NaN for the proxy."""
     when: str = ""
     """The "When:" sentence (scheduler.timeshift.describe) of a grid decision: when and how it runs; empty otherwise."""
 
@@ -261,7 +261,7 @@ def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chose
 def _carbon_level(band: str, factor: float, intensity_g_per_kwh: float, chosen: str) -> str:
     if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
         return (
-            f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh at submission, and the pool's grids"
+            f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh in the hour before submission, and the pool's grids"
             f" were {band} on average (fixed scale: low below {_GRID_EDGES_G[0]:.0f}, high from {_GRID_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
         )
     return f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"

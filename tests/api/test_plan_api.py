@@ -61,8 +61,14 @@ def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
         ({"carbon": {"times": ["x"], "values": [1]}, "jobs": []}, "times"),
         ({"zone": "ES", "jobs": []}, "exactly one"),
         ({"forecasts": ["magic"], "jobs": []}, "forecasts"),
+        ({"jobs": [{"job_id": "x", "submit_time": HOURS[0], "duration_min": 60, "deadline": 240}], "capacity": 10**30}, "capacity"),
+        ({"carbon": None, "zone": "ES", "start": "NaT", "jobs": []}, "start must be an ISO time"),
+        ({"carbon": None, "zone": "ES", "end": "", "jobs": []}, "end must be an ISO time"),
     ],
-    ids=["deadline-before-duration", "bad-time", "bad-duration", "bad-series", "two-series", "bad-forecast"],
+    ids=[
+        "deadline-before-duration", "bad-time", "bad-duration", "bad-series", "two-series", "bad-forecast", "huge-capacity", "start-nat",
+        "end-empty",
+    ],  # fmt: skip
 )
 def test_bad_plans_are_422_and_name_the_field(shared_client: TestClient, body: dict[str, Any], needle: str) -> None:
     detail = assert_error(shared_client.post("/plan", json={"carbon": SERIES, **body}), 422)

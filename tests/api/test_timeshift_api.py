@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Visitor, assert_error, job
+from tests.api.conftest import Visitor, assert_error, job, serve
 from tests.api.test_scenarios import grid_visitor
 
 WHEN_KEYS = {"urgency", "status", "mode", "carbon_band", "start_at", "finish_at", "deadline_at", "co2_saved_kg", "co2_run_now_kg"}
@@ -113,3 +113,62 @@ def test_reference_sessions_accept_the_fields_and_run_every_job_now(shared_clien
     v = Visitor(shared_client)
     rows = v.run([job(urgency="flexible", deadline=600, duration_min=30, interruptible=True, power_w=200)])
     assert not WHEN_KEYS & rows[0].keys()  # the reference's shape, unchanged
+
+
+def test_full_and_compact_report_what_each_job_draws_and_emits(shared_client: TestClient) -> None:
+    """power_kwh / cost / co2 of the full form are the job's own (its mode, its hours), as in the compact
+    form and /summary; all_metrics keeps the placement's run-now figures."""
+    jobs = [job(urgency="flexible", duration_min=240, deadline=48 * 60, interruptible=True)] * 40 + when_jobs(150)  # some split
+    v = grid_visitor(shared_client, seed=5)
+    full = v.run(jobs)
+    compact = grid_visitor(shared_client, seed=5).run(jobs, detail="compact")
+    assert {r["status"] for r in full} == {"scheduled", "deferred"} and {r["mode"] for r in full} == {"fast", "eco"}
+    for row, short in zip(full, compact):
+        assert (row["power_kwh"], row["cost"], row["co2"]) == (short["energy_kwh"], short["cost"], short["co2_kg"])
+        assert row["runs"][0][0] == row["start_at"] and row["runs"][-1][1] == row["finish_at"]
+        assert all(a < b for a, b in zip(sum(row["runs"], []), sum(row["runs"], [])[1:]))  # pieces in time order
+    assert any(len(r["runs"]) > 1 for r in full)
+    eco = next(r for r in full if r["mode"] == "eco")
+    assert eco["power_kwh"] != eco["all_metrics"][eco["chosen_dc"]]["energy_kwh"]  # ECO draws less than FAST would
+    summary = v.summary()
+    assert summary["total_co2_kg"] == pytest.approx(sum(r["co2"] for r in full), abs=1e-4)
+    assert summary["total_energy_kwh"] == pytest.approx(sum(r["power_kwh"] for r in full), abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"duration_min": 30, "deadline": 45 + 1e-8},  # a deadline within float noise past an hour boundary
+        {"duration_min": 30, "deadline": 45 + 1e-8, "interruptible": True},
+        {"duration_min": 1e-9, "interruptible": True},  # runs for almost no time at all
+        {"size": 1e-200, "interruptible": True},  # the energy model's runtime underflows to 0
+        {"duration_min": 10_080, "deadline": 43_200, "interruptible": True},  # the longest of both
+    ],
+    ids=["deadline-hair-past-hour", "deadline-hair-past-hour-interruptible", "tiny-duration", "zero-runtime", "longest"],
+)
+def test_odd_flexible_jobs_are_decided_not_500(shared_client: TestClient, extra: dict[str, Any]) -> None:
+    # 48 jobs over 12 hours of clock, so some are submitted in the medium band; deadlines step by hours.
+    later = [{"deadline": min(extra["deadline"] + 60 * (k % 12), 43_200)} if "deadline" in extra else {} for k in range(48)]
+    jobs = [job("green", cpu=20, memory=20, urgency="flexible", **{**extra, **more}) for more in later]
+    rows = grid_visitor(shared_client, seed=3).run(jobs)
+    assert len(rows) == 48 and all(r["finish_at"] <= r["deadline_at"] for r in rows if r["status"] == "deferred")
+
+
+def test_deadline_times_at_the_clock_wrap_are_read_on_the_nearest_lap() -> None:
+    """Past 2023-12-31T23:00Z the clock (and its labels) wraps to 2021-01-01: a deadline may be given in
+    either calendar, and is read on the lap nearest the submission."""
+    with serve(grid_start="2023-12-31T22:00Z") as client:
+        v = grid_visitor(client)  # the first job is submitted at 22:00, the second at 22:15
+        both = [job(duration_min=30, deadline="2021-01-01T01:00Z"), job(duration_min=30, deadline="2024-01-01T01:00Z")]
+        ids = v.ok("POST", "/submit_batch", json=both)
+        assert ids["count"] == 2
+        rows = v.run(detail="compact")
+        assert [r["deadline_at"] for r in rows] == ["2021-01-01T01:00Z"] * 2
+        errors = assert_error(v.post("/submit", json=job(duration_min=30, deadline="2023-12-31T21:00Z")), 422)  # before submission
+        assert "before submission (2023-12-31T22:30Z" in errors[0]["message"]
+        v.run([job()] * 8, detail="compact")  # the clock reads 2021-01-01T00:45Z now, on its second lap
+        for deadline in ("2021-01-01T06:00Z", "2024-01-01T06:00Z"):
+            assert v.ok("POST", "/submit", json=job(duration_min=30, deadline=deadline))
+        assert [r["deadline_at"] for r in v.run(detail="compact")] == ["2021-01-01T06:00Z"] * 2
+        errors = assert_error(v.post("/submit", json=job(duration_min=30, deadline="2018-01-01T06:00Z")), 422)  # not on the clock
+        assert "before submission" in errors[0]["message"]

@@ -171,3 +171,26 @@ def test_template_is_render() -> None:
 def test_bad_cache_size_is_rejected() -> None:
     with pytest.raises(ValueError, match="cache_size"):
         Explainer(None, cache_size=0)
+
+
+class EchoLLM:
+    """An LLMClient that answers with the draft it was given, as a model rewriting it closely might."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def complete(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        return prompt.split("Draft explanation:\n")[1].split("\n\n")[0]
+
+
+def test_the_cached_llm_answer_never_carries_another_jobs_when_sentence() -> None:
+    """The LLM answer is reused for every job with the same key; each job's own "When:" follows it."""
+    llm = EchoLLM()
+    explainer = Explainer(llm)
+    first = BASE._replace(intensity_g_per_kwh=210.0, when="When: deferred to 2023-01-01T05:00Z (finishing 2023-01-01T06:00Z) in FAST mode.")
+    second = first._replace(job_id=8, when="When: now, in FAST mode: critical jobs are never deferred or slowed.")
+    a, b = explainer.refine(first), explainer.refine(second)
+    assert "When:" not in llm.prompts[0] and len(llm.prompts) == 1
+    assert a.source == "llm" and a.text.count("When:") == 1 and a.text.endswith(first.when)
+    assert b.source == "llm-cache" and b.text.count("When:") == 1 and b.text.endswith(second.when)
