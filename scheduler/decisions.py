@@ -24,6 +24,7 @@ from scheduler.scoring import METRICS, TIER_WEIGHTS, ServerMetrics, pool_scores
 from scheduler.signals import Signals, StepIndex, carbon_band
 from scheduler.timeshift import Timing
 from xai.templates import DecisionFacts, render_many, short_reason
+from xai.when import describe as describe_when
 
 _LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
 _LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)
@@ -328,11 +329,11 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
 
 
 def when_texts(world: World, record: BatchRecord, start: int, stop: int) -> list[str]:
-    """The "When:" sentence of each grid record row (scheduler.timeshift.describe)."""
+    """The "When:" sentence of each grid record row (xai.when)."""
     timing, scenario = record.timing.take(slice(start, stop)), record.scenario
     zone_names = [scenario.zone_of(s) for s in range(world.fleet.n_servers)]
     labels = scenario.clock_labels
-    return timeshift.describe(
+    return describe_when(
         timing, [zone_names[c] for c in record.chosen[start:stop].tolist()], labels(timing.start_h).tolist(),
         labels(timing.finish_h).tolist(), labels(np.nan_to_num(timing.deadline_h)).tolist(), scenario.when,
     )  # fmt: skip

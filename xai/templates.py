@@ -60,7 +60,7 @@ class DecisionFacts(NamedTuple):
     intensity_g_per_kwh: float = float("nan")
     """Average grid carbon intensity on the chosen server in the hour before submission (the latest reading), gCO2eq/kWh (grid scenario); NaN for the proxy."""
     when: str = ""
-    """The "When:" sentence (scheduler.timeshift.describe) of a grid decision: when and how it runs; empty otherwise."""
+    """The "When:" sentence (xai.when.describe) of a grid decision: when and how it runs; empty otherwise."""
 
 
 _POOL_REASON = {

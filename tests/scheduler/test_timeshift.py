@@ -5,6 +5,7 @@ import pytest
 
 from scheduler import timeshift as ts
 from scheduler.grid import StepSeries
+from xai.when import describe as describe_when
 
 ECO_SLOWDOWN = 2.5
 
@@ -241,7 +242,7 @@ def test_a_job_too_short_to_save_anything_runs_now():
     for interruptible in (False, True):
         t = _plan(runtime_min=1e-9, interruptible=interruptible)
         assert t.action[0] == ts.RUN_FAST and t.reason[0] == ts.REASON_TOO_SHORT and t.start_h[0] == 48.0
-        text = ts.describe(t, ["ES"], ["a"], ["b"], ["c"], ts.WhenConfig())[0]
+        text = describe_when(t, ["ES"], ["a"], ["b"], ["c"], ts.WhenConfig())[0]
         assert "too short" in text
 
 
@@ -254,7 +255,7 @@ def test_eco_that_costs_more_energy_says_so():
         np.array([60.0]), np.array([1000.0]), np.array([500.0]), ECO_SLOWDOWN, np.random.default_rng(0),
     )  # fmt: skip
     assert t.mode[0] == 1 and t.saved_expected_kg[0] == pytest.approx((1000 - 1250) * 150 / 1e6)
-    text = ts.describe(t, ["ES"], ["a"], ["b"], ["c"], config)[0]
+    text = describe_when(t, ["ES"], ["a"], ["b"], ["c"], config)[0]
     assert "expected to emit 0.0375 kg CO2 more" in text and "saves" not in text
 
 

@@ -1,0 +1,62 @@
+"""The "When:" sentence of a grid decision: what the when-policy (scheduler.timeshift) decided for the job,
+the band and the numbers behind it, and the forecast's part. Deterministic, like xai.templates; the
+explanation of the placement comes first and this sentence follows it (also after an LLM's text).
+"""
+
+from scheduler.energy import ECO
+from scheduler.timeshift import (
+    BANDS,
+    EPS_H,
+    REASON_CRITICAL,
+    REASON_ECO_LATE,
+    REASON_HIGH_ECO,
+    REASON_LOW,
+    REASON_NO_ROOM,
+    REASON_NOT_FLEXIBLE,
+    REASON_NOW_GREENEST,
+    REASON_TOO_SHORT,
+    Timing,
+    WhenConfig,
+)
+
+def describe(timing: Timing, zones: list[str], labels: list[str], finish: list[str], deadlines: list[str], config: WhenConfig) -> list[str]:
+    """The "When:" sentence of each job's explanation: what was decided, the band and its numbers,
+    and the forecast's part. labels / finish / deadlines: the clock labels of start, finish, deadline."""
+    eco = f"ECO mode ({ECO.core_fraction:.0%} of its cores at {ECO.frequency:.0%} clock: {ECO.slowdown:g}x the runtime at lower power)"
+    texts = []
+    columns = zip(
+        timing.reason.tolist(), timing.band.tolist(), timing.intensity_now_g.tolist(), timing.band_low_g.tolist(),
+        timing.band_high_g.tolist(), timing.saved_expected_kg.tolist(), timing.forecast_g.tolist(), timing.finish_h.tolist(),
+        timing.deadline_h.tolist(), zones, labels, finish, deadlines, range(len(timing)),
+    )  # fmt: skip
+    for reason, band, now, low, high, saved, fc, end, deadline, zone, start, finish_at, deadline_at, row in columns:
+        grid = f"the {zone} grid's latest reading is {now:.0f} gCO2eq/kWh, {BANDS[band]} band (low below {low:.0f}, high from {high:.0f})"
+        if reason == REASON_CRITICAL:
+            text = f"When: now, in FAST mode: critical jobs are never deferred or slowed ({grid})."
+        elif reason == REASON_LOW:
+            text = f"When: now, in FAST mode: {grid}."
+        elif reason == REASON_HIGH_ECO:
+            effect = f"it saves an expected {saved:.3g} kg CO2" if saved >= 0 else f"it is expected to emit {-saved:.3g} kg CO2 more (its longer runtime draws more idle power)"
+            text = f"When: now, in {eco}: {grid}; {effect} against FAST mode."
+        elif reason == REASON_ECO_LATE:
+            text = f"When: now, in FAST mode: {grid}, but ECO mode would finish after the deadline {deadline_at}."
+        elif reason == REASON_NOT_FLEXIBLE:
+            text = f"When: now, in FAST mode: {grid}; only flexible jobs are deferred."
+        elif reason == REASON_TOO_SHORT:
+            text = f"When: now, in FAST mode: {grid}; the job is too short for waiting to save anything."
+        elif reason == REASON_NO_ROOM:
+            text = f"When: now, in FAST mode: {grid}, but the deadline {deadline_at} leaves no room to wait."
+        elif reason == REASON_NOW_GREENEST:
+            text = f"When: now, in FAST mode: {grid}, and the {config.forecast} forecast finds no greener window before {deadline_at}."
+        else:
+            pieces = len(timing.runs.get(row, ())) or 1
+            how = f"in {pieces} pieces, finishing {finish_at}" if pieces > 1 else f"finishing {finish_at}"
+            text = (
+                f"When: deferred to {start} ({how}) in FAST mode: {grid}; the {config.forecast} forecast puts the chosen "
+                f"hours at {fc:.0f} gCO2eq/kWh, within the deadline {deadline_at}; expected saving {saved:.3g} kg CO2."
+            )
+        if end > deadline + EPS_H:
+            text += f" It finishes at {finish_at}, after its deadline {deadline_at}: the chosen server cannot meet it."
+        texts.append(text)
+    return texts
+
