@@ -125,8 +125,8 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
     submit = parse_utc(["" if _blank(v) or not isinstance(v, str) else v for v in cols["submit_time"]])
     for i in np.flatnonzero(np.isnat(submit)).tolist():
         bad(i, "submit_time", f"must be an ISO time (UTC unless it says otherwise), got {cols['submit_time'][i]!r}")
-    duration = np.array([_number(v, i, "duration_min", bad) for i, v in enumerate(cols["duration_min"])])
-    power = np.array([1.0 if _blank(v) else _number(v, i, "power_w", bad) for i, v in enumerate(cols["power_w"])])
+    duration = np.array([_number(v, i, "duration_min", bad, MAX_DURATION_MIN) for i, v in enumerate(cols["duration_min"])])
+    power = np.array([1.0 if _blank(v) else _number(v, i, "power_w", bad, MAX_POWER_W) for i, v in enumerate(cols["power_w"])])
     deadline = _deadlines(cols["deadline"], submit, bad)
     interruptible = np.array([_flag(v, i, bad) for i, v in enumerate(cols["interruptible"])], dtype=bool)
     job_id = ["" if _blank(v) else str(v).strip() for v in cols["job_id"]]
@@ -146,14 +146,20 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _number(value: Any, i: int, field: str, bad: Any) -> float:
-    """A number > 0 (JSON number or numeric text); NaN after reporting when it is not."""
+MAX_DURATION_MIN = 366 * 24 * 60.0
+"""A job at most a year long: longer ones cannot fit any series the planner is given a year of."""
+MAX_POWER_W = 1e7
+"""10 MW, a whole data-centre hall: a larger figure is a typo (and 1e300 W would overflow the sums)."""
+
+
+def _number(value: Any, i: int, field: str, bad: Any, most: float) -> float:
+    """A number in (0, most] (JSON number or numeric text); NaN after reporting when it is not."""
     try:
         x = math.nan if isinstance(value, bool) or _blank(value) else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         x = math.nan
-    if not (math.isfinite(x) and x > 0):
-        bad(i, field, f"must be a number > 0, got {value!r}")
+    if not (math.isfinite(x) and 0 < x <= most):
+        bad(i, field, f"must be a number > 0 and at most {most:g}, got {value!r}")
         return math.nan
     return x
 

@@ -94,7 +94,8 @@ def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSession
         by_zone, factor = scenario.carbon_now(pointer)
         extra = {"clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))), "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
                  "server_zones": {name: scenario.zone_of(s) for s, name in enumerate(world.fleet.names)},
-                 "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; a job's own factor uses its pool's servers"}  # fmt: skip
+                 "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; a job's own factor uses its pool's servers",
+                 "when_policy": scenario.describe()["when_policy"]}  # fmt: skip
     else:
         factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
     band = carbon_band(factor)

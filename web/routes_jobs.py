@@ -111,29 +111,34 @@ async def run(
     decision. The response streams, so a 100,000-job run never sits in memory as one document."""
     body = await request.body()
 
-    def schedule() -> tuple[BatchRecord, dict[str, int]]:
+    def schedule() -> tuple[BatchRecord, dict[str, Any]]:
         jobs = _parse_body(body, settings.max_batch_jobs)
         with session.lock:
             # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
             # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
             store.check_room(session, len(jobs))
             record = session.run(jobs)
-            return record, dict(zip(world.fleet.names, session.engine.loads.tolist()))
+            tail = {"server_loads": dict(zip(world.fleet.names, session.engine.loads.tolist()))}
+            clock = session.clock_h
+            if clock is not None:  # grid sessions: the clock after the run, against which "deferred" is read
+                tail["clock_utc"] = str(session.engine.scenario.clock_labels([clock])[0])
+            return record, tail
 
-    record, loads = await run_in_threadpool(schedule)
+    record, tail = await run_in_threadpool(schedule)
     encode = decisions.encode_full if detail == "full" else decisions.encode_compact
-    return StreamingResponse(_stream(world, record, loads, encode, STREAM_CHUNK_JOBS[detail]), media_type="application/json")
+    return StreamingResponse(_stream(world, record, tail, encode, STREAM_CHUNK_JOBS[detail]), media_type="application/json")
 
 
-def _stream(world: World, record: BatchRecord, loads: dict[str, int], encode: Any, size: int) -> Iterator[bytes | memoryview]:
-    """{"scheduled_jobs":[...],"server_loads":{...}} in pieces of `size` jobs; the pieces go out as
-    encoded (views of numpy buffers), with separators yielded on their own rather than copied in."""
+def _stream(world: World, record: BatchRecord, tail: dict[str, Any], encode: Any, size: int) -> Iterator[bytes | memoryview]:
+    """{"scheduled_jobs":[...],"server_loads":{...}} (grid: and "clock_utc") in pieces of `size` jobs; the
+    pieces go out as encoded (views of numpy buffers), with separators yielded on their own rather than
+    copied in."""
     yield b'{"scheduled_jobs":['
     for start in range(0, len(record), size):
         if start:
             yield b","
         yield encode(world, record, start, min(start + size, len(record)))
-    yield b'],"server_loads":' + orjson.dumps(loads) + b"}"
+    yield b"]," + orjson.dumps(tail)[1:]
 
 
 @router.post("/reset")
@@ -173,18 +178,22 @@ def history(
 @router.get("/queue")
 def queue(
     world: WorldDep, session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    deferred_offset: Annotated[int, Query(ge=0, description="Page of the deferred list (default: the queue's offset).")] | None = None,
+    deferred_limit: Annotated[int, Query(ge=1, le=1000, description="Size of that page (default: the queue's limit).")] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Jobs waiting for the next POST /run, in submission order, a page at a time; and (grid sessions)
     jobs already placed but deferred to a start still ahead of the session's clock, by planned start."""
+    d_offset = offset if deferred_offset is None else deferred_offset
+    d_limit = limit if deferred_limit is None else deferred_limit
     with session.lock:
         total = session.queued
         ids, jobs = session.queue_page(offset, limit)
-        deferred_total, deferred = session.deferred_page(offset, limit)
+        deferred_total, deferred = session.deferred_page(d_offset, d_limit)
         clock, scenario = session.clock_h, session.engine.scenario
     waiting = [orjson.loads(decisions.encode_compact(world, record, row, row + 1, with_text=False, clock_h=clock)) for record, row in deferred]
     return {
         "total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))],
-        "deferred_total": deferred_total, "deferred": waiting,
+        "deferred_total": deferred_total, "deferred_offset": d_offset, "deferred_limit": d_limit, "deferred": waiting,
         "clock_utc": None if clock is None else str(scenario.clock_labels([clock])[0]),
     }  # fmt: skip
 

@@ -407,7 +407,7 @@ def test_unknown_session_id_is_created_empty(shared_client: TestClient) -> None:
 
 def test_queue_lists_waiting_jobs_in_order_and_empties_on_run(shared_client) -> None:
     v = Visitor(shared_client)
-    assert v.ok("GET", "/queue") == {"total": 0, "offset": 0, "limit": 100, "jobs": [], "deferred_total": 0, "deferred": [], "clock_utc": None}
+    assert v.ok("GET", "/queue") == {"total": 0, "offset": 0, "limit": 100, "jobs": [], "deferred_total": 0, "deferred_offset": 0, "deferred_limit": 100, "deferred": [], "clock_utc": None}
     v.ok("POST", "/submit_batch", json=[job("green", latency="low"), job("Performance", cpu=" 80 ", memory=50)])
     v.ok("POST", "/submit", json=job("balanced", cpu=1, memory=2))
     page = v.ok("GET", "/queue?offset=1&limit=5")

@@ -172,3 +172,22 @@ def test_deadline_times_at_the_clock_wrap_are_read_on_the_nearest_lap() -> None:
         assert [r["deadline_at"] for r in v.run(detail="compact")] == ["2021-01-01T06:00Z"] * 2
         errors = assert_error(v.post("/submit", json=job(duration_min=30, deadline="2018-01-01T06:00Z")), 422)  # not on the clock
         assert "before submission" in errors[0]["message"]
+
+
+def test_run_says_the_clock_it_left_and_queue_pages_deferred_jobs_apart(shared_client: TestClient) -> None:
+    v = grid_visitor(shared_client, seed=5)
+    response = v.post("/run?detail=compact", json=when_jobs(120))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["clock_utc"] == "2023-01-02T06:00Z"  # 120 jobs x 15 min after 2023-01-01T00:00Z
+    assert "clock_utc" not in Visitor(shared_client).post("/run", json=[job()]).json()  # the reference shape
+    everything = v.ok("GET", "/queue", params={"deferred_limit": 1000})
+    assert everything["deferred_total"] == len(everything["deferred"]) >= 2
+    page = v.ok("GET", "/queue", params={"limit": 5, "deferred_offset": 1, "deferred_limit": 1})
+    assert page["limit"] == 5 and page["deferred_offset"] == 1 and page["deferred"] == everything["deferred"][1:2]
+
+
+def test_sustainability_states_the_when_policy(shared_client: TestClient) -> None:
+    policy = grid_visitor(shared_client).ok("GET", "/sustainability")["when_policy"]
+    assert policy["forecast"] == "persistence" and "percentile" in policy["bands"]
+    assert policy["modes"]["eco"]["runtime_factor"] == 2.5
