@@ -74,7 +74,12 @@ def engine(plan: Plan) -> list[Figure]:
         if run > 0:  # run 0 warms up
             figure.samples.append(plan.batch_jobs / elapsed)
             kept.samples.append(_array_bytes(record) / len(record))
-    return [figure, kept]
+    # A grid session also keeps each job's when and how (scheduler.timeshift.Timing).
+    grid = Figure("engine.grid_bytes_per_job", "B/job", note="the same in a grid session (adds the when-policy's per-job record)")
+    session = Session("bench-engine-grid", 1, world, created=0.0, last_used=0.0, scenario="grid")
+    record = session.run(jobs)
+    grid.samples.append(_array_bytes(record) / len(record))
+    return [figure, kept, grid]
 
 
 def _array_bytes(obj: object) -> int:

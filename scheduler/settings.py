@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     max_session_jobs: int = Field(200_000, ge=1)
     """Jobs one session may hold (queued plus scheduled) before it must be reset; more gets 413."""
     max_total_jobs: int = Field(2_000_000, ge=1)
-    """Jobs all sessions together may hold (245 bytes each: ~490 MB); more gets 503."""
+    """Jobs all sessions together may hold (271 bytes each, 379 in grid sessions: 540-760 MB); more gets 503."""
     pretrain_episodes: int = Field(500, ge=0)
     """Pre-training episodes per tier agent at start-up."""
     groq_api_key: str | None = Field(None, validation_alias=AliasChoices("GROQ_API_KEY", "TASKPILOT_GROQ_API_KEY"))
