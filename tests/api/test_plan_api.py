@@ -58,6 +58,7 @@ def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
         ({"jobs": [{"job_id": "x", "submit_time": HOURS[0], "duration_min": 60, "deadline": 30}]}, "deadline"),
         ({"jobs": [{"job_id": "x", "submit_time": "soon", "duration_min": 60}]}, "submit_time"),
         ({"jobs": [{"job_id": "x", "submit_time": HOURS[0], "duration_min": -1}]}, "duration_min"),
+        ({"jobs": [{"job_id": "x", "submit_time": HOURS[0], "duration_min": 1e300, "power_w": 1e300}]}, "at most"),
         ({"carbon": {"times": ["x"], "values": [1]}, "jobs": []}, "times"),
         ({"zone": "ES", "jobs": []}, "exactly one"),
         ({"forecasts": ["magic"], "jobs": []}, "forecasts"),
@@ -66,7 +67,7 @@ def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
         ({"carbon": None, "zone": "ES", "end": "", "jobs": []}, "end must be an ISO time"),
     ],
     ids=[
-        "deadline-before-duration", "bad-time", "bad-duration", "bad-series", "two-series", "bad-forecast", "huge-capacity", "start-nat",
+        "deadline-before-duration", "bad-time", "bad-duration", "huge-numbers", "bad-series", "two-series", "bad-forecast", "huge-capacity", "start-nat",
         "end-empty",
     ],  # fmt: skip
 )

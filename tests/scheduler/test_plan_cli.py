@@ -73,7 +73,7 @@ def test_a_job_file_reads_every_field_form(tmp_path):
             {
                 "row": 2,
                 "field": "duration_min",
-                "message": "must be a number > 0, got 'sixty'",
+                "message": "must be a number > 0 and at most 527040, got 'sixty'",
             },
         ),
         (
