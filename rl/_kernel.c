@@ -2,7 +2,9 @@
  * Same arithmetic in the same order as the Python version; tests check they agree.
  * Arrays are C-contiguous float64 unless noted. Returns the agent's new step count.
  * With episode_len > 0 the m steps are m / episode_len episodes: each starts from its row of
- * episode_loads (P loads) and its last step learns without bootstrap, as if run one call each. */
+ * episode_loads (P loads) and its last step learns without bootstrap, as if run one call each.
+ * allowed (uint8, m x P, or NULL for all) limits which servers a job may take, greedy or exploring;
+ * every row allows at least one. The bootstrap target still maximises over every action. */
 #include <stdint.h>
 
 #define MAX_POOL 64
@@ -24,7 +26,7 @@ int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
                      double overload_weight, double lr, double gamma,
                      double eps_start, double eps_floor, double eps_decay_steps,
                      int64_t *actions, double *q_out, double *rewards, uint8_t *explored,
-                     int64_t episode_len, const int64_t *episode_loads) {
+                     int64_t episode_len, const int64_t *episode_loads, const uint8_t *allowed) {
     const int F = P + 4;
     double phi[MAX_POOL + 4], prev_phi[MAX_POOL + 4], q[MAX_POOL];
     int prev_a = -1;
@@ -50,13 +52,20 @@ int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
         }
         double frac = 1.0 - (double)steps / eps_decay_steps;
         double eps = eps_start * (frac > eps_floor ? frac : eps_floor);
-        int a = 0;
+        const uint8_t *ok = allowed ? allowed + i * P : 0;
+        int a = -1;
         if (draws[i * 2] < eps) {
-            a = (int)(draws[i * 2 + 1] * P);
-            if (a > P - 1) a = P - 1;
+            int n_ok = P;
+            if (ok) { n_ok = 0; for (int k = 0; k < P; k++) n_ok += ok[k] ? 1 : 0; }
+            int pick = (int)(draws[i * 2 + 1] * n_ok);
+            if (pick > n_ok - 1) pick = n_ok - 1;
+            for (int k = 0; k < P; k++) {
+                if (ok && !ok[k]) continue;
+                if (pick-- == 0) { a = k; break; }
+            }
             explored[i] = 1;
         } else {
-            for (int k = 1; k < P; k++) if (q[k] > q[a]) a = k;
+            for (int k = 0; k < P; k++) if ((!ok || ok[k]) && (a < 0 || q[k] > q[a])) a = k;
             explored[i] = 0;
         }
         double over = (double)loads[a] - (double)total / P;

@@ -70,18 +70,20 @@ def run_sequence(
     draws: np.ndarray,
     overload_weight: float,
     episode_loads: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> SequenceResult:
     """Act and learn on m consecutive jobs of one tier (see run_sequence_py); the fast path when built.
 
     episode_loads: (e, pool_size), for pre-training: the m jobs are e equal episodes, each starting
     from its row of loads and ending without bootstrap, exactly as e separate calls would run them.
+    allowed: (m, pool_size) bool, the servers each job may take (None: all); see run_sequence_py.
     """
     from rl import kernel  # imported here: kernel imports this module's types
 
     if kernel.available():
-        return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads)
+        return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads, allowed)
     if episode_loads is None:
-        return run_sequence_py(agent, loads, static, quality, draws, overload_weight)
+        return run_sequence_py(agent, loads, static, quality, draws, overload_weight, allowed)
     length = len(static) // len(episode_loads)
     parts = []
     for e, start in enumerate(episode_loads.tolist()):
@@ -98,6 +100,7 @@ def run_sequence_py(
     quality: np.ndarray,
     draws: np.ndarray,
     overload_weight: float,
+    allowed: np.ndarray | None = None,
 ) -> SequenceResult:
     """Act and learn on m consecutive jobs of one tier; mutates `agent` and `loads` (the pool's job counts).
 
@@ -105,6 +108,8 @@ def run_sequence_py(
     draws: (m, 2) uniforms in [0, 1): the first decides exploration, the second picks the random server.
     Drawing exactly two per job keeps a session's stream independent of how jobs are split into batches.
     Greedy ties go to the lowest pool index. overload_weight scales max(0, load - mean load) in the reward.
+    allowed: (m, pool_size) bool or None: the servers a job may take, greedy or exploring (the ones that
+    can meet its deadline); each row allows one at least. The TD target still maximises over all actions.
     """
     cfg = agent.config
     lr, gamma = cfg.lr, cfg.gamma
@@ -117,7 +122,8 @@ def run_sequence_py(
     rewards = [0.0] * m
     explored = [False] * m
     pending: tuple[list[float], int, float] | None = None
-    for i, (feat, qual, (u, v)) in enumerate(zip(static.tolist(), quality.tolist(), draws.tolist())):
+    ok_rows = [None] * m if allowed is None else [[k for k, ok in enumerate(row) if ok] for row in allowed.tolist()]
+    for i, (feat, qual, (u, v), ok) in enumerate(zip(static.tolist(), quality.tolist(), draws.tolist(), ok_rows)):
         busiest = max(loads) or 1
         phi = [load / busiest for load in loads] + feat
         q = [sum(map(mul, row, phi)) for row in w]
@@ -127,10 +133,13 @@ def run_sequence_py(
             q[a_prev] = sum(map(mul, w[a_prev], phi))
         eps = cfg.eps_start * max(cfg.eps_floor, 1.0 - steps / cfg.eps_decay_steps)
         if u < eps:
-            a = min(int(v * n_actions), n_actions - 1)
+            choices = range(n_actions) if ok is None else ok
+            a = choices[min(int(v * len(choices)), len(choices) - 1)]
             explored[i] = True
-        else:
+        elif ok is None:
             a = q.index(max(q))
+        else:
+            a = max(ok, key=lambda k: (q[k], -k))  # the highest Q among the allowed, lowest index on ties
         mean_load = sum(loads) / n_actions
         reward = qual[a] - overload_weight * max(0.0, loads[a] - mean_load)
         loads[a] += 1

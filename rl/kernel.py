@@ -51,7 +51,7 @@ def _library() -> ctypes.CDLL | None:
         fn.argtypes = [ctypes.c_int, _ptr, ctypes.c_int64, _ptr, ctypes.c_int64, _ptr, _ptr, _ptr,
                        ctypes.c_double, ctypes.c_double, ctypes.c_double,
                        ctypes.c_double, ctypes.c_double, ctypes.c_double,
-                       _ptr, _ptr, _ptr, _ptr, ctypes.c_int64, _ptr]  # fmt: skip
+                       _ptr, _ptr, _ptr, _ptr, ctypes.c_int64, _ptr, _ptr]  # fmt: skip
         return lib
     log.warning("no C kernel for the agents (no working C compiler); using the slower Python loop")
     return None
@@ -81,6 +81,7 @@ def run_sequence(
     draws: np.ndarray,
     overload_weight: float,
     episode_loads: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> SequenceResult:
     """Same contract as rl.agent.run_sequence."""
     lib = _library()
@@ -102,12 +103,16 @@ def run_sequence(
         assert m % len(episode_loads) == 0 and episode_loads.shape[1] == pool, "episodes must split the jobs evenly"
         episode_len = m // len(episode_loads)
         episode_loads = np.ascontiguousarray(episode_loads, dtype=np.int64)
+    if allowed is not None:
+        assert allowed.shape == (m, pool) and allowed.any(axis=1).all(), "every job must be allowed some server"
+        allowed = np.ascontiguousarray(allowed, dtype=np.uint8)
     steps = lib.run_sequence(
         pool, weights.ctypes.data, agent.steps, pool_loads.ctypes.data, m,
         static.ctypes.data, quality.ctypes.data, draws.ctypes.data, overload_weight, cfg.lr, cfg.gamma,
         cfg.eps_start, cfg.eps_floor, float(cfg.eps_decay_steps),
         actions.ctypes.data, q_values.ctypes.data, rewards.ctypes.data, explored.ctypes.data,
         episode_len, None if episode_loads is None else episode_loads.ctypes.data,
+        None if allowed is None else allowed.ctypes.data,
     )  # fmt: skip
     agent.weights[:] = weights
     agent.steps = int(steps)

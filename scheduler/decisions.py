@@ -15,7 +15,7 @@ import orjson
 
 from scheduler import timeshift
 from scheduler.energy import MODES
-from scheduler.engine import BatchRecord, World, step_at
+from scheduler.engine import BatchRecord, World, meets_deadline, step_at
 from scheduler.fleet import TIERS, Fleet
 from scheduler.jobs import LATENCIES, URGENCIES
 from scheduler.jsonrows import JsonRows
@@ -323,19 +323,29 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
             intensity_g_per_kwh=now_g[rows],
         )  # fmt: skip
     if record.timing is not None:
-        texts = [f"{a} {b}" for a, b in zip(texts.tolist(), when_texts(world, record, start, stop))]
+        texts = [f"{a} {b}" for a, b in zip(texts.tolist(), when_texts(world, record, start, stop, detail))]
         return texts
     return texts.tolist()
 
 
-def when_texts(world: World, record: BatchRecord, start: int, stop: int) -> list[str]:
-    """The "When:" sentence of each grid record row (xai.when)."""
-    timing, scenario = record.timing.take(slice(start, stop)), record.scenario
-    zone_names = [scenario.zone_of(s) for s in range(world.fleet.n_servers)]
+def when_texts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[str]:
+    """The "When:" sentence of each grid record row (xai.when), naming the pool servers left out
+    because they could not finish by the deadline (engine.meets_deadline, as placement applied it)."""
+    fleet, timing, scenario = world.fleet, record.timing.take(slice(start, stop)), record.scenario
+    detail = detail or row_detail(world, record, start, stop)
+    zone_names = [scenario.zone_of(s) for s in range(fleet.n_servers)]
+    excluded: list[list[str]] = [[] for _ in range(stop - start)]
+    tiers = record.jobs.tier[start:stop]
+    for tier, pool in enumerate(fleet.pools):
+        rows = np.flatnonzero(tiers == tier)
+        fits = meets_deadline(detail.step.runtime_min, record.jobs.deadline_min[start:stop], rows, pool)
+        if fits is not None:
+            for row, ok in zip(rows.tolist(), fits.tolist()):
+                excluded[row] = [fleet.names[s] for s, keep in zip(pool.tolist(), ok) if not keep]
     labels = scenario.clock_labels
     return describe_when(
         timing, [zone_names[c] for c in record.chosen[start:stop].tolist()], labels(timing.start_h).tolist(),
-        labels(timing.finish_h).tolist(), labels(np.nan_to_num(timing.deadline_h)).tolist(), scenario.when,
+        labels(timing.finish_h).tolist(), labels(np.nan_to_num(timing.deadline_h)).tolist(), scenario.when, excluded,
     )  # fmt: skip
 
 
@@ -347,7 +357,7 @@ def decision_facts(world: World, record: BatchRecord, start: int, stop: int, det
     tiers = record.jobs.tier[sl]
     facts: list[DecisionFacts | None] = [None] * (stop - start)
     now_g = record.intensity_g_per_kwh[sl] if record.timing is None else record.timing.intensity_now_g[sl]
-    when = [""] * (stop - start) if record.timing is None else when_texts(world, record, start, stop)
+    when = [""] * (stop - start) if record.timing is None else when_texts(world, record, start, stop, detail)
     for tier, pool in enumerate(fleet.pools):
         rows = np.flatnonzero(tiers == tier)
         if rows.size == 0:

@@ -143,7 +143,8 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         pool_loads = state.loads[pool].tolist()
         draws = state.rngs[tier].random((rows.size, 2))
         agent = state.agents[tier]
-        result = run_sequence(agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor)
+        allowed = meets_deadline(step.runtime_min, jobs.deadline_min, rows, pool)
+        result = run_sequence(agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor, allowed=allowed)
         state.loads[pool] = pool_loads
         chosen[rows] = pool[result.actions]
         reward[rows] = quality[np.arange(rows.size), result.actions]
@@ -178,6 +179,18 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     )  # fmt: skip
     state.pointer += n
     return record
+
+
+def meets_deadline(runtime_min: np.ndarray | None, deadline_min: np.ndarray, rows: np.ndarray, pool: np.ndarray) -> np.ndarray | None:
+    """(m, pool_size) bool: the pool servers on which each job, run now in FAST mode, finishes by its
+    deadline; None when that leaves every job every server (no runtime model, no deadlines). A job no
+    server can finish in time keeps them all: it will be late wherever it goes, and its explanation says so."""
+    room = deadline_min[rows]
+    if runtime_min is None or np.isnan(room).all():
+        return None
+    fits = runtime_min[np.ix_(rows, pool)] <= room[:, None] + 1e-9  # NaN (no deadline) compares False
+    fits[np.isnan(room) | ~fits.any(axis=1)] = True
+    return None if fits.all() else fits
 
 
 def _dominant(parts: np.ndarray, actions: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,9 +19,13 @@ from scheduler.timeshift import (
     WhenConfig,
 )
 
-def describe(timing: Timing, zones: list[str], labels: list[str], finish: list[str], deadlines: list[str], config: WhenConfig) -> list[str]:
+def describe(
+    timing: Timing, zones: list[str], labels: list[str], finish: list[str], deadlines: list[str], config: WhenConfig,
+    excluded: list[list[str]] | None = None,
+) -> list[str]:  # fmt: skip
     """The "When:" sentence of each job's explanation: what was decided, the band and its numbers,
-    and the forecast's part. labels / finish / deadlines: the clock labels of start, finish, deadline."""
+    and the forecast's part. labels / finish / deadlines: the clock labels of start, finish, deadline;
+    excluded: per job, the pool servers placement left out because they could not finish in time."""
     eco = f"ECO mode ({ECO.core_fraction:.0%} of its cores at {ECO.frequency:.0%} clock: {ECO.slowdown:g}x the runtime at lower power)"
     texts = []
     columns = zip(
@@ -56,7 +60,9 @@ def describe(timing: Timing, zones: list[str], labels: list[str], finish: list[s
                 f"hours at {fc:.0f} gCO2eq/kWh, within the deadline {deadline_at}; expected saving {saved:.3g} kg CO2."
             )
         if end > deadline + EPS_H:
-            text += f" It finishes at {finish_at}, after its deadline {deadline_at}: the chosen server cannot meet it."
+            text += f" It finishes at {finish_at}, after its deadline {deadline_at}: no server of its pool can finish by then."
+        if excluded and excluded[row]:
+            text += f" Left out because they could not finish by the deadline: {', '.join(excluded[row])}."
         texts.append(text)
     return texts
 

@@ -191,3 +191,28 @@ def test_sustainability_states_the_when_policy(shared_client: TestClient) -> Non
     policy = grid_visitor(shared_client).ok("GET", "/sustainability")["when_policy"]
     assert policy["forecast"] == "persistence" and "percentile" in policy["bands"]
     assert policy["modes"]["eco"]["runtime_factor"] == 2.5
+
+
+def test_placement_keeps_to_servers_that_can_meet_the_deadline(shared_client: TestClient) -> None:
+    """A deadline some pool server can meet is met; one none can is late, and the explanation says why."""
+    v = grid_visitor(shared_client, seed=3)
+    pools = {"green": ("Server 1", "Server 2", "Server 3"), "balanced": ("Server 4", "Server 5", "Server 6"), "performance": ("Server 7", "Server 8", "Server 9")}
+    jobs = [
+        job(("green", "balanced", "performance")[i % 3], cpu=10 + (i * 7) % 90, duration_min=30 + (i * 13) % 120,
+            urgency=("critical", "normal", "flexible")[(i // 3) % 3], deadline=(30 + (i * 13) % 120) * (1.0 + (i % 4) * 0.15))
+        for i in range(240)
+    ]  # fmt: skip
+    rows = v.run(jobs)
+    met = late = 0
+    for sent, row in zip(jobs, rows):
+        fastest = min(row["all_metrics"][s]["runtime_min"] for s in pools[sent["priority"]])
+        if fastest <= sent["deadline"]:
+            assert row["finish_at"] <= row["deadline_at"], row["explanation"]
+            assert row["all_metrics"][row["chosen_dc"]]["runtime_min"] <= sent["deadline"]
+            met += 1
+        else:
+            assert row["finish_at"] > row["deadline_at"] and "no server of its pool can finish by then" in row["explanation"]
+            late += 1
+    assert met > 100 and late > 10  # both cases occur
+    assert any("Left out because they could not finish by the deadline" in r["explanation"] for r in rows)
+    assert v.summary()["timing"]["deadline_misses"] == late

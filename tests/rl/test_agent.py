@@ -29,6 +29,28 @@ def test_c_kernel_equals_python_loop_bit_for_bit(seed, m, pool, weight):
     assert a_loads == b_loads
 
 
+@pytest.mark.skipif(not kernel.available(), reason="no C compiler here: only the Python loop runs")
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), m=st.integers(0, 300), pool=st.integers(1, 6))
+def test_allowed_servers_bind_both_loops_alike(seed, m, pool):
+    """With a mask (placement's "can finish by the deadline"), greedy and exploring choices stay inside it,
+    and the C kernel still equals the Python loop bit for bit."""
+    a_agent, a_loads, static, quality, draws = random_inputs(seed, m, pool)
+    rng = np.random.default_rng(seed + 1)
+    allowed = rng.random((m, pool)) < 0.5
+    allowed[np.arange(m), rng.integers(0, pool, m)] = True  # every job may take one server at least
+    draws[:, 0] = np.where(rng.random(m) < 0.3, 0.0, draws[:, 0])  # plenty of exploring steps
+    b_agent, b_loads = a_agent.copy(), list(a_loads)
+    a = kernel.run_sequence(a_agent, a_loads, static, quality, draws, 0.2, allowed=allowed)
+    b = run_sequence_py(b_agent, b_loads, static, quality, draws, 0.2, allowed)
+    assert a.actions.tolist() == b.actions.tolist() and a.explored.tolist() == b.explored.tolist()
+    assert np.array_equal(a.q_values, b.q_values) and np.array_equal(a_agent.weights, b_agent.weights)
+    assert allowed[np.arange(m), a.actions].all()
+    greedy = ~a.explored
+    best_allowed = np.where(allowed, a.q_values, -np.inf).argmax(axis=1)
+    assert (a.actions[greedy] == best_allowed[greedy]).all()
+
+
 def _no_kernel(monkeypatch):
     """As on a machine without a C compiler; calling the kernel anyway fails the test."""
     monkeypatch.setattr(kernel, "available", lambda: False)
