@@ -1,7 +1,11 @@
-"""A/B of the reference /run path without HTTP: `python bench/ab_inprocess.py ROOT` times parse_jobs,
-Session.run and encode_compact of the same 10,000 reference jobs on the code under ROOT (this tree, or an
-older commit checked out with `git worktree add /tmp/old REV`), median of 15. Run it alternately on two
-roots: HTTP benchmarks on a shared 2-core machine drift more than the differences they are asked about.
+"""In-process timings of the /run path, without HTTP: `python bench/ab_inprocess.py ROOT [--grid]`.
+
+Without --grid: parse_jobs, Session.run and encode_compact of the same 10,000 reference jobs on the code
+under ROOT (this tree, or an older commit checked out with `git worktree add /tmp/old REV`), median of 15.
+Run it alternately on two roots: HTTP benchmarks on a shared 2-core machine drift more than the
+differences they are asked about.
+With --grid: Session.run plus compact and full encoding of 10,000 jobs in a grid session, for plain jobs
+and for all-flexible ones with deadlines (half interruptible), median of 7: what the when-policy costs.
 """
 
 import sys
@@ -9,7 +13,7 @@ import time
 from pathlib import Path
 
 
-def main(root: Path) -> dict[str, float]:
+def main(root: Path, grid: bool) -> dict[str, float]:
     sys.path.insert(0, str(root))
     import numpy as np
     import orjson
@@ -23,8 +27,30 @@ def main(root: Path) -> dict[str, float]:
     world = build_world(Settings(pretrain_episodes=50, data_dir=root / "dataset_rl", cache_dir=None))
     rng = np.random.default_rng(1)
     tiers = ("green", "balanced", "performance")
+    if grid:
+        cpu = rng.integers(1, 100, 10_000).astype(float).tolist()
+        memory = rng.integers(1, 100, 10_000).astype(float).tolist()
+        plain = [{"priority": tiers[i % 3], "cpu": cpu[i], "memory": memory[i], "duration_min": 30 + 15 * (i % 5)} for i in range(10_000)]
+        flexible = [{**job, "urgency": "flexible", "deadline": 60 * (2 + i % 48), "interruptible": bool(i % 2)} for i, job in enumerate(plain)]
+        out = {}
+        for name, jobs in (("plain", parse_jobs(orjson.dumps(plain))), ("flexible", parse_jobs(orjson.dumps(flexible)))):
+            times: dict[str, list[float]] = {"run_ms": [], "compact_ms": [], "full_ms": []}
+            for _ in range(7):
+                session = Session("ab", 1, world, 0.0, 0.0, scenario="grid")
+                t0 = time.perf_counter()
+                record = session.run(jobs)
+                t1 = time.perf_counter()
+                decisions.encode_compact(world, record, 0, len(record))
+                t2 = time.perf_counter()
+                for start in range(0, len(record), 1000):  # the chunks /run streams
+                    decisions.encode_full(world, record, start, min(start + 1000, len(record)))
+                t3 = time.perf_counter()
+                for key, seconds in zip(times, (t1 - t0, t2 - t1, t3 - t2)):
+                    times[key].append(seconds * 1000)
+            out |= {f"{name}_{key}": round(float(np.median(v)), 1) for key, v in times.items()}
+        return out
     body = orjson.dumps([{"priority": tiers[i % 3], "latency": "low", "cpu": float(rng.integers(1, 100)), "memory": float(rng.integers(1, 100))} for i in range(10_000)])
-    times: dict[str, list[float]] = {"parse_ms": [], "run_ms": [], "encode_ms": []}
+    times = {"parse_ms": [], "run_ms": [], "encode_ms": []}
     for _ in range(15):
         session = Session("ab", 1, world, 0.0, 0.0)
         t0 = time.perf_counter()
@@ -40,4 +66,4 @@ def main(root: Path) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(main(Path(sys.argv[1]).resolve()))
+    print(main(Path(sys.argv[1]).resolve(), "--grid" in sys.argv[2:]))

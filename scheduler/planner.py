@@ -96,6 +96,18 @@ def integral(values: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -
     return float(out) if np.ndim(out) == 0 else out
 
 
+def rows_integral(window: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """integral() for many step functions at once: element i integrates window[row[i]] (slots from that
+    row's start) over [a[i], b[i])."""
+    cum = np.zeros((window.shape[0], window.shape[1] + 1))
+    np.cumsum(window, axis=1, out=cum[:, 1:])
+
+    def at(x: np.ndarray) -> np.ndarray:
+        whole = np.clip(np.floor(x), 0, window.shape[1] - 1).astype(np.intp)
+        return cum[row, whole] + (x - whole) * window[row, whole]
+
+    return at(b) - at(a)
+
 def _at(cum: np.ndarray, values: np.ndarray, x: np.ndarray | float) -> np.ndarray:
     """Integral from 0 to x of the step function: cum (n + 1,) its prefix sums."""
     x = np.asarray(x, dtype=np.float64)

@@ -181,7 +181,7 @@ class GridScenario:
     def clock_label(self, hour: float) -> str:
         """The UTC time whose data an hour reads: past the series' end the data wraps to its start,
         and so does the label, so the two never disagree."""
-        return str(self.grid.time_of(float(hour) % self.grid.n_hours)) + "Z"
+        return str(self.clock_labels(np.array([hour]))[0])
 
     def clock_labels(self, hours: np.ndarray) -> np.ndarray:
         """clock_label for many hours at once: (n,) str, minute precision."""

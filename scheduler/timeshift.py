@@ -298,9 +298,9 @@ def _defer(
             # Forecast g x h of running now and of the plan, from the window each job was decided on.
             s = np.floor(jobs.submit).astype(np.int64)
             window = forecasts.gather_windows(fc, s, int((np.ceil(jobs.deadline) - s).max()))  # (g, L)
-            now = _window_area(window, np.arange(len(group)), jobs.submit - s, jobs.submit - s + jobs.duration)
+            now = planner.rows_integral(window, np.arange(len(group)), jobs.submit - s, jobs.submit - s + jobs.duration)
             job = plan.run_job
-            planned = np.bincount(job, _window_area(window, job, plan.run_start - s[job], plan.run_end - s[job]), len(group))
+            planned = np.bincount(job, planner.rows_integral(window, job, plan.run_start - s[job], plan.run_end - s[job]), len(group))
             forecast_g[group] = planned / jobs.duration
             shift = (count > 1) | (plan.run_start[first] > jobs.submit + EPS_H)
             moved[group] = shift
@@ -325,14 +325,3 @@ def _groups(rows: np.ndarray, span: np.ndarray, chunk: int) -> list[np.ndarray]:
         lo += size
     return groups
 
-
-def _window_area(window: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Integral of window[row] (slots from each job's decision slot) over [a, b), per element."""
-    cum = np.zeros((window.shape[0], window.shape[1] + 1))
-    np.cumsum(window, axis=1, out=cum[:, 1:])
-
-    def at(x: np.ndarray) -> np.ndarray:
-        whole = np.clip(np.floor(x), 0, window.shape[1] - 1).astype(np.intp)
-        return cum[row, whole] + (x - whole) * window[row, whole]
-
-    return at(b) - at(a)

@@ -121,7 +121,7 @@ async def run(
             tail = {"server_loads": dict(zip(world.fleet.names, session.engine.loads.tolist()))}
             clock = session.clock_h
             if clock is not None:  # grid sessions: the clock after the run, against which "deferred" is read
-                tail["clock_utc"] = str(session.engine.scenario.clock_labels([clock])[0])
+                tail["clock_utc"] = session.engine.scenario.clock_label(clock)
             return record, tail
 
     record, tail = await run_in_threadpool(schedule)
@@ -194,7 +194,7 @@ def queue(
     return {
         "total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))],
         "deferred_total": deferred_total, "deferred_offset": d_offset, "deferred_limit": d_limit, "deferred": waiting,
-        "clock_utc": None if clock is None else str(scenario.clock_labels([clock])[0]),
+        "clock_utc": None if clock is None else scenario.clock_label(clock),
     }  # fmt: skip
 
 
