@@ -16,11 +16,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from scheduler.sessions import SessionStore
+from scheduler.service.sessions import SessionStore
 from scheduler.settings import ROOT, Settings, get_settings
-from scheduler.world import build_world
-from web import errors, routes_info, routes_jobs, routes_plan, routes_sim
-from web.limits import BodySizeLimit, SessionHeaders
+from scheduler.placement.world import build_world
+from web import errors
+from web.routes import info as routes_info
+from web.routes import jobs as routes_jobs
+from web.routes import plan as routes_plan
+from web.routes import simulate as routes_sim
+from web.middleware import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
 from web.simulations import SimulationRunner
 from xai.explainer import build_explainer

@@ -18,11 +18,11 @@ def main(root: Path, grid: bool) -> dict[str, float]:
     import numpy as np
     import orjson
 
-    from scheduler import decisions
-    from scheduler.jobs import parse_jobs
-    from scheduler.sessions import Session
+    from scheduler.service import decisions
+    from scheduler.core.jobs import parse_jobs
+    from scheduler.service.sessions import Session
     from scheduler.settings import Settings
-    from scheduler.world import build_world
+    from scheduler.placement.world import build_world
 
     world = build_world(Settings(pretrain_episodes=50, data_dir=root / "dataset_rl", cache_dir=None))
     rng = np.random.default_rng(1)

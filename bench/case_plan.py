@@ -1,6 +1,6 @@
 """The planner benchmark: 3,000 long jobs over a year of 30-minute carbon data, in this process.
 
-One measured run is `scheduler.plan.plan_request` end to end on parsed inputs: the shipped Spain series
+One measured run is `scheduler.timeshift.requests.plan_request` end to end on parsed inputs: the shipped Spain series
 (dataset_rl/grid/ES.csv, direct intensity, 2023) resampled from 60 to 30 minutes, and 3,000 jobs drawn
 from `np.random.default_rng(SEED)`: submissions uniform over the year, durations 2-12 h, deadlines
 12-48 h after submission, half of them interruptible, 100-1000 W. It plans run_now, perfect, noisy x 10
@@ -26,7 +26,7 @@ FORECASTS = ("perfect", "noisy", "persistence")
 
 
 def plan_case(plan: "Plan") -> list[Figure]:
-    from scheduler.plan import plan_request
+    from scheduler.timeshift.requests import plan_request
 
     series, jobs = _inputs()
     runs = 1 + SEEDS + 1  # perfect, noisy streams, persistence
@@ -56,9 +56,9 @@ def _inputs() -> tuple:
     """The 2023 hourly series (resampled to 30 min inside plan_request) and the job table."""
     from dataclasses import replace
 
-    from scheduler.carbon_series import read_series_csv
-    from scheduler.grid import GRID_DIR
-    from scheduler.plan import JobTable
+    from scheduler.data.carbon_series import read_series_csv
+    from scheduler.data.grid import GRID_DIR
+    from scheduler.timeshift.requests import JobTable
     from scheduler.settings import ROOT
 
     full = read_series_csv(ROOT / "dataset_rl" / GRID_DIR / "ES.csv", column="direct_g_per_kwh")

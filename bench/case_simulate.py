@@ -1,6 +1,6 @@
 """The simulator benchmark: every policy on 100,000 jobs, grid scenario, in this process.
 
-One measured run is `scheduler.evaluation.run_evaluation` end to end: the Hybrid ML seed's Poisson workload
+One measured run is `scheduler.studies.placement.run_evaluation` end to end: the Hybrid ML seed's Poisson workload
 (seed SEED, offered load 0.7 on the busiest pool), the per-job, per-server physics, the seven
 policies' event loops, the metrics, the win/loss matrix and the hindsight lower bound. Loading the data
 and pre-training the agents (as the server does at start-up) happen once, untimed.
@@ -19,8 +19,8 @@ TARGET_S = 60.0
 
 
 def simulate(plan: "Plan") -> list[Figure]:
-    from scheduler.evaluation import EvaluationConfig, run_evaluation
-    from scheduler.policies import POLICIES
+    from scheduler.studies.placement import EvaluationConfig, run_evaluation
+    from scheduler.sim.policies import POLICIES
 
     jobs = plan.big_batch_jobs
     world, grid, regions = _load()
@@ -40,9 +40,9 @@ def simulate(plan: "Plan") -> list[Figure]:
 
 def _load() -> tuple:
     """World (fleet, signals, agents pre-trained as the server's lifespan does), grid and regions."""
-    from scheduler.evaluation import grid_inputs
+    from scheduler.studies.placement import grid_inputs
     from scheduler.settings import Settings
-    from scheduler.world import build_world
+    from scheduler.placement.world import build_world
 
     # Defaults, whatever TASKPILOT_* says (as the other benchmarks).
     settings = Settings(_env_prefix="TASKPILOT_BENCH_IGNORED_", groq_api_key=None, log_level="WARNING")

@@ -21,7 +21,7 @@ from bench.server import Server, post_run, reset, serve
 from bench.workload import job_body
 
 if TYPE_CHECKING:
-    from scheduler.engine import World
+    from scheduler.placement.engine import World
     from scheduler.settings import Settings
 
 
@@ -55,8 +55,8 @@ CLIENTS = (1, 2, 4)
 
 def engine(plan: Plan) -> list[Figure]:
     """Session.run on parsed jobs in this process: no HTTP, no JSON."""
-    from scheduler.jobs import parse_jobs
-    from scheduler.sessions import Session, derive_seed
+    from scheduler.core.jobs import parse_jobs
+    from scheduler.service.sessions import Session, derive_seed
     from scheduler.settings import Settings
 
     # Defaults, whatever TASKPILOT_* says (the same settings as the benchmarked servers get).
@@ -74,7 +74,7 @@ def engine(plan: Plan) -> list[Figure]:
         if run > 0:  # run 0 warms up
             figure.samples.append(plan.batch_jobs / elapsed)
             kept.samples.append(_array_bytes(record) / len(record))
-    # A grid session also keeps each job's when and how (scheduler.timeshift.Timing).
+    # A grid session also keeps each job's when and how (scheduler.timeshift.policy.Timing).
     grid = Figure("engine.grid_bytes_per_job", "B/job", note="the same in a grid session (adds the when-policy's per-job record)")
     session = Session("bench-engine-grid", 1, world, created=0.0, last_used=0.0, scenario="grid")
     record = session.run(jobs)

@@ -161,7 +161,7 @@ def run_sequence_py(
 def td_update(w: list[list[float]], phi: list[float], action: int, target: float, lr: float) -> None:
     """One TD(0) step on the action's row: W[a] += lr x (target - Q(s, a)) x phi(s), in place.
 
-    Public so that the simulator's TierAgents (scheduler/policies.py) learn with the very arithmetic of
+    Public so that the simulator's TierAgents (scheduler/sim/policies.py) learn with the very arithmetic of
     run_sequence_py, bit for bit. `w` holds plain-float rows: per job, numpy calls would cost more than
     the arithmetic."""
     row = w[action]

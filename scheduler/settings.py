@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     @field_validator("carbon_bands")
     @classmethod
     def _bands(cls, value: str) -> str:
-        from scheduler.timeshift import BandPolicy
+        from scheduler.timeshift.policy import BandPolicy
 
         BandPolicy.parse(value)  # ValueError says what is wrong
         return value

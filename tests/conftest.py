@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from rl.pretrain import pretrain_agents
-from scheduler.datasets import Datasets, load_datasets
-from scheduler.engine import World
-from scheduler.fleet import build_fleet
+from scheduler.placement.pretrain import pretrain_agents
+from scheduler.data.datasets import Datasets, load_datasets
+from scheduler.placement.engine import World
+from scheduler.core.fleet import build_fleet
 from scheduler.settings import ROOT
-from scheduler.signals import build_signals
+from scheduler.data.signals import build_signals
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +28,6 @@ def world(datasets: Datasets) -> World:
 def grid_world() -> World:
     """A world whose grid scenario can be built (on first use), with quick pre-training."""
     from scheduler.settings import Settings
-    from scheduler.world import build_world
+    from scheduler.placement.world import build_world
 
     return build_world(Settings(data_dir=ROOT / "dataset_rl", pretrain_episodes=100, seed=7))

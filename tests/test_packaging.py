@@ -376,7 +376,7 @@ def test_data_md_names_files_sources_and_licenses():
     assert "proxy" in text.lower()
 
 
-@pytest.mark.parametrize("module", ["rl.kernel", "scheduler.datasets"])
+@pytest.mark.parametrize("module", ["rl.kernel", "scheduler.data.datasets"])
 def test_build_steps_run(module, tmp_path):
     """The deploy build steps (render.yaml, Dockerfile) succeed from the project root."""
     env = {**os.environ, "TASKPILOT_CACHE_DIR": str(tmp_path)}

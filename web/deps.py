@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from scheduler.engine import World
-from scheduler.sessions import Session, SessionStore
+from scheduler.placement.engine import World
+from scheduler.service.sessions import Session, SessionStore
 from scheduler.settings import Settings
 from xai.explainer import Explainer
 
@@ -37,7 +37,7 @@ async def get_session(
 ) -> Session:
     """The caller's session: the one named by X-Session-ID (created if new), or a new one.
     Its id comes back in the X-Session-ID response header of every answer, errors and streams included
-    (web.limits.SessionHeaders adds it from request.state)."""
+    (web.middleware.SessionHeaders adds it from request.state)."""
     store: SessionStore = request.app.state.sessions
     notice = None
     if x_session_id is None:

@@ -4,9 +4,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from scheduler.engine import ScenarioUnavailable
-from scheduler.jobs import JobValidationError
-from scheduler.sessions import SessionError
+from scheduler.placement.engine import ScenarioUnavailable
+from scheduler.core.jobs import JobValidationError
+from scheduler.service.sessions import SessionError
 
 
 class LimitExceeded(Exception):

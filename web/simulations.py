@@ -1,6 +1,6 @@
 """Simulations started over HTTP: run in a small thread pool, bounded in number, size and time.
 
-Either study: placement (scheduler/evaluation.py) or deferral (scheduler/deferral.py), by the config's type.
+Either study: placement (scheduler/studies/placement.py) or deferral (scheduler/studies/deferral.py), by the config's type.
 
 A run is identified by an unguessable id (uuid4), which is all a client needs to read it: runs do not
 belong to sessions, and nothing a run does touches any session. At most `max_runs` are queued or
@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from scheduler.engine import World
+from scheduler.placement.engine import World
 from scheduler.settings import Settings
-from scheduler.sim_config import (
+from scheduler.sim.config import (
     DeferralConfig,
     EvaluationCancelled,
     EvaluationConfig,
@@ -29,7 +29,7 @@ from scheduler.sim_config import (
 
 log = logging.getLogger(__name__)
 SimulationConfig = EvaluationConfig | DeferralConfig
-"""A placement run (scheduler/evaluation.py) or a deferral study (scheduler/deferral.py)."""
+"""A placement run (scheduler/studies/placement.py) or a deferral study (scheduler/studies/deferral.py)."""
 ACTIVE = ("queued", "running")
 
 
@@ -139,13 +139,13 @@ class SimulationRunner:
         """The results document of one run of either study."""
         # Imported on first use: the simulator's modules cost ~40 ms that start-up should not pay.
         if isinstance(config, DeferralConfig):
-            from scheduler.deferral import run_deferral
+            from scheduler.studies.deferral import run_deferral
 
             world, settings = self._world, self._settings
             return run_deferral(
                 config, world.fleet, world.signals.energy_price, data_dir=settings.data_dir, cache_dir=settings.cache_dir, progress=progress, cancel=cancel
             )
-        from scheduler.evaluation import grid_inputs, run_evaluation
+        from scheduler.studies.placement import grid_inputs, run_evaluation
 
         grid, regions = grid_inputs(self._world, config.scenario)
         result = run_evaluation(self._world, grid, config, regions=regions, data_dir=self._settings.data_dir, progress=progress, cancel=cancel)

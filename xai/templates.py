@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scheduler.scenario import GRID_FACTOR_SCALE_G
-from scheduler.signals import CARBON_BAND_EDGES
+from scheduler.placement.scenario import GRID_FACTOR_SCALE_G
+from scheduler.data.signals import CARBON_BAND_EDGES
 
 
 class DecisionFacts(NamedTuple):

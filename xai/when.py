@@ -1,10 +1,10 @@
-"""The "When:" sentence of a grid decision: what the when-policy (scheduler.timeshift) decided for the job,
+"""The "When:" sentence of a grid decision: what the when-policy (scheduler.timeshift.policy) decided for the job,
 the band and the numbers behind it, and the forecast's part. Deterministic, like xai.templates; the
 explanation of the placement comes first and this sentence follows it (also after an LLM's text).
 """
 
-from scheduler.energy import ECO
-from scheduler.timeshift import (
+from scheduler.core.energy import ECO
+from scheduler.timeshift.policy import (
     BANDS,
     EPS_H,
     REASON_CRITICAL,

@@ -1882,7 +1882,7 @@
 
   /** POST /run gives each job's status as decided; GET /history as it is on the session's clock now: a
    * deferred job whose start the clock has reached (this run moved it on) is "released". The rule is the
-   * server's (scheduler/decisions.py status_codes): deferred while its start is after the clock. */
+   * server's (scheduler/service/decisions.py status_codes): deferred while its start is after the clock. */
   function releaseStarted(jobs, clockUtc) {
     const clock = clockUtc ? Date.parse(clockUtc) : NaN;
     if (Number.isNaN(clock)) return jobs;

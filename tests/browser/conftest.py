@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ROOT, uvicorn_server  # noqa: F401 -- ROOT is re-exported to the test modules
+from tests.web.conftest import ROOT, uvicorn_server  # noqa: F401 -- ROOT is re-exported to the test modules
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt (make test installs it)")
 

@@ -1,0 +1,214 @@
+"""run_batch: place a batch of jobs, each on a server of its tier pool, and learn from it.
+
+Pools are disjoint, so a tier's jobs only ever see that tier's loads and agent: the batch is split by
+tier, each tier's jobs run through its agent in submission order, and the results are put back in
+order. The state each job sees comes from the series at the session's pointer, which advances by one
+per job across all tiers, as in the reference.
+"""
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rl.agent import TierAgent, run_sequence
+from rl.features import static_features
+from scheduler.data.datasets import DatasetError
+from scheduler.core.fleet import TIERS, Fleet
+from scheduler.core.jobs import JobBatch
+from scheduler.placement.scenario import ReferenceScenario, Scenario, StepMetrics
+from scheduler.timeshift.policy import Timing
+from scheduler.core.scoring import TIER_WEIGHTS, pool_scores
+from scheduler.data.signals import Signals
+
+
+class ScenarioUnavailable(DatasetError):
+    """A scenario's data could not be built; the message says which file or setting and why."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A scenario and the tier agents pre-trained on its states."""
+
+    scenario: Scenario
+    pretrained: tuple[TierAgent, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """The process-wide, read-only inputs of every decision.
+
+    `pretrained` are the reference scenario's agents; other scenarios are built by `builders` on first
+    use (the grid scenario reads three years of hourly data), once, and shared by every session."""
+
+    fleet: Fleet
+    signals: Signals
+    pretrained: tuple[TierAgent, ...]
+    builders: Mapping[str, Callable[[], Runtime]] = field(default_factory=dict)
+    _built: dict[str, Runtime] = field(default_factory=dict, repr=False)
+    _failed: dict[str, "ScenarioUnavailable"] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._built["reference"] = Runtime(ReferenceScenario(self.fleet, self.signals), self.pretrained)
+
+    @property
+    def scenario_names(self) -> tuple[str, ...]:
+        return ("reference", *self.builders)
+
+    def runtime(self, name: str) -> Runtime:
+        """The named scenario's runtime, built on first use; ValueError for an unknown name.
+
+        A scenario whose data cannot be built (a missing or bad file, a clock outside the series)
+        raises ScenarioUnavailable, now and on every later call: the files will not heal, and
+        re-reading three years of data per request would only slow the answer down."""
+        if name not in self._built:
+            if name not in self.builders:
+                raise ValueError(f"unknown scenario {name!r}; known: {', '.join(self.scenario_names)}")
+            with self._lock:
+                if name not in self._built:
+                    try:
+                        self._built[name] = self.builders[name]()
+                    except (DatasetError, ValueError) as exc:
+                        self._failed[name] = ScenarioUnavailable(f"the {name} scenario is unavailable: {exc}")
+                if name in self._failed:
+                    raise self._failed[name]
+        return self._built[name]
+
+
+@dataclass
+class EngineState:
+    """What a session's decisions depend on and change."""
+
+    loads: np.ndarray  # (n_servers,) int64 jobs placed on each server
+    pointer: int  # position in the series of the next job
+    agents: list[TierAgent]  # one per tier, the session's own copies
+    rngs: list[np.random.Generator]  # one exploration stream per tier
+    scenario: Scenario  # where energy and carbon figures come from
+    forecast_rng: np.random.Generator  # the noisy forecast's draws (grid scenario)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """Everything decided in one run; the per-server tables are recomputed from it when asked for."""
+
+    scenario: Scenario  # the figures below came from it, and the per-server tables are recomputed by it
+    job_ids: np.ndarray  # (n,) int64
+    jobs: JobBatch
+    pointer: int  # series position of the first job
+    chosen: np.ndarray  # (n,) server position
+    loads_before: np.ndarray  # (n, n_servers) int64 server loads when the job was placed
+    q_values: np.ndarray  # (n, pool_size) the agent's Q(s, .) over the job's pool
+    explored: np.ndarray  # (n,) bool, epsilon step
+    reward: np.ndarray  # (n,) quality score of the chosen server, 0..1
+    rl_reward: np.ndarray  # (n,) training reward: quality minus overload penalty
+    energy_kwh: np.ndarray  # (n,) on the chosen server
+    cost: np.ndarray  # (n,) on the chosen server
+    co2_kg: np.ndarray  # (n,) on the chosen server
+    co2_baseline_kg: np.ndarray  # (n,) mean over the performance pool: the "run everything big" baseline
+    carbon_factor: np.ndarray  # (n,) at decision time
+    runtime_min: np.ndarray  # (n,) on the chosen server; NaN in the reference scenario (no runtime model)
+    intensity_g_per_kwh: np.ndarray  # (n,) grid average intensity on the chosen server; NaN in the reference scenario
+    dominant: np.ndarray  # (n,) int8 metric (perf, cost, co2, lat) weighing most in the chosen score; 4 = none
+    dominant_is_best: np.ndarray  # (n,) bool: the chosen server is the pool's best on that metric
+    timing: Timing | None = None  # when and how each job runs (grid scenario); None: all now, FAST
+
+    def __len__(self) -> int:
+        return len(self.job_ids)
+
+
+def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBatch) -> BatchRecord:
+    """Decide, learn and advance `state` for `jobs` (in order); returns the record of the decisions."""
+    fleet, n = world.fleet, len(jobs)
+    step = state.scenario.evaluate(np.arange(state.pointer, state.pointer + n, dtype=np.int64), jobs)
+    metrics = step.metrics
+    static = static_features(step.carbon_factor, step.price, jobs.cpu, jobs.memory)
+    pool_width = max(len(p) for p in fleet.pools)
+    chosen = np.empty(n, np.intp)
+    reward = np.empty(n)
+    rl_reward = np.empty(n)
+    explored = np.zeros(n, bool)
+    dominant = np.zeros(n, np.int8)
+    dominant_is_best = np.zeros(n, bool)
+    q_values = np.full((n, pool_width), np.nan)
+    loads_start = state.loads.copy()
+    for tier in range(len(TIERS)):
+        rows = np.flatnonzero(jobs.tier == tier)
+        if rows.size == 0:
+            continue
+        pool = fleet.pools[tier]
+        scores = pool_scores(fleet, tier, metrics.take(rows), None if step.latency is None else step.latency[rows])
+        quality = scores.final  # (m, pool_size)
+        pool_loads = state.loads[pool].tolist()
+        draws = state.rngs[tier].random((rows.size, 2))
+        agent = state.agents[tier]
+        allowed = meets_deadline(step.runtime_min, jobs.deadline_min, rows, pool)
+        result = run_sequence(agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor, allowed=allowed)
+        state.loads[pool] = pool_loads
+        chosen[rows] = pool[result.actions]
+        reward[rows] = quality[np.arange(rows.size), result.actions]
+        rl_reward[rows] = result.rl_reward
+        explored[rows] = result.explored
+        dominant[rows], dominant_is_best[rows] = _dominant(scores.parts, result.actions, TIER_WEIGHTS[tier])
+        q_values[rows, : len(pool)] = result.q_values
+    placed = np.zeros((n, fleet.n_servers), np.int64)
+    placed[np.arange(n), chosen] = 1
+    loads_before = loads_start + np.cumsum(placed, axis=0) - placed
+    rows = np.arange(n)
+    energy_kwh, cost, co2_kg = metrics.energy_kwh[rows, chosen], metrics.cost[rows, chosen], metrics.co2_kg[rows, chosen]
+    runtime_min, intensity = _chosen(step.runtime_min, chosen), _chosen(step.intensity_g_per_kwh, chosen)
+    timing = state.scenario.plan_when(step, jobs, chosen, state.forecast_rng) if n else None
+    if timing is not None:
+        # Placement is decided on the run-now figures; what the job then draws and emits follows its
+        # mode and start, measured on the actual signal.
+        energy_kwh, co2_kg, runtime_min, intensity = timing.energy_kwh, timing.co2_kg, timing.runtime_min, timing.intensity_g
+        cost = energy_kwh * state.scenario.price_at(timing.start_h)
+    record = BatchRecord(
+        state.scenario, job_ids, jobs, state.pointer, chosen, loads_before, q_values, explored, reward, rl_reward,
+        energy_kwh=energy_kwh,
+        cost=cost,
+        co2_kg=co2_kg,
+        co2_baseline_kg=metrics.co2_kg[:, fleet.pools[-1]].mean(axis=1),
+        carbon_factor=step.carbon_factor,
+        runtime_min=runtime_min,
+        intensity_g_per_kwh=intensity,
+        dominant=dominant,
+        dominant_is_best=dominant_is_best,
+        timing=timing,
+    )  # fmt: skip
+    state.pointer += n
+    return record
+
+
+def meets_deadline(runtime_min: np.ndarray | None, deadline_min: np.ndarray, rows: np.ndarray, pool: np.ndarray) -> np.ndarray | None:
+    """(m, pool_size) bool: the pool servers on which each job, run now in FAST mode, finishes by its
+    deadline; None when that leaves every job every server (no runtime model, no deadlines). A job no
+    server can finish in time keeps them all: it will be late wherever it goes, and its explanation says so."""
+    room = deadline_min[rows]
+    if runtime_min is None or np.isnan(room).all():
+        return None
+    fits = runtime_min[np.ix_(rows, pool)] <= room[:, None] + 1e-9  # NaN (no deadline) compares False
+    fits[np.isnan(room) | ~fits.any(axis=1)] = True
+    return None if fits.all() else fits
+
+
+def _dominant(parts: np.ndarray, actions: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each job, the metric contributing most to the chosen server's score (lowest index on ties;
+    4 when none contributes) and whether that server leads the pool on it. parts: (m, 4, pool_size)."""
+    rows = np.arange(len(actions))
+    own = parts[rows, :, actions]  # (m, 4)
+    weighted = own * weights
+    top = weighted.argmax(axis=1)
+    is_best = own[rows, top] >= parts[rows, top].max(axis=1)
+    return np.where(weighted[rows, top] > 0, top, len(weights)), is_best
+
+
+def _chosen(table: np.ndarray | None, chosen: np.ndarray) -> np.ndarray:
+    return np.full(len(chosen), np.nan) if table is None else table[np.arange(len(chosen)), chosen]
+
+
+def step_at(record: BatchRecord, start: int, stop: int) -> StepMetrics:
+    """The per-server figures of record rows start..stop-1, recomputed (exactly) by its scenario."""
+    t = np.arange(record.pointer + start, record.pointer + stop, dtype=np.int64)
+    return record.scenario.evaluate(t, record.jobs.take(slice(start, stop)))

@@ -1,0 +1,302 @@
+"""Evaluate placement policies in the simulator: one config, one seed, every policy on the same jobs and clock.
+
+`run_evaluation` is what POST /simulate and the CLI (`python -m scheduler.evaluate`) call; the result
+becomes results.json, results.csv and a self-contained report.html (`write_outputs`). Randomness comes
+from one seed: the workload and each policy get their own stream spawned from it, so a policy's result
+does not depend on which other policies ran, and the tier agents are pre-trained from it too
+(`pretrain_tier_agents`), so nothing of the server's world but its data enters a run. A seed that was
+not given is drawn and reported, so any run can be replayed bit for bit, in the CLI or over HTTP.
+`check_config` refuses, cheaply and up front, a config whose data is not there.
+"""
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from rl.agent import AgentConfig, TierAgent
+from scheduler.placement.pretrain import pretrain_agents
+from scheduler.sim import metrics as sim_metrics
+from scheduler.data import workloads
+from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
+from scheduler.core.energy import build_machines, load_power_curve
+from scheduler.placement.engine import World
+from scheduler.core.fleet import TIERS
+from scheduler.data.grid import GridSeries
+from scheduler.core.jobs import LATENCIES
+from scheduler.sim.policies import TierAgents, make_policy
+from scheduler.placement.scenario import GridScenario
+from scheduler.settings import ROOT
+from scheduler.sim.config import (  # noqa: F401 -- re-exported
+    MAX_JOBS,
+    POLICIES,
+    EvaluationCancelled,
+    EvaluationConfig,
+    resolve_seed,
+)
+from scheduler.sim.simulator import Problem, Run, build_problem, simulate
+from scheduler.placement.world import WORLD_STREAMS
+
+DATA_DIR = ROOT / "dataset_rl"
+SHARED_GAIA_DIR = ROOT.parent / "shared" / "data" / "workloads" / "gaia"
+"""Full GAIA traces, used when more jobs are asked for than the shipped 10,000-row samples hold."""
+SCHEMA_VERSION = 1
+UNITS = {
+    "energy": "kWh",
+    "co2": "kg CO2eq (per-job arrays in g)",
+    "time": "minutes",
+    "throughput": "jobs per hour",
+    "cost": "price x kWh, in the reference price series' unitless currency",
+}
+LOWER_BOUND_HOLDS_FOR = "any non-preemptive schedule of these jobs on their pools, any start >= arrival, ignoring capacity"
+TABLE_COLUMNS = (
+    ("policy", "policy", "s"), ("energy_kwh", "energy kWh", ",.1f"), ("co2_kg", "CO2 kg", ",.2f"), ("co2_with_idle_kg", "CO2+idle kg", ",.1f"), ("cost", "cost", ",.1f"),
+    ("completion_mean_min", "compl. min", ",.1f"), ("completion_p95_min", "p95 min", ",.1f"), ("wait_mean_min", "wait min", ",.1f"),
+    ("throughput_per_h", "jobs/h", ",.2f"), ("utilisation", "util", ".3f"), ("starved", "starved", ",d"),
+    ("slo_miss", "SLO miss", ".3f"), ("quality_mean", "quality", ".3f"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The independent random streams of one evaluation, all spawned from its seed."""
+
+    workload: np.random.Generator
+    policies: dict[str, np.random.Generator]
+
+
+def pretrain_tier_agents(world: World, seed: int, episodes: int) -> tuple[TierAgent, ...]:
+    """The tier agents of a run with this seed: pre-trained on the reference scenario from the stream
+    build_world takes for the same seed (its first child), with the default AgentConfig, so the CLI
+    (whose world is built from the run's seed) and a server (built from its own TASKPILOT_SEED) run the
+    same agents. Tests check this against build_world."""
+    reference_stream = np.random.SeedSequence(seed).spawn(WORLD_STREAMS)[0]
+    return pretrain_agents(world.fleet, world.signals, episodes, np.random.default_rng(reference_stream), AgentConfig())
+
+
+def seed_streams(seed: int) -> Streams:
+    """The workload's and each policy's stream: children of `seed` after the ones build_world takes."""
+    workload, policies = np.random.SeedSequence(seed).spawn(WORLD_STREAMS + 2)[WORLD_STREAMS:]
+    return Streams(
+        np.random.default_rng(workload),
+        {name: np.random.default_rng(s) for name, s in zip(POLICIES, policies.spawn(len(POLICIES)))},
+    )  # fmt: skip
+
+
+@dataclass
+class EvaluationResult:
+    config: EvaluationConfig
+    seed: int
+    workload: dict[str, Any]
+    clock: dict[str, Any]
+    summaries: list[sim_metrics.Summary]
+    lower_bound_co2_kg: float
+    learning: dict[str, Any]
+    win_loss: dict[str, Any]
+    server_utilisation: dict[str, list[float]]
+    elapsed_s: dict[str, float] = field(default_factory=dict)  # wall time per policy; kept out of to_json
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but wall times: the same seed gives the same document, bit for bit."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "config": self.config.model_dump(mode="json"),
+            "seed": self.seed,
+            "workload": self.workload,
+            "clock": self.clock,
+            "units": UNITS,
+            "slo_stretch": dict(zip(LATENCIES, sim_metrics.SLO_STRETCH)),
+            "policies": [s.as_dict() for s in self.summaries],
+            "lower_bound": {"co2_kg": self.lower_bound_co2_kg, "holds_for": LOWER_BOUND_HOLDS_FOR},
+            "learning_curve": self.learning,
+            "win_loss": self.win_loss,
+            "server_utilisation": self.server_utilisation,
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        rows = [s.as_dict() for s in self.summaries]
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+
+
+def run_evaluation(
+    world: World,
+    grid: GridSeries | None,
+    config: EvaluationConfig,
+    *,
+    regions: np.ndarray | None = None,
+    data_dir: Path = DATA_DIR,
+    workload: workloads.Workload | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> EvaluationResult:
+    """Simulate config.policies on one workload and clock; grid and regions (zone per server) are needed
+    for the grid scenario. `workload` overrides config.workload (the CLI's CSV files). progress(done,
+    total, policy) is called between chunks of jobs; cancel() returning True stops with EvaluationCancelled."""
+    seed = resolve_seed(config.seed)
+    config = config.model_copy(update={"seed": seed})
+    streams = seed_streams(seed)
+    fleet = world.fleet
+    wl = workload if workload is not None else build_workload(config, world, streams.workload, data_dir)
+    clock = build_clock(config, world, grid, regions)
+    curve = load_power_curve(data_dir) if config.power_curve == "specpower" else None
+    problem = build_problem(fleet, build_machines(fleet, curve), clock, wl)
+    pretrained = pretrain_tier_agents(world, seed, config.pretrain_episodes) if "tier_agents" in config.policies else ()
+    total, done = len(wl) * len(config.policies), 0
+    runs: dict[str, Run] = {}
+    agent_reward, elapsed = None, {}
+    for name in config.policies:
+        policy = make_policy(name, problem, streams.policies[name], pretrained)
+
+        def on_chunk(jobs: int, name: str = name, before: int = done) -> None:
+            if cancel is not None and cancel():
+                raise EvaluationCancelled(f"cancelled during {name} after {before + jobs} of {total} job runs")
+            if progress is not None:
+                progress(before + jobs, total, name)
+
+        started = time.perf_counter()
+        runs[name] = simulate(problem, policy, on_chunk)
+        elapsed[name] = time.perf_counter() - started
+        done += len(wl)
+        if isinstance(policy, TierAgents):
+            agent_reward = np.asarray(policy.rl_reward)
+    return _result(config, seed, problem, runs, agent_reward, elapsed)
+
+
+def build_workload(config: EvaluationConfig, world: World, rng: np.random.Generator, data_dir: Path = DATA_DIR) -> workloads.Workload:
+    fleet, n = world.fleet, config.jobs
+    if config.workload == "task":
+        return workloads.task_trace(data_dir, n, fleet, rng, config.load)
+    if config.workload == "poisson":
+        return workloads.poisson(n, fleet, rng, config.load)
+    if config.workload == "file":
+        raise ValueError("workload 'file' needs the Workload passed to run_evaluation(workload=...)")
+    check_config(config, data_dir)
+    return workloads.gaia(config.workload, n, fleet, rng, data_dir, SHARED_GAIA_DIR)
+
+
+def check_config(config: EvaluationConfig, data_dir: Path = DATA_DIR) -> None:
+    """ValueError, naming the problem, when a run of `config` would fail on data that is not there: a
+    GAIA run past the shipped 10,000-row sample needs the full trace in SHARED_GAIA_DIR, which a deployed
+    image does not have. Cheap (file checks and a line count): POST /simulate calls it before accepting
+    a run; build_workload calls it again. The EvaluationConfig model has checked everything else."""
+    if config.workload not in workloads.GAIA_TRACES:
+        return
+    trace = workloads.GAIA_TRACES[config.workload]
+    sample = data_dir / workloads.WORKLOAD_DIR / f"{trace}-10k.csv"
+    if not sample.is_file():
+        raise ValueError(f"{config.workload} needs {workloads.WORKLOAD_DIR}/{sample.name} in the data directory, which is absent")
+    if config.jobs <= workloads.GAIA_SAMPLE_ROWS:
+        return
+    full = SHARED_GAIA_DIR / f"{trace}-100k.csv"
+    shown = Path("..", *full.relative_to(ROOT.parent).parts) if full.is_relative_to(ROOT.parent) else full
+    if not full.is_file():
+        raise ValueError(f"{config.workload} ships {workloads.GAIA_SAMPLE_ROWS:,} jobs; more need {shown}, which is absent")
+    with full.open("rb") as f:
+        rows = sum(1 for line in f if line.strip()) - 1  # less the header; ~10 ms for 100,000 rows
+    if config.jobs > rows:
+        raise ValueError(f"{config.workload} has {rows:,} jobs in {shown}; asked for {config.jobs:,}")
+
+
+def build_clock(config: EvaluationConfig, world: World, grid: GridSeries | None, regions: np.ndarray | None) -> Clock:
+    """The run's clock; ValueError when config.start_hour is outside the scenario's carbon series (the
+    grid's 2021-2023 hours, the reference proxy's year). The price series (2,000 hours) wraps, as all do."""
+    if config.scenario == "reference":
+        clock = reference_clock(world.signals, world.fleet.n_servers, float(config.start_hour))
+    elif grid is None or regions is None:
+        raise ValueError("the grid scenario needs the grid series and the zone of each server (regions)")
+    else:
+        clock = grid_clock(grid, regions, world.signals.energy_price, config.basis, float(config.start_hour))
+    hours = min(len(series.values) for series in clock.carbon)
+    if not 0 <= config.start_hour < hours:
+        raise ValueError(f"start_hour must be 0..{hours - 1}, the hours of the {config.scenario} scenario's carbon series; got {config.start_hour}")
+    return clock
+
+
+def grid_inputs(world: World, scenario: str) -> tuple[GridSeries | None, np.ndarray | None]:
+    """run_evaluation's grid and regions: the world's grid scenario's series and zone of each server (the
+    scenario is built on first use), or (None, None) for the reference. The API and the CLI both call it."""
+    if scenario != "grid":
+        return None, None
+    grid = world.runtime("grid").scenario
+    assert isinstance(grid, GridScenario)
+    return grid.grid, grid.server_zone
+
+
+def _result(
+    config: EvaluationConfig, seed: int, problem: Problem, runs: dict[str, Run], agent_reward: np.ndarray | None, elapsed: dict[str, float]
+) -> EvaluationResult:
+    wl, fleet, clock = problem.workload, problem.fleet, problem.clock
+    rows = np.arange(len(wl))
+    summaries = [sim_metrics.summarise(problem, run, config.starvation_min) for run in runs.values()]
+    quality = {name: sim_metrics.learning_curve(problem.quality[rows, run.server], config.windows) for name, run in runs.items()}
+    learning = {
+        "window_jobs": int(np.ceil(len(wl) / min(config.windows, len(wl)))),
+        "quality": quality,
+        "agent_reward": None if agent_reward is None else sim_metrics.learning_curve(agent_reward, config.windows),
+    }
+    horizon = {name: max(run.horizon_min, 1e-12) for name, run in runs.items()}
+    return EvaluationResult(
+        config=config,
+        seed=seed,
+        workload={
+            "name": wl.name, "jobs": len(wl), "span_h": float(wl.arrival_min[-1] - wl.arrival_min[0]) / 60.0,
+            "offered_load": dict(zip(TIERS, workloads.offered_load(wl, fleet).tolist())),
+            "tier_jobs": dict(zip(TIERS, np.bincount(wl.tier, minlength=len(TIERS)).tolist())),
+        },
+        clock={
+            "scenario": config.scenario, "carbon_kind": clock.carbon_kind, "start_hour": clock.start_h,
+            "server_zone": {name: clock.zones[z] for name, z in zip(fleet.names, clock.server_zone.tolist())},
+        },
+        summaries=summaries,
+        lower_bound_co2_kg=float(sim_metrics.co2_lower_bound_g(problem).sum()) / 1000.0,
+        learning=learning,
+        win_loss={"metric": "co2_g", "policies": list(runs), "wins": sim_metrics.win_loss({n: r.co2_g for n, r in runs.items()})},
+        server_utilisation={name: (run.busy_core_min / (fleet.cores * horizon[name])).tolist() for name, run in runs.items()},
+        elapsed_s=elapsed,
+    )
+
+
+def format_table(result: EvaluationResult) -> str:
+    """The per-policy table people read in a terminal; lower is better except jobs/h, util, quality."""
+    head = [label for _, label, _ in TABLE_COLUMNS]
+    body = [[format(s.as_dict()[key], spec) for key, _, spec in TABLE_COLUMNS] for s in result.summaries]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"hindsight lower bound on CO2 (any policy, ignores capacity): {result.lower_bound_co2_kg:,.2f} kg")
+    return "\n".join(lines)
+
+
+def write_outputs(result: EvaluationResult, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = result.to_json()
+    (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+    (out_dir / "results.csv").write_text(result.to_csv(), encoding="utf-8")
+    (out_dir / "report.html").write_text(render_html(document), encoding="utf-8")
+
+
+TEMPLATE = Path(__file__).with_name("report_template.html")
+CHART_JS = ROOT / "frontend" / "static" / "vendor" / "chart.umd.min.js"
+
+
+def render_html(document: dict[str, Any], chart_js: Path = CHART_JS) -> str:
+    """report.html: the template, the results as JSON data and Chart.js inlined, so it opens offline.
+
+    All text reaches the page through textContent in the template's script; the JSON is escaped so no
+    value can close its <script> element."""
+    data = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    library = chart_js.read_text(encoding="utf-8") if chart_js.is_file() else "/* Chart.js not found: tables only */"
+    library = library.replace("</", "<\\/")
+    page = TEMPLATE.read_text(encoding="utf-8")
+    return page.replace("/*CHART_JS*/", library, 1).replace("/*DATA*/null", data, 1)

@@ -1,0 +1,271 @@
+"""Plan when jobs run against a carbon series: the command line, and `plan_request` for the API.
+
+    python -m scheduler.plan --carbon SERIES.csv --jobs JOBS.csv [--forecast perfect,noisy,persistence,issued]
+        [--forecast-file ISSUED.csv] [--forecast-error 0.05] [--seeds 10] [--seed 0] [--step-min 30]
+        [--capacity N] [--column NAME] [--unit g_per_kwh|lbs_per_mwh] [--out plan.json | -]
+
+JOBS.csv's fields and their checks are scheduler/timeshift/inputs.py's (`job_id, submit_time, duration_min`,
+optionally `deadline`, `interruptible`, `power_w`); the series is read and resampled by the rule of
+scheduler/data/carbon_series.py; the jobs are planned by scheduler/timeshift/planner.py. This module only joins them
+and writes the result, so the CLI and POST /plan (web/routes/plan.py) produce the same document.
+
+The output always has `run_now` (every job starts at submission: the baseline) and `perfect` (the
+actual future as the forecast: the bound; with --capacity jobs are placed one by one, greedily, so
+another forecast can now and then leave room that suits later jobs better) besides the forecasts asked for. The noisy forecast runs once
+per seed stream: `--seeds N` streams spawned from `np.random.SeedSequence(--seed)`, so one seed replays
+every run; its emissions are the mean over the runs (and their standard deviation, ddof 0), and the
+per-job plan shown is stream 0's. A deadline past the series end is clipped to the end and said so in
+`warnings`; a job submitted outside the series, or running past its end, is an error naming its row.
+Bad input is reported on stderr, one line per problem, with exit status 2 (as argparse does).
+
+The document (--out FILE, or stdout with --out -; without --out only the summary table is printed):
+`series`, `settings`, `jobs`, `flexible_jobs`, `baseline`, `strategies` (per strategy emissions_kg,
+saved_kg and saved_pct against run_now, runs, deadline_misses, mean_delay_min = the mean over jobs of
+finish - (submit + duration); noisy adds emissions_kg_std; --capacity adds capacity_overflows), `plans`
+(per job, each strategy's [start, end] runs, ISO UTC with Z) and `warnings`. Emissions are W x g/kWh x
+h / 1e6 = kg on the actual series, to six significant digits.
+"""
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from scheduler.data.carbon_series import (
+    UNITS,
+    CarbonSeries,
+    IssuedForecasts,
+    check_step,
+    iso,
+    read_issued_forecasts,
+    read_series_csv,
+)
+from scheduler.timeshift.forecast import FORECASTS, Forecast, make_forecast
+from scheduler.timeshift.inputs import (
+    JobTable,
+    PlanInputError,
+    describe,
+    jobs_to_slots,
+    parse_job_dicts,
+    read_jobs_csv,
+)
+from scheduler.timeshift.planner import Plan, PlanJobs, plan
+
+__all__ = ["JobTable", "PlanInputError", "format_table", "main", "parse_job_dicts", "plan_request", "read_jobs_csv"]
+"""The job names are re-exported: web/routes/plan.py and bench/case_plan.py take them from here."""
+
+
+def plan_request(
+    series: CarbonSeries,
+    jobs: JobTable | Sequence[dict[str, Any]],
+    forecasts: Sequence[str] = ("perfect",),
+    *,
+    step_min: int | None = None,
+    error: float = 0.05,
+    seeds: int = 10,
+    seed: int = 0,
+    capacity: int | None = None,
+    issued: IssuedForecasts | None = None,
+    source_unit: str = "g_per_kwh",
+) -> dict[str, Any]:
+    """Plan `jobs` with run_now, perfect and each of `forecasts`; the output document (module docstring)."""
+    kinds = ["perfect", *(k for k in FORECASTS if k in forecasts and k != "perfect")]
+    unknown = sorted(set(forecasts) - set(FORECASTS))
+    if unknown:
+        raise ValueError(f"unknown forecast(s) {', '.join(unknown)}; known: {', '.join(FORECASTS)}")
+    if "issued" in kinds and issued is None:
+        raise ValueError("the issued forecast needs a file of issued forecasts")
+    if seeds < 1 or not 0 <= error < math.inf:
+        raise ValueError(f"seeds must be >= 1 and the forecast error a finite number >= 0; got seeds={seeds}, error={error}")
+    grid = series if step_min is None else series.resample(step_min)
+    table = jobs if isinstance(jobs, JobTable) else parse_job_dicts(jobs)
+    planned, warnings = jobs_to_slots(table, grid, series)
+    plans = {kind: [plan(grid.values, planned, f, capacity) for f in _forecasts(kind, grid, error, seeds, seed, issued)] for kind in kinds}
+    baseline = plans["perfect"][0].baseline_total_kg
+    strategies = {
+        "run_now": {
+            "emissions_kg": _sig(baseline),
+            "saved_kg": 0.0,
+            "saved_pct": 0.0,
+            "runs": 1,
+            "deadline_misses": 0,
+            "mean_delay_min": 0.0,
+        }
+    }
+    strategies |= {kind: _summary(runs, baseline, grid.step_min, capacity) for kind, runs in plans.items()}
+    return {
+        "series": {
+            "start": iso(grid.start),
+            "end": iso(grid.end),
+            "step_min": grid.step_min,
+            "source_step_min": series.step_min,
+            "slots": grid.n,
+            "unit": grid.unit,
+            "source_unit": source_unit,
+            "column": grid.name,
+        },
+        "settings": {"forecasts": kinds, "forecast_error": error, "seeds": seeds, "seed": seed, "capacity": capacity},
+        "jobs": len(planned),
+        "flexible_jobs": int(planned.flexible.sum()),
+        "baseline": {"emissions_kg": _sig(baseline)},
+        "strategies": strategies,
+        "plans": _job_plans(table, planned, grid, {kind: runs[0] for kind, runs in plans.items()}),
+        "warnings": [*grid.notes, *warnings],
+    }
+
+
+def _forecasts(kind: str, grid: CarbonSeries, error: float, seeds: int, seed: int, issued: IssuedForecasts | None) -> list[Forecast]:
+    """The forecast runs of one kind: one per seed stream for noisy, one otherwise."""
+    if kind != "noisy":
+        return [make_forecast(kind, grid.values, period_slots=1440 // grid.step_min, issued=issued, series=grid)]
+    streams = np.random.SeedSequence(seed).spawn(seeds)
+    return [make_forecast("noisy", grid.values, error=error, rng=np.random.default_rng(s)) for s in streams]
+
+
+def _summary(runs: list[Plan], baseline: float, step_min: int, capacity: int | None) -> dict[str, Any]:
+    kg = np.array([p.total_kg for p in runs])
+    mean = float(kg.mean())
+    saved_pct = 100.0 * (baseline - mean) / baseline if baseline > 0 else 0.0
+    delay = np.mean([p.delay.mean() if len(p.delay) else 0.0 for p in runs])
+    out = {
+        "emissions_kg": _sig(mean),
+        "saved_kg": _sig(baseline - mean),
+        "saved_pct": round(saved_pct, 3),
+        "runs": len(runs),
+        "deadline_misses": sum(p.deadline_misses for p in runs),
+        "mean_delay_min": round(float(delay) * step_min, 3),
+    }
+    if len(runs) > 1:
+        out["emissions_kg_std"] = _sig(float(kg.std()))
+    if capacity is not None:
+        out["capacity_overflows"] = sum(p.capacity_overflows for p in runs)
+    return out
+
+
+def _job_plans(table: JobTable, jobs: PlanJobs, grid: CarbonSeries, shown: dict[str, Plan]) -> list[dict[str, Any]]:
+    """Per job: its fields and each strategy's runs as [start, end] ISO pairs."""
+    n = len(jobs)
+    submit = iso(grid.time_of(jobs.submit)) if n else []
+    deadline = iso(grid.time_of(np.nan_to_num(jobs.deadline))) if n else []
+    runs = {}
+    for kind, p in shown.items():
+        starts, ends = (iso(grid.time_of(t)) if len(t) else [] for t in (p.run_start, p.run_end))
+        bounds = np.searchsorted(p.run_job, np.arange(n + 1)).tolist()
+        runs[kind] = [[[starts[k], ends[k]] for k in range(bounds[i], bounds[i + 1])] for i in range(n)]
+    has_deadline = ~np.isnan(jobs.deadline)
+    return [
+        {
+            "job_id": table.job_id[i],
+            "submit_time": submit[i],
+            "deadline": deadline[i] if has_deadline[i] else None,
+            "duration_min": float(table.duration_min[i]),
+            "interruptible": bool(table.interruptible[i]),
+            "power_w": float(table.power_w[i]),
+            "baseline_start": submit[i],
+            "runs": {kind: r[i] for kind, r in runs.items()},
+        }
+        for i in range(n)
+    ]
+
+
+def _sig(x: float) -> float:
+    """Six significant digits: kg figures span grams (1 W jobs) to tonnes."""
+    return float(f"{x:.6g}")
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The strategies' summary for a terminal: one row each, run_now first."""
+    lines = [f"{'strategy':<12} {'runs':>4} {'emissions_kg':>14} {'± std':>10} {'saved_kg':>12} {'saved_%':>8} {'delay_min':>10}"]
+    for name, s in result["strategies"].items():
+        std = f"{s['emissions_kg_std']:.4g}" if "emissions_kg_std" in s else ""
+        figures = f"{s['emissions_kg']:>14.6g} {std:>10} {s['saved_kg']:>12.6g} {s['saved_pct']:>8.2f} {s['mean_delay_min']:>10.1f}"
+        lines.append(f"{name:<12} {s['runs']:>4} {figures}")
+    series = result["series"]
+    every = f"{series['start']} .. {series['end']} every {series['step_min']} min ({series['column']})"
+    head = f"{result['jobs']:,} jobs ({result['flexible_jobs']:,} flexible), {every}"
+    return "\n".join([head, *lines])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scheduler.plan",
+        description="Choose job start times that minimise forecast carbon emissions.",
+        epilog="run_now (the baseline) and perfect (the bound) are always planned.",
+    )
+    add = parser.add_argument
+    add("--carbon", type=Path, required=True, metavar="SERIES.csv")
+    add("--jobs", type=Path, required=True, metavar="JOBS.csv")
+    add("--column", help="intensity column (default: the first numeric one)")
+    add("--unit", default="g_per_kwh", choices=tuple(UNITS))
+    add("--forecast", default="perfect", help=f"comma list of {','.join(FORECASTS)}")
+    add("--forecast-file", type=Path, metavar="ISSUED.csv", help="for issued")
+    add("--forecast-error", type=float, default=0.05, help="noisy: std / mean")
+    add("--seeds", type=int, default=10, help="noisy: runs, one stream each")
+    add("--seed", type=int, default=0, help="noisy: root seed of the streams")
+    add("--step-min", type=int, help="planning step (default: the series' own)")
+    add("--capacity", type=int, help="at most N jobs running in any slot")
+    add("--out", help="JSON file ('-': stdout); without it, the table only")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.forecast.split(",") if k.strip()]
+    unknown = ", ".join(sorted(set(kinds) - set(FORECASTS)))
+    if unknown:
+        parser.error(f"--forecast: unknown {unknown}; known: {', '.join(FORECASTS)}")
+    if "issued" in kinds and args.forecast_file is None:
+        parser.error("--forecast issued needs --forecast-file")
+    if min(args.seeds, args.capacity or 1) < 1 or min(args.seed, args.forecast_error) < 0:
+        parser.error("--seeds and --capacity must be >= 1; --seed, --forecast-error >= 0")
+    try:
+        if args.step_min is not None:
+            check_step(args.step_min)
+        series = read_series_csv(args.carbon, args.column, args.unit)
+        table = read_jobs_csv(args.jobs)
+        issued = read_issued_forecasts(args.forecast_file, unit=args.unit) if args.forecast_file else None
+        result = plan_request(
+            series,
+            table,
+            kinds,
+            step_min=args.step_min,
+            error=args.forecast_error,
+            seeds=args.seeds,
+            seed=args.seed,
+            capacity=args.capacity,
+            issued=issued,
+            source_unit=args.unit,
+        )
+    except PlanInputError as exc:
+        for e in exc.errors:
+            print(f"error: {args.jobs.name}: {describe(e)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # SeriesError and bad settings
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    document = orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n"
+    if args.out == "-":
+        sys.stdout.write(document.decode())
+        return 0
+    if args.out:
+        try:
+            Path(args.out).write_bytes(document)
+        except OSError as exc:
+            print(f"error: cannot write {args.out} ({exc})", file=sys.stderr)
+            return 2
+    print(format_table(result))
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduler.core.jobs import (
+    JobBatch,
+    JobValidationError,
+    parse_csv,
+    parse_job,
+    parse_jobs,
+    to_csv,
+)
+from scheduler.settings import ROOT
+
+
+def test_aliases_case_and_numeric_strings():
+    batch = parse_jobs([{"priority": " GREEN ", "cpu_util": "15.5", "mem": 39, "latency": "Low"}, {"priority": "performance", "cpu": 0, "memory": 100}])
+    assert batch.tier.tolist() == [0, 2] and batch.latency.tolist() == [0, -1]
+    assert batch.cpu.tolist() == [15.5, 0.0] and batch.memory.tolist() == [39.0, 100.0]
+    assert np.isnan(batch.estimated_kwh).all()
+
+
+@pytest.mark.parametrize(
+    ("job", "field"),
+    [
+        ({"cpu": 1, "memory": 1}, "priority"),
+        ({"priority": "blue", "cpu": 1, "memory": 1}, "priority"),
+        ({"priority": "green", "cpu": 101, "memory": 1}, "cpu"),
+        ({"priority": "green", "cpu": -1, "memory": 1}, "cpu"),
+        ({"priority": "green", "cpu": "NaN", "memory": 1}, "cpu"),
+        ({"priority": "green", "cpu": "abc", "memory": 1}, "cpu"),
+        ({"priority": "green", "cpu": 1}, "memory"),
+        ({"priority": "green", "cpu": 1, "memory": 1, "latency": "fast"}, "latency"),
+        ({"priority": "green", "cpu": 1, "memory": 1, "cpus": 4}, "cpus"),
+        ({"priority": "green", "cpu": 1, "memory": 1, "estimated_kwh": -2}, "estimated_kwh"),
+        ({"priority": 3, "cpu": 1, "memory": 1}, "priority"),
+    ],
+    ids=["missing", "unknown-tier", "over-100", "negative", "nan", "text", "no-memory", "bad-latency", "typo-field", "negative-kwh", "int-priority"],
+)
+def test_bad_job_names_field_and_index(job, field):
+    good = {"priority": "green", "cpu": 1, "memory": 1}
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs([good, job])
+    assert {(e["index"], e["field"]) for e in err.value.errors} == {(1, field)}
+    assert all(e["message"] for e in err.value.errors)
+
+
+@pytest.mark.parametrize("payload", [b"{", b"{}", b"null", b'"jobs"', b"[1, 2]"], ids=["broken", "object", "null", "string", "numbers"])
+def test_not_a_job_list(payload):
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs(payload)
+    assert err.value.errors
+
+
+def test_single_job():
+    assert parse_job({"priority": "balanced", "cpu": 1, "memory": 2}).tier.tolist() == [1]
+    with pytest.raises(JobValidationError):
+        parse_job([{"priority": "balanced", "cpu": 1, "memory": 2}])
+
+
+def test_sample_files_parse():
+    assert len(parse_csv((ROOT / "dataset_rl" / "sample_100_jobs.csv").read_bytes())) == 100
+    assert len(parse_csv((ROOT / "dataset_rl" / "demo_jobs.csv").read_bytes())) == 10
+
+
+def test_csv_errors_name_the_file_row():
+    data = b"priority,latency,cpu,memory\ngreen,low,1,2\n\nblue,low,1,2\ngreen,slow,200,x\ngreen,low,1\n"
+    with pytest.raises(JobValidationError) as err:
+        parse_csv(data)
+    rows = {(e["row"], e["field"]) for e in err.value.errors}
+    assert rows == {(4, "priority"), (5, "latency"), (5, "cpu"), (5, "memory"), (6, None)}
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [(b"", "empty"), (b"priority,cpu\n", "memory"), (b"priority,cpu,memory,gpu\ngreen,1,1,1\n", "gpu"),
+     (b"priority,cpu,memory\n", "no job rows"), (b"\xff\xfe\x00", "UTF-8")],
+    ids=["empty", "missing-column", "unknown-column", "header-only", "binary"],
+)  # fmt: skip
+def test_csv_file_level_errors(data, needle):
+    with pytest.raises(JobValidationError) as err:
+        parse_csv(data)
+    assert any(needle in e["message"] or needle == e["field"] for e in err.value.errors)
+
+
+jobs = st.lists(
+    st.tuples(
+        st.integers(0, 2), st.integers(-1, 2), st.floats(0, 100), st.floats(0, 100),
+        st.none() | st.floats(0, 1e6), st.none() | st.floats(0, 1e6),
+        st.none() | st.floats(1e-3, 10_080), st.none() | st.floats(1e-3, 1e6), st.none() | st.floats(0, 1),
+        st.none() | st.floats(1e-3, 1e5), st.integers(0, 2), st.booleans(),
+        st.none() | st.floats(10_080, 43_200) | st.datetimes().map(lambda d: np.datetime64(d, "m")),  # minutes >= any duration_min
+    ),
+    min_size=1, max_size=50,
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=jobs)
+def test_csv_round_trip_keeps_every_job(rows):
+    nan = float("nan")
+    batch = JobBatch.of(
+        tier=np.array([r[0] for r in rows], np.int8), latency=np.array([r[1] for r in rows], np.int8),
+        cpu=np.array([r[2] for r in rows]), memory=np.array([r[3] for r in rows]),
+        estimated_kwh=np.array([nan if r[4] is None else r[4] for r in rows]),
+        co2_kg=np.array([nan if r[5] is None else r[5] for r in rows]),
+        duration_min=np.array([nan if r[6] is None else r[6] for r in rows]),
+        size=np.array([nan if r[7] is None else r[7] for r in rows]),
+        intensity=np.array([nan if r[8] is None else r[8] for r in rows]),
+        power_w=np.array([nan if r[9] is None else r[9] for r in rows]),
+        urgency=np.array([r[10] for r in rows], np.int8),
+        interruptible=np.array([r[11] for r in rows]),
+        deadline_min=np.array([r[12] if isinstance(r[12], float) else nan for r in rows]),
+        deadline_at=np.array([r[12] if isinstance(r[12], np.datetime64) else np.datetime64("NaT") for r in rows], "datetime64[m]"),
+    )  # fmt: skip
+    back = parse_csv(to_csv(batch).encode())
+    for field in batch.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(back, field), getattr(batch, field))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'[{"priority":"green","cpu":1,"memory":2,"size":300}]', b'[{"priority":"green","cpu":1,"memory":2,"\\u0073ize":300}]'],
+    ids=["plain-key", "escaped-key"],
+)
+def test_optional_fields_are_read_however_the_key_is_spelled(body):
+    batch = parse_jobs(body)
+    assert batch.size[0] == 300.0 and np.isnan(batch.duration_min[0]) and np.isnan(batch.co2_kg[0])
+
+
+def test_timing_fields_default_and_parse():
+    batch = parse_jobs(
+        b'[{"priority":"green","cpu":1,"memory":2},'
+        b'{"priority":"green","cpu":1,"memory":2,"urgency":" Flexible ","deadline":120,"duration_min":60,"interruptible":true,"power_w":250},'
+        b'{"priority":"green","cpu":1,"memory":2,"urgency":"critical","deadline":"2023-01-01T06:00+01:00"}]'
+    )
+    assert batch.urgency.tolist() == [1, 2, 0]
+    np.testing.assert_array_equal(batch.deadline_min, [np.nan, 120.0, np.nan])
+    assert str(batch.deadline_at[2]) == "2023-01-01T05:00"  # converted to UTC
+    assert batch.interruptible.tolist() == [False, True, False]
+    np.testing.assert_array_equal(batch.power_w, [np.nan, 250.0, np.nan])
+
+
+def test_a_deadline_before_submission_plus_duration_names_both_fields():
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs(b'[{"priority":"green","cpu":1,"memory":2},{"priority":"green","cpu":1,"memory":2,"deadline":30,"duration_min":60}]')
+    (error,) = err.value.errors
+    assert error["index"] == 1 and error["field"] == "deadline"
+    assert "deadline" in error["message"] and "duration_min" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("job", "field"),
+    [({"deadline": "tomorrow"}, "deadline"), ({"deadline": 0}, "deadline"), ({"deadline": 10**6}, "deadline"),
+     ({"urgency": "asap"}, "urgency"), ({"interruptible": "maybe"}, "interruptible"), ({"power_w": -5}, "power_w"),
+     ({"power_w": True}, "power_w")],
+)  # fmt: skip
+def test_bad_timing_fields_are_named(job, field):
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs([{"priority": "green", "cpu": 1, "memory": 2, **job}])
+    assert [e["field"] for e in err.value.errors] == [field]
+    if field == "urgency":
+        assert "critical, normal, flexible" in err.value.errors[0]["message"]
+
+
+def test_csv_deadline_cells_are_minutes_or_times():
+    batch = parse_csv(b"priority,cpu,memory,urgency,deadline,interruptible\ngreen,1,1,flexible,90,yes\ngreen,1,1,,2023-03-01T00:00Z,\n")
+    np.testing.assert_array_equal(batch.deadline_min, [90.0, np.nan])
+    assert str(batch.deadline_at[1]) == "2023-03-01T00:00" and batch.interruptible.tolist() == [True, False]

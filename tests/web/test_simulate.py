@@ -1,0 +1,121 @@
+"""POST /simulate and GET /simulate/{id}: a real simulator run over HTTP, its bounds and its failures."""
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import assert_error, serve
+
+SMALL = {"workload": "poisson", "jobs": 300, "seed": 5, "policies": "round_robin,lowest_carbon,oracle", "scenario": "grid"}
+
+
+def wait(client: TestClient, run_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        view = client.get(f"/simulate/{run_id}").json()
+        if view["status"] not in ("queued", "running"):
+            return view
+        time.sleep(0.05)
+    raise AssertionError(f"simulation {run_id} still running after {timeout_s} s")
+
+
+def start(client: TestClient, body: dict[str, Any]) -> str:
+    response = client.post("/simulate", json=body)
+    assert response.status_code == 202, response.text
+    assert response.headers["location"] == f"/simulate/{response.json()['id']}"
+    return response.json()["id"]
+
+
+def test_a_simulation_runs_to_results_that_replay(shared_client: TestClient) -> None:
+    views = [wait(shared_client, start(shared_client, SMALL)) for _ in range(2)]
+    first = views[0]
+    assert first["status"] == "done" and first["error"] is None
+    assert first["progress"]["done"] == first["progress"]["total"] == 3 * 300
+    result = first["result"]
+    assert [p["policy"] for p in result["policies"]] == ["round_robin", "lowest_carbon", "oracle"]
+    assert all(result["lower_bound"]["co2_kg"] <= p["co2_kg"] + 1e-9 for p in result["policies"])
+    assert result["units"]["energy"] == "kWh" and result["clock"]["scenario"] == "grid"
+    assert views[1]["result"] == result  # same seed, same document
+
+
+def test_a_run_replays_on_any_server() -> None:
+    """Servers started with different TASKPILOT_SEEDs (so different pre-trained agents of their own)
+    give the same document for the same config: the run pre-trains its agents from its own seed."""
+    body = {**SMALL, "policies": "tier_agents,greedy", "pretrain_episodes": 40}
+    results = []
+    for seed in (1, 2):
+        with serve(seed=seed) as client:
+            view = wait(client, start(client, body))
+            assert view["status"] == "done", view["error"]
+            results.append(view["result"])
+    assert results[0] == results[1]
+    assert results[0]["config"]["pretrain_episodes"] == 40
+
+
+@pytest.mark.parametrize(
+    "body, status, needle",
+    [
+        ({"jobs": 10**9}, 413, "TASKPILOT_MAX_SIM_JOBS"),
+        ({"jobs": 0}, 422, "jobs"),
+        ({"policies": "fifo"}, 422, "policies"),
+        ({"workload": "file"}, 422, "only for the CLI"),
+        ({"scenario": "solar"}, 422, "scenario"),
+        ({"unknown": 1}, 422, "unknown"),
+        ({"start_hour": 10**20}, 422, "start_hour"),
+        ({"start_hour": 26_280}, 422, "start_hour"),
+        ({"scenario": "reference", "start_hour": 8_760}, 422, "start_hour must be at most 8759"),
+        ({"load": 1e-300}, 422, "load"),
+        ({"pretrain_episodes": 10**6}, 422, "pretrain_episodes"),
+    ],
+    ids=["too-many-jobs", "no-jobs", "unknown-policy", "file-workload", "unknown-scenario", "unknown-field", "start-past-uint64",
+         "start-past-the-grid", "start-past-the-reference-year", "tiny-load", "too-much-pretraining"],
+)
+def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str, Any], status: int, needle: str) -> None:
+    detail = assert_error(shared_client.post("/simulate", json=body), status)
+    assert needle in str(detail)
+
+
+def test_unknown_ids(shared_client: TestClient) -> None:
+    assert "no simulation" in assert_error(shared_client.get("/simulate/00000000-0000-0000-0000-000000000000"), 404)
+    assert_error(shared_client.get("/simulate/not-an-id"), 422)
+
+
+def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:
+    with serve(max_sim_runs=1) as client:
+        big = start(client, {"workload": "poisson", "jobs": 200_000, "seed": 1, "policies": "all"})
+        refused = client.post("/simulate", json=SMALL)
+        assert "TASKPILOT_MAX_SIM_RUNS" in assert_error(refused, 429)
+        assert refused.headers["retry-after"] == "10"
+        assert client.delete(f"/simulate/{big}").status_code == 200
+        view = wait(client, big)
+        assert view["status"] == "cancelled" and view["result"] is None
+        assert wait(client, start(client, SMALL))["status"] == "done"  # the slot is free again
+
+
+def test_a_run_past_its_time_limit_fails_and_says_why() -> None:
+    with serve(sim_timeout_s=0.05) as client:
+        view = wait(client, start(client, {"workload": "poisson", "jobs": 100_000, "seed": 1, "policies": "all"}))
+        assert view["status"] == "failed" and "TASKPILOT_SIM_TIMEOUT_S" in view["error"]
+
+
+@pytest.mark.parametrize("body", [{"policies": None}, {"policies": [1, 2]}, {"jobs": True}, {"jobs": "12"}, {"seed": -1}], ids=["null-policies", "number-policies", "bool-jobs", "string-jobs", "negative-seed"])
+def test_wrong_types_are_422_not_500(shared_client: TestClient, body: dict[str, Any]) -> None:
+    assert_error(shared_client.post("/simulate", json=body), 422)
+
+
+def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from scheduler.studies import placement as evaluation
+
+    monkeypatch.setattr(evaluation, "SHARED_GAIA_DIR", tmp_path / "absent")
+    detail = assert_error(shared_client.post("/simulate", json={"workload": "gaia-azure", "jobs": 10_001}), 422)
+    assert "10,000" in detail and "absent" in detail
+
+
+def test_a_run_without_a_seed_reports_the_drawn_one_even_when_cancelled() -> None:
+    with serve(max_sim_runs=1) as client:
+        run_id = start(client, {"workload": "poisson", "jobs": 200_000, "policies": "all"})
+        client.delete(f"/simulate/{run_id}")
+        view = wait(client, run_id)
+        assert view["status"] == "cancelled" and isinstance(view["config"]["seed"], int)

@@ -1,0 +1,142 @@
+"""Read-only and session endpoints: page, health, session, fleet info, carbon hint, summary, agents, explain."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from rl.features import feature_names
+from scheduler.service import decisions
+from scheduler.core.fleet import TIERS
+from scheduler.placement.scenario import GRID_FACTOR_SCALE_G, GridScenario
+from scheduler.settings import ROOT
+from scheduler.data.signals import carbon_band
+from scheduler.service.summary import summarise
+from web.deps import (
+    SESSION_HEADER,
+    ExplainerDep,
+    MaybeSessionDep,
+    SessionDep,
+    SettingsDep,
+    WorldDep,
+)
+from web.responses import BUILD
+from xai.templates import tier_summary
+
+router = APIRouter()
+DASHBOARD = ROOT / "frontend" / "templates" / "dashboard.html"
+RECOMMENDATIONS = {
+    "low": ("performance", "Low carbon intensity — a good time for performance jobs"),
+    "medium": ("balanced", "Moderate carbon intensity — prefer balanced jobs"),
+    "high": ("green", "High carbon intensity — prefer green jobs, or wait"),
+}
+
+
+# The page loads nothing from other hosts and runs no inline script. style-src stays 'self': Chart.js sizes
+# its canvases through the CSSOM (element.style.x = ...), which CSP does not restrict, and app.js does
+# the same; no inline style attribute or <style> element is used.
+DASHBOARD_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@router.get("/", include_in_schema=False)
+def dashboard() -> FileResponse:
+    headers = {"Content-Security-Policy": DASHBOARD_CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    return FileResponse(DASHBOARD, media_type="text/html", headers=headers)
+
+
+@router.get("/health")
+@router.head("/health", operation_id="health_head")  # HEAD too, for load balancers
+def health() -> dict[str, Any]:
+    """Liveness for load balancers and Render's health check."""
+    return {"status": "ok", "build": BUILD, "run_accepts_body": True}
+
+
+@router.get("/session")
+def new_session(
+    request: Request,
+    seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    scenario: Annotated[Literal["reference", "grid"] | None, Query(description="Carbon signal: the seed's proxy or real grid data.")] = None,
+) -> dict[str, Any]:
+    """Start a session; pass `seed` to replay another session's decisions exactly, `scenario=grid` for
+    real grid carbon intensity per server region and the physical energy model."""
+    session = request.app.state.sessions.create(seed, scenario)  # a sync route: building the grid runs off the event loop
+    request.state.session_headers = [(SESSION_HEADER, session.id)]
+    return {"session_id": session.id, "seed": session.seed, "scenario": session.scenario}
+
+
+@router.get("/info")
+def info(world: WorldDep) -> dict[str, Any]:
+    fleet = world.fleet
+    return {"n_servers": fleet.n_servers, "server_ids": list(fleet.names), "tier_pools": {t: list(fleet.pool_names(i)) for i, t in enumerate(TIERS)}}
+
+
+@router.get("/tiers")
+def tiers(world: WorldDep) -> dict[str, Any]:
+    fleet = world.fleet
+    pools = [set(p.tolist()) for p in fleet.pools]
+    server_tiers = {
+        name: {"capacity_tier": round(float(fleet.capacity_tier[s]), 4), **{f"in_{t}_pool": s in pools[i] for i, t in enumerate(TIERS)}}
+        for s, name in enumerate(fleet.names)
+    }
+    return {"server_tiers": server_tiers, "total_servers": fleet.n_servers}
+
+
+@router.get("/sustainability")
+def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSessionDep) -> dict[str, Any]:
+    """The carbon conditions the session's next job will see (a fresh session's without X-Session-ID)."""
+    pointer = session.engine.pointer if session else 0
+    scenario = session.engine.scenario if session else world.runtime(settings.scenario).scenario
+    if isinstance(scenario, GridScenario):
+        by_zone, factor = scenario.carbon_now(pointer)
+        extra = {"clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))), "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
+                 "server_zones": {name: scenario.zone_of(s) for s, name in enumerate(world.fleet.names)},
+                 "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; a job's own factor uses its pool's servers",
+                 "when_policy": scenario.describe()["when_policy"]}  # fmt: skip
+    else:
+        factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
+    band = carbon_band(factor)
+    recommendation, message = RECOMMENDATIONS[band]
+    return {"carbon_factor": round(factor, 4), "recommendation": recommendation, "message": message, "carbon_band": band,
+            "scenario": scenario.name, "signal": scenario.describe()["signal"], **extra}  # fmt: skip
+
+
+@router.get("/summary")
+def summary(world: WorldDep, session: SessionDep) -> dict[str, Any]:
+    """Session KPIs and the 0-100 sustainability score."""
+    with session.lock:
+        records, queued = list(session.history), session.queued
+    return summarise(records, world.fleet, queued, session.scenario)
+
+
+@router.get("/agents")
+def agents(world: WorldDep, session: SessionDep) -> dict[str, Any]:
+    """The session's three tier agents: weights (one row per pool server), steps, exploration rate."""
+    with session.lock:
+        out = {}
+        for i, (tier, agent) in enumerate(zip(TIERS, session.engine.agents)):
+            pool = world.fleet.pool_names(i)
+            out[tier] = {"servers": list(pool), "features": list(feature_names(len(pool))), "weights": agent.weights.round(6).tolist(),
+                         "steps": agent.steps, "epsilon": round(agent.epsilon(), 6)}  # fmt: skip
+    return {"agents": out}
+
+
+@router.post("/explain")
+async def explain(world: WorldDep, session: SessionDep, explainer: ExplainerDep, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    """Explain a scheduled job of this session by `job_id`, from the server's own record (LLM-refined when
+    a key is configured). Without a known job, a `priority` gets the tier-level explanation."""
+    job_id = payload.get("job_id")
+    found = session.find(job_id) if isinstance(job_id, int) and not isinstance(job_id, bool) else None
+    if found:
+        record, row = found
+        facts = decisions.decision_facts(world, record, row, row + 1)[0]
+        result = await run_in_threadpool(explainer.refine, facts)
+        return {"job_id": job_id, "explanation": result.text, "source": result.source, "note": result.note}
+    priority = payload.get("priority")
+    if isinstance(priority, str) and priority.strip().lower() in TIERS:
+        tier = TIERS.index(priority.strip().lower())
+        return {"explanation": tier_summary(TIERS[tier], world.fleet.pool_names(tier)), "source": "template", "note": "no scheduled job with this job_id in the session; tier-level explanation"}
+    raise HTTPException(404 if job_id is not None else 422, f"no scheduled job {job_id!r} in this session and no valid 'priority' ({', '.join(TIERS)}) to explain")

@@ -1,0 +1,229 @@
+"""Job endpoints: submit, upload, run, reset, history, one job and its explanation."""
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import (
+    APIRouter,
+    File,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from scheduler.service import decisions
+from scheduler.placement.engine import BatchRecord, World
+from scheduler.core.jobs import (
+    CSV_COLUMNS,
+    JOB_SCHEMA,
+    JobBatch,
+    JobValidationError,
+    parse_csv_rows,
+    parse_job,
+    parse_jobs,
+    to_dicts,
+)
+from scheduler.service.sessions import Session, SessionStore
+from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
+from web.errors import LimitExceeded
+
+router = APIRouter()
+STREAM_CHUNK_JOBS = {"full": 1000, "compact": 10_000}
+"""Jobs per streamed piece: about 4 MB either way, few thread-pool hops, bounded memory."""
+# These routes read the raw body (validated by scheduler.core.jobs in one pass); the schema is declared here.
+_ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": JOB_SCHEMA}}}}}
+_OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": JOB_SCHEMA}}}}
+
+
+def _check_batch(n: int, limit: int) -> None:
+    if n > limit:
+        raise LimitExceeded(f"{n} jobs in one request; the limit is {limit} (TASKPILOT_MAX_BATCH_JOBS)")
+
+
+def _parse_body(body: bytes, limit: int) -> JobBatch:
+    """The jobs of a JSON array body (empty body: none), checked against the per-request cap."""
+    jobs = parse_jobs(body) if body.strip() else JobBatch.empty()
+    _check_batch(len(jobs), limit)
+    return jobs
+
+
+def _enqueue(store: SessionStore, session: Session, jobs: JobBatch) -> list[int]:
+    # Callers run this in the thread pool: the lock may be held by a long /run of the same session,
+    # and waiting for it on the event loop would stall every other request.
+    with session.lock:
+        store.check_room(session, len(jobs))
+        return session.enqueue(jobs).tolist()
+
+
+@router.post("/submit", openapi_extra=_OBJECT_BODY)
+async def submit(request: Request, session: SessionDep, store: StoreDep) -> dict[str, int]:
+    """Queue one job."""
+    body = await request.body()
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(422, f"request body must be a JSON job object: {exc}") from None
+    jobs = parse_job(payload)
+    return {"job_id": (await run_in_threadpool(_enqueue, store, session, jobs))[0]}
+
+
+@router.post("/submit_batch", openapi_extra=_ARRAY_BODY)
+async def submit_batch(request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    """Queue a JSON array of jobs: all of them, or none when any is invalid (422 lists every problem)."""
+    body = await request.body()
+
+    def parse_and_queue() -> list[int]:
+        return _enqueue(store, session, _parse_body(body, settings.max_batch_jobs))
+
+    ids = await run_in_threadpool(parse_and_queue)
+    return {"job_ids": ids, "count": len(ids)}
+
+
+@router.post("/upload")
+async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description=f"CSV: priority,cpu,memory and optionally {','.join(c for c in CSV_COLUMNS if c not in ('priority', 'cpu', 'memory'))}")]) -> dict[str, Any]:
+    """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
+    data = await file.read()
+
+    def parse_and_queue() -> list[int]:
+        jobs, rows = parse_csv_rows(data)
+        _check_batch(len(jobs), settings.max_batch_jobs)
+        try:
+            return _enqueue(store, session, jobs)
+        except JobValidationError as exc:  # a deadline checked on the session's clock: name the file row
+            raise JobValidationError([{"row": rows[e.pop("index")], **e} for e in exc.errors]) from None
+
+    ids = await run_in_threadpool(parse_and_queue)
+    return {"job_ids": ids, "count": len(ids), "filename": file.filename}
+
+
+@router.post("/run", openapi_extra=_ARRAY_BODY)
+async def run(
+    request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep, world: WorldDep,
+    detail: Annotated[Literal["full", "compact"], Query(description="full: the reference's per-job object; compact: essentials only")] = "full",
+) -> StreamingResponse:  # fmt: skip
+    """Schedule the session's queue, plus any jobs in the body (appended to the queue), and return every
+    decision. The response streams, so a 100,000-job run never sits in memory as one document."""
+    body = await request.body()
+
+    def schedule() -> tuple[BatchRecord, dict[str, Any]]:
+        jobs = _parse_body(body, settings.max_batch_jobs)
+        with session.lock:
+            # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
+            # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
+            store.check_room(session, len(jobs))
+            record = session.run(jobs)
+            tail = {"server_loads": dict(zip(world.fleet.names, session.engine.loads.tolist()))}
+            clock = session.clock_h
+            if clock is not None:  # grid sessions: the clock after the run, against which "deferred" is read
+                tail["clock_utc"] = session.engine.scenario.clock_label(clock)
+            return record, tail
+
+    record, tail = await run_in_threadpool(schedule)
+    encode = decisions.encode_full if detail == "full" else decisions.encode_compact
+    return StreamingResponse(_stream(world, record, tail, encode, STREAM_CHUNK_JOBS[detail]), media_type="application/json")
+
+
+def _stream(world: World, record: BatchRecord, tail: dict[str, Any], encode: Any, size: int) -> Iterator[bytes | memoryview]:
+    """{"scheduled_jobs":[...],"server_loads":{...}} (grid: and "clock_utc") in pieces of `size` jobs; the
+    pieces go out as encoded (views of numpy buffers), with separators yielded on their own rather than
+    copied in."""
+    yield b'{"scheduled_jobs":['
+    for start in range(0, len(record), size):
+        if start:
+            yield b","
+        yield encode(world, record, start, min(start + size, len(record)))
+    yield b"]," + orjson.dumps(tail)[1:]
+
+
+@router.post("/reset")
+def reset(session: SessionDep) -> dict[str, str]:
+    """Return the session to its state at creation (queue, history, loads, pointer, agents, random streams)."""
+    with session.lock:
+        session.reset()
+    return {"status": "reset ok"}
+
+
+@router.get("/history", response_class=Response)
+def history(
+    world: WorldDep, session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:  # fmt: skip
+    """Scheduled jobs of the session, oldest first, a page at a time (no explanations: see /jobs/{id})."""
+    with session.lock:
+        records = list(session.history)
+        clock = session.clock_h
+    total = sum(len(r) for r in records)
+    chunks: list[bytes] = []
+    skip, wanted = offset, limit
+    for record in records:
+        if wanted == 0:
+            break
+        if skip >= len(record):
+            skip -= len(record)
+            continue
+        stop = min(len(record), skip + wanted)
+        chunks.append(decisions.encode_compact(world, record, skip, stop, with_text=False, clock_h=clock))
+        wanted -= stop - skip
+        skip = 0
+    head = orjson.dumps({"total": total, "offset": offset, "limit": limit})[:-1]
+    return Response(b"".join([head, b',"jobs":[', b",".join(chunks), b"]}"]), media_type="application/json")
+
+
+@router.get("/queue")
+def queue(
+    world: WorldDep, session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    deferred_offset: Annotated[int, Query(ge=0, description="Page of the deferred list (default: the queue's offset).")] | None = None,
+    deferred_limit: Annotated[int, Query(ge=1, le=1000, description="Size of that page (default: the queue's limit).")] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Jobs waiting for the next POST /run, in submission order, a page at a time; and (grid sessions)
+    jobs already placed but deferred to a start still ahead of the session's clock, by planned start."""
+    d_offset = offset if deferred_offset is None else deferred_offset
+    d_limit = limit if deferred_limit is None else deferred_limit
+    with session.lock:
+        total = session.queued
+        ids, jobs = session.queue_page(offset, limit)
+        deferred_total, deferred = session.deferred_page(d_offset, d_limit)
+        clock, scenario = session.clock_h, session.engine.scenario
+    waiting = [orjson.loads(decisions.encode_compact(world, record, row, row + 1, with_text=False, clock_h=clock)) for record, row in deferred]
+    return {
+        "total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))],
+        "deferred_total": deferred_total, "deferred_offset": d_offset, "deferred_limit": d_limit, "deferred": waiting,
+        "clock_utc": None if clock is None else scenario.clock_label(clock),
+    }  # fmt: skip
+
+
+def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
+    with session.lock:
+        found = session.find(job_id)
+    if found is None:
+        raise HTTPException(404, f"no scheduled job {job_id} in this session")
+    return found
+
+
+JobId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/jobs/{job_id}", response_class=Response)
+def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
+    """One scheduled job in the reference's full form."""
+    record, row = _find(session, job_id)
+    with session.lock:
+        clock = session.clock_h
+    return Response(decisions.encode_full(world, record, row, row + 1, clock_h=clock), media_type="application/json")
+
+
+@router.get("/jobs/{job_id}/explanation")
+def job_explanation(job_id: JobId, world: WorldDep, session: SessionDep, explainer: ExplainerDep, llm: bool = False) -> dict[str, Any]:
+    """The template explanation, or with llm=true the LLM-refined text (template when no key, timeout or error)."""
+    record, row = _find(session, job_id)
+    facts = decisions.decision_facts(world, record, row, row + 1)[0]
+    if not llm:
+        return {"job_id": job_id, "explanation": explainer.template(facts), "source": "template", "note": None}
+    result = explainer.refine(facts)
+    return {"job_id": job_id, "explanation": result.text, "source": result.source, "note": result.note}

@@ -1,0 +1,104 @@
+"""POST /simulate starts a simulator run comparing placement policies, or the deferral study's when-to-run
+strategies (`"study": "deferral"`); GET /simulate/{id} follows it."""
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from scheduler.placement.engine import World
+from scheduler.settings import Settings
+from scheduler.sim.config import DeferralConfig, EvaluationConfig
+from web.deps import SettingsDep, WorldDep
+from web.errors import LimitExceeded
+from web.simulations import SimulationRunner, TooManySimulations
+
+router = APIRouter()
+ConfigT = TypeVar("ConfigT", EvaluationConfig, DeferralConfig)
+RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The id POST /simulate returned.")]
+
+
+def _runner(request: Request) -> SimulationRunner:
+    return request.app.state.simulations
+
+
+_BODY_SCHEMA = {"oneOf": [EvaluationConfig.model_json_schema(), DeferralConfig.model_json_schema()]}
+
+
+@router.post("/simulate", status_code=202, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}})
+def start_simulation(
+    request: Request, response: Response, world: WorldDep, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Start a simulation (same options as `python -m scheduler.evaluate`); poll GET /simulate/{id}.
+    `"study": "deferral"` runs the deferral study (DeferralConfig); absent or "placement", the placement one.
+
+    Bounded by TASKPILOT_MAX_SIM_JOBS (413) and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
+    jobs = payload.get("jobs")
+    if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > settings.max_sim_jobs:  # a size bound, checked before the schema's
+        raise LimitExceeded(f"jobs={jobs} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)")
+    study = payload.get("study", "placement")
+    if study not in ("placement", "deferral"):
+        raise RequestValidationError([{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {study!r}", "type": "value_error"}])
+    config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
+    try:
+        run = _runner(request).start(config)
+    except TooManySimulations as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
+    response.headers["Location"] = f"/simulate/{run.id}"
+    return {"id": run.id, "status": run.status, "poll": f"/simulate/{run.id}"}
+
+
+def _validated(model: type[ConfigT], payload: dict[str, Any]) -> ConfigT:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+
+
+def _placement_config(payload: dict[str, Any], world: World, settings: Settings) -> EvaluationConfig:
+    config = _validated(EvaluationConfig, {k: v for k, v in payload.items() if k != "study"})
+    if config.workload == "file":
+        raise HTTPException(422, "workload 'file' reads a CSV from disk and is only for the CLI; use task, poisson, gaia-azure or gaia-pai")
+    world.runtime(config.scenario)  # builds it now, or answers 503 saying why it cannot be built
+    from scheduler.studies.placement import (
+        check_config,  # the simulator's modules load on the first simulation, not at start-up
+    )
+
+    try:
+        check_config(config, settings.data_dir)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return config
+
+
+def _deferral_config(payload: dict[str, Any], settings: Settings) -> DeferralConfig:
+    """The deferral study needs no grid scenario (it reads each region's series itself)."""
+    config = _validated(DeferralConfig, payload)
+    from scheduler.studies.deferral import (
+        check_deferral,  # loads the planner on the first deferral run
+    )
+
+    try:
+        check_deferral(config, settings.data_dir)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return config
+
+
+@router.get("/simulate/{run_id}")
+def get_simulation(request: Request, run_id: RunId) -> dict[str, Any]:
+    """Progress while running; the results (as the CLI's results.json) when done."""
+    run = _runner(request).get(run_id)
+    if run is None:
+        raise HTTPException(404, f"no simulation {run_id}: unknown, or dropped after newer ones finished")
+    return run.view()
+
+
+@router.delete("/simulate/{run_id}")
+def cancel_simulation(request: Request, run_id: RunId) -> dict[str, Any]:
+    """Ask a queued or running simulation to stop (it stops between two chunks of jobs)."""
+    run = _runner(request).cancel(run_id)
+    if run is None:
+        raise HTTPException(404, f"no simulation {run_id}")
+    return run.view()
