@@ -19,7 +19,8 @@ TARGET_S = 60.0
 
 
 def simulate(plan: "Plan") -> list[Figure]:
-    from scheduler.studies.placement import EvaluationConfig, run_evaluation
+    from scheduler.sim.config import EvaluationConfig
+    from scheduler.studies.placement import run_evaluation
     from scheduler.sim.policies import POLICIES
 
     jobs = plan.big_batch_jobs

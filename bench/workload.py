@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from scheduler.core.fleet import TIERS
-from scheduler.core.jobs import LATENCIES
+from scheduler.core.states import TIERS
+from scheduler.core.states import LATENCIES
 
 SEED = 20_240_601
 DESCRIPTION = (

@@ -1,0 +1,4 @@
+"""Learning algorithms only, fed arrays: the tier agents (agent, the compiled kernel, features).
+
+May import: scheduler.core at most. Building the states the agents learn from belongs to scheduler.placement.
+"""

@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     @field_validator("carbon_bands")
     @classmethod
     def _bands(cls, value: str) -> str:
-        from scheduler.timeshift.policy import BandPolicy
+        from scheduler.core.bands import BandPolicy
 
         BandPolicy.parse(value)  # ValueError says what is wrong
         return value

@@ -4,9 +4,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from scheduler.placement.engine import ScenarioUnavailable
-from scheduler.core.jobs import JobValidationError
-from scheduler.service.sessions import SessionError
+from scheduler.core.errors import ScenarioUnavailable
+from scheduler.core.errors import JobValidationError
+from scheduler.core.errors import SessionError
 
 
 class LimitExceeded(Exception):

@@ -20,12 +20,8 @@ from typing import Any
 
 from scheduler.placement.engine import World
 from scheduler.settings import Settings
-from scheduler.sim.config import (
-    DeferralConfig,
-    EvaluationCancelled,
-    EvaluationConfig,
-    resolve_seed,
-)
+from scheduler.sim.config import DeferralConfig, EvaluationConfig, resolve_seed
+from scheduler.core.errors import EvaluationCancelled
 
 log = logging.getLogger(__name__)
 SimulationConfig = EvaluationConfig | DeferralConfig

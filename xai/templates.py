@@ -9,8 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scheduler.placement.scenario import GRID_FACTOR_SCALE_G
-from scheduler.data.signals import CARBON_BAND_EDGES
+from scheduler.core.bands import GRID_BAND_EDGES_G
 
 
 class DecisionFacts(NamedTuple):
@@ -80,8 +79,6 @@ _METRIC_WORDS = (
     ("mostly because it has the lowest CO2 in the pool", "mostly thanks to its low CO2"),
     ("mostly because it is the fastest in the pool", "mostly thanks to its low latency"),
 )
-_GRID_EDGES_G = tuple(edge * GRID_FACTOR_SCALE_G for edge in CARBON_BAND_EDGES)
-"""The carbon-factor band edges in gCO2eq/kWh, as the grid scenario scales the factor."""
 _BAND_GLOSS = {
     "low": ", a clean time to run",
     "medium": "",
@@ -262,7 +259,7 @@ def _carbon_level(band: str, factor: float, intensity_g_per_kwh: float, chosen: 
     if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
         return (
             f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh in the hour before submission, and the pool's grids"
-            f" were {band} on average (fixed scale: low below {_GRID_EDGES_G[0]:.0f}, high from {_GRID_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
+            f" were {band} on average (fixed scale: low below {GRID_BAND_EDGES_G[0]:.0f}, high from {GRID_BAND_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
         )
     return f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
 

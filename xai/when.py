@@ -4,20 +4,9 @@ explanation of the placement comes first and this sentence follows it (also afte
 """
 
 from scheduler.core.energy import ECO
-from scheduler.timeshift.policy import (
-    BANDS,
-    EPS_H,
-    REASON_CRITICAL,
-    REASON_ECO_LATE,
-    REASON_HIGH_ECO,
-    REASON_LOW,
-    REASON_NO_ROOM,
-    REASON_NOT_FLEXIBLE,
-    REASON_NOW_GREENEST,
-    REASON_TOO_SHORT,
-    Timing,
-    WhenConfig,
-)
+from scheduler.core.units import EPS
+from scheduler.core.states import BANDS, REASON_CRITICAL, REASON_ECO_LATE, REASON_HIGH_ECO, REASON_LOW, REASON_NO_ROOM, REASON_NOT_FLEXIBLE, REASON_NOW_GREENEST, REASON_TOO_SHORT
+from scheduler.core.timing import Timing, WhenConfig
 
 def describe(
     timing: Timing, zones: list[str], labels: list[str], finish: list[str], deadlines: list[str], config: WhenConfig,
@@ -59,7 +48,7 @@ def describe(
                 f"When: deferred to {start} ({how}) in FAST mode: {grid}; the {config.forecast} forecast puts the chosen "
                 f"hours at {fc:.0f} gCO2eq/kWh, within the deadline {deadline_at}; expected saving {saved:.3g} kg CO2."
             )
-        if end > deadline + EPS_H:
+        if end > deadline + EPS:
             text += f" It finishes at {finish_at}, after its deadline {deadline_at}: no server of its pool can finish by then."
         if excluded and excluded[row]:
             text += f" Left out because they could not finish by the deadline: {', '.join(excluded[row])}."

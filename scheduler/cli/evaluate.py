@@ -27,30 +27,16 @@ from pydantic import ValidationError
 
 from scheduler.studies import deferral
 from scheduler.data import workloads
-from scheduler.data.datasets import DatasetError, load_datasets
-from scheduler.studies.placement import (
-    DATA_DIR,
-    EvaluationConfig,
-    format_table,
-    grid_inputs,
-    run_evaluation,
-    seed_streams,
-    write_outputs,
-)
+from scheduler.data.datasets import load_datasets
+from scheduler.core.errors import DatasetError
+from scheduler.studies.placement import DATA_DIR, format_table, grid_inputs, run_evaluation, seed_streams, write_outputs
+from scheduler.sim.config import EvaluationConfig
 from scheduler.core.fleet import build_fleet
 from scheduler.data.grid import REGIONS_FILE
 from scheduler.settings import ROOT, Settings
 from scheduler.data.signals import build_signals
-from scheduler.sim.config import (
-    DEFAULT_LOAD,
-    DEFAULT_PRETRAIN_EPISODES,
-    DEFAULT_STARVATION_MIN,
-    DEFERRAL_FORECASTS,
-    DEFERRAL_REGIONS,
-    POLICIES,
-    DeferralConfig,
-    resolve_seed,
-)
+from scheduler.sim.config import DEFAULT_PRETRAIN_EPISODES, DEFAULT_STARVATION_MIN, DEFERRAL_FORECASTS, DEFERRAL_REGIONS, POLICIES, DeferralConfig, resolve_seed
+from scheduler.data.workloads import DEFAULT_LOAD
 from scheduler.placement.world import build_world
 
 

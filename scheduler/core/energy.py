@@ -31,13 +31,11 @@ uses this view; the simulator, where jobs do share servers, splits the power the
 at its utilisation (scheduler/sim/simulator.py).
 """
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from scheduler.data.datasets import DatasetError
+from scheduler.core.units import kwh
 from scheduler.core.fleet import Fleet
 
 REF_CORES = 16.0
@@ -55,7 +53,6 @@ GPU_SPEEDUP_PER_INTENSITY = 3.0
 PCIE_GB_PER_S = 16.0
 """Host-to-GPU transfer bandwidth (PCIe 4.0 x8 order of magnitude) for the seed's transfer time."""
 LINEAR_CURVE = np.linspace(0.0, 1.0, 11)
-POWER_CURVE_FILE = "power_curve.csv"
 
 
 @dataclass(frozen=True)
@@ -113,19 +110,6 @@ def build_machines(fleet: Fleet, curve: np.ndarray | None = None) -> Machines:
     return Machines(fleet.cores, fleet.gpus, fleet.cpu_rate, fleet.gpu_rate, fleet.p_idle_w, fleet.p_peak_w, curve)
 
 
-def load_power_curve(data_dir: Path) -> np.ndarray:
-    """The SPECpower-median curve shipped in `data_dir`: (11,) from 0 at idle to 1 at full load."""
-    path = data_dir / POWER_CURVE_FILE
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = [(float(r["utilisation"]), float(r["dynamic_fraction"])) for r in csv.DictReader(f)]
-    except (OSError, KeyError, ValueError) as exc:
-        raise DatasetError(f"{POWER_CURVE_FILE}: cannot be read ({type(exc).__name__}: {exc})") from exc
-    levels, curve = np.array(rows).T if rows else (np.array([]), np.array([]))
-    if len(levels) != 11 or not np.allclose(levels, np.linspace(0, 1, 11)) or curve[0] != 0 or curve[-1] != 1 or (np.diff(curve) < 0).any():
-        raise DatasetError(f"{POWER_CURVE_FILE}: needs utilisation 0.0..1.0 in steps of 0.1, rising from 0 to 1")
-    return curve
-
 
 def job_work(
     cpu: np.ndarray,
@@ -177,7 +161,3 @@ def energy_kwh(m: Machines, w: Work, mode: Mode = FAST) -> np.ndarray:
     """(n_jobs, n_servers) kWh in `mode`: watts x minutes / 60 (-> Wh) / 1000 (-> kWh)."""
     return kwh(power_w(m, w, mode), runtime_min(m, w) * mode.slowdown)
 
-
-def kwh(watts: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-    """Energy of `watts` drawn for `minutes`: W x min / 60 (-> Wh) / 1000 (-> kWh)."""
-    return watts * minutes / 60.0 / 1000.0

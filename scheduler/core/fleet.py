@@ -4,10 +4,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.data.datasets import ServerTable
 
-TIERS: tuple[str, str, str] = ("green", "balanced", "performance")
-"""Tier names in pool order: green gets the smallest servers, performance the largest."""
+
+
+@dataclass(frozen=True)
+class ServerTable:
+    """Rows of Server_L.xlsx in file order; power in watts."""
+
+    ids: np.ndarray  # (n_servers,) int64
+    cpu: np.ndarray  # (n_servers,) float64, cores
+    gpu: np.ndarray  # (n_servers,) float64, devices
+    cpu_rate: np.ndarray  # (n_servers,) float64
+    gpu_rate: np.ndarray  # (n_servers,) float64
+    p_idle_w: np.ndarray  # (n_servers,) float64
+    p_peak_w: np.ndarray  # (n_servers,) float64
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one fleet per process

@@ -30,12 +30,10 @@ from pydantic import (
 )
 from typing_extensions import NotRequired, TypedDict
 
-from scheduler.core.fleet import TIERS
+from scheduler.core.errors import JobValidationError
+from scheduler.core.states import LATENCIES, TIERS, URGENCIES
 
-LATENCIES: tuple[str, str, str] = ("low", "medium", "high")
 CSV_REQUIRED = ("priority", "cpu", "memory")
-URGENCIES: tuple[str, str, str] = ("critical", "normal", "flexible")
-"""Index order is scheduler.timeshift.policy's CRITICAL, NORMAL, FLEXIBLE."""
 CSV_COLUMNS = (
     "priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity",
     "power_w", "urgency", "deadline", "interruptible",
@@ -80,14 +78,6 @@ _JOB = TypeAdapter(JobIn)
 _JOB_LIST = TypeAdapter(list[JobIn])
 JOB_SCHEMA = _JOB.json_schema()
 """JSON schema of one job, for the OpenAPI description of the raw-body endpoints."""
-
-
-class JobValidationError(ValueError):
-    """A batch was rejected; `errors` holds {index|row, field, message} for every problem."""
-
-    def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
 
 
 @dataclass(frozen=True)

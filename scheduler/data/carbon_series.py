@@ -29,6 +29,7 @@ from functools import reduce
 from pathlib import Path
 
 import numpy as np
+from scheduler.core.errors import SeriesError
 
 UNITS = {"g_per_kwh": 1.0, "lbs_per_mwh": 0.45359237}
 """Accepted input units and their factor to g/kWh (1 lb/MWh = 453.59237 g / 1000 kWh)."""
@@ -38,10 +39,6 @@ MAX_GAP_MIN = 360
 DAY_MIN = 1440
 MAX_READING = 1e6
 """Largest intensity accepted, in the file's unit: a thousand times the dirtiest grid's g/kWh."""
-
-
-class SeriesError(ValueError):
-    """A carbon series or forecast file (or list) is malformed; the message names where."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
+from scheduler.core.errors import DatasetError
+from scheduler.core.fleet import ServerTable
 
 SERVER_FILE = "Server_L.xlsx"
 PRICE_FILE = "price.csv"
@@ -26,23 +28,6 @@ STEEL_FILE = "steel_industry_data.csv"
 
 SERVER_COLUMNS = ("ID", "CPU", "GPU", "cpu_rate", "gpu_rate", "P_idle", "P_peak")
 STEEL_TEXT_COLUMNS = ("Load_Type", "WeekStatus", "Day_of_week")
-
-
-class DatasetError(RuntimeError):
-    """A data file is missing or malformed; the message names the file and the problem."""
-
-
-@dataclass(frozen=True)
-class ServerTable:
-    """Rows of Server_L.xlsx in file order; power in watts."""
-
-    ids: np.ndarray  # (n_servers,) int64
-    cpu: np.ndarray  # (n_servers,) float64, cores
-    gpu: np.ndarray  # (n_servers,) float64, devices
-    cpu_rate: np.ndarray  # (n_servers,) float64
-    gpu_rate: np.ndarray  # (n_servers,) float64
-    p_idle_w: np.ndarray  # (n_servers,) float64
-    p_peak_w: np.ndarray  # (n_servers,) float64
 
 
 @dataclass(frozen=True)
@@ -229,13 +214,3 @@ def _check(file: str, ok: bool, problem: str) -> None:
     if not ok:
         raise DatasetError(f"{file}: {problem}")
 
-
-if __name__ == "__main__":  # `python -m scheduler.data.datasets`: check the data and fill the cache (deploy builds)
-    from scheduler.data.grid import load_grid
-    from scheduler.settings import get_settings
-
-    settings = get_settings()
-    loaded = load_datasets(settings.data_dir, settings.cache_dir)
-    grid = load_grid(settings.data_dir, settings.cache_dir)
-    print(f"{settings.data_dir}: {len(loaded.servers.ids)} servers, {len(loaded.steel_usage_kwh)} steel rows, "
-          f"{grid.n_hours} grid hours x {len(grid.zones)} zones; cache {settings.cache_dir}")  # fmt: skip

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.data.datasets import DatasetError, read_columns
+from scheduler.data.datasets import read_columns
+from scheduler.core.errors import DatasetError
 
 ZONES: tuple[str, ...] = ("BR", "ES", "NO", "US-CAL-CISO")
 """Electricity Maps zone ids shipped in dataset_rl/grid/<zone>.csv."""

@@ -12,9 +12,6 @@ import numpy as np
 
 from scheduler.data.datasets import Datasets
 
-CARBON_BANDS: tuple[str, str, str] = ("low", "medium", "high")
-CARBON_BAND_EDGES: tuple[float, float] = (0.35, 0.65)
-"""carbon_factor < 0.35 is low, >= 0.65 is high, between is medium; the one place these live."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +88,3 @@ def min_max(values: np.ndarray) -> np.ndarray:
     lo, hi = float(values.min()), float(values.max())
     return (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values, dtype=np.float64)
 
-
-def carbon_band(carbon_factor: float) -> str:
-    """low / medium / high for a carbon factor, by CARBON_BAND_EDGES."""
-    low, high = CARBON_BAND_EDGES
-    return CARBON_BANDS[0] if carbon_factor < low else CARBON_BANDS[2] if carbon_factor >= high else CARBON_BANDS[1]

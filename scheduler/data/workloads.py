@@ -26,11 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.data.datasets import TASK_FILE, DatasetError, read_columns
+from scheduler.data.datasets import TASK_FILE, read_columns
+from scheduler.core.errors import DatasetError
 from scheduler.core.energy import REF_CORES, REF_CPU_RATE, REF_MEMORY_GB, Work, job_work
-from scheduler.core.fleet import TIERS, Fleet
-from scheduler.core.jobs import LATENCIES
-from scheduler.sim.config import DEFAULT_LOAD
+from scheduler.core.fleet import Fleet
+from scheduler.core.states import TIERS
+from scheduler.core.states import LATENCIES
+
+DEFAULT_LOAD = 0.7
+"""Offered load of the busiest pool for generated arrivals (task trace, Poisson)."""
 
 WORKLOAD_DIR = "workloads"
 """Folder of dataset_rl holding the shipped GAIA samples."""

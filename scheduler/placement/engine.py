@@ -14,17 +14,15 @@ import numpy as np
 
 from rl.agent import TierAgent, run_sequence
 from rl.features import static_features
-from scheduler.data.datasets import DatasetError
-from scheduler.core.fleet import TIERS, Fleet
+from scheduler.core.errors import DatasetError
+from scheduler.core.fleet import Fleet
+from scheduler.core.states import TIERS
 from scheduler.core.jobs import JobBatch
 from scheduler.placement.scenario import ReferenceScenario, Scenario, StepMetrics
-from scheduler.timeshift.policy import Timing
+from scheduler.core.timing import Timing
 from scheduler.core.scoring import TIER_WEIGHTS, pool_scores
 from scheduler.data.signals import Signals
-
-
-class ScenarioUnavailable(DatasetError):
-    """A scenario's data could not be built; the message says which file or setting and why."""
+from scheduler.core.errors import ScenarioUnavailable
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import numpy as np
 
 from rl.agent import AgentConfig, TierAgent, run_sequence
 from rl.features import static_features
-from scheduler.core.fleet import TIERS, Fleet
+from scheduler.core.fleet import Fleet
+from scheduler.core.states import TIERS
 from scheduler.core.jobs import JobBatch
 from scheduler.placement.scenario import ReferenceScenario, Scenario
 from scheduler.core.scoring import pool_scores

@@ -21,15 +21,15 @@ from scheduler.core import energy
 from scheduler.core.fleet import Fleet
 from scheduler.data.grid import SIGNAL_KIND, UNIT, ZONE_NAMES, GridSeries, StepSeries
 from scheduler.timeshift import policy as timeshift
-from scheduler.core.jobs import MAX_DEADLINE_MIN, JobBatch, JobValidationError
+from scheduler.core.jobs import MAX_DEADLINE_MIN, JobBatch
+from scheduler.core.errors import JobValidationError
 from scheduler.core.scoring import ServerMetrics, server_metrics
 from scheduler.data.signals import Signals
-from scheduler.timeshift.policy import Timing, WhenConfig
+from scheduler.core.timing import Timing, WhenConfig
+from scheduler.core import units
+from scheduler.core.bands import GRID_FACTOR_SCALE_G
 
 SCENARIOS: tuple[str, str] = ("reference", "grid")
-GRID_FACTOR_SCALE_G = 400.0
-"""gCO2eq/kWh that maps to carbon_factor 1 in the grid scenario (clipped above): the agents' feature
-`1 - carbon_factor` and the low/medium/high bands (0.35, 0.65 -> 140 and 260 g) keep their meaning."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class GridScenario:
             if servers.size:
                 intensity[:, servers] = series.mean(hour[:, None], runtime[:, servers] / 60.0)
         price = self.price_at(hour)
-        metrics = ServerMetrics(energy_kwh=kwh, cost=kwh * price[:, None], co2_kg=kwh * intensity / 1000.0)  # g -> kg
+        metrics = ServerMetrics(energy_kwh=kwh, cost=kwh * price[:, None], co2_kg=units.co2_kg(kwh, intensity))
         pool_mean = np.empty(len(hour))
         for tier, pool in enumerate(self.fleet.pools):
             rows = jobs.tier == tier

@@ -12,14 +12,15 @@ import numpy as np
 from rl.agent import AgentConfig
 from scheduler.placement.pretrain import pretrain_agents
 from scheduler.data.datasets import load_datasets
-from scheduler.core.energy import load_power_curve
+from scheduler.data.power_curves import load_power_curve
 from scheduler.placement.engine import Runtime, World
 from scheduler.core.fleet import Fleet, build_fleet
 from scheduler.data.grid import REGIONS_FILE, ZONES, load_grid, load_regions
 from scheduler.placement.scenario import build_grid_scenario
 from scheduler.settings import Settings
 from scheduler.data.signals import Signals, build_signals
-from scheduler.timeshift.policy import BandPolicy, WhenConfig
+from scheduler.core.timing import WhenConfig
+from scheduler.core.bands import BandPolicy
 
 WORLD_STREAMS = 2
 """Children of settings.seed spawned here, for the reference and the grid pre-training. An evaluation

@@ -13,18 +13,20 @@ from functools import lru_cache
 import numpy as np
 import orjson
 
-from scheduler.timeshift import policy as timeshift
 from scheduler.core.energy import MODES
 from scheduler.placement.engine import BatchRecord, World, meets_deadline, step_at
-from scheduler.core.fleet import TIERS, Fleet
-from scheduler.core.jobs import LATENCIES, URGENCIES
+from scheduler.core.fleet import Fleet
+from scheduler.core.states import TIERS
+from scheduler.core.states import LATENCIES, URGENCIES
 from scheduler.service.jsonrows import JsonRows
 from scheduler.placement.scenario import StepMetrics
 from scheduler.core.scoring import METRICS, TIER_WEIGHTS, ServerMetrics, pool_scores
-from scheduler.data.signals import Signals, StepIndex, carbon_band
-from scheduler.timeshift.policy import Timing
+from scheduler.data.signals import Signals, StepIndex
+from scheduler.core.bands import carbon_band
+from scheduler.core.timing import Timing
 from xai.templates import DecisionFacts, render_many, short_reason
 from xai.when import describe as describe_when
+from scheduler.core import states
 
 _LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
 _LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)
@@ -182,7 +184,7 @@ def _grid_state(out: JsonRows, record: BatchRecord, detail: RowDetail, start: in
 
 
 _MODE_JSON = [orjson.dumps(m.name) for m in MODES]
-_BAND_JSON = [orjson.dumps(b) for b in timeshift.BANDS]
+_BAND_JSON = [orjson.dumps(b) for b in states.BANDS]
 _URGENCY_JSON = [orjson.dumps(u) for u in URGENCIES]
 STATUSES: tuple[str, str, str] = ("scheduled", "deferred", "released")
 _STATUS_JSON = [orjson.dumps(x) for x in STATUSES]
@@ -191,7 +193,7 @@ _STATUS_JSON = [orjson.dumps(x) for x in STATUSES]
 def status_codes(timing: Timing, clock_h: float | None) -> np.ndarray:
     """Index into STATUSES: a deferred job is "deferred" until the session's clock reaches its start,
     then "released"; `clock_h` None gives the status as decided."""
-    deferred = timing.action == timeshift.DEFER
+    deferred = timing.action == states.DEFER
     if clock_h is None:
         return deferred.astype(np.int8)
     return np.where(deferred, np.where(timing.start_h > clock_h, 1, 2), 0).astype(np.int8)

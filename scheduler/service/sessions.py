@@ -22,37 +22,12 @@ import numpy as np
 
 from scheduler.placement.engine import BatchRecord, EngineState, World, run_batch
 from scheduler.core.jobs import JobBatch, concat
-from scheduler.timeshift.policy import DEFER
+from scheduler.core.states import DEFER
+from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPIRED_MEMORY = 10_000
 """How many expired ids are remembered, so a returning client is told its session expired."""
-
-
-class SessionError(Exception):
-    """Base of the session family; `status` is the HTTP status the API answers with."""
-
-    status = 400
-
-
-class BadSessionId(SessionError):
-    status = 400
-
-
-class SessionsFull(SessionError):
-    status = 503
-
-
-class SessionFull(SessionError):
-    """The session holds max_session_jobs jobs; it must be reset."""
-
-    status = 413
-
-
-class ServerFull(SessionError):
-    """All sessions together hold max_total_jobs jobs: the process's memory bound."""
-
-    status = 503
 
 
 def derive_seed(root_seed: int, session_id: str) -> int:

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from scheduler.placement.engine import BatchRecord
-from scheduler.core.fleet import TIERS, Fleet
-from scheduler.timeshift.policy import DEFER
+from scheduler.core.fleet import Fleet
+from scheduler.core.states import TIERS
+from scheduler.core.states import DEFER
 
 SCORE_WEIGHTS = {"avg_reward": 0.30, "green_ratio": 0.25, "carbon_score": 0.25, "co2_efficiency": 0.20}
 

@@ -10,12 +10,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scheduler.timeshift.policy import BandPolicy
+from scheduler.core.bands import BandPolicy
+from scheduler.data.workloads import DEFAULT_LOAD
 
 POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
 """Every policy `scheduler.sim.policies.make_policy` builds, in report order."""
-DEFAULT_LOAD = 0.7
-"""Offered load of the busiest pool for generated arrivals (task trace, Poisson)."""
 MIN_LOAD = 0.01
 """Lowest offered load accepted: arrivals stretch by 1 / load, and 0.01 already spreads 20,000 task-trace
 jobs over about nine years (far lower loads push arrival times past any meaningful clock)."""
@@ -33,10 +32,6 @@ DEFAULT_PRETRAIN_EPISODES = 500
 """Pre-training episodes per tier agent, as the service's default (Settings.pretrain_episodes)."""
 MAX_PRETRAIN_EPISODES = 10_000
 """About 0.6 s of pre-training with the compiled kernel (rl/kernel), longer without it."""
-
-
-class EvaluationCancelled(Exception):
-    """The caller's cancel() returned True between two chunks of jobs."""
 
 
 class EvaluationConfig(BaseModel):
@@ -130,7 +125,7 @@ class DeferralConfig(BaseModel):
     forecast_error: float = Field(0.1, ge=0, le=1)
     """The noisy forecast's error: N(0, forecast_error x the series mean) per slot."""
     bands: str = "p33,p67"
-    """The threshold strategy's bands (timeshift.BandPolicy.parse): "p33,p67" or gCO2/kWh "140,260"."""
+    """The threshold strategy's bands (bands.BandPolicy.parse): "p33,p67" or gCO2/kWh "140,260"."""
     band_window_h: int = Field(168, ge=1, le=24 * 30, strict=True)
     threshold_forecast: Literal["persistence", "perfect", "noisy"] = "persistence"
     """The forecast the threshold strategy's deferred jobs are planned with."""

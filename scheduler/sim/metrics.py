@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.core.jobs import LATENCIES
+from scheduler.core.states import LATENCIES
 from scheduler.sim.config import DEFAULT_STARVATION_MIN
 from scheduler.sim.simulator import MILLI, Problem, Run, excess_ratio
+from scheduler.core import units
 
 SLO_STRETCH: tuple[float, float, float] = (1.5, 3.0, 10.0)
-"""Service-level objective per latency class (low, medium, high, as in jobs.LATENCIES): a job meets it
+"""Service-level objective per latency class (low, medium, high, as in states.LATENCIES): a job meets it
 when its completion time (arrival to finish) is at most this many times its shortest runtime on any
 server of its pool. Low-latency jobs may barely wait or run on a slow server; high-latency ones are
 batch work that tolerates long queues."""
@@ -69,7 +70,7 @@ def summarise(problem: Problem, run: Run, starvation_min: float = DEFAULT_STARVA
         policy=run.policy,
         jobs=len(rows),
         energy_kwh=float(run.energy_kwh.sum()),
-        co2_kg=float(run.co2_g.sum()) / 1000.0,
+        co2_kg=units.kg(float(run.co2_g.sum())),
         cost=float(run.cost.sum()),
         completion_mean_min=float(completion.mean()),
         completion_p95_min=float(np.percentile(completion, 95)),
@@ -83,8 +84,8 @@ def summarise(problem: Problem, run: Run, starvation_min: float = DEFAULT_STARVA
         slo_miss_high=by_class[2],
         quality_mean=float(problem.quality[rows, run.server].mean()),
         idle_energy_kwh=float(run.idle_energy_kwh.sum()),
-        idle_co2_kg=float(run.idle_co2_g.sum()) / 1000.0,
-        co2_with_idle_kg=float(run.co2_g.sum() + run.idle_co2_g.sum()) / 1000.0,
+        idle_co2_kg=units.kg(float(run.idle_co2_g.sum())),
+        co2_with_idle_kg=units.kg(float(run.co2_g.sum() + run.idle_co2_g.sum())),
     )
 
 
@@ -173,7 +174,7 @@ def least_energy_kwh(problem: Problem) -> np.ndarray:
     alone = excess_ratio(m.curve, share)
     from_knot = np.minimum.accumulate(knots[::-1])[::-1]  # (n_levels,) least excess at knots i..end
     least = np.minimum(alone, from_knot[np.searchsorted(levels, share)])
-    return problem.energy_kwh + (m.p_peak_w - m.p_idle_w) * share * problem.runtime_min * (least - alone) / 60.0 / 1000.0
+    return problem.energy_kwh + units.kwh((m.p_peak_w - m.p_idle_w) * share * problem.runtime_min * (least - alone), 1.0)
 
 
 def _least_rolling_mean(values: np.ndarray, window: int) -> float:

@@ -37,6 +37,7 @@ from scheduler.core.energy import Machines, energy_kwh, runtime_min
 from scheduler.core.fleet import Fleet
 from scheduler.core.scoring import ServerMetrics, pool_scores
 from scheduler.data.workloads import Workload
+from scheduler.core import units
 
 FINISH, ARRIVAL = 0, 1
 """Event priorities: at equal times a finish is handled before an arrival."""
@@ -109,7 +110,7 @@ def build_problem(fleet: Fleet, machines: Machines, clock: Clock, workload: Work
     cores = np.minimum(work.cores[:, None], machines.cores[None, :])
     carbon_now = clock.carbon_now(workload.arrival_min)  # (n, n_servers) g/kWh
     price = clock.price.at(clock.hours(workload.arrival_min))
-    metrics = ServerMetrics(energy_kwh=energy, cost=energy * price[:, None], co2_kg=energy * carbon_now / 1000.0)
+    metrics = ServerMetrics(energy_kwh=energy, cost=energy * price[:, None], co2_kg=units.co2_kg(energy, carbon_now))
     quality = np.zeros_like(energy)
     pool_carbon = np.empty(len(workload))
     for tier, pool in enumerate(fleet.pools):
@@ -268,7 +269,7 @@ def account(problem: Problem, name: str, server: np.ndarray, start_min: np.ndarr
         co2_g=energy * carbon + shared_g,
         cost=energy * clock.price.mean(clock.hours(start_min), runtime / 60.0) + shared_cost,
         busy_core_min=busy, horizon_min=horizon,
-        idle_energy_kwh=idle_w_min / 60.0 / 1000.0, idle_co2_g=idle_g_min / 60.0 / 1000.0,
+        idle_energy_kwh=units.kwh(idle_w_min, 1.0), idle_co2_g=units.kwh(idle_g_min, 1.0),
     )  # fmt: skip
 
 

@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 
 from scheduler.studies import deferral_regions
-from scheduler.timeshift import policy as timeshift
 from scheduler.studies.deferral_regions import SOURCES, Region, check_deferral, load_region
 from scheduler.studies.deferral_report import (
     STUDY_NOTES,
@@ -67,12 +66,9 @@ from scheduler.studies.deferral_schedules import (
 )
 from scheduler.core.fleet import Fleet
 from scheduler.timeshift.forecast import Forecast, make_forecast
-from scheduler.sim.config import (
-    DEFERRAL_REGIONS,
-    DeferralConfig,
-    EvaluationCancelled,
-    resolve_seed,
-)
+from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig, resolve_seed
+from scheduler.core.errors import EvaluationCancelled
+from scheduler.core import states
 
 __all__ = ["EvaluationCancelled", "check_deferral", "format_table", "run_deferral", "write_outputs"]
 """What web/ and scheduler/cli/evaluate.py import from here; the parts live in the deferral_* modules."""
@@ -117,15 +113,15 @@ def study_region(
         tick.label = f"{region.name} {label}"
         return measure(jobs, frame, build_outcome(frame, mode, moved, interruptible, actual, fc, tick), actual, price)
 
-    fast, flexible, none = (np.zeros(n, np.int8), jobs.urgency == timeshift.FLEXIBLE, np.zeros(n, bool))
+    fast, flexible, none = (np.zeros(n, np.int8), jobs.urgency == states.FLEXIBLE, np.zeros(n, bool))
     out = {"run_now": [schedule("run_now", fast, none, none, None)]}
     act = threshold_modes(config, jobs, frame, actual)
     rng = np.random.default_rng(threshold_seq) if config.threshold_forecast == "noisy" else None
     out["threshold"] = [
         schedule(
             "threshold",
-            (act == timeshift.RUN_ECO).astype(np.int8),
-            act == timeshift.DEFER,
+            (act == states.RUN_ECO).astype(np.int8),
+            act == states.DEFER,
             jobs.interruptible,
             forecast(config.threshold_forecast, rng),
         )

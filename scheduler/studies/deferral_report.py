@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from scheduler.timeshift import policy as timeshift
 from scheduler.data.carbon_series import iso
 from scheduler.studies.deferral_regions import SOURCES, Region
 from scheduler.studies.deferral_schedules import Jobs
 from scheduler.core.energy import ECO, MODES
 from scheduler.core.fleet import Fleet
 from scheduler.sim.config import DeferralConfig
+from scheduler.core import states
 
 UNITS = {
     "co2": "kg CO2eq", "energy": "kWh", "delay": "minutes", "intensity": "gCO2eq/kWh",
@@ -88,7 +88,7 @@ def jobs_view(config: DeferralConfig, jobs: Jobs, fleet: Fleet) -> dict[str, Any
     counts = np.bincount(jobs.urgency, minlength=3)
     return {
         "workload": config.workload, "count": len(jobs), "server": fleet.names[fleet.n_servers // 2],
-        **{urgency: int(c) for urgency, c in zip(timeshift.URGENCIES, counts)}, "interruptible": int(jobs.interruptible.sum()),
+        **{urgency: int(c) for urgency, c in zip(states.URGENCIES, counts)}, "interruptible": int(jobs.interruptible.sum()),
         "fast_runtime_mean_min": float(jobs.fast_min.mean()), "eco_slowdown": ECO.slowdown,
         "power_mean_w": dict(zip((m.name for m in MODES), jobs.power_w.mean(axis=0).tolist())),
     }  # fmt: skip

@@ -38,17 +38,12 @@ from scheduler.timeshift import planner
 from scheduler.timeshift import policy as timeshift
 from scheduler.data import workloads
 from scheduler.data.carbon_series import CarbonSeries, iso
-from scheduler.core.energy import (
-    ECO,
-    MODES,
-    build_machines,
-    load_power_curve,
-    power_w,
-    runtime_min,
-)
+from scheduler.core.energy import ECO, MODES, build_machines, power_w, runtime_min
+from scheduler.data.power_curves import load_power_curve
 from scheduler.core.fleet import Fleet
 from scheduler.timeshift.forecast import Forecast
 from scheduler.sim.config import DeferralConfig
+from scheduler.core import bands, states
 
 CHUNK_JOBS = 2_000
 """Jobs planned per planner call: progress and cancel() are checked between chunks."""
@@ -65,7 +60,7 @@ class Jobs:
     arrival_min: np.ndarray  # (n,)
     fast_min: np.ndarray  # (n,) runtime in FAST
     deadline_min: np.ndarray  # (n,) latest finish, from the first arrival
-    urgency: np.ndarray  # (n,) int8, timeshift.URGENCIES
+    urgency: np.ndarray  # (n,) int8, states.URGENCIES
     interruptible: np.ndarray  # (n,) bool
     power_w: np.ndarray  # (n, 2) watts in FAST and ECO (energy.MODES order)
 
@@ -107,9 +102,9 @@ def build_jobs(config: DeferralConfig, fleet: Fleet, streams: list[np.random.Gen
     fast = runtime_min(machines, work)[:, server]
     power = np.stack([power_w(machines, work, mode)[:, server] for mode in MODES], axis=1)
     urgency = streams[1].choice(3, size=n, p=np.asarray(config.urgency_mix) / sum(config.urgency_mix)).astype(np.int8)
-    interruptible = (streams[1].random(n) < config.interruptible_share) & (urgency == timeshift.FLEXIBLE)
+    interruptible = (streams[1].random(n) < config.interruptible_share) & (urgency == states.FLEXIBLE)
     room = np.select(
-        [urgency == timeshift.CRITICAL, urgency == timeshift.NORMAL], [fast, fast * ECO.slowdown], fast + config.slack_h * 60.0
+        [urgency == states.CRITICAL, urgency == states.NORMAL], [fast, fast * ECO.slowdown], fast + config.slack_h * 60.0
     )
     return Jobs(arrival, fast, arrival + room, urgency, interruptible, power)
 
@@ -137,9 +132,9 @@ def place(jobs: Jobs, series: CarbonSeries, start: np.datetime64 | None, history
 def threshold_modes(config: DeferralConfig, jobs: Jobs, frame: Frame, actual: np.ndarray) -> np.ndarray:
     """timeshift.action for every job: the band of the latest reading against the band policy's
     thresholds over the band window (in slots) before the decision slot."""
-    policy = timeshift.BandPolicy.parse(config.bands, config.band_window_h)
+    policy = bands.BandPolicy.parse(config.bands, config.band_window_h)
     window = int(np.ceil(policy.window_h * 60 / frame.step_min))
-    in_slots = timeshift.BandPolicy(policy.kind, policy.low, policy.high, window)
+    in_slots = bands.BandPolicy(policy.kind, policy.low, policy.high, window)
     s = np.floor(frame.submit).astype(np.int64)
     decision, row = np.unique(s, return_inverse=True)
     low, high = np.empty(len(decision)), np.empty(len(decision))
@@ -150,7 +145,7 @@ def threshold_modes(config: DeferralConfig, jobs: Jobs, frame: Frame, actual: np
     can_wait = frame.deadline - frame.submit > frame.fast + TOL_SLOTS
     act = timeshift.action(band, jobs.urgency, can_wait)
     eco_late = frame.submit + frame.fast * ECO.slowdown > frame.deadline + TOL_SLOTS
-    act[(act == timeshift.RUN_ECO) & eco_late] = timeshift.RUN_FAST
+    act[(act == states.RUN_ECO) & eco_late] = states.RUN_FAST
     return act
 
 
@@ -213,7 +208,7 @@ def measure(jobs: Jobs, frame: Frame, out: Outcome, actual: np.ndarray, price: n
     feasible = frame.deadline >= frame.submit + frame.fast - TOL_SLOTS
     delay = (finish - frame.submit - frame.fast) * frame.step_min
     delay[np.abs(delay) < 1e-6] = 0.0  # float noise of slot arithmetic, not a delay
-    critical = jobs.urgency == timeshift.CRITICAL
+    critical = jobs.urgency == states.CRITICAL
     return {
         "co2_kg": float((run_power * planner.integral(actual, out.a, out.b)).sum() * step_h / 1e6),
         "deadline_misses": int((feasible & (finish > frame.deadline + TOL_SLOTS)).sum()),

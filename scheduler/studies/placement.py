@@ -25,23 +25,20 @@ from scheduler.placement.pretrain import pretrain_agents
 from scheduler.sim import metrics as sim_metrics
 from scheduler.data import workloads
 from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
-from scheduler.core.energy import build_machines, load_power_curve
+from scheduler.core.energy import build_machines
+from scheduler.data.power_curves import load_power_curve
 from scheduler.placement.engine import World
-from scheduler.core.fleet import TIERS
+from scheduler.core.states import TIERS
 from scheduler.data.grid import GridSeries
-from scheduler.core.jobs import LATENCIES
+from scheduler.core.states import LATENCIES
 from scheduler.sim.policies import TierAgents, make_policy
 from scheduler.placement.scenario import GridScenario
 from scheduler.settings import ROOT
-from scheduler.sim.config import (  # noqa: F401 -- re-exported
-    MAX_JOBS,
-    POLICIES,
-    EvaluationCancelled,
-    EvaluationConfig,
-    resolve_seed,
-)
+from scheduler.sim.config import POLICIES, EvaluationConfig, resolve_seed
 from scheduler.sim.simulator import Problem, Run, build_problem, simulate
 from scheduler.placement.world import WORLD_STREAMS
+from scheduler.core import units
+from scheduler.core.errors import EvaluationCancelled
 
 DATA_DIR = ROOT / "dataset_rl"
 SHARED_GAIA_DIR = ROOT.parent / "shared" / "data" / "workloads" / "gaia"
@@ -258,7 +255,7 @@ def _result(
             "server_zone": {name: clock.zones[z] for name, z in zip(fleet.names, clock.server_zone.tolist())},
         },
         summaries=summaries,
-        lower_bound_co2_kg=float(sim_metrics.co2_lower_bound_g(problem).sum()) / 1000.0,
+        lower_bound_co2_kg=units.kg(float(sim_metrics.co2_lower_bound_g(problem).sum())),
         learning=learning,
         win_loss={"metric": "co2_g", "policies": list(runs), "wins": sim_metrics.win_loss({n: r.co2_g for n, r in runs.items()})},
         server_utilisation={name: (run.busy_core_min / (fleet.cores * horizon[name])).tolist() for name, run in runs.items()},

@@ -21,71 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler.core.bands import BandPolicy
+from scheduler.core.states import (
+    CRITICAL, DEFER, FLEXIBLE, HIGH, LOW, MEDIUM, REASON_CRITICAL, REASON_DEFERRED, REASON_ECO_LATE, REASON_HIGH_ECO, REASON_LOW,
+    REASON_NO_ROOM, REASON_NOT_FLEXIBLE, REASON_NOW_GREENEST, REASON_TOO_SHORT, RUN_ECO, RUN_FAST,
+)  # fmt: skip
+from scheduler.core.timing import Timing, WhenConfig
 from scheduler.data.grid import StepSeries
+from scheduler.core import units
 
-URGENCIES: tuple[str, str, str] = ("critical", "normal", "flexible")
-CRITICAL, NORMAL, FLEXIBLE = 0, 1, 2
-BANDS: tuple[str, str, str] = ("low", "medium", "high")
-LOW, MEDIUM, HIGH = 0, 1, 2
-ACTIONS: tuple[str, str, str] = ("run now, FAST", "run now, ECO", "defer")
-RUN_FAST, RUN_ECO, DEFER = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class BandPolicy:
-    """Thresholds of the low / medium / high bands.
-
-    kind "absolute": `low` and `high` are gCO2/kWh (below `low` is low, at or above `high` is high).
-    kind "percentile": they are percentiles (0..100) of the signal over the `window_h` hours before the
-    decision hour."""
-
-    kind: str = "percentile"
-    low: float = 33.0
-    high: float = 67.0
-    window_h: int = 168
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("absolute", "percentile"):
-            raise ValueError(f"band kind must be absolute or percentile, got {self.kind!r}")
-        if not self.low < self.high:
-            raise ValueError(f"band thresholds must rise: low {self.low} < high {self.high}")
-        if self.kind == "percentile" and not (0 <= self.low and self.high <= 100):
-            raise ValueError("band percentiles must lie in 0..100")
-        if self.window_h < 1:
-            raise ValueError("the band window needs at least one hour")
-
-    @classmethod
-    def parse(cls, text: str, window_h: int = 168) -> "BandPolicy":
-        """"p33,p67" (percentiles of the recent signal) or "140,260" (gCO2/kWh)."""
-        parts = [p.strip().lower() for p in text.split(",")]
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            if all(p.startswith("p") for p in parts):
-                return cls("percentile", float(parts[0][1:]), float(parts[1][1:]), window_h)
-            return cls("absolute", float(parts[0]), float(parts[1]), window_h)
-        except ValueError as exc:
-            detail = f": {exc}" if str(exc) else ""
-            raise ValueError(f"carbon bands must be two rising thresholds like 'p33,p67' or '140,260', got {text!r}{detail}") from None
-
-    def describe(self) -> str:
-        if self.kind == "absolute":
-            return f"low below {self.low:g}, high from {self.high:g} gCO2/kWh"
-        return f"low below the {self.low:g}th and high from the {self.high:g}th percentile of the last {self.window_h} h"
-
-    def edges(self, values: np.ndarray, hour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(low, high) thresholds in gCO2/kWh for decisions at slot `hour` (ints, may pass the end:
-        the series wraps) of the hourly `values`; history only (hours before `hour`)."""
-        hour = np.asarray(hour, dtype=np.int64)
-        if self.kind == "absolute":
-            return np.full(hour.shape, self.low), np.full(hour.shape, self.high)
-        past = np.take(values, hour[..., None] - np.arange(self.window_h, 0, -1), mode="wrap")
-        low, high = np.percentile(past, [self.low, self.high], axis=-1)
-        return low, high
-
-    def band(self, intensity: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """int8 band code of each intensity against its thresholds."""
-        return np.where(intensity < low, LOW, np.where(intensity >= high, HIGH, MEDIUM)).astype(np.int8)
 
 
 def action(band: np.ndarray, urgency: np.ndarray, can_wait: np.ndarray) -> np.ndarray:
@@ -98,56 +42,8 @@ def action(band: np.ndarray, urgency: np.ndarray, can_wait: np.ndarray) -> np.nd
     return out
 
 
-@dataclass(frozen=True)
-class WhenConfig:
-    """The service's when-policy settings (TASKPILOT_CARBON_BANDS, _FORECAST, _FORECAST_ERROR, _FLEXIBLE_SLACK_H)."""
-
-    bands: BandPolicy = BandPolicy()
-    forecast: str = "persistence"
-    forecast_error: float = 0.05
-    flexible_slack_h: float = 24.0
-    """A flexible job without a deadline may finish this long after it would have finished if run now."""
-
-
-@dataclass(frozen=True)
-class Timing:
-    """When and how each of n jobs runs, and what that changed; hours are the grid clock's (unwrapped)."""
-
-    band: np.ndarray  # (n,) int8 LOW/MEDIUM/HIGH at submission, on the chosen server's zone
-    band_low_g: np.ndarray  # (n,) thresholds in force, gCO2/kWh
-    band_high_g: np.ndarray
-    intensity_now_g: np.ndarray  # (n,) the zone's latest reading at submission (the slot before), what the band compares
-    action: np.ndarray  # (n,) int8 RUN_FAST / RUN_ECO / DEFER (DEFER only when the start moved)
-    reason: np.ndarray  # (n,) int8 REASON_* code: why that action
-    mode: np.ndarray  # (n,) int8 index into energy.MODES
-    start_h: np.ndarray  # (n,) first hour the job runs
-    finish_h: np.ndarray  # (n,) hour it finishes
-    deadline_h: np.ndarray  # (n,) latest finish, NaN when none
-    co2_now_kg: np.ndarray  # (n,) measured (actual signal) had it run now in FAST mode
-    saved_expected_kg: np.ndarray  # (n,) forecast emissions of "now, FAST" minus the chosen plan's
-    forecast_g: np.ndarray  # (n,) forecast mean intensity over the chosen run(s); NaN when not planned
-    energy_kwh: np.ndarray  # (n,) in the chosen mode
-    runtime_min: np.ndarray  # (n,) in the chosen mode (running time, pauses excluded)
-    co2_kg: np.ndarray  # (n,) measured on the actual signal over the chosen run(s)
-    intensity_g: np.ndarray  # (n,) actual mean intensity over the chosen run(s)
-    runs: dict[int, tuple[tuple[float, float], ...]]  # row -> pieces, for interrupted jobs only
-
-    def __len__(self) -> int:
-        return len(self.band)
-
-    def take(self, rows: slice) -> "Timing":
-        start = rows.start or 0
-        runs = {r - start: v for r, v in self.runs.items() if start <= r < (rows.stop if rows.stop is not None else len(self))}
-        return Timing(*(getattr(self, f)[rows] for f in _TIMING_ARRAYS), runs)  # type: ignore[arg-type]
-
-
-_TIMING_ARRAYS = (
-    "band", "band_low_g", "band_high_g", "intensity_now_g", "action", "reason", "mode", "start_h", "finish_h",
-    "deadline_h", "co2_now_kg", "saved_expected_kg", "forecast_g", "energy_kwh", "runtime_min", "co2_kg", "intensity_g",
-)  # fmt: skip
-REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_ECO_LATE, REASON_NOT_FLEXIBLE = range(5)
-REASON_NO_ROOM, REASON_DEFERRED, REASON_NOW_GREENEST, REASON_TOO_SHORT = range(5, 9)
-EPS_H = 1e-9
+EPS_H = units.EPS
+"""Tolerance of comparisons between hours."""
 MIN_SHIFT_H = 1e-6
 """A job that runs less than this (3.6 ms) is never deferred: waiting cannot save anything, and the
 planner does not cut pieces that fine."""
@@ -229,7 +125,7 @@ def plan_when(
     eco = mode == 1
     saved[eco] = (power_fast_w[eco] * run_h[eco] - power_eco_w[eco] * run_h[eco] * eco_slowdown) * now_g[eco] / 1e6
     run_min = np.where(mode == 1, runtime_min * eco_slowdown, runtime_min)
-    energy_kwh = power * run_min / 60.0 / 1000.0
+    energy_kwh = units.kwh(power, run_min)
     intensity = np.where(energy_kwh > 0, co2 * 1e3 / np.where(energy_kwh > 0, energy_kwh, 1.0), now_g)
     return Timing(band, low, high, now_g, act, reason, mode, start, finish, deadline_h, co2_now, saved, forecast_g, energy_kwh, run_min, co2, intensity, runs)
 

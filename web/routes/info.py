@@ -8,10 +8,11 @@ from fastapi.responses import FileResponse
 
 from rl.features import feature_names
 from scheduler.service import decisions
-from scheduler.core.fleet import TIERS
-from scheduler.placement.scenario import GRID_FACTOR_SCALE_G, GridScenario
+from scheduler.core.states import TIERS
+from scheduler.placement.scenario import GridScenario
+from scheduler.core.bands import GRID_FACTOR_SCALE_G
 from scheduler.settings import ROOT
-from scheduler.data.signals import carbon_band
+from scheduler.core.bands import carbon_band
 from scheduler.service.summary import summarise
 from web.deps import (
     SESSION_HEADER,

@@ -19,16 +19,8 @@ from fastapi.responses import StreamingResponse
 
 from scheduler.service import decisions
 from scheduler.placement.engine import BatchRecord, World
-from scheduler.core.jobs import (
-    CSV_COLUMNS,
-    JOB_SCHEMA,
-    JobBatch,
-    JobValidationError,
-    parse_csv_rows,
-    parse_job,
-    parse_jobs,
-    to_dicts,
-)
+from scheduler.core.jobs import CSV_COLUMNS, JOB_SCHEMA, JobBatch, parse_csv_rows, parse_job, parse_jobs, to_dicts
+from scheduler.core.errors import JobValidationError
 from scheduler.service.sessions import Session, SessionStore
 from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded

@@ -11,6 +11,7 @@ from scheduler.cli import evaluate
 from scheduler.studies import placement as evaluation
 from scheduler.sim.policies import POLICIES
 from scheduler.settings import ROOT
+from scheduler.sim.config import EvaluationConfig
 
 DATA = ROOT / "dataset_rl"
 
@@ -82,7 +83,7 @@ def test_pretraining_is_part_of_the_config_not_of_the_world(tmp_path):
     assert orjson.loads(first)["config"]["pretrain_episodes"] == 20
     assert run_cli(tmp_path / "b", "--seed", "9", "--pretrain-episodes", "21") != first
     args = argparse.Namespace(data_dir=DATA, regions=None)
-    assert evaluate.world_settings(args, evaluation.EvaluationConfig(seed=1)).pretrain_episodes == 0
+    assert evaluate.world_settings(args, EvaluationConfig(seed=1)).pretrain_episodes == 0
 
 
 def test_a_start_outside_the_series_is_refused(tmp_path, capsys):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scheduler.data.datasets import ServerTable
+from scheduler.core.fleet import ServerTable
 from scheduler.core.fleet import build_fleet
 
 

@@ -3,14 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.core.jobs import (
-    JobBatch,
-    JobValidationError,
-    parse_csv,
-    parse_job,
-    parse_jobs,
-    to_csv,
-)
+from scheduler.core.jobs import JobBatch, parse_csv, parse_job, parse_jobs, to_csv
+from scheduler.core.errors import JobValidationError
 from scheduler.settings import ROOT
 
 

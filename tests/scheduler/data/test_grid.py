@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scheduler.data.datasets import DatasetError
+from scheduler.core.errors import DatasetError
 from scheduler.data.grid import REGIONS_FILE, ZONES, StepSeries, load_grid, load_regions
 from scheduler.settings import ROOT
 

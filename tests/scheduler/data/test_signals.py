@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.data.signals import carbon_band, min_max, rank_percentile
+from scheduler.data.signals import min_max, rank_percentile
+from scheduler.core.bands import carbon_band
 
 
 @given(st.lists(st.integers(0, 5), min_size=1, max_size=60))

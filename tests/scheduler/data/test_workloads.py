@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scheduler.data import workloads
-from scheduler.data.datasets import DatasetError
+from scheduler.core.errors import DatasetError
 from scheduler.core.energy import REF_MEMORY_GB
 from scheduler.settings import ROOT
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.placement.engine import EngineState, World, run_batch
-from scheduler.core.fleet import TIERS
+from scheduler.core.states import TIERS
 from scheduler.core.jobs import JobBatch
 from tests.scheduler.core.test_scoring import plain_scores
 

@@ -107,7 +107,7 @@ def test_carbon_now_averages_the_zones_the_servers_use(grid_world, tmp_path):
 def test_a_broken_grid_scenario_is_unavailable_with_its_reason(tmp_path):
     import shutil
 
-    from scheduler.placement.engine import ScenarioUnavailable
+    from scheduler.core.errors import ScenarioUnavailable
     from scheduler.settings import ROOT, Settings
     from scheduler.placement.world import build_world
 
@@ -123,7 +123,7 @@ def test_a_broken_grid_scenario_is_unavailable_with_its_reason(tmp_path):
 
 
 def test_a_bad_region_map_stops_start_up(tmp_path):
-    from scheduler.data.datasets import DatasetError
+    from scheduler.core.errors import DatasetError
     from scheduler.settings import ROOT, Settings
     from scheduler.placement.world import build_world
 

@@ -3,8 +3,8 @@ import orjson
 
 from scheduler.service import decisions
 from scheduler.placement.engine import World, run_batch
-from scheduler.core.fleet import TIERS
-from scheduler.core.jobs import LATENCIES
+from scheduler.core.states import TIERS
+from scheduler.core.states import LATENCIES
 from tests.scheduler.placement.test_engine import fresh_state, make_jobs
 from tests.scheduler.core.test_scoring import plain_scores
 from xai.templates import render

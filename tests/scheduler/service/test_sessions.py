@@ -2,15 +2,8 @@ import numpy as np
 import pytest
 
 from scheduler.core.jobs import parse_jobs
-from scheduler.service.sessions import (
-    BadSessionId,
-    ServerFull,
-    Session,
-    SessionFull,
-    SessionsFull,
-    SessionStore,
-    derive_seed,
-)
+from scheduler.service.sessions import Session, SessionStore, derive_seed
+from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
 
 JOBS = [{"priority": p, "cpu": (10 * i) % 101, "memory": (5 * i) % 101} for i, p in enumerate(["green", "balanced", "performance"] * 20)]
 

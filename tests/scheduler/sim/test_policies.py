@@ -6,7 +6,8 @@ import pytest
 from rl.agent import run_sequence_py
 from rl.features import static_features
 from scheduler.sim.signal_clock import Clock
-from scheduler.core.energy import build_machines, load_power_curve
+from scheduler.core.energy import build_machines
+from scheduler.data.power_curves import load_power_curve
 from scheduler.data.grid import StepSeries
 from scheduler.sim.policies import POLICIES, Fixed, Oracle, TierAgents, make_policy
 from scheduler.settings import ROOT

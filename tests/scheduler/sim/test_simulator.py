@@ -8,13 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.sim.signal_clock import Clock
-from scheduler.core.energy import (
-    build_machines,
-    job_work,
-    load_power_curve,
-    power_w,
-    runtime_min,
-)
+from scheduler.core.energy import build_machines, job_work, power_w, runtime_min
+from scheduler.data.power_curves import load_power_curve
 from scheduler.data.grid import StepSeries
 from scheduler.sim.policies import Fixed, make_policy
 from scheduler.settings import ROOT

@@ -14,7 +14,6 @@ from scheduler.studies import deferral
 from scheduler.studies import deferral_regions
 from scheduler.studies import deferral_schedules
 from scheduler.cli import evaluate
-from scheduler.timeshift import policy as timeshift
 from scheduler.data.carbon_series import CarbonSeries
 from scheduler.data.datasets import load_datasets
 from scheduler.studies.deferral_regions import Region
@@ -25,6 +24,7 @@ from scheduler.timeshift.forecast import PerfectForecast, PersistenceForecast
 from scheduler.settings import ROOT
 from scheduler.data.signals import build_signals
 from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig
+from scheduler.core import states
 
 DATA = ROOT / "dataset_rl"
 SHARED = deferral_regions.SHARED_DATA_DIR
@@ -32,7 +32,7 @@ needs_shared = pytest.mark.skipif(
     not (SHARED / "grid-carbon").is_dir(),
     reason="../shared/data is not here (it is never shipped)",
 )
-C, N, F = timeshift.CRITICAL, timeshift.NORMAL, timeshift.FLEXIBLE
+C, N, F = states.CRITICAL, states.NORMAL, states.FLEXIBLE
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_the_seeds_rule_on_a_hand_made_series():
     assert first == np.datetime64("2021-01-02T00:00")
 
     act = deferral_schedules.threshold_modes(config, jobs, frame, values)
-    fast_, eco, defer = timeshift.RUN_FAST, timeshift.RUN_ECO, timeshift.DEFER
+    fast_, eco, defer = states.RUN_FAST, states.RUN_ECO, states.DEFER
     assert act.tolist() == [fast_, eco, eco, fast_, defer, defer, fast_, fast_]
     out = deferral_schedules.build_outcome(
         frame,
@@ -181,8 +181,8 @@ def test_random_series_and_jobs_keep_every_promise(seed):
     results = {
         "run_now": co2(zero, np.zeros(n, bool), interruptible, None),
         "threshold": co2(
-            (act == timeshift.RUN_ECO).astype(np.int8),
-            act == timeshift.DEFER,
+            (act == states.RUN_ECO).astype(np.int8),
+            act == states.DEFER,
             interruptible,
             PersistenceForecast(values, 24),
         ),

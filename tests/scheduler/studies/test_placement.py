@@ -10,19 +10,14 @@ from pydantic import ValidationError
 from scheduler.placement.pretrain import pretrain_agents
 from scheduler.studies import placement as evaluation
 from scheduler.placement.engine import World
-from scheduler.studies.placement import (
-    EvaluationCancelled,
-    EvaluationConfig,
-    grid_inputs,
-    render_html,
-    run_evaluation,
-    seed_streams,
-)
+from scheduler.studies.placement import grid_inputs, render_html, run_evaluation, seed_streams
+from scheduler.core.errors import EvaluationCancelled
+from scheduler.sim.config import EvaluationConfig
 from scheduler.data.grid import REGIONS_FILE, load_grid, load_regions
 from scheduler.sim.policies import POLICIES
 from scheduler.placement.scenario import GridScenario
 from scheduler.settings import ROOT
-from scheduler.sim.config import GRID_HOURS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS
+from scheduler.sim.config import GRID_HOURS, MAX_JOBS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS
 from scheduler.placement.world import WORLD_STREAMS
 
 DATA = ROOT / "dataset_rl"
@@ -102,7 +97,7 @@ def test_grid_scenario_without_grid_is_refused(world):
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("policies", "greedy,fastest", "fastest"), ("policies", "greedy,greedy", "distinct"), ("jobs", evaluation.MAX_JOBS + 1, "less than or equal"),
+    [("policies", "greedy,fastest", "fastest"), ("policies", "greedy,greedy", "distinct"), ("jobs", MAX_JOBS + 1, "less than or equal"),
      ("workload", "/etc/passwd.csv", "task"), ("colour", "red", "Extra inputs"),
      ("start_hour", GRID_HOURS, "less than or equal to 26279"), ("start_hour", 10**20, "less than or equal to 26279"),
      ("start_hour", 10**400, "less than or equal to 26279"), ("load", 1e-300, "greater than or equal to 0.01"),
