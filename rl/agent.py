@@ -3,63 +3,100 @@
 Q(s, a) = W[a] . phi(s), with phi = [load_i / max_load for the pool's servers] + [1 - carbon_factor,
 energy_price, cpu / 100, memory / 100]. The TD target bootstraps from the next state *of the same tier*:
 the update for a job waits for the next job of its tier, and the last job of a sequence learns from its
-reward alone. `run_sequence` is the one entry point for acting and learning (the service and
-pre-training both call it); it runs the C kernel of `rl/kernel.py` when one could be built and this
-module's plain Python loop otherwise. Tests check that the two agree bit for bit.
+reward alone.
+
+`Learner.step` is the one Python definition of a decision (act, then learn): `run_sequence_py` runs it
+over a tier's jobs and the simulator's TierAgents policy runs it job by job. `run_sequence` is the entry
+point of the service and pre-training; it runs the C kernel (rl/kernel.py, rl/_kernel.c, which mirrors
+the step line for line) when one could be built and `run_sequence_py` otherwise. Tests check that all
+three agree bit for bit.
 """
 
-from dataclasses import dataclass, field
 from operator import mul
 
 import numpy as np
 
+from rl import kernel
+from rl.model import AgentConfig, SequenceResult, TierAgent, epsilon
 
-@dataclass(frozen=True)
-class AgentConfig:
-    """Hyper-parameters shared by the three tier agents."""
-
-    lr: float = 0.01
-    """Step size of the TD(0) update."""
-    gamma: float = 0.9
-    """Discount of the bootstrapped next-state value."""
-    eps_start: float = 0.15
-    """Exploration rate of a fresh agent."""
-    eps_floor: float = 0.1
-    """Exploration never falls below eps_start x eps_floor (1.5 %)."""
-    eps_decay_steps: int = 2000
-    """Steps over which exploration decays linearly to its floor."""
-    overload_divisor: float = 5.0
-    """reward = quality - max(0, load(chosen) - mean pool load) / overload_divisor."""
+__all__ = ["AgentConfig", "Learner", "SequenceResult", "TierAgent", "act", "epsilon", "run_sequence", "run_sequence_py", "td_update"]
 
 
-@dataclass
-class TierAgent:
-    """Weights and step count of one tier's agent; copy() gives a session its own."""
+def act(q: list[float], eps: float, u: float, v: float, allowed: list[int] | None) -> tuple[int, bool]:
+    """Epsilon-greedy: (the chosen pool index, whether it explored).
 
-    weights: np.ndarray  # (pool_size, pool_size + 4)
-    steps: int = 0
-    config: AgentConfig = field(default_factory=AgentConfig)
-
-    @classmethod
-    def fresh(cls, pool_size: int, config: AgentConfig | None = None) -> "TierAgent":
-        return cls(np.zeros((pool_size, pool_size + 4)), 0, config or AgentConfig())
-
-    def copy(self) -> "TierAgent":
-        return TierAgent(self.weights.copy(), self.steps, self.config)
-
-    def epsilon(self, steps: int | None = None) -> float:
-        """eps_start x max(eps_floor, 1 - steps / eps_decay_steps)."""
-        s = self.steps if steps is None else steps
-        c = self.config
-        return c.eps_start * max(c.eps_floor, 1.0 - s / c.eps_decay_steps)
+    u < eps explores: the int(v x n)-th of the n allowed servers; otherwise the highest Q among the allowed,
+    the lowest index on ties. allowed: the pool indices the job may take, one at least (None: all)."""
+    if u < eps:
+        choices = range(len(q)) if allowed is None else allowed
+        return choices[min(int(v * len(choices)), len(choices) - 1)], True
+    if allowed is None:
+        return q.index(max(q)), False
+    return max(allowed, key=lambda k: (q[k], -k)), False
 
 
-@dataclass(frozen=True)
-class SequenceResult:
-    actions: np.ndarray  # (m,) index into the pool
-    q_values: np.ndarray  # (m, pool_size) Q(s, .) when the action was chosen
-    rl_reward: np.ndarray  # (m,) training reward
-    explored: np.ndarray  # (m,) bool, epsilon step
+def td_update(w: list[list[float]], phi: list[float], action: int, q_sa: float, target: float, lr: float) -> None:
+    """One TD(0) step on the action's row: W[a] += lr x (target - Q(s, a)) x phi(s), in place.
+
+    q_sa is Q(s, a) = W[a] . phi(s) as the step computed it: the row has not changed since."""
+    step = lr * (target - q_sa)
+    w[action] = [wj + step * fj for wj, fj in zip(w[action], phi)]
+
+
+class Learner:
+    """One tier agent deciding and learning one job at a time, on plain-float rows (per job, numpy calls
+    would cost more than the arithmetic). `close()` settles the last job's update and writes the weights
+    and step count back to the agent."""
+
+    __slots__ = ("agent", "_cfg", "_w", "_steps", "_pending")
+
+    def __init__(self, agent: TierAgent):
+        self.agent = agent
+        self._cfg = agent.config
+        self._w = agent.weights.tolist()
+        self._steps = agent.steps
+        self._pending: tuple[list[float], int, float, float] | None = None  # (phi, action, reward, Q(s, a)) of the tier's last job
+
+    def step(
+        self,
+        loads: list[int],
+        features: list[float],
+        quality: list[float],
+        u: float,
+        v: float,
+        overload_weight: float,
+        allowed: list[int] | None = None,
+    ) -> tuple[int, list[float], float, bool]:
+        """Decide the tier's next job: (pool index, Q(s, .) it was chosen on, training reward, explored).
+
+        loads: the pool's job counts before it (the caller places the job); features: its four static
+        features; quality: its quality score per pool server; u, v: its two uniforms (see act); allowed:
+        see act. The previous job's update happens first, now that its next state is known; the target
+        maximises over every action, allowed or not. reward = quality - overload_weight x the chosen
+        server's load above the pool mean."""
+        busiest = max(loads) or 1
+        phi = [load / busiest for load in loads] + features
+        w = self._w
+        q = [sum(map(mul, row, phi)) for row in w]
+        if self._pending is not None:
+            phi_prev, a_prev, r_prev, q_prev = self._pending
+            cfg = self._cfg
+            td_update(w, phi_prev, a_prev, q_prev, r_prev + cfg.gamma * max(q), cfg.lr)
+            q[a_prev] = sum(map(mul, w[a_prev], phi))
+        a, explored = act(q, epsilon(self._steps, self._cfg), u, v, allowed)
+        reward = quality[a] - overload_weight * max(0.0, loads[a] - sum(loads) / len(loads))
+        self._steps += 1
+        self._pending = (phi, a, reward, q[a])
+        return a, q, reward, explored
+
+    def close(self) -> None:
+        """The last job learns from its reward alone (it has no next state); the agent gets the results."""
+        if self._pending is not None:
+            phi, a, reward, q_sa = self._pending
+            td_update(self._w, phi, a, q_sa, reward, self._cfg.lr)
+            self._pending = None
+        self.agent.weights[:] = self._w
+        self.agent.steps = self._steps
 
 
 def run_sequence(
@@ -78,8 +115,6 @@ def run_sequence(
     from its row of loads and ending without bootstrap, exactly as e separate calls would run them.
     allowed: (m, pool_size) bool, the servers each job may take (None: all); see run_sequence_py.
     """
-    from rl import kernel  # imported here: kernel imports this module's types
-
     if kernel.available():
         return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads, allowed)
     if episode_loads is None:
@@ -107,63 +142,25 @@ def run_sequence_py(
     static: (m, 4) load-independent features; quality: (m, pool_size) quality scores;
     draws: (m, 2) uniforms in [0, 1): the first decides exploration, the second picks the random server.
     Drawing exactly two per job keeps a session's stream independent of how jobs are split into batches.
-    Greedy ties go to the lowest pool index. overload_weight scales max(0, load - mean load) in the reward.
     allowed: (m, pool_size) bool or None: the servers a job may take, greedy or exploring (the ones that
-    can meet its deadline); each row allows one at least. The TD target still maximises over all actions.
+    can meet its deadline); each row allows one at least. Each job is one Learner.step.
     """
-    cfg = agent.config
-    lr, gamma = cfg.lr, cfg.gamma
-    n_actions = len(loads)
-    w = agent.weights.tolist()
-    steps = agent.steps
-    m = len(static)
+    m, n_actions = len(static), len(loads)
     actions = [0] * m
     q_rows: list[list[float]] = [[]] * m
     rewards = [0.0] * m
     explored = [False] * m
-    pending: tuple[list[float], int, float] | None = None
     ok_rows = [None] * m if allowed is None else [[k for k, ok in enumerate(row) if ok] for row in allowed.tolist()]
+    learner = Learner(agent)
+    step = learner.step
     for i, (feat, qual, (u, v), ok) in enumerate(zip(static.tolist(), quality.tolist(), draws.tolist(), ok_rows)):
-        busiest = max(loads) or 1
-        phi = [load / busiest for load in loads] + feat
-        q = [sum(map(mul, row, phi)) for row in w]
-        if pending is not None:  # finish the previous job's update now that its next state is known
-            phi_prev, a_prev, r_prev = pending
-            td_update(w, phi_prev, a_prev, r_prev + gamma * max(q), lr)
-            q[a_prev] = sum(map(mul, w[a_prev], phi))
-        eps = cfg.eps_start * max(cfg.eps_floor, 1.0 - steps / cfg.eps_decay_steps)
-        if u < eps:
-            choices = range(n_actions) if ok is None else ok
-            a = choices[min(int(v * len(choices)), len(choices) - 1)]
-            explored[i] = True
-        elif ok is None:
-            a = q.index(max(q))
-        else:
-            a = max(ok, key=lambda k: (q[k], -k))  # the highest Q among the allowed, lowest index on ties
-        mean_load = sum(loads) / n_actions
-        reward = qual[a] - overload_weight * max(0.0, loads[a] - mean_load)
+        a, q_rows[i], rewards[i], explored[i] = step(loads, feat, qual, u, v, overload_weight, ok)
         loads[a] += 1
-        steps += 1
-        actions[i], q_rows[i], rewards[i] = a, q, reward
-        pending = (phi, a, reward)
-    if pending is not None:  # last job of the sequence: no next state, the target is the reward alone
-        td_update(w, pending[0], pending[1], pending[2], lr)
-    agent.weights[:] = w
-    agent.steps = steps
+        actions[i] = a
+    learner.close()
     return SequenceResult(
         actions=np.asarray(actions, dtype=np.intp),
         q_values=np.asarray(q_rows, dtype=np.float64).reshape(m, n_actions),
         rl_reward=np.asarray(rewards),
         explored=np.asarray(explored),
     )
-
-
-def td_update(w: list[list[float]], phi: list[float], action: int, target: float, lr: float) -> None:
-    """One TD(0) step on the action's row: W[a] += lr x (target - Q(s, a)) x phi(s), in place.
-
-    Public so that the simulator's TierAgents (scheduler/sim/policies.py) learn with the very arithmetic of
-    run_sequence_py, bit for bit. `w` holds plain-float rows: per job, numpy calls would cost more than
-    the arithmetic."""
-    row = w[action]
-    step = lr * (target - sum(map(mul, row, phi)))
-    w[action] = [wj + step * fj for wj, fj in zip(row, phi)]

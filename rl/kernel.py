@@ -1,10 +1,12 @@
-"""The C version of `rl.agent.run_sequence_py`, compiled on first use and loaded with ctypes.
+"""The C version of `rl.agent.run_sequence_py` (each job one `rl.agent.Learner.step`), compiled on first use
+and loaded with ctypes. It imports the agent's types from rl.model, never rl.agent (which imports it).
 
 Why C: the act-and-learn loop is sequential (each step's weights depend on the previous step), so numpy
 cannot vectorise it, and plain Python runs it at about 84,000 steps/s here against a target of 250,000
-decisions/s; the kernel runs about 7.6 million (`python -m bench --only agent_loop`). The kernel is built once per source version with the system C compiler into `rl/_build/`
-(or the temp folder when that is read-only). `-ffp-contract=off` keeps the arithmetic identical to
-Python's, so both paths give the same decisions. No compiler -> the Python loop, logged once.
+decisions/s; the kernel runs about 7.6 million (`python -m bench --only agent_loop`). The kernel is built
+once per source version with the system C compiler into `rl/_build/` (or the temp folder when that is
+read-only). `-ffp-contract=off` keeps the arithmetic identical to Python's, so both paths give the same
+decisions. No compiler -> the Python loop, logged once.
 """
 
 import ctypes
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rl.agent import SequenceResult, TierAgent
+from rl.model import SequenceResult, TierAgent
 
 log = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("_kernel.c")
@@ -83,7 +85,7 @@ def run_sequence(
     episode_loads: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
 ) -> SequenceResult:
-    """Same contract as rl.agent.run_sequence."""
+    """Same contract as rl.agent.run_sequence; every hyper-parameter goes to the C code from agent.config."""
     lib = _library()
     assert lib is not None, "call available() first"
     cfg = agent.config

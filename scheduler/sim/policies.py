@@ -5,9 +5,9 @@ position. `close()` ends a run (learners settle their last update). Policies tha
 state decide every job up front with numpy (`Fixed`); the others look at the state job by job.
 
 - tier_agents: the service's TierAgent algorithm, three agents pre-trained on the reference scenario
-  (copies are used), acting and learning online exactly as `rl.agent.run_sequence_py` does, one job at
-  a time; their loads are the jobs in the system on each pool server, their reward is the quality
-  score minus the overload penalty.
+  (copies are used), acting and learning online one job at a time with the step `rl.agent.run_sequence_py`
+  takes (rl.agent.Learner); their loads are the jobs in the system on each pool server, their reward is
+  the quality score minus the overload penalty.
 - round_robin: each tier's k-th job goes to its pool's (k mod pool size)-th server.
 - random: a uniform pool server, from the policy's own rng.
 - greedy: the highest quality score at arrival (the seed's tier-weighted perf, cost, CO2, latency).
@@ -29,11 +29,10 @@ state decide every job up front with numpy (`Fixed`); the others look at the sta
 """
 
 from collections.abc import Callable, Sequence
-from operator import mul
 
 import numpy as np
 
-from rl.agent import TierAgent, td_update
+from rl.agent import Learner, TierAgent
 from rl.features import static_features
 from scheduler.sim.config import POLICIES
 from scheduler.sim.simulator import FleetState, Problem
@@ -124,22 +123,26 @@ class Oracle:
 class TierAgents:
     """The service's TierAgents learning online in the simulator.
 
-    Per job, as rl.agent.run_sequence_py: phi = pool loads / the busiest one, then 1 - carbon factor,
-    price, cpu / 100, memory / 100 (clipped to the service's 0..100); epsilon-greedy on two uniforms
-    drawn per job from the tier's own stream; reward = quality - overload_weight x max(0, load - mean
-    pool load); the TD update of a job waits for the next job of its tier. The carbon factor here is the
-    pool's mean grid intensity now, min-max scaled over the zones the fleet's servers draw from
+    One rl.agent.Learner per tier takes each job's step, as run_sequence_py does: phi = pool loads / the
+    busiest one, then 1 - carbon factor, price, cpu / 100, memory / 100 (clipped to the service's 0..100);
+    epsilon-greedy on two uniforms drawn per job from the tier's own stream; reward = quality -
+    overload_weight x max(0, load - mean pool load); the TD update of a job waits for the next job of its
+    tier. The loads are the jobs in the system on each pool server. The carbon factor here is the pool's
+    mean grid intensity now, min-max scaled over the zones the fleet's servers draw from
     (Problem.carbon_factor): the agents see one number for the pool, not which server's grid is green,
     as in the service. `pretrained` are the agents run_evaluation pre-trains on the reference scenario.
+    `allowed` (n_jobs, widest pool) bool, column k for pool position k, limits the servers each job may
+    take, as the service's deadline mask does (None, the simulator's runs: every pool server).
     """
 
     name = "tier_agents"
 
-    def __init__(self, problem: Problem, pretrained: Sequence[TierAgent], rngs: Sequence[np.random.Generator]):
+    def __init__(
+        self, problem: Problem, pretrained: Sequence[TierAgent], rngs: Sequence[np.random.Generator], allowed: np.ndarray | None = None
+    ):
         self.agents = [agent.copy() for agent in pretrained]
-        self._w = [agent.weights.tolist() for agent in self.agents]
-        self._steps = [agent.steps for agent in self.agents]
-        self._pending: list[tuple[list[float], int, float] | None] = [None] * len(self.agents)
+        self._learners = [Learner(agent) for agent in self.agents]
+        self._overload = [1.0 / agent.config.overload_divisor for agent in self.agents]
         wl, lists = problem.workload, problem.lists
         self._pools, self._tier = lists.pools, lists.tier
         static = static_features(problem.carbon_factor, problem.price_now, np.clip(wl.cpu, 0, 100), np.clip(wl.memory, 0, 100))
@@ -150,46 +153,35 @@ class TierAgents:
             rows = np.flatnonzero(wl.tier == tier)
             draws[rows] = rng.random((len(rows), 2))
         self._draws = draws.tolist()
+        self._allowed = [None] * len(problem) if allowed is None else _pool_indices(allowed, [len(self._pools[t]) for t in self._tier])
         self.rl_reward = [0.0] * len(problem)
         self.explored = [False] * len(problem)
 
     def choose(self, job: int, now_min: float, state: FleetState) -> int:
         tier = self._tier[job]
-        pool, agent, w = self._pools[tier], self.agents[tier], self._w[tier]
-        cfg = agent.config
-        loads = [state.in_system[s] for s in pool]
-        busiest = max(loads) or 1
-        phi = [load / busiest for load in loads] + self._static[job]
-        q = [sum(map(mul, row, phi)) for row in w]
-        pending = self._pending[tier]
-        if pending is not None:  # the previous job of this tier learns now that its next state is known
-            phi_prev, a_prev, r_prev = pending
-            td_update(w, phi_prev, a_prev, r_prev + cfg.gamma * max(q), cfg.lr)
-            q[a_prev] = sum(map(mul, w[a_prev], phi))
-        steps = self._steps[tier]
+        pool = self._pools[tier]
         u, v = self._draws[job]
-        n_actions = len(pool)
-        if u < cfg.eps_start * max(cfg.eps_floor, 1.0 - steps / cfg.eps_decay_steps):
-            a = min(int(v * n_actions), n_actions - 1)
-            self.explored[job] = True
-        else:
-            a = q.index(max(q))
-        mean_load = sum(loads) / n_actions
-        reward = self._quality[job][a] - (1.0 / cfg.overload_divisor) * max(0.0, loads[a] - mean_load)
-        self._steps[tier] = steps + 1
-        self._pending[tier] = (phi, a, reward)
-        self.rl_reward[job] = reward
+        loads = [state.in_system[s] for s in pool]
+        a, _, self.rl_reward[job], self.explored[job] = self._learners[tier].step(
+            loads, self._static[job], self._quality[job], u, v, self._overload[tier], self._allowed[job]
+        )
         return pool[a]
 
     def close(self) -> None:
         """The last job of each tier learns from its reward alone; the weights go back to the agents."""
-        for tier, agent in enumerate(self.agents):
-            pending = self._pending[tier]
-            if pending is not None:
-                td_update(self._w[tier], pending[0], pending[1], pending[2], agent.config.lr)
-                self._pending[tier] = None
-            agent.weights[:] = self._w[tier]
-            agent.steps = self._steps[tier]
+        for learner in self._learners:
+            learner.close()
+
+
+def _pool_indices(allowed: np.ndarray, widths: list[int]) -> list[list[int]]:
+    """Each job's allowed pool positions, from its row of `allowed` cut to its pool's width."""
+    if len(allowed) != len(widths):
+        raise ValueError(f"allowed: {len(allowed)} rows for {len(widths)} jobs")
+    rows = [[k for k, ok in enumerate(row[:width]) if ok] for row, width in zip(allowed.tolist(), widths)]
+    empty = next((j for j, row in enumerate(rows) if not row), None)
+    if empty is not None:
+        raise ValueError(f"allowed: row {empty} allows no server of its pool")
+    return rows
 
 
 def make_policy(

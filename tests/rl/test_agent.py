@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rl import kernel
-from rl.agent import AgentConfig, TierAgent, run_sequence, run_sequence_py
+from rl.agent import AgentConfig, Learner, TierAgent, epsilon, run_sequence, run_sequence_py
 
 
 def random_inputs(seed: int, m: int, pool: int):
@@ -51,6 +51,23 @@ def test_allowed_servers_bind_both_loops_alike(seed, m, pool):
     assert (a.actions[greedy] == best_allowed[greedy]).all()
 
 
+@pytest.mark.skipif(not kernel.available(), reason="no C compiler here: only the Python loop runs")
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32), m=st.integers(1, 200), lr=st.floats(0.001, 0.5), gamma=st.floats(0, 1),
+       eps_start=st.floats(0, 1), eps_floor=st.floats(0, 1), decay=st.integers(1, 300))  # fmt: skip
+def test_c_kernel_takes_every_constant_from_the_config(seed, m, lr, gamma, eps_start, eps_floor, decay):
+    """With hyper-parameters far from the defaults the two loops still agree: the C code holds no copy of them."""
+    config = AgentConfig(lr=lr, gamma=gamma, eps_start=eps_start, eps_floor=eps_floor, eps_decay_steps=decay)
+    a_agent, a_loads, static, quality, draws = random_inputs(seed, m, 3)
+    a_agent = TierAgent(a_agent.weights, a_agent.steps % (2 * decay), config)
+    b_agent, b_loads = a_agent.copy(), list(a_loads)
+    a = kernel.run_sequence(a_agent, a_loads, static, quality, draws, 0.3)
+    b = run_sequence_py(b_agent, b_loads, static, quality, draws, 0.3)
+    assert a.actions.tolist() == b.actions.tolist() and a.explored.tolist() == b.explored.tolist()
+    assert np.array_equal(a.q_values, b.q_values) and np.array_equal(a.rl_reward, b.rl_reward)
+    assert np.array_equal(a_agent.weights, b_agent.weights) and a_agent.steps == b_agent.steps
+
+
 def _no_kernel(monkeypatch):
     """As on a machine without a C compiler; calling the kernel anyway fails the test."""
     monkeypatch.setattr(kernel, "available", lambda: False)
@@ -69,6 +86,35 @@ def test_python_loop_is_used_without_a_kernel(monkeypatch):
 @pytest.mark.parametrize(("steps", "eps"), [(0, 0.15), (1000, 0.075), (1800, 0.015), (2000, 0.015), (10**6, 0.015)])
 def test_epsilon_schedule(steps, eps):
     assert TierAgent.fresh(3).epsilon(steps) == pytest.approx(eps)
+    assert epsilon(steps, AgentConfig()) == pytest.approx(eps)
+
+
+def test_epsilon_follows_the_config():
+    config = AgentConfig(eps_start=0.4, eps_floor=0.25, eps_decay_steps=100)
+    assert [epsilon(s, config) for s in (0, 50, 75, 500)] == pytest.approx([0.4, 0.2, 0.1, 0.1])
+    assert TierAgent(np.zeros((2, 6)), 50, config).epsilon() == pytest.approx(0.2)
+
+
+def test_explored_job_keeps_to_the_allowed_servers():
+    """The second draw picks among the allowed servers only: 0.2 of all three would be server 0, of the
+    two allowed it is the first of them, server 1."""
+    agent = TierAgent.fresh(3)
+    result = run_sequence_py(agent, [0, 0, 0], np.zeros((1, 4)), np.zeros((1, 3)), np.array([[0.0, 0.2]]), 0.2,
+                             np.array([[False, True, True]]))  # fmt: skip
+    assert result.explored[0] and result.actions.tolist() == [1]
+
+
+def test_learner_close_settles_once():
+    """close() makes the last update and hands the weights back; a second close() changes nothing."""
+    agent = TierAgent(np.zeros((2, 6)), steps=10**6, config=AgentConfig(lr=1.0))
+    learner = Learner(agent)
+    a, q, reward, explored = learner.step([0, 0], [1.0, 0.0, 0.0, 0.0], [0.5, 0.0], 0.99, 0.0, 0.0)
+    assert (a, q, reward, explored) == (0, [0.0, 0.0], 0.5, False)
+    assert not agent.weights.any()  # nothing learnt until the job has a next state or the sequence closes
+    learner.close()
+    learner.close()
+    np.testing.assert_array_equal(agent.weights[0], [0, 0, 0.5, 0, 0, 0])
+    assert agent.steps == 10**6 + 1
 
 
 def test_one_step_by_hand():
