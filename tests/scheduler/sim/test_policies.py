@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from rl import kernel
 from rl.agent import run_sequence_py
 from rl.features import static_features
 from scheduler.sim.signal_clock import Clock
@@ -196,27 +197,49 @@ def test_unknown_policy_is_named(contended, world):
         make_policy("fastest", contended, np.random.default_rng(0), world.pretrained)
 
 
-def test_tier_agents_act_and_learn_as_the_service_does(world):
+@pytest.mark.parametrize("masked", [False, True], ids=["every_server", "allowed_mask"])
+def test_tier_agents_act_and_learn_as_the_service_does(world, masked):
     """With runtimes longer than the whole run no job finishes, so a pool's loads are the counts of jobs
     placed on it, exactly what rl.agent.run_sequence_py keeps: the simulator's agents must then take
-    the same actions and end with the same weights, bit for bit, tier by tier."""
+    the same actions and end with the same weights, bit for bit, tier by tier, as the Python loop and
+    as the service's C kernel, with or without a mask of allowed servers."""
     rng = np.random.default_rng(13)
     n = 400
     wl = make_workload(np.sort(rng.uniform(0, 100, n)), rng.uniform(0, 100, n), np.full(n, 1e6), rng.integers(3, size=n), memory=rng.uniform(0, 100, n))
     problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0, 200.0, 350.0]), wl)
+    pools = world.fleet.pools
+    allowed = None
+    if masked:
+        allowed = rng.random((n, max(len(p) for p in pools))) < 0.5
+        allowed[np.arange(n), [rng.integers(len(pools[t])) for t in wl.tier]] = True  # one server of its pool at least
     seeds = np.random.SeedSequence(77).spawn(3)
-    policy = TierAgents(problem, world.pretrained, [np.random.default_rng(s) for s in seeds])
+    policy = TierAgents(problem, world.pretrained, [np.random.default_rng(s) for s in seeds], allowed)
     run = simulate(problem, policy)
     static = static_features(problem.carbon_factor, problem.price_now, wl.cpu, wl.memory)
-    for tier, pool in enumerate(world.fleet.pools):
+    loops = [run_sequence_py] + ([kernel.run_sequence] if kernel.available() else [])
+    for tier, pool in enumerate(pools):
         rows = np.flatnonzero(wl.tier == tier)
-        agent = world.pretrained[tier].copy()
+        mask = None if allowed is None else allowed[rows, : len(pool)]
         draws = np.random.default_rng(seeds[tier]).random((len(rows), 2))
-        reference = run_sequence_py(agent, [0] * len(pool), static[rows], problem.quality[np.ix_(rows, pool)], draws, 1.0 / agent.config.overload_divisor)
-        np.testing.assert_array_equal(run.server[rows], pool[reference.actions])
-        assert policy.agents[tier].weights.tobytes() == agent.weights.tobytes()
-        assert policy.agents[tier].steps == agent.steps
-        np.testing.assert_array_equal(np.asarray(policy.rl_reward)[rows], reference.rl_reward)
+        for loop in loops:
+            agent = world.pretrained[tier].copy()
+            reference = loop(agent, [0] * len(pool), static[rows], problem.quality[np.ix_(rows, pool)], draws,
+                             1.0 / agent.config.overload_divisor, allowed=mask)  # fmt: skip
+            np.testing.assert_array_equal(run.server[rows], pool[reference.actions])
+            assert policy.agents[tier].weights.tobytes() == agent.weights.tobytes()
+            assert policy.agents[tier].steps == agent.steps
+            np.testing.assert_array_equal(np.asarray(policy.rl_reward)[rows], reference.rl_reward)
+            np.testing.assert_array_equal(np.asarray(policy.explored)[rows], reference.explored)
+        if mask is not None:
+            assert mask[np.arange(len(rows)), reference.actions].all()
+    assert any(policy.explored)  # the comparison covers exploring steps too
+
+
+def test_tier_agents_reject_a_mask_leaving_a_job_no_server(world, contended):
+    allowed = np.ones((len(contended), 3), bool)
+    allowed[7] = False
+    with pytest.raises(ValueError, match="row 7"):
+        TierAgents(contended, world.pretrained, [np.random.default_rng(0)] * 3, allowed)
 
 
 def test_agents_learn_on_copies(world, contended):
