@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 from bench import workload
-from bench.cases import BENCHMARKS, FULL, QUICK
+from bench.cases import BENCHMARKS
+from bench.live import ROOT
 from bench.machine import describe_code, describe_machine
 from bench.report import Figure, format_table, write_results
-from bench.server import ROOT
+from bench.sizes import FULL, QUICK
 
 RESULTS = Path(__file__).with_name("results.json")
 

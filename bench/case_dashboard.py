@@ -11,14 +11,12 @@ downloaded.
 
 import shutil
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench.report import Figure, Target
 from bench.server import reset, serve
+from bench.sizes import Plan
 from bench.workload import jobs_csv
-
-if TYPE_CHECKING:  # bench.cases will import this module to register it
-    from bench.cases import Plan
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,7 +27,7 @@ TIMEOUT_MS = 120_000
 _DRAWN = "() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0)))"
 
 
-def dashboard(plan: "Plan") -> list[Figure]:
+def dashboard(plan: Plan) -> list[Figure]:
     from playwright.sync_api import sync_playwright
 
     n = plan.batch_jobs

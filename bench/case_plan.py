@@ -9,14 +9,11 @@ the CSV happens once, untimed.
 """
 
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.report import Figure, Target
-
-if TYPE_CHECKING:
-    from bench.cases import Plan
+from bench.sizes import FULL, Plan
 
 SEED = 20_240_601
 TARGET_S = 10.0
@@ -25,7 +22,7 @@ SEEDS = 10
 FORECASTS = ("perfect", "noisy", "persistence")
 
 
-def plan_case(plan: "Plan") -> list[Figure]:
+def plan_case(plan: Plan) -> list[Figure]:
     from scheduler.timeshift.requests import plan_request
 
     series, jobs = _inputs()
@@ -83,9 +80,7 @@ def _inputs() -> tuple:
     return series, jobs
 
 
-# `python -m bench.case_plan`: the full-size figure, before it is registered
-if __name__ == "__main__":
-    from bench.cases import FULL
+if __name__ == "__main__":  # `python -m bench.case_plan`: the full-size figure alone
     from bench.report import format_table
 
     print(format_table(plan_case(FULL)))

@@ -7,26 +7,25 @@ and pre-training the agents (as the server does at start-up) happen once, untime
 """
 
 import time
-from typing import TYPE_CHECKING
 
+from bench.inprocess import default_settings
 from bench.report import Figure, Target
-
-if TYPE_CHECKING:
-    from bench.cases import Plan
+from bench.sizes import FULL, Plan
 
 SEED = 20_240_601
 TARGET_S = 60.0
 
 
-def simulate(plan: "Plan") -> list[Figure]:
-    from scheduler.sim.config import EvaluationConfig
+def simulate(plan: Plan) -> list[Figure]:
     from scheduler.studies.placement import run_evaluation
+    from scheduler.sim.config import EvaluationConfig
     from scheduler.sim.policies import POLICIES
 
     jobs = plan.big_batch_jobs
     world, grid, regions = _load()
     config = EvaluationConfig(workload="poisson", scenario="grid", policies=POLICIES, jobs=jobs, seed=SEED)
-    wall = Figure("simulate.wall_s", "s", Target("<=", TARGET_S), f"run_evaluation: {jobs:,} jobs x {len(POLICIES)} policies, grid scenario, Poisson workload")
+    what = f"run_evaluation: {jobs:,} jobs x {len(POLICIES)} policies, grid scenario, Poisson workload"
+    wall = Figure("simulate.wall_s", "s", Target("<=", TARGET_S), what)
     rate = Figure("simulate.job_runs_per_s", "job runs/s", note="jobs x policies / time in the event loops alone")
     per_policy = {name: Figure(f"simulate.{name}_s", "s", note=f"event loop and accounting, {jobs:,} jobs") for name in POLICIES}
     for _ in range(plan.repeats):
@@ -41,18 +40,14 @@ def simulate(plan: "Plan") -> list[Figure]:
 
 def _load() -> tuple:
     """World (fleet, signals, agents pre-trained as the server's lifespan does), grid and regions."""
-    from scheduler.studies.placement import grid_inputs
-    from scheduler.settings import Settings
     from scheduler.placement.world import build_world
+    from scheduler.studies.placement import grid_inputs
 
-    # Defaults, whatever TASKPILOT_* says (as the other benchmarks).
-    settings = Settings(_env_prefix="TASKPILOT_BENCH_IGNORED_", groq_api_key=None, log_level="WARNING")
-    world = build_world(settings)
+    world = build_world(default_settings())
     return (world, *grid_inputs(world, "grid"))
 
 
-if __name__ == "__main__":  # `python -m bench.case_simulate`: the full-size figure, before it is registered
-    from bench.cases import FULL
+if __name__ == "__main__":  # `python -m bench.case_simulate`: the full-size figure alone
     from bench.report import format_table
 
     print(format_table(simulate(FULL)))
