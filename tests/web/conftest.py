@@ -8,12 +8,6 @@ cannot change what a test sees (and no test ever calls the real LLM).
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
+from bench import live
 from scheduler.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,51 +152,21 @@ def load_contract(name: str) -> dict[str, Any]:
 # --- a real uvicorn server --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without TaskPilot's own variables, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKPILOT_") and k != "GROQ_API_KEY"}
-    env.update(extra)
-    return env
+    """The environment without TaskPilot's own variables and the Groq key, plus `extra`."""
+    return live.clean_env(extra)
+
+
+LIVE_TEST_SETTINGS = {"TASKPILOT_SEED": "42", "TASKPILOT_PRETRAIN_EPISODES": str(FAST_EPISODES), "TASKPILOT_LOG_LEVEL": "WARNING"}
+"""The live test servers' settings, as TASKPILOT_* variables: make_settings()'s seed and short pretraining; the rest are defaults."""
 
 
 @contextmanager
 def uvicorn_server(**env: str) -> Iterator[str]:
-    """`uvicorn api:app` in a subprocess on 127.0.0.1 and a free port, with test settings plus `env`
-    (TASKPILOT_* strings); yields its base URL and always stops it."""
-    port = free_port()
-    full_env = clean_env(TASKPILOT_SEED="42", TASKPILOT_PRETRAIN_EPISODES=str(FAST_EPISODES), TASKPILOT_LOG_LEVEL="WARNING", **env)
-    cmd = [sys.executable, "-m", "uvicorn", "api:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"uvicorn exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-                try:
-                    if httpx.get(base + "/health", timeout=2, trust_env=False).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("uvicorn did not answer /health within 60 s")
-                time.sleep(0.05)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    """A real uvicorn (bench.live: 127.0.0.1, a free port, ready on /health, always stopped) with test
+    settings plus `env` (TASKPILOT_* strings); yields its base URL."""
+    with live.live_server({**LIVE_TEST_SETTINGS, **env}) as server:
+        yield server.base_url
 
 
 @pytest.fixture(scope="session")
