@@ -1,6 +1,6 @@
 """`python docs/screenshots.py`: regenerate the dashboard screenshots in docs/ (headless Chromium).
 
-Starts a server with default settings on 127.0.0.1 (bench.server.serve), opens the page in a grid-scenario
+Starts a server with default settings on 127.0.0.1 (bench.live.live_server), opens the page in a grid-scenario
 session with a fixed seed, uploads the dashboard's sample CSV (frontend/static/sample_jobs.csv: urgencies,
 deadlines, run times) and runs it, then a second batch of 400 jobs from the benchmark workload with the same
 when-to-run columns added, and saves each tab at 1440 px wide plus the overview at 390 px (a phone). The
@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.server import serve
-from bench.workload import SEED, make_jobs
+from bench.live import live_server  # noqa: E402 -- after the sys.path line above
+from bench.workload import SEED, make_jobs  # noqa: E402
 
 DOCS = ROOT / "docs"
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
@@ -76,8 +76,8 @@ def upload_and_run(page, name: str, content: bytes) -> None:  # type: ignore[no-
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
-    with serve() as server, sync_playwright() as p:
-        with httpx.Client(base_url=server.base_url, trust_env=False) as client:
+    with live_server() as server, sync_playwright() as p:
+        with server.client() as client:
             session_id = client.get("/session", params={"seed": SESSION_SEED, "scenario": "grid"}).json()["session_id"]
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 900})
