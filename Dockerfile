@@ -25,7 +25,7 @@ COPY frontend/ ./frontend/
 COPY dataset_rl/ ./dataset_rl/
 
 # Build the kernel and the parsed-data cache at image build time, so start-up only loads them.
-RUN python -m rl.kernel && python -m scheduler.data.datasets
+RUN python -m rl.kernel && python -m scheduler data
 
 USER taskpilot
 

@@ -1,5 +1,5 @@
 # TaskPilot developer tasks. Needs only python3 (with the venv module) and make.
-#   make run    start the API on $(PORT)      make test       run the test suite (installs Chromium if missing)
+#   make run    start the API on $(PORT)      make test       lint, then run the test suite (installs Chromium if missing)
 #   make bench  run the benchmarks            make clean      remove caches
 #                                             make distclean  also remove .venv
 
@@ -13,10 +13,10 @@ REQ_STAMP := $(VENV)/.req-stamp
 DEV_STAMP := $(VENV)/.dev-req-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev-venv chromium run test bench clean distclean
+.PHONY: help venv dev-venv chromium run lint test bench clean distclean
 
 help:
-	@echo "targets: venv dev-venv run test bench clean distclean  (PORT=$(PORT) PYTHON=$(PYTHON))"
+	@echo "targets: venv dev-venv run lint test bench clean distclean  (PORT=$(PORT) PYTHON=$(PYTHON))"
 
 venv: $(REQ_STAMP)
 dev-venv: $(DEV_STAMP)
@@ -28,13 +28,17 @@ $(BIN)/python:
 	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; \
 	  exit 1; }
 
-$(REQ_STAMP): requirements.txt | $(BIN)/python
+# The project itself is installed editable (pyproject.toml) for the `taskpilot` command; its
+# dependencies come from the pinned requirements file, so pip resolves nothing else.
+$(REQ_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $@
 
 # requirements-dev.txt includes requirements.txt (-r), so it satisfies both stamps.
-$(DEV_STAMP): requirements-dev.txt requirements.txt | $(BIN)/python
+$(DEV_STAMP): requirements-dev.txt requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements-dev.txt
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $(REQ_STAMP) $@
 
 # The browser tests drive Debian's Chromium (never Playwright's download). Install it when it is missing
@@ -54,7 +58,12 @@ chromium:
 run: venv
 	$(BIN)/uvicorn api:app --host 0.0.0.0 --port $(PORT)
 
-test: dev-venv chromium
+# The linter and the formatter's check are part of the tests (pyproject.toml [tool.ruff]).
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint chromium
 	$(BIN)/python -m pytest -q
 
 bench: dev-venv

@@ -55,7 +55,7 @@ def _inputs() -> tuple:
 
     from scheduler.data.carbon_series import read_series_csv
     from scheduler.data.grid import GRID_DIR
-    from scheduler.timeshift.requests import JobTable
+    from scheduler.timeshift.inputs import JobTable
     from scheduler.settings import ROOT
 
     full = read_series_csv(ROOT / "dataset_rl" / GRID_DIR / "ES.csv", column="direct_g_per_kwh")

@@ -376,10 +376,12 @@ def test_data_md_names_files_sources_and_licenses():
     assert "proxy" in text.lower()
 
 
-@pytest.mark.parametrize("module", ["rl.kernel", "scheduler.data.datasets"])
-def test_build_steps_run(module, tmp_path):
-    """The deploy build steps (render.yaml, Dockerfile) succeed from the project root."""
+@pytest.mark.parametrize("command", ["rl.kernel", "scheduler data"])
+def test_build_steps_run(command, tmp_path):
+    """The deploy build steps (render.yaml, Dockerfile) succeed from the project root; the data check fills the cache."""
     env = {**os.environ, "TASKPILOT_CACHE_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", *command.split()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert module in read("render.yaml") and module in read("Dockerfile")
+    assert f"python -m {command}" in read("render.yaml") and f"python -m {command}" in read("Dockerfile")
+    if command == "scheduler data":
+        assert "servers" in done.stdout and any(tmp_path.iterdir()), "the data check wrote no cache"

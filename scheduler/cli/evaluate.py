@@ -59,7 +59,7 @@ class ProgressBar:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scheduler.evaluate", description="Simulate placement policies (or deferral strategies) and compare them.")
+    parser = argparse.ArgumentParser(prog="python -m scheduler evaluate", description="Simulate placement policies (or deferral strategies) and compare them.")
     parser.add_argument("--study", default="placement", choices=("placement", "deferral"), help="placement policies (default) or when-to-run strategies")
     parser.add_argument("--workload", default="task", help="task | poisson | gaia-azure | gaia-pai | PATH.csv (default task; deferral: task | gaia-azure)")
     parser.add_argument("--scenario", default="grid", choices=("grid", "reference"))

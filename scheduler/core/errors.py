@@ -5,7 +5,7 @@
     │   └── ScenarioUnavailable a scenario's data could not be built
     ├── InputError              a request's input was refused; `errors` lists {index|row, field, message}
     │   ├── JobValidationError  jobs of a batch or CSV
-    │   └── (PlanInputError, in scheduler.timeshift.inputs: the planner's jobs)
+    │   └── PlanInputError      the planner's jobs (defined in scheduler.timeshift.inputs, beside its messages)
     ├── SeriesError             a carbon series or forecast is malformed (also a ValueError)
     ├── SessionError            a session cannot serve the request; `status` is the HTTP status
     │   ├── BadSessionId, SessionFull (413)

@@ -25,18 +25,18 @@ import numpy as np
 
 from scheduler.data.carbon_series import CarbonSeries, iso, parse_utc
 from scheduler.timeshift.planner import PlanJobs
+from scheduler.core.errors import InputError
 
 JOB_FIELDS = ("job_id", "submit_time", "duration_min", "deadline", "interruptible", "power_w")
 REQUIRED = ("job_id", "submit_time", "duration_min")
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 
 
-class PlanInputError(ValueError):
-    """Jobs were rejected; `errors` holds {row|index, field, message} for every problem."""
+class PlanInputError(InputError):
+    """The planner's jobs were rejected; the message quotes the first three problems."""
 
     def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__("; ".join(describe(e) for e in errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
-        self.errors = errors
+        super().__init__(errors, "; ".join(describe(e) for e in errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
 
 
 def describe(error: dict[str, Any]) -> str:

@@ -1,14 +1,14 @@
 """POST /plan: when should these jobs run on this carbon series? The planner of `python -m scheduler.plan`
 over JSON, for a series sent inline or one of the shipped grid zones."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scheduler.data.grid import ZONES
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
+from web.responses import ORJSONResponse, errors
+from web.schemas import PlanIn, PlanOut
 
 router = APIRouter()
 MAX_SERIES_POINTS = 250_000
@@ -23,6 +23,7 @@ class InlineSeries(BaseModel):
 
     times: list[str] = Field(description="ISO times (UTC), one per value, ascending.")
     values: list[float | str | None] = Field(description="Carbon intensity per time; each holds until the next time.")
+    from scheduler.timeshift.inputs import PlanInputError
     unit: Literal["g_per_kwh", "lbs_per_mwh"] = "g_per_kwh"
 
 
@@ -71,7 +72,7 @@ def plan_jobs(world: WorldDep, settings: SettingsDep, body: Annotated[PlanReques
             series, body.jobs, body.forecasts, step_min=body.step_min, error=body.forecast_error, seeds=body.seeds,
             seed=body.seed, capacity=body.capacity,
         )  # fmt: skip
-    except plan.PlanInputError as exc:
+    except PlanInputError as exc:
         raise HTTPException(422, exc.errors) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

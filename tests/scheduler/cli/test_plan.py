@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from scheduler.data.carbon_series import CarbonSeries
-from scheduler.timeshift.requests import main, plan_request
+from scheduler.cli.plan import main
+from scheduler.timeshift.requests import plan_request
 from scheduler.timeshift.inputs import PlanInputError, jobs_to_slots, parse_job_dicts, read_jobs_csv
 from scheduler.settings import ROOT
 
@@ -438,12 +439,13 @@ def test_cli_mixed_resolution_and_units(tmp_path, capsys):
     assert json.loads(stdout)["baseline"]["emissions_kg"] == pytest.approx(0.1 * 0.45359237)
 
 
-def test_python_dash_m_runs_end_to_end(tmp_path):
+@pytest.mark.parametrize("module", [["scheduler", "plan"], ["scheduler.plan"]], ids=["subcommand", "older-spelling"])
+def test_python_dash_m_runs_end_to_end(tmp_path, module):
     out = tmp_path / "plan.json"
     command = [
         sys.executable,
         "-m",
-        "scheduler.timeshift.requests",
+        *module,
         *inputs(tmp_path),
         "--out",
         str(out),
