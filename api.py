@@ -20,6 +20,7 @@ from scheduler.service.sessions import SessionStore
 from scheduler.settings import ROOT, Settings, get_settings
 from scheduler.placement.world import build_world
 from web import errors
+from web.routes import assets as routes_assets
 from web.routes import info as routes_info
 from web.routes import jobs as routes_jobs
 from web.routes import plan as routes_plan
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_jobs.router)
     app.include_router(routes_sim.router)
     app.include_router(routes_plan.router)
+    app.include_router(routes_assets.router)  # GET /js/states.js: the page's vocabulary, from Python
     # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
     app.mount("/static", StaticFiles(directory=ROOT / "frontend" / "static"), name="static")
     return app
