@@ -1,9 +1,9 @@
 """In-process timings of the /run path, without HTTP: `python bench/ab_inprocess.py ROOT [--grid]`.
 
 Without --grid: parse_jobs, Session.run and encode_compact of the same 10,000 reference jobs on the code
-under ROOT (this tree, or an older commit checked out with `git worktree add /tmp/old REV`), median of 15.
-Run it alternately on two roots: HTTP benchmarks on a shared 2-core machine drift more than the
-differences they are asked about.
+under ROOT, median of 15. `python -m bench.ab --base REV --inprocess [--grid]` runs it alternately in this
+tree and in REV checked out beside it (each tree with its own copy of this file): HTTP benchmarks on a
+shared 2-core machine drift more than the differences they are asked about.
 With --grid: Session.run plus compact and full encoding of 10,000 jobs in a grid session, for plain jobs
 and for all-flexible ones with deadlines (half interruptible), median of 7: what the when-policy costs.
 """

@@ -74,8 +74,8 @@ def format_table(figures: list[Figure]) -> str:
     header = ("figure", "median", "min", "max", "unit", "n", "target", "pass")
     rows = [header] + [
         (
-            f.name, _show(f.median), _show(min(f.samples)), _show(max(f.samples)), f.unit, str(len(f.samples)),
-            "" if f.target is None else f"{f.target.op} {_show(f.target.value)}",
+            f.name, show_number(f.median), show_number(min(f.samples)), show_number(max(f.samples)), f.unit, str(len(f.samples)),
+            "" if f.target is None else f"{f.target.op} {show_number(f.target.value)}",
             {True: "PASS", False: "FAIL", None: "-"}[f.passed],
         )
         for f in figures
@@ -92,7 +92,8 @@ def _round(x: float) -> float:
     return float(f"{x:.4g}")
 
 
-def _show(x: float) -> str:
+def show_number(x: float) -> str:
+    """A figure as the table prints it: thousands separated above 1,000, three significant digits below 100."""
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
