@@ -5,9 +5,14 @@ strings, 0..100; aliases `cpu_util`, `mem`); `latency` (low | medium | high), `e
 are optional, and so is the work the grid scenario's energy model reads (`duration_min`, or the Hybrid ML
 seed's `size` and `intensity`; see scheduler/core/energy.py). When a job may run is optional too (see
 scheduler/timeshift/policy.py): `urgency` (critical | normal | flexible, default normal), `deadline` (an ISO time,
-or minutes after submission), `interruptible` (default false) and the job's own `power_w`. Unknown fields
-are errors, so a typo is caught rather than ignored. A batch is all or nothing: `JobValidationError`
-lists every problem as {index or row, field, message}.
+or minutes after submission), `interruptible` (default false) and the job's own `power_w`.
+
+The reference's clients also send their own `job_id` (an integer or a short string): it is kept as the
+job's `client_job_id` and answered beside TaskPilot's own `job_id`, which it never replaces. Its dashboard
+sends `mem` beside `memory`: an alias given with its field (`mem` with `memory`, `cpu_util` with `cpu`)
+must agree with it numerically, else both are named in the error. Other unknown fields are errors, so a
+typo is caught rather than ignored. A batch is all or nothing: `JobValidationError` lists every problem as
+{index or row, field, message}.
 """
 
 import csv
@@ -30,13 +35,15 @@ from pydantic import (
 )
 from typing_extensions import NotRequired, TypedDict
 
+from scheduler.core.client_fields import ALIASES, CLIENT_ID_RULE, ClientId, client_ids, csv_client_id, merge_aliases
+from scheduler.core.client_fields import short as _short
 from scheduler.core.errors import JobValidationError
 from scheduler.core.states import LATENCIES, TIERS, URGENCIES
 
 CSV_REQUIRED = ("priority", "cpu", "memory")
 CSV_COLUMNS = (
     "priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity",
-    "power_w", "urgency", "deadline", "interruptible",
+    "power_w", "urgency", "deadline", "interruptible", "job_id",
 )  # fmt: skip
 MAX_DEADLINE_MIN = 43_200.0
 """A deadline at most 30 days after submission (the planner's search window grows with it)."""
@@ -72,6 +79,7 @@ class JobIn(TypedDict):
     urgency: NotRequired[Annotated[_Urgency | None, Field(description="critical (never deferred or slowed), normal (default) or flexible (may wait for a greener hour).")]]
     deadline: NotRequired[Annotated[_Deadline, Field(description="Latest finish: an ISO time (UTC) on the session's clock, or minutes after submission.")]]
     interruptible: NotRequired[Annotated[bool | None, Field(description="May run in pieces (the cheapest hours) when deferred; default false.")]]
+    job_id: NotRequired[Annotated[ClientId, Field(description="The client's own id (integer or string), answered as client_job_id.")]]
 
 
 _JOB = TypeAdapter(JobIn)
@@ -98,29 +106,35 @@ class JobBatch:
     urgency: np.ndarray  # (n,) int8 index into URGENCIES, 1 (normal) when not given
     interruptible: np.ndarray  # (n,) bool
     deadline_at: np.ndarray  # (n,) datetime64[m] UTC when given as a time, else NaT
+    # (n,) object: the client's own job_id (int or str), None where not given. The whole column is None
+    # when no job has one, so batches without client ids carry no per-job Python objects.
+    client_job_id: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tier)
 
     def take(self, rows: slice | np.ndarray) -> "JobBatch":
         """The jobs at `rows` (a slice or an index array)."""
-        return JobBatch(*(getattr(self, f)[rows] for f in _FIELDS))
+        ids = None if self.client_job_id is None else self.client_job_id[rows]
+        return JobBatch(*(getattr(self, f)[rows] for f in _FIELDS), client_job_id=ids)
 
     @classmethod
     def empty(cls) -> "JobBatch":
         return concat([])
 
     @classmethod
-    def of(cls, tier: np.ndarray, latency: np.ndarray, cpu: np.ndarray, memory: np.ndarray, **optional: np.ndarray) -> "JobBatch":
-        """A batch from its required columns; optional ones not given take their "not given" value."""
+    def of(cls, tier: np.ndarray, latency: np.ndarray, cpu: np.ndarray, memory: np.ndarray, **optional: Any) -> "JobBatch":
+        """A batch from its required columns; optional ones not given take their "not given" value
+        (`client_job_id`: a sequence of ids or None per job; all None is stored as no column)."""
         n = len(tier)
+        ids = client_ids(optional.pop("client_job_id", None))
         unknown = set(optional) - set(_FIELDS)
         if unknown:
             raise TypeError(f"unknown JobBatch fields: {sorted(unknown)}")
         defaults = {f: np.full(n, np.nan) for f in _OPTIONAL + ("deadline_min",)}
         defaults |= {"urgency": np.full(n, 1, np.int8), "interruptible": np.zeros(n, np.bool_), "deadline_at": np.full(n, np.datetime64("NaT"), "datetime64[m]")}
         columns = {"tier": tier, "latency": latency, "cpu": cpu, "memory": memory, **defaults, **optional}
-        return cls(*(np.asarray(columns[f]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES)))
+        return cls(*(np.asarray(columns[f]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES)), client_job_id=ids)
 
 
 _FIELDS = (
@@ -131,34 +145,74 @@ _DTYPES = (np.int8, np.int8, *(np.float64,) * 9, np.int8, np.bool_, "datetime64[
 _OPTIONAL = _FIELDS[4:10]
 """Optional numbers, NaN when absent."""
 _TIMING = ("urgency", "deadline", "interruptible")
+_SCANNED = _OPTIONAL + _TIMING + ("job_id",)
+"""Fields read from the jobs only when the body mentions them."""
 
 
 def concat(batches: list[JobBatch]) -> JobBatch:
+    ids = None
+    if any(b.client_job_id is not None for b in batches):  # else no object column at all
+        ids = np.concatenate([np.full(len(b), None, object) if b.client_job_id is None else b.client_job_id for b in batches])
     return JobBatch(
-        *(np.concatenate([getattr(b, f) for b in batches] or [np.empty(0, d)]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES))
+        *(np.concatenate([getattr(b, f) for b in batches] or [np.empty(0, d)]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES)),
+        client_job_id=ids,
     )
 
 
 def parse_jobs(payload: bytes | list[Any]) -> JobBatch:
     """Validate a JSON array of jobs (raw bytes or already decoded); raises JobValidationError."""
-    errors: list[dict[str, Any]] = []
-    if isinstance(payload, bytes) and (b"true" in payload or b"false" in payload):
-        try:  # only then can a boolean hide in a number field: decode to look (rare, slower)
-            payload = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            pass  # validate_json reports it
-    if isinstance(payload, list):
-        errors = _booleans_as_numbers(payload)
-    try:
-        jobs = _JOB_LIST.validate_json(payload) if isinstance(payload, bytes) else _JOB_LIST.validate_python(payload)
-    except ValidationError as exc:
-        errors += [_indexed(e) for e in exc.errors(include_url=False)]
-    present = _optional_fields_in(payload)
+    raw = payload if isinstance(payload, bytes) else None
+    booleans = raw is None or b"true" in raw or b"false" in raw  # only then can a boolean hide in a number field
+    if raw is not None and (booleans or _alias_up_front(raw)):
+        payload = _decoded(raw)  # to look at the jobs as Python objects (rarer, slower)
+    jobs, errors, alias_beside_field = _validate(payload, booleans, owned=raw is not None)
+    if alias_beside_field:
+        # An alias beside its field further in: found by the fast path failing, so bodies without one pay
+        # nothing for it; the jobs are then decoded and the pairs compared.
+        payload = _decoded(raw)  # type: ignore[arg-type]  (only raw bodies report it)
+        jobs, errors, _ = _validate(payload, booleans, owned=True)
+    present = _optional_fields_in(payload if raw is None else raw)
     if not errors and "deadline" in present:
         errors = _check_deadlines(jobs)
     if errors:
         raise JobValidationError(sorted(errors, key=lambda e: -1 if e["index"] is None else e["index"]))
     return _to_batch(jobs, present)
+
+
+def _alias_up_front(raw: bytes) -> bool:
+    """An alias in the body's first jobs (the reference's dashboard sends `mem` beside `memory` in every
+    job of a CSV it read): decode straight away rather than after a failed fast validation."""
+    head = raw[:2048]
+    return b'"mem"' in head or b'"cpu_util"' in head
+
+
+def _decoded(payload: bytes) -> bytes | list[Any]:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return payload  # validate_json reports it
+
+
+def _validate(payload: bytes | Any, booleans: bool, owned: bool) -> tuple[list[JobIn], list[dict[str, Any]], bool]:
+    """The jobs, every problem as {index, field, message}, and whether a raw body gave an alias beside its
+    field (pydantic takes the field and calls the alias an extra input; decoded jobs are merged first, in
+    place when `owned`, i.e. decoded here)."""
+    errors: list[dict[str, Any]] = []
+    if isinstance(payload, list):
+        errors = _booleans_as_numbers(payload) if booleans else []
+        payload, disagreements = merge_aliases(payload, owned)
+        errors += disagreements
+    try:
+        jobs = _JOB_LIST.validate_json(payload) if isinstance(payload, bytes) else _JOB_LIST.validate_python(payload)
+    except ValidationError as exc:
+        found = exc.errors(include_url=False)
+        if isinstance(payload, bytes) and any(e["type"] == "extra_forbidden" and e["loc"][1:] in _ALIAS_LOCS for e in found):
+            return [], errors, True  # the caller decodes and validates again: these errors are not the last word
+        return [], errors + _job_errors(found), False
+    return jobs, errors, False
+
+
+_ALIAS_LOCS = tuple((alias,) for _, alias in ALIASES)
 
 
 def _deadline(value: float | str | None) -> float | np.datetime64 | None:
@@ -247,7 +301,10 @@ def parse_csv_rows(data: bytes) -> tuple[JobBatch, list[int]]:
         if len(cells) != len(header):
             errors.append({"row": row, "field": None, "message": f"row has {len(cells)} cells; the header has {len(header)} columns"})
             continue
-        rows.append({k: v.strip() for k, v in zip(header, cells) if v.strip() != "" or k in CSV_REQUIRED})
+        job = {k: v.strip() for k, v in zip(header, cells) if v.strip() != "" or k in CSV_REQUIRED}
+        if "job_id" in job:
+            job["job_id"] = csv_client_id(job["job_id"])
+        rows.append(job)
         row_numbers.append(row)
     try:
         batch = parse_jobs(rows)
@@ -271,6 +328,20 @@ def _check_header(header: list[str]) -> list[dict[str, Any]]:
     return errors
 
 
+def _job_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as {index, field, message}; a bad job_id (an int-or-string union, which pydantic
+    reports once per member) is one error."""
+    out, bad_ids = [], set()
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) < 2 or loc[1] != "job_id" or not isinstance(loc[0], int):
+            out.append(_indexed(error))
+        elif loc[0] not in bad_ids:
+            bad_ids.add(loc[0])
+            out.append({"index": loc[0], "field": "job_id", "message": f"{CLIENT_ID_RULE}; got {_short(error['input'])}"})
+    return out
+
+
 def _indexed(error: dict[str, Any]) -> dict[str, Any]:
     """A pydantic error as {index, field, message}; the message names the bad value."""
     loc = error["loc"]
@@ -285,17 +356,12 @@ def _indexed(error: dict[str, Any]) -> dict[str, Any]:
     return {"index": index, "field": field or None, "message": message}
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 _TIER_CODE = {t: i for i, t in enumerate(TIERS)}
 _LATENCY_CODE = {l: i for i, l in enumerate(LATENCIES)}
 _URGENCY_CODE = {u: i for i, u in enumerate(URGENCIES)}
 
 
-def _to_batch(jobs: list[JobIn], present: tuple[str, ...] = _OPTIONAL + _TIMING) -> JobBatch:
+def _to_batch(jobs: list[JobIn], present: tuple[str, ...] = _SCANNED) -> JobBatch:
     """The validated jobs as arrays; optional fields not in `present` are NaN (or the default) for every job."""
     tier, latency, n = _TIER_CODE, _LATENCY_CODE, len(jobs)
     deadlines = [_deadline(j.get("deadline")) for j in jobs] if "deadline" in present else []
@@ -314,6 +380,7 @@ def _to_batch(jobs: list[JobIn], present: tuple[str, ...] = _OPTIONAL + _TIMING)
         interruptible=np.array([bool(j.get("interruptible")) for j in jobs], np.bool_) if "interruptible" in present else np.zeros(n, np.bool_),
         deadline_at=np.array([d if isinstance(d, np.datetime64) else np.datetime64("NaT") for d in deadlines], "datetime64[m]")
         if deadlines else np.full(n, np.datetime64("NaT"), "datetime64[m]"),
+        client_job_id=client_ids([j.get("job_id") for j in jobs]) if "job_id" in present else None,
     )
 
 
@@ -322,8 +389,8 @@ def _optional_fields_in(payload: bytes | list[Any]) -> tuple[str, ...]:
     10,000 jobs, and most batches carry none of them; a key absent from the raw JSON text cannot be in
     any job, unless it is spelled with escapes (then all are read)."""
     if not isinstance(payload, bytes) or b"\\u" in payload:
-        return _OPTIONAL + _TIMING
-    return tuple(f for f in _OPTIONAL + _TIMING if b'"' + f.encode() + b'"' in payload)
+        return _SCANNED
+    return tuple(f for f in _SCANNED if b'"' + f.encode() + b'"' in payload)
 
 
 def _optional(jobs: list[JobIn], field: str) -> np.ndarray:
@@ -334,15 +401,18 @@ def _optional(jobs: list[JobIn], field: str) -> np.ndarray:
 
 def to_dicts(batch: JobBatch) -> list[dict[str, Any]]:
     """The jobs as a client would send them: priority, latency, cpu, memory, urgency, and the optional
-    fields given (a deadline as minutes after submission or as the UTC time it was given as)."""
+    fields given (a deadline as minutes after submission or as the UTC time it was given as). The client's
+    own job_id, where given, is `client_job_id`, as in every answer (`job_id` is TaskPilot's)."""
     optional = [getattr(batch, f).tolist() for f in _OPTIONAL]
+    ids = [None] * len(batch) if batch.client_job_id is None else batch.client_job_id.tolist()
     return [
         {"priority": TIERS[t], "latency": None if lat < 0 else LATENCIES[lat], "cpu": c, "memory": m, "urgency": URGENCIES[u],
          **{f: v for f, v in zip(_OPTIONAL, extra) if v == v},  # NaN (not given) is left out
-         **({"deadline": d} if d is not None else {}), **({"interruptible": True} if stop else {})}
-        for t, lat, c, m, u, d, stop, *extra in zip(
+         **({"deadline": d} if d is not None else {}), **({"interruptible": True} if stop else {}),
+         **({"client_job_id": cid} if cid is not None else {})}
+        for t, lat, c, m, u, d, stop, cid, *extra in zip(
             batch.tier.tolist(), batch.latency.tolist(), batch.cpu.tolist(), batch.memory.tolist(), batch.urgency.tolist(),
-            _deadline_texts(batch), batch.interruptible.tolist(), *optional,
+            _deadline_texts(batch), batch.interruptible.tolist(), ids, *optional,
         )
     ]  # fmt: skip
 
@@ -355,13 +425,16 @@ def _deadline_texts(batch: JobBatch) -> list[float | str | None]:
 
 
 def to_csv(batch: JobBatch) -> str:
-    """The batch as a job CSV that parse_csv reads back to the same batch."""
+    """The batch as a job CSV that parse_csv reads back to the same batch (a client id that is text
+    reads back as a number when it is written like one, and without surrounding spaces: cells are untyped)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     optional = np.column_stack([getattr(batch, f) for f in _OPTIONAL]) if len(batch) else np.empty((0, len(_OPTIONAL)))
-    timing = zip(batch.urgency.tolist(), _deadline_texts(batch), batch.interruptible.tolist())
-    for t, l, c, m, extra, (u, d, stop) in zip(batch.tier, batch.latency, batch.cpu, batch.memory, optional, timing):
+    ids = [None] * len(batch) if batch.client_job_id is None else batch.client_job_id.tolist()
+    timing = zip(batch.urgency.tolist(), _deadline_texts(batch), batch.interruptible.tolist(), ids)
+    for t, l, c, m, extra, (u, d, stop, cid) in zip(batch.tier, batch.latency, batch.cpu, batch.memory, optional, timing):
         numbers = ("" if np.isnan(x) else repr(float(x)) for x in extra)
-        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), *numbers, URGENCIES[u], "" if d is None else d, "true" if stop else ""])
+        when = (URGENCIES[u], "" if d is None else d, "true" if stop else "")
+        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), *numbers, *when, "" if cid is None else cid])
     return out.getvalue()

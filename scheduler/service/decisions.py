@@ -79,6 +79,7 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
     out = JsonRows(n)
     out.lit('{"job_id":')
     out.num(record.job_ids[sl], 0)
+    _client_job_ids(out, record, sl)
     out.lit(',"chosen_dc":')
     out.pick(names, chosen)
     out.lit(',"scores":{')
@@ -148,6 +149,17 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
     out.text(explanations(world, record, start, stop, detail))
     out.lit("}")
     return out.encode()
+
+
+def _client_job_ids(out: JsonRows, record: BatchRecord, sl: slice) -> None:
+    """`"client_job_id"`, the job_id the client sent with the job, beside ours; only on jobs that came
+    with one, so other decisions keep the reference's shape exactly."""
+    ids = record.jobs.client_job_id
+    if ids is None:
+        return
+    fragments = [b"" if v is None else b',"client_job_id":' + orjson.dumps(v) for v in ids[sl].tolist()]
+    if any(fragments):
+        out.fragments(fragments)
 
 
 def _reference_state(out: JsonRows, signals: Signals, idx: StepIndex) -> None:
@@ -243,6 +255,7 @@ def encode_compact(
     out = JsonRows(stop - start)
     out.lit('{"job_id":')
     out.num(record.job_ids[sl], 0)
+    _client_job_ids(out, record, sl)
     out.lit(',"chosen_dc":')
     out.pick([orjson.dumps(name) for name in world.fleet.names], record.chosen[sl])
     out.lit(',"priority":')

@@ -1,9 +1,12 @@
+import json
+
 import numpy as np
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.core.jobs import JobBatch, parse_csv, parse_job, parse_jobs, to_csv
+from scheduler.core.jobs import JobBatch, concat, parse_csv, parse_job, parse_jobs, to_csv, to_dicts
 from scheduler.core.errors import JobValidationError
 from scheduler.settings import ROOT
 
@@ -162,3 +165,128 @@ def test_csv_deadline_cells_are_minutes_or_times():
     batch = parse_csv(b"priority,cpu,memory,urgency,deadline,interruptible\ngreen,1,1,flexible,90,yes\ngreen,1,1,,2023-03-01T00:00Z,\n")
     np.testing.assert_array_equal(batch.deadline_min, [90.0, np.nan])
     assert str(batch.deadline_at[1]) == "2023-03-01T00:00" and batch.interruptible.tolist() == [True, False]
+
+
+# --- what the reference's clients send beside a job's own fields (scheduler/core/client_fields.py) ---------------
+
+
+def job_with(**extra):
+    return {"priority": "green", "cpu": 15, "memory": 39, **extra}
+
+
+def test_a_clients_own_job_id_is_kept_per_job():
+    body = b'[{"job_id":7,"priority":"green","cpu":1,"memory":2},{"priority":"green","cpu":1,"memory":2},{"job_id":"A-3","priority":"green","cpu":1,"memory":2},{"job_id":null,"priority":"green","cpu":1,"memory":2}]'  # noqa: E501
+    batch = parse_jobs(body)
+    assert batch.client_job_id.tolist() == [7, None, "A-3", None]
+    assert parse_jobs([job_with(job_id=-(2**63)), job_with(job_id="x" * 128)]).client_job_id.tolist() == [-(2**63), "x" * 128]
+
+
+def test_without_client_ids_the_batch_carries_no_id_column():
+    assert parse_jobs(b'[{"priority":"green","cpu":1,"memory":2}]').client_job_id is None
+    assert parse_jobs([job_with(job_id=None)]).client_job_id is None
+    assert parse_csv(b"priority,cpu,memory,job_id\ngreen,1,2,\n").client_job_id is None
+
+
+@pytest.mark.parametrize(
+    "bad", [1.5, 3.0, True, "", "x" * 129, 2**63, -(2**63) - 1, [1], {"id": 1}], ids=["fraction", "float", "bool", "empty", "long", "big", "small", "list", "object"]
+)
+def test_a_bad_client_id_is_one_error_naming_job_id(bad):
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs(json.dumps([job_with(job_id=1), job_with(job_id=bad)]).encode())  # (orjson stops at 64 bits)
+    (error,) = err.value.errors
+    assert (error["index"], error["field"]) == (1, "job_id")
+    assert "integer or a string" in error["message"]
+
+
+AGREEING = [
+    ({"memory": 39, "mem": 39}, 15.0, 39.0),
+    ({"memory": 39, "mem": 39.0}, 15.0, 39.0),
+    ({"memory": "39", "mem": 39}, 15.0, 39.0),
+    ({"memory": " 39 ", "mem": "3.9e1"}, 15.0, 39.0),
+    ({"cpu": 15, "cpu_util": "15.0"}, 15.0, 39.0),
+    ({"cpu": 50, "cpu_util": 50, "memory": 0, "mem": 0.0}, 50.0, 0.0),
+]
+
+
+@pytest.mark.parametrize(("fields", "cpu", "memory"), AGREEING)
+@pytest.mark.parametrize("form", ["bytes", "list"])
+def test_an_alias_beside_its_field_is_fine_when_they_agree(fields, cpu, memory, form):
+    jobs = [job_with(**fields)]
+    batch = parse_jobs(orjson.dumps(jobs) if form == "bytes" else jobs)
+    assert (batch.cpu.tolist(), batch.memory.tolist()) == ([cpu], [memory])
+    if form == "list":
+        assert jobs == [job_with(**fields)]  # the caller's jobs are left as they were
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "alias"),
+    [({"memory": 39, "mem": 40}, "memory", "mem"), ({"memory": "39", "mem": "39.5"}, "memory", "mem"),
+     ({"cpu": 15, "cpu_util": 0}, "cpu", "cpu_util"), ({"memory": 39, "mem": "lots"}, "memory", "mem")],
+    ids=["numbers", "strings", "cpu", "alias-not-a-number"],
+)  # fmt: skip
+@pytest.mark.parametrize("form", ["bytes", "list"])
+def test_an_alias_that_disagrees_with_its_field_names_both(fields, field, alias, form):
+    jobs = [job_with(), job_with(**fields)]
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs(orjson.dumps(jobs) if form == "bytes" else jobs)
+    (error,) = err.value.errors
+    assert (error["index"], error["field"]) == (1, field)
+    assert f"fields {field} and {alias}" in error["message"]
+
+
+def test_an_alias_far_into_the_body_is_found_too():
+    """The fast path decodes at once when the first jobs show an alias; one further in is found when
+    the fast validation fails, and is judged the same way."""
+    jobs = [job_with(job_id=i) for i in range(200)]
+    assert len(orjson.dumps(jobs[:100])) > 2048
+    jobs[150] = job_with(job_id=150, mem=39)
+    assert parse_jobs(orjson.dumps(jobs)).client_job_id.tolist() == list(range(200))
+    jobs[150] = job_with(job_id=150, mem=38)
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs(orjson.dumps(jobs))
+    assert [(e["index"], e["field"]) for e in err.value.errors] == [(150, "memory")]
+
+
+def test_alias_conflicts_are_listed_with_every_other_problem():
+    jobs = [job_with(mem=1), job_with(priority="blue"), job_with(cpu=True, cpu_util=1), job_with(gpu=1, job_id=2.5)]
+    with pytest.raises(JobValidationError) as err:
+        parse_jobs(orjson.dumps(jobs))
+    assert sorted((e["index"], e["field"]) for e in err.value.errors) == [(0, "memory"), (1, "priority"), (2, "cpu"), (3, "gpu"), (3, "job_id")]
+
+
+def test_csv_job_id_column_and_alias_columns():
+    data = b"job_id,priority,latency,cpu,memory,mem\n1,green,low,15,39,39\n007,balanced,,50,50,50.0\nA-3,performance,high,80,70,\n,green,low,1,2,2\n"
+    batch = parse_csv(data)
+    assert batch.client_job_id.tolist() == [1, "007", "A-3", None]  # a plain integer cell is a number, other cells text
+    assert batch.memory.tolist() == [39.0, 50.0, 70.0, 2.0]
+    with pytest.raises(JobValidationError) as err:
+        parse_csv(b"priority,cpu,cpu_util,memory,mem\ngreen,1,1,2,2\ngreen,1,1,2,3\ngreen,1,4,2,2\n")
+    assert [(e["row"], e["field"]) for e in err.value.errors] == [(3, "memory"), (4, "cpu")]
+    assert all("fields" in e["message"] for e in err.value.errors)
+
+
+def test_take_concat_and_of_keep_client_ids():
+    with_ids = parse_jobs([job_with(job_id="a"), job_with(), job_with(job_id=3)])
+    plain = parse_jobs([job_with(), job_with()])
+    assert with_ids.take(np.array([2, 0])).client_job_id.tolist() == [3, "a"]
+    assert with_ids.take(slice(1, 2)).client_job_id.tolist() == [None]
+    assert concat([plain, with_ids]).client_job_id.tolist() == [None, None, "a", None, 3]
+    assert concat([plain, plain]).client_job_id is None and concat([]).client_job_id is None
+    made = JobBatch.of(np.zeros(2, np.int8), np.full(2, -1, np.int8), np.ones(2), np.ones(2), client_job_id=[None, "x"])
+    assert made.client_job_id.tolist() == [None, "x"]
+    assert JobBatch.of(np.zeros(1, np.int8), np.full(1, -1, np.int8), np.ones(1), np.ones(1), client_job_id=[None]).client_job_id is None
+
+
+def test_to_dicts_names_the_client_id_as_answers_do():
+    dicts = to_dicts(parse_jobs([job_with(job_id=9), job_with()]))
+    assert dicts[0]["client_job_id"] == 9 and "client_job_id" not in dicts[1]
+    assert "job_id" not in dicts[0]  # job_id is TaskPilot's own in every answer
+
+
+@settings(max_examples=50, deadline=None)
+@given(ids=st.lists(st.none() | st.integers(-(2**63), 2**63 - 1) | st.text("ab-_ ,\"'é", min_size=1, max_size=20).map(lambda s: "id" + s), min_size=1, max_size=30))
+def test_csv_round_trip_keeps_client_ids(ids):
+    batch = parse_jobs([job_with(job_id=i) for i in ids])
+    back = parse_csv(to_csv(batch).encode())
+    expected = None if all(i is None for i in ids) else [None if i is None else i.strip() if isinstance(i, str) else i for i in ids]
+    assert (None if back.client_job_id is None else back.client_job_id.tolist()) == expected
