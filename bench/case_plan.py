@@ -55,8 +55,8 @@ def _inputs() -> tuple:
 
     from scheduler.data.carbon_series import read_series_csv
     from scheduler.data.grid import GRID_DIR
-    from scheduler.timeshift.inputs import JobTable
     from scheduler.settings import ROOT
+    from scheduler.timeshift.inputs import JobTable
 
     full = read_series_csv(ROOT / "dataset_rl" / GRID_DIR / "ES.csv", column="direct_g_per_kwh")
     first = int(full.slot_of(np.datetime64("2023-01-01T00:00")))

@@ -17,9 +17,9 @@ TARGET_S = 60.0
 
 
 def simulate(plan: Plan) -> list[Figure]:
-    from scheduler.studies.placement import run_evaluation
     from scheduler.sim.config import EvaluationConfig
     from scheduler.sim.policies import POLICIES
+    from scheduler.studies.placement import run_evaluation
 
     jobs = plan.big_batch_jobs
     world, grid, regions = _load()

@@ -10,6 +10,7 @@ ignore proxy variables (trust_env=False), so nothing talks to any host but 127.0
 Only tests, bench and docs import this module; the product packages never do.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -166,10 +167,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group has gone already
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(log_path: Path, n_bytes: int = 4000) -> str:

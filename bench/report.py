@@ -62,7 +62,7 @@ def write_results(path: Path, figures: list[Figure], context: dict[str, Any]) ->
     judged = [f.passed for f in figures if f.passed is not None]
     document = {
         "schema_version": SCHEMA_VERSION,
-        "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         **context,
         "figures": [f.as_dict() for f in figures],
         "summary": {"passed": sum(judged), "failed": len(judged) - sum(judged), "untargeted": len(figures) - len(judged)},

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from scheduler.core.states import TIERS
-from scheduler.core.states import LATENCIES
+from scheduler.core.states import LATENCIES, TIERS
 
 SEED = 20_240_601
 DESCRIPTION = (
@@ -31,8 +30,8 @@ def make_jobs(n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     cpu = rng.integers(0, 101, n)  # (n,)
     memory = rng.integers(0, 101, n)  # (n,)
     return [
-        {"priority": TIERS[p], "latency": LATENCIES[l], "cpu": int(c), "memory": int(m)}
-        for p, l, c, m in zip(priority, latency, cpu, memory)
+        {"priority": TIERS[p], "latency": LATENCIES[lat], "cpu": int(c), "memory": int(m)}
+        for p, lat, c, m in zip(priority, latency, cpu, memory)
     ]
 
 

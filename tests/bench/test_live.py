@@ -50,15 +50,13 @@ def impostor() -> Iterator[int]:
 
 
 def test_settings_must_be_taskpilot_variables() -> None:
-    with pytest.raises(ValueError, match="PRETRAIN_EPISODES"):
-        with live.live_server({"PRETRAIN_EPISODES": "50"}):
-            pass
+    with pytest.raises(ValueError, match="PRETRAIN_EPISODES"), live.live_server({"PRETRAIN_EPISODES": "50"}):
+        pass
 
 
 def test_a_server_that_cannot_start_fails_with_its_log() -> None:
-    with pytest.raises(live.ServerFailed, match="pretrain_episodes"):
-        with live.live_server({**FAST, "TASKPILOT_PRETRAIN_EPISODES": "many"}):
-            pass
+    with pytest.raises(live.ServerFailed, match="pretrain_episodes"), live.live_server({**FAST, "TASKPILOT_PRETRAIN_EPISODES": "many"}):
+        pass
 
 
 def test_a_port_taken_in_the_meantime_is_not_mistaken_for_our_server(impostor: int, monkeypatch: pytest.MonkeyPatch) -> None:
