@@ -32,3 +32,9 @@ def kg(grams: Number) -> Number:
 def co2_kg(energy_kwh: Number, intensity_g_per_kwh: Number) -> Number:
     """Emissions of `energy_kwh` drawn at `intensity_g_per_kwh`, in kg."""
     return energy_kwh * intensity_g_per_kwh / 1000.0
+
+
+def co2_kg_of_area(watts: Number, intensity_area: Number) -> Number:
+    """Emissions in kg of `watts` drawn over an intensity integral in g/kWh x h: W x (g/kWh x h) / 1e6
+    (W x h = Wh, / 1000 = kWh; x g/kWh = g, / 1000 = kg)."""
+    return watts * intensity_area / 1e6

@@ -27,7 +27,6 @@ REGIONS_FILE = "regions.csv"
 """server,zone rows in the data directory: the grid each server is powered from."""
 BASES: tuple[str, str] = ("direct", "lca")
 SIGNAL_KIND = "average"
-UNIT = "gCO2eq/kWh"
 
 
 @dataclass(frozen=True)
@@ -108,37 +107,3 @@ def load_regions(path: Path, server_names: tuple[str, ...], zones: tuple[str, ..
         raise DatasetError(f"{path.name}: no zone for {', '.join(missing)}")
     return np.array([found[s] for s in server_names], dtype=np.intp)
 
-
-@dataclass(frozen=True)
-class StepSeries:
-    """An hourly step series with its running sum, for O(1) means over any interval (wrapping)."""
-
-    values: np.ndarray  # (n_hours,)
-    cum: np.ndarray  # (n_hours + 1,) cum[i] = sum of values[:i]
-
-    @classmethod
-    def of(cls, values: np.ndarray) -> "StepSeries":
-        values = np.asarray(values, dtype=np.float64)
-        return cls(values, np.concatenate(([0.0], np.cumsum(values))))
-
-    @property
-    def mean_value(self) -> float:
-        return float(self.cum[-1] / len(self.values))
-
-    def at(self, hour: np.ndarray | float) -> np.ndarray:
-        """The value holding at `hour` (hours from the start; wraps)."""
-        return self.values[np.floor(np.mod(hour, len(self.values))).astype(np.intp)]
-
-    def integral(self, hour: np.ndarray | float) -> np.ndarray:
-        """Sum of value x hours from 0 to `hour` (>= 0), continuing round the series."""
-        n = len(self.values)
-        laps, rest = np.divmod(np.asarray(hour, dtype=np.float64), n)
-        whole = np.floor(rest).astype(np.intp)
-        return laps * self.cum[-1] + self.cum[whole] + (rest - whole) * self.values[np.minimum(whole, n - 1)]
-
-    def mean(self, start_h: np.ndarray | float, duration_h: np.ndarray | float) -> np.ndarray:
-        """Mean over [start_h, start_h + duration_h); a zero duration gives the value at start_h."""
-        start_h = np.asarray(start_h, dtype=np.float64)
-        duration_h = np.asarray(duration_h, dtype=np.float64)
-        span = self.integral(start_h + duration_h) - self.integral(start_h)
-        return np.where(duration_h > 0, span / np.where(duration_h > 0, duration_h, 1.0), self.at(start_h))

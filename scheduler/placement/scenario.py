@@ -19,7 +19,8 @@ import numpy as np
 
 from scheduler.core import energy
 from scheduler.core.fleet import Fleet
-from scheduler.data.grid import SIGNAL_KIND, UNIT, ZONE_NAMES, GridSeries, StepSeries
+from scheduler.data.grid import SIGNAL_KIND, ZONE_NAMES, GridSeries
+from scheduler.core.series import StepSeries
 from scheduler.timeshift import policy as timeshift
 from scheduler.core.jobs import MAX_DEADLINE_MIN, JobBatch
 from scheduler.core.errors import JobValidationError
@@ -28,6 +29,7 @@ from scheduler.data.signals import Signals
 from scheduler.core.timing import Timing, WhenConfig
 from scheduler.core import units
 from scheduler.core.bands import GRID_FACTOR_SCALE_G
+from scheduler.core.units import INTENSITY_UNIT
 
 SCENARIOS: tuple[str, str] = ("reference", "grid")
 
@@ -203,7 +205,7 @@ class GridScenario:
     def describe(self) -> dict[str, object]:
         return {
             "scenario": self.name,
-            "signal": f"{SIGNAL_KIND} carbon intensity, {self.basis} emissions, {UNIT} (Electricity Maps, hourly)",
+            "signal": f"{SIGNAL_KIND} carbon intensity, {self.basis} emissions, {INTENSITY_UNIT} (Electricity Maps, hourly)",
             "zones": {z: ZONE_NAMES.get(z, z) for z in self.grid.zones},
             "server_zones": {name: self.zone_of(s) for s, name in enumerate(self.fleet.names)},
             "clock_start_utc": self.clock_label(float(self.hour_at(0))),

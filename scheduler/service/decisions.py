@@ -27,6 +27,7 @@ from scheduler.core.timing import Timing
 from xai.templates import DecisionFacts, render_many, short_reason
 from xai.when import describe as describe_when
 from scheduler.core import states
+from scheduler.core.states import STATUSES
 
 _LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
 _LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)
@@ -198,7 +199,6 @@ def _grid_state(out: JsonRows, record: BatchRecord, detail: RowDetail, start: in
 _MODE_JSON = [orjson.dumps(m.name) for m in MODES]
 _BAND_JSON = [orjson.dumps(b) for b in states.BANDS]
 _URGENCY_JSON = [orjson.dumps(u) for u in URGENCIES]
-STATUSES: tuple[str, str, str] = ("scheduled", "deferred", "released")
 _STATUS_JSON = [orjson.dumps(x) for x in STATUSES]
 
 

@@ -5,7 +5,7 @@ without importing the simulator at start-up.
 """
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -34,6 +34,13 @@ MAX_PRETRAIN_EPISODES = 10_000
 """About 0.6 s of pre-training with the compiled kernel (rl/kernel), longer without it."""
 
 
+MAX_STARVATION_MIN = 366 * 24 * 60.0
+"""A year: a job waiting longer than any simulated span never counts as starved, so nothing is lost."""
+Share = Annotated[float, Field(ge=0, le=1, strict=True)]
+"""A fraction 0..1. Every number here is strict: a JSON true/false or "0.5" is refused naming its field,
+where lax parsing would read true as 1."""
+
+
 class EvaluationConfig(BaseModel):
     """What to evaluate; the API can take it as its request body."""
 
@@ -45,15 +52,15 @@ class EvaluationConfig(BaseModel):
     policies: tuple[str, ...] = POLICIES
     jobs: int = Field(10_000, ge=1, le=MAX_JOBS, strict=True)  # strict: true/false or "12" are not job counts
     seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)
-    load: float = Field(DEFAULT_LOAD, ge=MIN_LOAD, le=2)
+    load: float = Field(DEFAULT_LOAD, ge=MIN_LOAD, le=2, strict=True)
     """Offered load of the busiest pool, for the task and poisson workloads (GAIA keeps its real times)."""
-    start_hour: int = Field(0, ge=0, le=GRID_HOURS - 1)
+    start_hour: int = Field(0, ge=0, le=GRID_HOURS - 1, strict=True)
     """Hour of the carbon series at simulation time 0: from 2021-01-01 00:00 UTC in the grid scenario
     (0..GRID_HOURS - 1), of the proxy's year in the reference scenario (0..REFERENCE_HOURS - 1)."""
     basis: Literal["direct", "lca"] = "direct"
     power_curve: Literal["linear", "specpower"] = "linear"
-    starvation_min: float = Field(DEFAULT_STARVATION_MIN, gt=0)
-    windows: int = Field(20, ge=1, le=1000)
+    starvation_min: float = Field(DEFAULT_STARVATION_MIN, gt=0, le=MAX_STARVATION_MIN, strict=True)
+    windows: int = Field(20, ge=1, le=1000, strict=True)
     """Windows of jobs in the learning curve."""
     pretrain_episodes: int = Field(DEFAULT_PRETRAIN_EPISODES, ge=0, le=MAX_PRETRAIN_EPISODES, strict=True)
     """Pre-training episodes per tier agent on the reference scenario, from the run's seed (tier_agents)."""
@@ -113,16 +120,16 @@ class DeferralConfig(BaseModel):
     plus band_window_h (the history the bands need)."""
     span_h: int = Field(168, ge=1, le=24 * 366, strict=True)
     """Arrivals are spread over this many hours from `start`."""
-    slack_h: float = Field(12.0, ge=0, le=24 * 7)
+    slack_h: float = Field(12.0, ge=0, le=24 * 7, strict=True)
     """A flexible job's deadline: submit + FAST runtime + slack_h."""
-    urgency_mix: tuple[float, float, float] = (0.2, 0.4, 0.4)
+    urgency_mix: tuple[Share, Share, Share] = (0.2, 0.4, 0.4)
     """Shares of critical, normal and flexible jobs (they must sum to 1)."""
-    interruptible_share: float = Field(0.5, ge=0, le=1)
+    interruptible_share: Share = 0.5
     """Share of flexible jobs that may be interrupted and resumed."""
     forecasts: tuple[str, ...] = DEFERRAL_FORECASTS
     seeds: int = Field(10, ge=1, le=MAX_NOISY_SEEDS, strict=True)
     """Runs of the noisy forecast (each its own stream); its figures are their mean, with a std."""
-    forecast_error: float = Field(0.1, ge=0, le=1)
+    forecast_error: float = Field(0.1, ge=0, le=1, strict=True)
     """The noisy forecast's error: N(0, forecast_error x the series mean) per slot."""
     bands: str = "p33,p67"
     """The threshold strategy's bands (bands.BandPolicy.parse): "p33,p67" or gCO2/kWh "140,260"."""

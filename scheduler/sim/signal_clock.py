@@ -12,9 +12,12 @@ from functools import cached_property
 
 import numpy as np
 
-from scheduler.data.grid import GridSeries, StepSeries
+from scheduler.data.grid import GridSeries
+from scheduler.core.series import StepSeries
 from scheduler.core.scoring import CO2_BASE_KG_PER_KWH
 from scheduler.data.signals import Signals
+from scheduler.core.series import integral_at
+from scheduler.core.units import INTENSITY_UNIT
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
@@ -61,19 +64,11 @@ class Clock:
         start_h, duration_h = self.start_h + start_min / 60.0, duration_min / 60.0
         if duration_h <= 0:
             return values[math.floor(start_h % len(values))]
-        return (_integral(cum, values, start_h + duration_h) - _integral(cum, values, start_h)) / duration_h
+        return (integral_at(cum, values, start_h + duration_h) - integral_at(cum, values, start_h)) / duration_h
 
     @cached_property
     def server_zone_list(self) -> list[int]:
         return self.server_zone.tolist()
-
-
-def _integral(cum: list[float], values: list[float], hour: float) -> float:
-    """StepSeries.integral for one hour >= 0, same arithmetic."""
-    n = len(values)
-    laps, rest = divmod(hour, n)
-    whole = int(rest)
-    return laps * cum[-1] + cum[whole] + (rest - whole) * values[min(whole, n - 1)]
 
 
 STEEL_STEPS_PER_HOUR = 4
@@ -83,7 +78,7 @@ STEEL_STEPS_PER_HOUR = 4
 def grid_clock(grid: GridSeries, server_zone: np.ndarray, energy_price: np.ndarray, basis: str = "direct", start_h: float = 0.0) -> Clock:
     """Real hourly average grid intensity per zone (Electricity Maps); price from the reference series."""
     series = tuple(StepSeries.of(values) for values in grid.intensity(basis))
-    kind = f"average grid intensity, {basis} emissions (Electricity Maps), gCO2eq/kWh"
+    kind = f"average grid intensity, {basis} emissions (Electricity Maps), {INTENSITY_UNIT}"
     return Clock(series, StepSeries.of(energy_price), np.asarray(server_zone, dtype=np.intp), grid.zones, start_h, kind)
 
 

@@ -21,9 +21,10 @@ from scheduler.core.energy import ECO, MODES
 from scheduler.core.fleet import Fleet
 from scheduler.sim.config import DeferralConfig
 from scheduler.core import states
+from scheduler.core.units import INTENSITY_UNIT
 
 UNITS = {
-    "co2": "kg CO2eq", "energy": "kWh", "delay": "minutes", "intensity": "gCO2eq/kWh",
+    "co2": "kg CO2eq", "energy": "kWh", "delay": "minutes", "intensity": INTENSITY_UNIT,
     "cost": "price x kWh, in the reference price series' unitless currency",
 }  # fmt: skip
 
@@ -64,7 +65,7 @@ def region_view(region: Region, config: DeferralConfig, first: np.datetime64, jo
     last = first + np.timedelta64(round(float(jobs.deadline_min.max()) if len(jobs) else 0.0), "m")
     s0 = int(np.floor(series.slot_of(first)))
     return {
-        "signal": source.signal, "source": source.label + basis, "unit": "gCO2eq/kWh", "start": iso(first), "end": iso(last),
+        "signal": source.signal, "source": source.label + basis, "unit": INTENSITY_UNIT, "start": iso(first), "end": iso(last),
         "step_min": series.step_min, "mean_g_per_kwh": float(series.values[s0 : int(np.ceil(series.slot_of(last)))].mean()),
         "issued_forecasts": region.issued is not None, "strategies": strategies,
     }  # fmt: skip

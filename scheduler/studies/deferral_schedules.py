@@ -44,6 +44,7 @@ from scheduler.core.fleet import Fleet
 from scheduler.timeshift.forecast import Forecast
 from scheduler.sim.config import DeferralConfig
 from scheduler.core import bands, states
+from scheduler.core.series import area
 
 CHUNK_JOBS = 2_000
 """Jobs planned per planner call: progress and cancel() are checked between chunks."""
@@ -210,13 +211,13 @@ def measure(jobs: Jobs, frame: Frame, out: Outcome, actual: np.ndarray, price: n
     delay[np.abs(delay) < 1e-6] = 0.0  # float noise of slot arithmetic, not a delay
     critical = jobs.urgency == states.CRITICAL
     return {
-        "co2_kg": float((run_power * planner.integral(actual, out.a, out.b)).sum() * step_h / 1e6),
+        "co2_kg": float((run_power * area(actual, out.a, out.b)).sum() * step_h / 1e6),
         "deadline_misses": int((feasible & (finish > frame.deadline + TOL_SLOTS)).sum()),
         "feasible_deadlines": int(feasible.sum()),
         "delay_mean_min": float(delay.mean()) if n else 0.0,
         "delay_p95_min": float(np.percentile(delay, 95)) if n else 0.0,
         "energy_kwh": float((power * ran).sum() * step_h / 1000.0),
-        "cost": float((run_power * planner.integral(price, out.a, out.b)).sum() * step_h / 1000.0),
+        "cost": float((run_power * area(price, out.a, out.b)).sum() * step_h / 1000.0),
         "deferred_jobs": int(moved.sum()),
         "eco_jobs": int((out.mode == 1).sum()),
         "critical_moved": int((critical & (moved | (out.mode != 0))).sum()),

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from scheduler.timeshift.forecast import Forecast, gather_windows
+from scheduler.core import series
+from scheduler.core.units import EPS
 
-TIE = 1e-9
+TIE = EPS
 """Relative difference in forecast cost below which two choices tie (then the earliest wins)."""
 CHUNK = 512
 """Jobs scored together: bounds the (jobs x candidates) arrays."""
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -88,51 +89,16 @@ class Plan:
         return float(self.baseline_kg.sum())
 
 
-def integral(values: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | float:
-    """Sum of `values` over [a, b) in slot units (fractional ends), vectorised over a and b."""
-    values = np.asarray(values, dtype=np.float64)
-    cum = np.concatenate(([0.0], np.cumsum(values)))
-    out = _at(cum, values, b) - _at(cum, values, a)
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def rows_integral(window: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """integral() for many step functions at once: element i integrates window[row[i]] (slots from that
-    row's start) over [a[i], b[i])."""
-    cum = np.zeros((window.shape[0], window.shape[1] + 1))
-    np.cumsum(window, axis=1, out=cum[:, 1:])
-
-    def at(x: np.ndarray) -> np.ndarray:
-        whole = np.clip(np.floor(x), 0, window.shape[1] - 1).astype(np.intp)
-        return cum[row, whole] + (x - whole) * window[row, whole]
-
-    return at(b) - at(a)
-
-def _at(cum: np.ndarray, values: np.ndarray, x: np.ndarray | float) -> np.ndarray:
-    """Integral from 0 to x of the step function: cum (n + 1,) its prefix sums."""
-    x = np.asarray(x, dtype=np.float64)
-    whole = np.clip(np.floor(x), 0, len(values) - 1).astype(np.intp)
-    return cum[whole] + (x - whole) * values[whole]
-
-
-def _at_rows(cum: np.ndarray, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """_at for each row: cum (n, L + 1), w (n, L), x (n, k) -> (n, k)."""
-    whole = np.clip(np.floor(x), 0, w.shape[1] - 1).astype(np.intp)
-    below = np.take_along_axis(cum, whole, 1)
-    return below + (x - whole) * np.take_along_axis(w, whole, 1)
-
-
 def _candidates(w: np.ndarray, a: np.ndarray, d: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Candidate block starts (n, k) in [a, b] (slots from each row's s) and their forecast cost
     (inf where a column is not a candidate of that row)."""
-    cum = np.zeros((w.shape[0], w.shape[1] + 1))
-    np.cumsum(w, axis=1, out=cum[:, 1:])
+    cum = series.prefix_sums(w)
     k = np.arange(int(np.ceil((b - a).max())) + 2)
     a_, b_, d_ = a[:, None], b[:, None], d[:, None]
     x = np.concatenate([a_, b_, np.ceil(a_) + k, np.ceil(a_ + d_) + k - d_], axis=1)
     valid = (x >= a_) & (x <= b_)
     x = np.clip(x, a_, b_)
-    cost = _at_rows(cum, w, x + d_) - _at_rows(cum, w, x)
+    cost = series.integral(cum, w, x + d_) - series.integral(cum, w, x)
     return x, np.where(valid, cost, np.inf)
 
 
@@ -161,11 +127,11 @@ def _cheapest_pieces(
     cap_sorted = np.take_along_axis(cap, order, 1)
     taken = np.clip(d[:, None] - (np.cumsum(cap_sorted, axis=1) - cap_sorted), 0.0, cap_sorted)
     # Float residue of the running sum is dropped, but never the first slot taken: a job shorter than
-    # _EPS slots would otherwise have no run at all.
-    taken[:, 1:] = np.where(taken[:, 1:] < _EPS, 0.0, taken[:, 1:])
+    # EPS slots would otherwise have no run at all.
+    taken[:, 1:] = np.where(taken[:, 1:] < EPS, 0.0, taken[:, 1:])
     used = np.empty_like(cap)
     np.put_along_axis(used, order, taken, 1)
-    used = np.where((used > 0) & (cap - used < _EPS), cap, used)
+    used = np.where((used > 0) & (cap - used < EPS), cap, used)
     on = used > 0
     prev_on, next_on = np.zeros_like(on), np.zeros_like(on)
     prev_on[:, 1:], next_on[:, :-1] = on[:, :-1], on[:, 1:]
@@ -276,7 +242,7 @@ def _plan_with_capacity(n_slots: int, jobs: PlanJobs, forecast: Forecast, capaci
         else:
             lo, hi = jobs.submit[i : i + 1], jobs.submit[i : i + 1] + jobs.duration[i]
         busy = np.zeros(n_slots + 1, dtype=bool)  # a slot the job runs in, even in part
-        for first, stop in zip(np.floor(lo + _EPS), np.ceil(hi - _EPS)):
+        for first, stop in zip(np.floor(lo + EPS), np.ceil(hi - EPS)):
             busy[int(first) : int(stop)] = True
         overflows += int((load[busy] >= capacity).any())
         load[busy] += 1
@@ -301,8 +267,8 @@ def _capacity_runs(i: int, jobs: PlanJobs, forecast: Forecast, load: np.ndarray,
         _, lo, hi = _merge(np.zeros(len(c), np.intp), start[0, c], end[0, c])
         return lo + s[0], hi + s[0]
     x, cost = _candidates(w, a, d, np.maximum(e - d, a))
-    first = np.floor(x[0] + _EPS).astype(np.intp)
-    stop = np.ceil(x[0] + d[0] - _EPS).astype(np.intp)
+    first = np.floor(x[0] + EPS).astype(np.intp)
+    stop = np.ceil(x[0] + d[0] - EPS).astype(np.intp)
     bounds = np.ravel([first, stop], order="F")
     worst = np.maximum.reduceat(np.r_[over[0], 0], bounds)[::2]  # (k,) over [first, stop)
     least = worst[np.isfinite(cost[0])].min()
@@ -324,10 +290,10 @@ def _account(
     job, start, end = job[order], start[order], end[order]
     n = len(jobs)
     to_kg = jobs.step_min / 60.0 / 1e6  # W x h = Wh; /1000 kWh; x g/kWh = g; /1000 kg
-    cum = np.concatenate(([0.0], np.cumsum(actual)))
-    area = _at(cum, actual, end) - _at(cum, actual, start)
+    cum = series.prefix_sums(actual)
+    area = series.integral(cum, actual, end) - series.integral(cum, actual, start)
     emissions = np.bincount(job, weights=area * jobs.power_w[job], minlength=n) * to_kg
-    base_area = _at(cum, actual, jobs.submit + jobs.duration) - _at(cum, actual, jobs.submit)
+    base_area = series.integral(cum, actual, jobs.submit + jobs.duration) - series.integral(cum, actual, jobs.submit)
     last_run = np.searchsorted(job, np.arange(n), side="right") - 1
     finish = end[last_run] if n else np.empty(0)
     delay = np.maximum(finish - (jobs.submit + jobs.duration), 0.0)

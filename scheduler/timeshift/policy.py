@@ -27,7 +27,7 @@ from scheduler.core.states import (
     REASON_NO_ROOM, REASON_NOT_FLEXIBLE, REASON_NOW_GREENEST, REASON_TOO_SHORT, RUN_ECO, RUN_FAST,
 )  # fmt: skip
 from scheduler.core.timing import Timing, WhenConfig
-from scheduler.data.grid import StepSeries
+from scheduler.core.series import StepSeries, integral, prefix_sums
 from scheduler.core import units
 
 
@@ -110,8 +110,8 @@ def plan_when(
     for z in np.unique(zone).tolist():
         rows = np.flatnonzero(zone == z)
         integral = series[z].integral
-        co2_now[rows] = power_fast_w[rows] * (integral(hour[rows] + run_h[rows]) - integral(hour[rows])) / 1e6
-        co2[rows] = power[rows] * (integral(finish[rows]) - integral(start[rows])) / 1e6
+        co2_now[rows] = units.co2_kg_of_area(power_fast_w[rows], integral(hour[rows] + run_h[rows]) - integral(hour[rows]))
+        co2[rows] = units.co2_kg_of_area(power[rows], integral(finish[rows]) - integral(start[rows]))
     if runs:  # interrupted: only the pieces count
         piece_row = np.repeat(np.fromiter(runs, np.intp, len(runs)), [len(p) for p in runs.values()])
         a, b = np.array([ab for pieces in runs.values() for ab in pieces]).T
@@ -120,10 +120,10 @@ def plan_when(
             k = zone[piece_row] == z
             area[k] = series[z].integral(b[k]) - series[z].integral(a[k])
         interrupted = np.unique(piece_row)
-        co2[interrupted] = (power * np.bincount(piece_row, area, n))[interrupted] / 1e6
+        co2[interrupted] = units.co2_kg_of_area(power, np.bincount(piece_row, area, n))[interrupted]
     # ECO's expected saving: the energy it saves, at the intensity known at submission.
     eco = mode == 1
-    saved[eco] = (power_fast_w[eco] * run_h[eco] - power_eco_w[eco] * run_h[eco] * eco_slowdown) * now_g[eco] / 1e6
+    saved[eco] = units.co2_kg_of_area(power_fast_w[eco] * run_h[eco] - power_eco_w[eco] * run_h[eco] * eco_slowdown, now_g[eco])
     run_min = np.where(mode == 1, runtime_min * eco_slowdown, runtime_min)
     energy_kwh = units.kwh(power, run_min)
     intensity = np.where(energy_kwh > 0, co2 * 1e3 / np.where(energy_kwh > 0, energy_kwh, 1.0), now_g)
@@ -194,15 +194,17 @@ def _defer(
             # Forecast g x h of running now and of the plan, from the window each job was decided on.
             s = np.floor(jobs.submit).astype(np.int64)
             window = forecasts.gather_windows(fc, s, int((np.ceil(jobs.deadline) - s).max()))  # (g, L)
-            now = planner.rows_integral(window, np.arange(len(group)), jobs.submit - s, jobs.submit - s + jobs.duration)
+            window_cum, each = prefix_sums(window), np.arange(len(group))
+            now = integral(window_cum, window, jobs.submit - s + jobs.duration, rows=each) - integral(window_cum, window, jobs.submit - s, rows=each)
             job = plan.run_job
-            planned = np.bincount(job, planner.rows_integral(window, job, plan.run_start - s[job], plan.run_end - s[job]), len(group))
+            ran = integral(window_cum, window, plan.run_end - s[job], rows=job) - integral(window_cum, window, plan.run_start - s[job], rows=job)
+            planned = np.bincount(job, ran, len(group))
             forecast_g[group] = planned / jobs.duration
             shift = (count > 1) | (plan.run_start[first] > jobs.submit + EPS_H)
             moved[group] = shift
             start[group] = np.where(shift, plan.run_start[first] + base, start[group])
             finish[group] = np.where(shift, plan.run_end[last] + base, finish[group])
-            saved[group] = np.where(shift, jobs.power_w * (now - planned) / 1e6, 0.0)
+            saved[group] = np.where(shift, units.co2_kg_of_area(jobs.power_w, now - planned), 0.0)
             for i in np.flatnonzero(count > 1).tolist():
                 lo, hi = first[i], first[i] + count[i]
                 runs[int(group[i])] = tuple(zip((plan.run_start[lo:hi] + base).tolist(), (plan.run_end[lo:hi] + base).tolist()))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scheduler.core.errors import DatasetError
-from scheduler.data.grid import REGIONS_FILE, ZONES, StepSeries, load_grid, load_regions
+from scheduler.data.grid import REGIONS_FILE, ZONES, load_grid, load_regions
 from scheduler.settings import ROOT
 
 DATA = ROOT / "dataset_rl"
@@ -83,11 +83,3 @@ def test_a_bad_regions_file_is_named_with_its_row(tmp_path: Path, world, body, n
     with pytest.raises(DatasetError, match=needle):
         load_regions(path, world.fleet.names, ZONES)
 
-
-def test_step_series_means_are_exact_for_hourly_steps():
-    s = StepSeries.of(np.array([10.0, 20.0, 30.0]))
-    assert s.mean(0.5, 2.0) == pytest.approx((0.5 * 10 + 20 + 0.5 * 30) / 2)
-    assert s.mean(2.5, 1.0) == pytest.approx((0.5 * 30 + 0.5 * 10) / 1)  # wraps round the end
-    assert s.mean(1.2, 0.0) == 20.0  # no duration: the value holding at the start
-    assert s.mean(0.0, 3.0 * 5) == pytest.approx(20.0)  # whole laps
-    np.testing.assert_allclose(s.mean(np.array([0.0, 1.0]), np.array([1.0, 1.0])), [10.0, 20.0])

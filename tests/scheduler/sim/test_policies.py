@@ -9,7 +9,7 @@ from rl.features import static_features
 from scheduler.sim.signal_clock import Clock
 from scheduler.core.energy import build_machines
 from scheduler.data.power_curves import load_power_curve
-from scheduler.data.grid import StepSeries
+from scheduler.core.series import StepSeries
 from scheduler.sim.policies import POLICIES, Fixed, Oracle, TierAgents, make_policy
 from scheduler.settings import ROOT
 from scheduler.sim.metrics import co2_lower_bound_g, least_energy_kwh

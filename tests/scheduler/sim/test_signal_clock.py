@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
-from scheduler.data.grid import REGIONS_FILE, StepSeries, load_grid, load_regions
+from scheduler.data.grid import REGIONS_FILE, load_grid, load_regions
+from scheduler.core.series import StepSeries
 from scheduler.settings import ROOT
 from scheduler.sim.config import GRID_HOURS, REFERENCE_HOURS
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scheduler.sim.signal_clock import Clock
 from scheduler.core.energy import build_machines, job_work, power_w, runtime_min
 from scheduler.data.power_curves import load_power_curve
-from scheduler.data.grid import StepSeries
+from scheduler.core.series import StepSeries
 from scheduler.sim.policies import Fixed, make_policy
 from scheduler.settings import ROOT
 from scheduler.sim.metrics import summarise

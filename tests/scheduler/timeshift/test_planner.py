@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from scheduler.timeshift.forecast import NoisyForecast, PerfectForecast, PersistenceForecast
-from scheduler.timeshift.planner import PlanJobs, best_block, best_slots, integral, plan
+from scheduler.core.series import area as integral
+from scheduler.timeshift.planner import PlanJobs, best_block, best_slots, plan
 
 SERIES = np.array([5.0, 1.0, 1.0, 9.0, 2.0])
 NAN = math.nan

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from scheduler.timeshift import policy as ts
-from scheduler.data.grid import StepSeries
+from scheduler.core.series import StepSeries
 from xai.when import describe as describe_when
 from scheduler.core import bands, states, timing
+from scheduler.core.series import area
 
 ECO_SLOWDOWN = 2.5
 
@@ -180,8 +181,8 @@ def _one_at_a_time(config: timing.WhenConfig, series: tuple[StepSeries, ...], jo
         else:
             begin = planner.best_block(window, 24, h - base, d, e - base)
             pieces = [(begin, begin + d)]
-        planned = sum(planner.integral(window, a - 24, b - 24) for a, b in pieces)
-        now = planner.integral(window, h - base - 24, h - base - 24 + d)
+        planned = sum(area(window, a - 24, b - 24) for a, b in pieces)
+        now = area(window, h - base - 24, h - base - 24 + d)
         out.append(([(a + base, b + base) for a, b in pieces], watts * (now - planned) / 1e6, planned / d))
     return out
 
