@@ -53,7 +53,7 @@ def _inputs() -> tuple:
     """The 2023 hourly series (resampled to 30 min inside plan_request) and the job table."""
     from dataclasses import replace
 
-    from scheduler.data.carbon_series import read_series_csv
+    from scheduler.data.carbon_csv import read_series_csv
     from scheduler.data.grid import GRID_DIR
     from scheduler.settings import ROOT
     from scheduler.timeshift.inputs import JobTable

@@ -1,4 +1,4 @@
-"""A carbon-intensity series on a regular grid, read from any CSV with a time and an intensity column.
+"""A carbon-intensity series on a regular grid: the rules that put any file's readings on one (read by carbon_csv.py).
 
 The planner (scheduler/timeshift/planner.py) works on a step function: slot k covers [start + k*step,
 start + (k+1)*step) and holds values[k]. Real files are not that tidy: Electricity Maps is hourly,
@@ -19,14 +19,12 @@ one near float's limit overflows the planner's prefix sums into NaN start times.
 `SeriesError` (a ValueError) names the file, the row (the header is row 1) and the column.
 """
 
-import csv
 import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import reduce
-from pathlib import Path
 
 import numpy as np
 from scheduler.core.errors import SeriesError
@@ -160,22 +158,6 @@ def iso(when: np.datetime64 | np.ndarray) -> str | list[str]:
     return str(text) if text.ndim == 0 else text.tolist()
 
 
-def read_series_csv(path: Path, column: str | None = None, unit: str = "g_per_kwh") -> CarbonSeries:
-    """The series in a CSV: the first column whose header says time or date (else the first column)
-    and `column` (default: the first other column whose first value is a number)."""
-    path, factor = Path(path), unit_factor(unit)
-    header, rows, lines = _read_csv(path)
-    t_col = next(
-        (i for i, h in enumerate(header) if "time" in h.lower() or "date" in h.lower()),
-        0,
-    )
-    v_col = _value_column(path, header, rows, t_col, column)
-    times = [r[t_col] if t_col < len(r) else "" for r in rows]
-    cells = [r[v_col].strip() if v_col < len(r) else "" for r in rows]
-    where = [f"{path.name}: row {line}" for line in lines]
-    return build_series(times, cells, where, header[t_col], header[v_col], factor)
-
-
 def series_from_lists(
     times: Sequence[str],
     values: Sequence[float | str | None],
@@ -214,7 +196,7 @@ def build_series(
         raise SeriesError(f"{where[bad[0]]}: column {t_name!r}: cannot read {time_cells[bad[0]]!r} as an ISO time")
     given = np.array([c != "" for c in cells], dtype=bool)
     values = np.array(
-        [_number(c, w, v_name) for c, w in zip(cells, where) if c != ""],
+        [number(c, w, v_name) for c, w in zip(cells, where) if c != ""],
         dtype=np.float64,
     )
     times, where = times[given], [w for w, g in zip(where, given) if g]
@@ -256,7 +238,7 @@ def _check_steps(steps: np.ndarray, where: list[str], t_name: str, times: np.nda
         raise SeriesError(f"{where[i]}: column {t_name!r}: a gap of {steps[gap[0]]} min after {times[i - 1]} (at most {MAX_GAP_MIN} min)")
 
 
-def _number(cell: str, where: str, column: str) -> float:
+def number(cell: str, where: str, column: str) -> float:
     try:
         value = float(cell)
     except ValueError:
@@ -265,119 +247,3 @@ def _number(cell: str, where: str, column: str) -> float:
         limit = f" (at most {MAX_READING:g})" if math.isfinite(value) and value > MAX_READING else ""
         raise SeriesError(f"{where}: column {column!r}: must be a number >= 0, got {cell!r}{limit}")
     return value
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Header, non-blank rows and their line numbers (the header is row 1)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            rows, lines = [], []
-            for row in reader:
-                if any(c.strip() for c in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SeriesError(f"{path}: cannot be read ({exc})") from exc
-    if not header:
-        raise SeriesError(f"{path.name}: the file is empty; expected a header row")
-    return header, rows, lines
-
-
-def _value_column(path: Path, header: list[str], rows: list[list[str]], t_col: int, column: str | None) -> int:
-    if column is not None:
-        if column not in header:
-            raise SeriesError(f"{path.name}: no column {column!r}; columns: {', '.join(header)}")
-        return header.index(column)
-    for i in (i for i in range(len(header)) if i != t_col):
-        # An empty cell is no reading, so a column is judged by its first non-empty value.
-        first = next((r[i].strip() for r in rows if i < len(r) and r[i].strip()), "")
-        if _is_number(first):
-            return i
-    columns = ", ".join(header)
-    raise SeriesError(f"{path.name}: no numeric column (none whose first value is a number); name one with column= (--column): {columns}")
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class IssuedForecasts:
-    """Forecasts as issued: at each request time, values for the forecast times that follow.
-
-    Each issue's values form a step function like the series: a value holds from its forecast time
-    for `step_min` (the finest spacing of forecast times in the file)."""
-
-    request: np.ndarray  # (m,) datetime64[m], increasing: the issue times
-    offsets: np.ndarray  # (m + 1,) issue i's rows are offsets[i]:offsets[i + 1] below
-    forecast_time: np.ndarray  # (k,) datetime64[m], increasing within each issue
-    values: np.ndarray  # (k,) float64, g/kWh
-    step_min: int
-    name: str = "forecast"
-
-    def issue(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = slice(self.offsets[i], self.offsets[i + 1])
-        return self.forecast_time[rows], self.values[rows]
-
-    def latest_at(self, when: np.datetime64) -> int:
-        """Index of the latest issue at or before `when`; -1 when none was issued yet."""
-        after = np.searchsorted(self.request, np.datetime64(when, "m"), side="right")
-        return int(after) - 1
-
-
-def read_issued_forecasts(path: Path, column: str | None = None, unit: str = "g_per_kwh") -> IssuedForecasts:
-    """A `request_time, forecast_time, <value>` CSV (WattTime's layout); value column as in read_series_csv."""
-    path, factor = Path(path), unit_factor(unit)
-    header, rows, lines = _read_csv(path)
-    missing = [c for c in ("request_time", "forecast_time") if c not in header]
-    if missing:
-        raise SeriesError(f"{path.name}: row 1: missing column(s) {', '.join(missing)}; columns: {', '.join(header)}")
-    r_col, f_col = header.index("request_time"), header.index("forecast_time")
-    v_col = (
-        _value_column(path, header, rows, -1, column) if column else next((i for i in range(len(header)) if i not in (r_col, f_col)), None)
-    )
-    if v_col is None:
-        raise SeriesError(f"{path.name}: no value column besides request_time and forecast_time")
-    request, forecast = (parse_utc([r[c] if c < len(r) else "" for r in rows]) for c in (r_col, f_col))
-    cells = [r[v_col].strip() if v_col < len(r) else "" for r in rows]
-    where = [f"{path.name}: row {line}" for line in lines]
-    values = np.array([_number(c, w, header[v_col]) for c, w in zip(cells, where)])
-    for times, name in ((request, "request_time"), (forecast, "forecast_time")):
-        bad = np.flatnonzero(np.isnat(times) | ((times - times.astype("datetime64[m]")).astype(np.int64) != 0))
-        if bad.size:
-            raise SeriesError(
-                f"{path.name}: row {lines[bad[0]]}: column {name!r}: not a whole-minute ISO time: {rows[bad[0]][header.index(name)]!r}"
-            )
-    return issued_from_arrays(request, forecast, values * factor, header[v_col], path.name)
-
-
-def issued_from_arrays(
-    request: np.ndarray,
-    forecast: np.ndarray,
-    values: np.ndarray,
-    name: str = "forecast",
-    file: str = "forecasts",
-) -> IssuedForecasts:
-    """IssuedForecasts from parallel (k,) arrays of issue times, forecast times and g/kWh, any order."""
-    request = np.asarray(request).astype("datetime64[m]")
-    forecast = np.asarray(forecast).astype("datetime64[m]")
-    values = np.asarray(values, dtype=np.float64)
-    if not len(request):
-        raise SeriesError(f"{file}: no forecast rows")
-    order = np.lexsort((forecast, request))
-    request, forecast, values = request[order], forecast[order], values[order]
-    starts = np.flatnonzero(np.r_[True, request[1:] != request[:-1]])
-    same = request[1:] == request[:-1]
-    spacing = (forecast[1:] - forecast[:-1]).astype(np.int64)[same]
-    if (spacing <= 0).any():
-        raise SeriesError(f"{file}: a forecast time appears twice in one issue")
-    if not spacing.size:  # one value per issue: each holds until the next issue
-        spacing = np.diff(request[starts]).astype(np.int64)
-    step = reduce(math.gcd, np.unique(spacing).tolist()) if spacing.size else 60
-    offsets = np.r_[starts, len(request)]
-    return IssuedForecasts(request[starts], offsets, forecast, values, int(step), name)

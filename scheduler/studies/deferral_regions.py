@@ -18,12 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from scheduler.data import workloads
-from scheduler.data.carbon_series import (
-    CarbonSeries,
-    IssuedForecasts,
-    read_issued_forecasts,
-    read_series_csv,
-)
+from scheduler.data.carbon_series import CarbonSeries
+from scheduler.data.issued_forecasts import IssuedForecasts
+from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
 from scheduler.data.grid import load_grid
 from scheduler.settings import ROOT
 from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig

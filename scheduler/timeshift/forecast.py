@@ -30,7 +30,8 @@ from typing import Protocol
 
 import numpy as np
 
-from scheduler.data.carbon_series import CarbonSeries, IssuedForecasts
+from scheduler.data.carbon_series import CarbonSeries
+from scheduler.data.issued_forecasts import IssuedForecasts
 
 FORECASTS: tuple[str, ...] = ("perfect", "noisy", "persistence", "issued")
 

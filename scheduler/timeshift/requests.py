@@ -28,11 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.data.carbon_series import (
-    CarbonSeries,
-    IssuedForecasts,
-    iso,
-)
+from scheduler.data.carbon_series import CarbonSeries, iso
+from scheduler.data.issued_forecasts import IssuedForecasts
 from scheduler.timeshift.forecast import FORECASTS, Forecast, make_forecast
 from scheduler.timeshift.inputs import (
     JobTable,

@@ -3,13 +3,9 @@
 import numpy as np
 import pytest
 
-from scheduler.data.carbon_series import (
-    CarbonSeries,
-    IssuedForecasts,
-    issued_from_arrays,
-    read_issued_forecasts,
-    read_series_csv,
-)
+from scheduler.data.carbon_series import CarbonSeries
+from scheduler.data.issued_forecasts import IssuedForecasts, issued_from_arrays
+from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
 from scheduler.timeshift.forecast import (
     FORECASTS,
     IssuedForecast,
