@@ -1,24 +1,59 @@
 """POST /simulate and GET /simulate/{id}: a real simulator run over HTTP, its bounds and its failures."""
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import assert_error, serve
+from tests.web.gates import GATE_TIMEOUT_S, Gate
 
 SMALL = {"workload": "poisson", "jobs": 300, "seed": 5, "policies": "round_robin,lowest_carbon,oracle", "scenario": "grid"}
+ACTIVE = ("queued", "running")
 
 
-def wait(client: TestClient, run_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def finished(view: dict[str, Any]) -> bool:
+    return view["status"] not in ACTIVE
+
+
+def wait(client: TestClient, run_id: str, until: Callable[[dict[str, Any]], bool] = finished) -> dict[str, Any]:
+    """The run's view once `until(view)` holds (by default: the run has finished). The deadline only turns
+    a run that never gets there into a failure; it is not a measure of speed."""
+    deadline = time.monotonic() + GATE_TIMEOUT_S
+    while True:
         view = client.get(f"/simulate/{run_id}").json()
-        if view["status"] not in ("queued", "running"):
+        if until(view):
             return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"simulation {run_id} did not get there within {GATE_TIMEOUT_S:g} s: {view['status']}, {view['progress']}")
         time.sleep(0.05)
-    raise AssertionError(f"simulation {run_id} still running after {timeout_s} s")
+
+
+@contextmanager
+def held_simulations(client: TestClient) -> Iterator[Gate]:
+    """Simulations of this app stop after their first chunk of jobs (at each progress report) until the
+    test opens the gate: a run that must still be running when the test cancels it, or must outlive its
+    time limit, is held there on purpose instead of being big enough on this machine."""
+    runner = client.app.state.simulations  # type: ignore[attr-defined]
+    study = runner._study
+    gate = Gate()
+
+    def held(config: Any, progress: Callable[[int, int, str], None], cancel: Callable[[], bool]) -> dict[str, Any]:
+        def report(done: int, total: int, label: str) -> None:
+            progress(done, total, label)
+            gate.pass_through()  # the next chunk starts by asking cancel()
+
+        return study(config, progress=report, cancel=cancel)
+
+    runner._study = held
+    try:
+        yield gate
+    finally:
+        gate.open()
+        del runner._study
 
 
 def start(client: TestClient, body: dict[str, Any]) -> str:
@@ -83,20 +118,32 @@ def test_unknown_ids(shared_client: TestClient) -> None:
 
 
 def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:
-    with serve(max_sim_runs=1) as client:
+    with serve(max_sim_runs=1) as client, held_simulations(client) as gate:
         big = start(client, {"workload": "poisson", "jobs": 200_000, "seed": 1, "policies": "all"})
+        gate.wait_arrival("the big run")  # running, held after its first chunk
         refused = client.post("/simulate", json=SMALL)
         assert "TASKPILOT_MAX_SIM_RUNS" in assert_error(refused, 429)
         assert refused.headers["retry-after"] == "10"
         assert client.delete(f"/simulate/{big}").status_code == 200
+        gate.open()
         view = wait(client, big)
         assert view["status"] == "cancelled" and view["result"] is None
+        assert view["progress"]["done"] < view["progress"]["total"]  # stopped part-way
         assert wait(client, start(client, SMALL))["status"] == "done"  # the slot is free again
 
 
+def outlive_time_limit(client: TestClient, run_id: str, gate: Gate, limit_s: float) -> dict[str, Any]:
+    """Hold the run until it has run for longer than `limit_s` (or has stopped on its own), then let it go
+    on: the next chunk's check finds it past its limit. Returns its final view."""
+    wait(client, run_id, until=lambda v: finished(v) or (v["elapsed_s"] or 0) > limit_s)
+    gate.open()
+    return wait(client, run_id)
+
+
 def test_a_run_past_its_time_limit_fails_and_says_why() -> None:
-    with serve(sim_timeout_s=0.05) as client:
-        view = wait(client, start(client, {"workload": "poisson", "jobs": 100_000, "seed": 1, "policies": "all"}))
+    with serve(sim_timeout_s=0.05) as client, held_simulations(client) as gate:
+        run_id = start(client, {"workload": "poisson", "jobs": 100_000, "seed": 1, "policies": "all"})
+        view = outlive_time_limit(client, run_id, gate, 0.05)
         assert view["status"] == "failed" and "TASKPILOT_SIM_TIMEOUT_S" in view["error"]
 
 
@@ -114,8 +161,10 @@ def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(shared_client: 
 
 
 def test_a_run_without_a_seed_reports_the_drawn_one_even_when_cancelled() -> None:
-    with serve(max_sim_runs=1) as client:
+    with serve(max_sim_runs=1) as client, held_simulations(client) as gate:
         run_id = start(client, {"workload": "poisson", "jobs": 200_000, "policies": "all"})
-        client.delete(f"/simulate/{run_id}")
+        gate.wait_arrival("the run")
+        assert client.delete(f"/simulate/{run_id}").status_code == 200
+        gate.open()
         view = wait(client, run_id)
         assert view["status"] == "cancelled" and isinstance(view["config"]["seed"], int)

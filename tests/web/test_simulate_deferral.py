@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from scheduler.studies import deferral_regions
 from tests.web.conftest import assert_error, serve
-from tests.web.test_simulate import start, wait
+from tests.web.test_simulate import held_simulations, outlive_time_limit, start, wait
 
 SMALL = {
     "study": "deferral",
@@ -117,17 +117,19 @@ def test_a_start_outside_the_series_fails_the_run_and_says_why(
 
 
 def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:
-    with serve(max_sim_runs=1) as client:
+    with serve(max_sim_runs=1) as client, held_simulations(client) as gate:
         big = start(client, BIG)
+        gate.wait_arrival("the big study")  # running, held after its first chunk
         refused = client.post("/simulate", json=SMALL)
         assert "TASKPILOT_MAX_SIM_RUNS" in assert_error(refused, 429)
         assert client.delete(f"/simulate/{big}").status_code == 200
+        gate.open()
         view = wait(client, big)
         assert view["status"] == "cancelled" and view["result"] is None
         assert wait(client, start(client, SMALL))["status"] == "done"
 
 
 def test_a_run_past_its_time_limit_fails_and_says_why() -> None:
-    with serve(sim_timeout_s=0.05) as client:
-        view = wait(client, start(client, {**BIG, "regions": "ES"}))
+    with serve(sim_timeout_s=0.05) as client, held_simulations(client) as gate:
+        view = outlive_time_limit(client, start(client, {**BIG, "regions": "ES"}), gate, 0.05)
         assert view["status"] == "failed" and "TASKPILOT_SIM_TIMEOUT_S" in view["error"]
