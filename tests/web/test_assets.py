@@ -1,4 +1,4 @@
-"""GET /js/states.js, the page's copy of Python's vocabulary."""
+"""GET /js/states.js, the page's copy of Python's vocabulary, and the page's modules that read it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 from scheduler.core import states
 from web.routes.assets import VOCABULARY
 
+from .conftest import ROOT
+
+PAGE_JS = ROOT / "frontend" / "static" / "js"
 EXPORT = re.compile(r"^export const (\w+) = Object\.freeze\((\[.*\])\);$", re.M)
 
 
@@ -26,7 +29,7 @@ def test_states_module_lists_exactly_pythons_tuples(shared_client: TestClient) -
 
 def test_states_module_is_cached_as_the_static_files_are(shared_client: TestClient) -> None:
     """Like /static (StaticFiles): an ETag, a 304 while it matches, and no Cache-Control of its own."""
-    for path in ("/js/states.js", "/static/app.js"):
+    for path in ("/js/states.js", "/static/js/main.js"):
         response = shared_client.get(path)
         etag = response.headers["etag"]
         assert "cache-control" not in response.headers, path
@@ -35,3 +38,66 @@ def test_states_module_is_cached_as_the_static_files_are(shared_client: TestClie
             assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag), (path, sent)
         assert shared_client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200, path
 
+
+# --- the page's modules -------------------------------------------------------------------------
+
+WORDS = sorted({word for name in VOCABULARY for word in getattr(states, name)})
+COMMENTS = re.compile(r"/\*.*?\*/|(?:^|(?<=\s))//[^\n]*", re.S)
+WORD = "|".join(WORDS)
+# A word of the vocabulary as a string literal ('eco', "eco", `eco`), or a list of them written as an object's
+# keys: two side by side ({ low: 0, medium: 1 }). One key alone is a field's name ({ deferred: ... } for GET /queue's).
+COPIES = re.compile(rf"""(['"`])(?:{WORD})\1|[{{,]\s*(?:{WORD})\s*:[^{{}},]*,\s*(?:{WORD})\s*:""")
+
+
+def vocabulary_copies(code: str) -> list[str]:
+    """Each place where code (comments left out) spells names of the vocabulary itself."""
+    return [" ".join(m.group(0).lstrip("{,").split()) for m in COPIES.finditer(COMMENTS.sub(" ", code))]
+
+
+def page_modules() -> dict[str, str]:
+    modules = {str(p.relative_to(PAGE_JS)): p.read_text(encoding="utf-8") for p in sorted(PAGE_JS.rglob("*.js"))}
+    assert "main.js" in modules and len(modules) > 10
+    return modules
+
+
+def test_the_copy_finder_finds_copies() -> None:
+    assert vocabulary_copies("const MOVED = new Set(['deferred', \"released\"]);") == ["'deferred'", '"released"']
+    assert vocabulary_copies("const ORDER = {\n  low: 0, medium: 1, high: 2 };") == ["low: 0, medium:"]
+    assert vocabulary_copies("const C = { green: '#2b8a3e', balanced: '#1864ab' };") == ["green: '#2b8a3e', balanced:"]
+    assert vocabulary_copies("if (j.mode === `eco`) n++;") == ["`eco`"]
+    # Not copies: comments, longer words, sentences, the vocabulary read from states.js.
+    assert vocabulary_copies("/* 'eco' */ x = 1; // 'released'\nconst k = { green_ratio: 1, higher: true };") == []
+    assert vocabulary_copies("const s = 'marked green: mark'; const [, DEFERRED] = STATUSES;") == []
+    assert vocabulary_copies("state = { deferred: { total: 0 }, pools: {} }; f = { [ECO]: 1 };") == []
+
+
+def test_page_modules_take_the_vocabulary_from_states_js() -> None:
+    modules = page_modules()
+    copies = {name: found for name, code in modules.items() if (found := vocabulary_copies(code))}
+    assert copies == {}, "import the names from '/js/states.js' instead"
+    readers = [name for name, code in modules.items() if re.search(r"^import \{[^}]*\} from '/js/states\.js';$", code, re.M)]
+    assert "derive.js" in readers and "views/history.js" in readers
+
+
+def test_page_modules_import_files_that_exist_without_cycles() -> None:
+    """A module that cannot be found, or a cycle, stops the whole page: every import resolves, from main.js
+    every module is reached, and no module imports itself through others."""
+    imports = {}
+    for name, code in page_modules().items():
+        specs = re.findall(r"^import .* from '([^']+)';$", code, re.M)
+        local = [s for s in specs if s != "/js/states.js"]
+        assert all(s.startswith(("./", "../")) for s in local), (name, local)
+        imports[name] = [str((PAGE_JS / name).parent.joinpath(s).resolve().relative_to(PAGE_JS.resolve())) for s in local]
+    missing = {name: [d for d in deps if d not in imports] for name, deps in imports.items() if any(d not in imports for d in deps)}
+    assert missing == {}
+    reached: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name not in reached:
+            reached.add(name)
+            for dep in imports[name]:
+                visit(dep, (*path, name))
+
+    visit("main.js", ())
+    assert reached == set(imports), f"not reached from main.js: {sorted(set(imports) - reached)}"

@@ -1,0 +1,142 @@
+/* The one way the page talks to the server (request), and the endpoints it calls. Errors come back as
+ * ApiError in plain words; an answer for a session the page has left as StaleAnswer, which callers drop. */
+
+import { SESSION_KEY, state, storeSet } from './store.js';
+
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const HISTORY_PAGE = 1000; // GET /history's largest page
+const QUEUE_PAGE = 100; // deferred jobs listed (GET /queue pages them with the waiting ones)
+const STATUS_WORDS = {
+  400: 'The server refused the request',
+  404: 'Not found',
+  413: 'Too large for the server',
+  422: 'The server found invalid input',
+  429: 'Too many simulations are running',
+  503: 'The server is busy or full',
+};
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const LONG_TIMEOUT_MS = 120_000; // POST /run and /upload of a large batch
+
+export class ApiError extends Error {
+  constructor(status, title, lines = [], detail = null) {
+    super(lines.length ? `${title}: ${lines.join('; ')}` : title);
+    this.status = status;
+    this.title = title;
+    this.lines = lines;
+    this.detail = detail;
+  }
+}
+
+/** The answer to a request sent for a session this page has left since: callers drop it without a word. */
+export class StaleAnswer extends Error {}
+
+let sessionNotice = () => {};
+
+/** `handler(notice)` runs when an answer says the session expired and was replaced (main.js wires it). */
+export function onSessionNotice(handler) {
+  sessionNotice = handler;
+}
+
+/** Session header out, session notice and errors in. `session: false` for routes that have no session
+ * (/info, /session, /simulate). */
+async function request(method, path, { json, form, session = true, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+  const sentId = session ? state.sessionId : null;
+  const headers = { Accept: 'application/json' };
+  if (sentId) headers['X-Session-ID'] = sentId;
+  let body;
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body, cache: 'no-store', signal });
+  } catch (err) {
+    if (session && state.sessionId !== sentId) throw new StaleAnswer();
+    throw transportError(err, timeoutMs);
+  }
+  if (session && state.sessionId !== sentId) throw new StaleAnswer();
+  if (session) noteSession(response, sentId);
+  const current = state.sessionId; // the sent id, or the new one an expiry notice brought
+  let payload;
+  try {
+    payload = response.ok ? await response.json() : await response.text();
+  } catch (err) {
+    if (session && state.sessionId !== current) throw new StaleAnswer();
+    throw transportError(err, timeoutMs);
+  }
+  if (session && state.sessionId !== current) throw new StaleAnswer();
+  if (response.ok) return payload;
+  let detail = null;
+  try {
+    detail = JSON.parse(payload).detail;
+  } catch (err) {
+    detail = null;
+  }
+  const title = STATUS_WORDS[response.status] || `The server answered with an error (HTTP ${response.status})`;
+  throw new ApiError(response.status, title, describeDetail(detail, response.status), detail);
+}
+
+/** A request that got no (readable) answer, in plain words. */
+function transportError(err, timeoutMs) {
+  if (err && err.name === 'TimeoutError') {
+    return new ApiError(0, 'The server took too long to answer',
+      [`No answer within ${timeoutMs / 1000} s. The server may be busy: try again in a moment.`]);
+  }
+  if (err && err.name === 'SyntaxError') return new ApiError(0, 'The server sent an answer the page cannot read', [String(err.message)]);
+  return new ApiError(0, 'Cannot reach the TaskPilot server (network error)',
+    ['Check your connection and that the server is running, then try again.']);
+}
+
+/** A server `detail` (a string, or a list of {row|index|loc, field, message}) as plain sentences. */
+export function describeDetail(detail, status) {
+  if (typeof detail === 'string') return [detail];
+  if (!Array.isArray(detail)) return status >= 500 ? ['Something went wrong on the server; try again.'] : [];
+  return detail.map((e) => {
+    if (!e || typeof e !== 'object') return String(e);
+    const message = e.message ?? e.msg ?? '';
+    const field = e.field ?? (Array.isArray(e.loc) ? e.loc.filter((p) => p !== 'body').join('.') : null);
+    if (e.row !== undefined) return `${e.row === null ? 'File' : `Row ${e.row}`}${field ? `, ${field}` : ''}: ${message}`;
+    if (e.index !== undefined && e.index !== null) return `Job ${e.index + 1}${field ? `, ${field}` : ''}: ${message}`;
+    return `${field ? `${field}: ` : ''}${message}`;
+  });
+}
+
+/** Every answer names the session. The page takes a new id from it only when it sent none, or when a
+ * notice says the old session expired and this one is new and empty (an answer for a session the page
+ * has left never gets here: request() drops it). */
+function noteSession(response, sentId) {
+  const id = response.headers.get('X-Session-ID');
+  const notice = response.headers.get('X-Session-Notice');
+  if (id && SESSION_ID.test(id) && id !== state.sessionId && (!sentId || notice)) {
+    state.sessionId = id;
+    storeSet(SESSION_KEY, id);
+  }
+  if (notice) sessionNotice(notice);
+}
+
+export const api = {
+  newSession: (scenario) => request('GET', scenario ? `/session?scenario=${encodeURIComponent(scenario)}` : '/session', { session: false }),
+  info: () => request('GET', '/info', { session: false }),
+  summary: () => request('GET', '/summary'),
+  carbon: () => request('GET', '/sustainability'),
+  history: (offset, limit) => request('GET', `/history?offset=${offset}&limit=${limit}`),
+  queue: () => request('GET', `/queue?limit=${QUEUE_PAGE}`),
+  submit: (job) => request('POST', '/submit', { json: job }),
+  upload: (file) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return request('POST', '/upload', { form, timeoutMs: LONG_TIMEOUT_MS });
+  },
+  run: () => request('POST', '/run?detail=compact', { timeoutMs: LONG_TIMEOUT_MS }),
+  job: (id) => request('GET', `/jobs/${encodeURIComponent(id)}`),
+  explanation: (id, llm) => request('GET', `/jobs/${encodeURIComponent(id)}/explanation${llm ? '?llm=true' : ''}`),
+  reset: () => request('POST', '/reset'),
+  simulate: (config) => request('POST', '/simulate', { json: config, session: false }),
+  simulation: (id) => request('GET', `/simulate/${encodeURIComponent(id)}`, { session: false }),
+  cancelSimulation: (id) => request('DELETE', `/simulate/${encodeURIComponent(id)}`, { session: false }),
+};
