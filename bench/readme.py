@@ -1,6 +1,6 @@
-"""`python -m bench.readme`: rewrite README.md's benchmark block from bench/results.json.
+"""`python -m bench.readme`: rewrite docs/speed.md's benchmark block from bench/results.json.
 
-The README quotes only figures a full `python -m bench` run wrote, with the machine they came from.
+docs/speed.md quotes only figures a full `python -m bench` run wrote, with the machine they came from.
 """
 
 import json
@@ -58,11 +58,11 @@ def block(results: dict) -> str:
 
 def main() -> None:
     results = json.loads((ROOT / "bench" / "results.json").read_text())
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "speed.md"
     text = readme.read_text()
     pattern = re.compile(r"(<!-- bench:start[^>]*-->\n).*?(<!-- bench:end -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit("README.md has no <!-- bench:start --> ... <!-- bench:end --> block")
+        raise SystemExit("docs/speed.md has no <!-- bench:start --> ... <!-- bench:end --> block")
     readme.write_text(pattern.sub(lambda m: m.group(1) + block(results) + "\n" + m.group(2), text))
 
 

@@ -57,7 +57,7 @@ def test_eco_mode_by_hand_and_on_the_whole_fleet(machines):
     fast, eco = energy.power_w(machines, work)[0, 0], energy.power_w(machines, work, energy.ECO)[0, 0]
     assert fast == pytest.approx(40.0) and eco == pytest.approx(15.12)
     assert energy.energy_kwh(machines, work, energy.ECO)[0, 0] == pytest.approx(15.12 * 2.5 * energy.runtime_min(machines, work)[0, 0] / 60 / 1000)
-    # The README's figures: on every server, cpu 1..100 %, ECO draws 37-38 % of the power and 5.5-7.4 % less energy.
+    # docs/when-to-run.md's figures: on every server, cpu 1..100 %, ECO draws 37-38 % of the power and 5.5-7.4 % less energy.
     many = energy.job_work(np.linspace(1, 100, 100), np.full(100, 20.0))
     power = energy.power_w(machines, many, energy.ECO) / energy.power_w(machines, many)
     used = energy.energy_kwh(machines, many, energy.ECO) / energy.energy_kwh(machines, many)

@@ -42,7 +42,7 @@ def test_intensity_is_the_zone_value_over_the_runtime_and_co2_is_kwh_times_g_ove
 def test_the_green_pool_ranking_changes_with_the_job_and_the_hour(grid):
     """With the default regions, which green server is best (on CO2, and on quality) depends on the job
     and the hour. In the other pools the largest server wins on quality every time: their weights put
-    0.5 to 0.8 on speed, where it always leads (README says so)."""
+    0.5 to 0.8 on speed, where it always leads (docs/placement.md says so)."""
     jobs = jobs_of(3000, np.random.default_rng(3))
     step = grid.evaluate(np.arange(0, 8 * len(jobs), 8), jobs)  # every 2 hours, over 250 days
     rows = np.flatnonzero(jobs.tier == 0)
