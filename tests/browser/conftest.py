@@ -13,6 +13,7 @@ import io
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ import pytest
 from tests.web.conftest import ROOT, uvicorn_server  # noqa: F401 -- ROOT is re-exported to the test modules
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt (make test installs it)")
+PlaywrightTimeout = playwright_sync.TimeoutError
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 60_000
+"""Every wait for a condition gives up after this: reached only when the page hangs, never a measure of speed."""
 SESSION_KEY = "taskpilot.session"
 TIERS = ("green", "balanced", "performance")
 LATENCIES = ("low", "medium", "high")
@@ -64,6 +67,37 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
         yield base
 
 
+WATCH_NETWORK = """(() => {
+    // Every fetch the page starts, and how many of them (with the reading of their bodies) the page has
+    // not finished handling: settle() waits for that count instead of waiting for a while. A count drops
+    // in a task after the answer arrived, so the page's own continuations of that answer have run by then.
+    // The real setTimeout is kept: a test may install Playwright's fake clock later.
+    const net = { started: [], open: 0 };
+    window.__net = net;
+    const realFetch = window.fetch.bind(window);
+    const realSetTimeout = window.setTimeout.bind(window);
+    const done = () => realSetTimeout(() => { net.open -= 1; }, 0);
+    const track = (promise) => {
+        net.open += 1;
+        promise.then(done, done);
+        return promise;
+    };
+    window.fetch = (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+        const method = (init && init.method) || (input instanceof Request ? input.method : 'GET');
+        net.started.push(`${method} ${url.pathname}${url.search}`);
+        return track(realFetch(input, init)).then((response) => {
+            for (const name of ['json', 'text', 'blob', 'arrayBuffer', 'formData']) {
+                const read = response[name].bind(response);
+                response[name] = () => track(read());
+            }
+            return response;
+        });
+    };
+})();"""
+"""Init script: window.__net.started lists the page's requests ("POST /run?detail=compact"); window.__net.open
+counts those whose answers the page has not finished handling (a request a test holds stays open)."""
+
 class Dashboard:
     """A page of the dashboard plus what the tests need around it: the watch on console and network,
     chart data, and API calls in the page's own session."""
@@ -80,6 +114,7 @@ class Dashboard:
         page.on("request", self._on_request)
         # Content-Security-Policy violations are reported to the page (an init script is exempt from CSP).
         page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));")
+        page.add_init_script(WATCH_NETWORK)
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error" and not any(p.search(message.text) for p in self.allowed):
@@ -221,17 +256,25 @@ def hold(page: Any, url: str | re.Pattern[str]) -> list[Any]:
 
 
 def wait_until(page: Any, condition: Any, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Let the page run (and route handlers fire) until `condition()` holds."""
-    for _ in range(timeout_ms // 20):
-        if condition():
-            return
+    """Let the page run (and route handlers fire) until `condition()` holds; the deadline only turns a hang
+    into a failure (the short waits are how the sync API lets route handlers run, not a guess at speed)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_ms} ms waiting for {condition}")
         page.wait_for_timeout(20)
-    raise AssertionError(f"timed out after {timeout_ms} ms waiting for {condition}")
 
 
-def settle(page: Any) -> None:
-    """A moment for the page to handle an answer that, if the page is right, changes nothing visible."""
-    page.wait_for_timeout(150)
+def settle(page: Any, held: int = 0) -> None:
+    """Wait until the page has handled the answer of every request it started, except the `held` ones a
+    test is holding: then an answer that, if the page is right, changes nothing visible has been handled
+    (see WATCH_NETWORK), however long that took."""
+    page.wait_for_function(f"() => window.__net.open === {held}")
+
+
+def requests_started(page: Any) -> list[str]:
+    """The page's requests so far, as "METHOD /path?query"."""
+    return page.evaluate("() => window.__net.started.slice()")
 
 
 WHITE = (255, 255, 255)

@@ -3,13 +3,14 @@ tab and chart, explain a job, reset, reload."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import TIERS, Dashboard, assert_amount, jobs_csv, mixed_jobs
+from .conftest import TIERS, Dashboard, assert_amount, hold, jobs_csv, mixed_jobs, wait_until
 
 CHARTS = (
     "chart-score", "chart-reward", "chart-servers", "chart-priority-mix", "chart-carbon-overview",
@@ -17,6 +18,7 @@ CHARTS = (
     "chart-breakdown", "chart-qvalues", "chart-gauge", "chart-cum-co2", "chart-co2-priority", "chart-energy-server",
     "chart-race", "chart-tradeoff", "chart-deferral", "chart-learning",
 )  # fmt: skip
+RUN = re.compile(r".*/run\?detail=compact$")
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
 N_GOOD = 60
 
@@ -118,9 +120,16 @@ def test_good_csv_runs_and_fills_every_tab(dashboard: Dashboard) -> None:
     jobs = mixed_jobs(N_GOOD)
     dashboard.choose_file("good.csv", jobs_csv(jobs))
     page = dashboard.page
-    # Run uploads the chosen file, then schedules; the overlay steps through all five stages.
+    # Run uploads the chosen file, then schedules; the overlay steps through all five stages. The run is held
+    # at the server's door until the open dialog has been seen, however quickly this machine would finish it.
+    held = hold(page, RUN)
     page.click("#btn-run")
     page.wait_for_selector("#overlay", state="visible")
+    wait_until(page, lambda: held)
+    steps = page.eval_on_selector_all("#overlay-steps li", "(lis) => lis.map((li) => li.dataset.state)")
+    assert steps == ["done", "done", "active", "pending", "pending"]
+    held[0].continue_()
+    page.unroute(RUN)
     page.wait_for_function("() => document.body.dataset.runState === 'done'")
     states = page.eval_on_selector_all("#overlay-steps li", "(lis) => lis.map((li) => [li.dataset.step, li.dataset.state])")
     assert states == [["parse", "done"], ["submit", "done"], ["schedule", "done"], ["explain", "done"], ["render", "done"]]
