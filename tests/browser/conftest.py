@@ -277,6 +277,35 @@ def requests_started(page: Any) -> list[str]:
     return page.evaluate("() => window.__net.started.slice()")
 
 
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+WIDEST = """() => {
+    const width = document.documentElement.clientWidth;
+    return [...document.body.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > width + 0.5)
+        .slice(-5).map((e) => `${e.tagName.toLowerCase()}#${e.id} ${Math.round(e.getBoundingClientRect().right)} px`);
+}"""
+
+
+def assert_fits(page: Any, what: str) -> None:
+    """The page does not scroll sideways, once its layout has caught up with the viewport: charts resize on
+    a later frame than the one that changed their box, so the condition is waited for, not sampled."""
+    try:
+        page.wait_for_function(f"() => ({OVERFLOW})() <= 0")
+    except PlaywrightTimeout:
+        raise AssertionError(f"{what} scrolls sideways by {page.evaluate(OVERFLOW)} px; too wide: {page.evaluate(WIDEST)}") from None
+
+
+def assert_canvases_fit(page: Any, selector: str, width: int) -> list[float]:
+    """The visible canvases under `selector` are drawn (wider than 0) and end inside `width`, once the
+    charts have resized; returns their right edges."""
+    visible = f"[...document.querySelectorAll('{selector}')].filter((c) => c.offsetParent)"
+    rights = f"() => {visible}.map((c) => c.getBoundingClientRect().right)"
+    try:
+        page.wait_for_function(f"() => ({rights})().every((r) => r > 0 && r <= {width})")
+    except PlaywrightTimeout:
+        raise AssertionError(f"canvases under {selector} do not fit {width} px: {page.evaluate(rights)}") from None
+    return page.evaluate(rights)
+
+
 WHITE = (255, 255, 255)
 
 

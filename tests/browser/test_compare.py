@@ -11,7 +11,19 @@ from typing import Any
 import httpx
 import numpy as np
 
-from .conftest import HOSTILE_FIELD, INJECTED, Dashboard, assert_amount, contrast, jobs_csv, mixed_jobs, rgb, wait_until
+from .conftest import (
+    HOSTILE_FIELD,
+    INJECTED,
+    Dashboard,
+    assert_amount,
+    assert_canvases_fit,
+    assert_fits,
+    contrast,
+    jobs_csv,
+    mixed_jobs,
+    rgb,
+    wait_until,
+)
 
 MAX_SIM_JOBS = 1000
 SERVER_ENV = {"TASKPILOT_MAX_SIM_JOBS": str(MAX_SIM_JOBS)}  # a small cap, so a 413 is easy to provoke
@@ -370,9 +382,8 @@ def test_compare_results_fit_a_phone(dashboard: Dashboard) -> None:
     dashboard.open()
     dashboard.tab("compare")
     run_simulation(dashboard, jobs=200, policies=POLICIES)
-    assert page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
-    widths = page.eval_on_selector_all("#sim-results canvas", "(cs) => cs.map((c) => c.getBoundingClientRect().right)")
-    assert len(widths) == 3 and all(0 < w <= 390 for w in widths), widths
+    assert_fits(page, "the Compare results at 390 px")
+    assert len(assert_canvases_fit(page, "#sim-results canvas", 390)) == 3
     assert page.is_hidden("#defer-results")  # the deferral study's part waits for a deferral run
     # Colour is not the only cue: each policy has its own point style and dash, and every colour has 3:1 on white.
     for canvas in ("chart-tradeoff", "chart-learning"):

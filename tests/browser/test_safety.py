@@ -7,7 +7,18 @@ import json
 import re
 from typing import Any
 
-from .conftest import HOSTILE_FIELD, INJECTED, ROOT, Dashboard, hold, jobs_csv, mixed_jobs, wait_until
+from .conftest import (
+    HOSTILE_FIELD,
+    INJECTED,
+    ROOT,
+    Dashboard,
+    assert_canvases_fit,
+    assert_fits,
+    hold,
+    jobs_csv,
+    mixed_jobs,
+    wait_until,
+)
 
 SERVER_ENV = {"TASKPILOT_MAX_BODY_BYTES": "8192"}  # a small body cap, so a 413 is easy to provoke
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">"><svg onload=window.__pwned=2>.csv'
@@ -133,13 +144,11 @@ def test_layout_at_390_px(dashboard: Dashboard) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     dashboard.open()
     dashboard.seed(mixed_jobs(40))
-    overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     for tab in ("overview", "history", "analytics", "xai", "sustainability", "compare"):
         dashboard.tab(tab)
-        assert page.evaluate(overflow) <= 0, f"the {tab} tab scrolls sideways at 390 px"
+        assert_fits(page, f"the {tab} tab at 390 px")
         # Visible canvases (the Compare tab's results stay hidden until a run; test_compare checks them at 390 px).
-        widths = page.eval_on_selector_all(f"#tab-{tab} canvas", "(cs) => cs.filter((c) => c.offsetParent).map((c) => c.getBoundingClientRect().right)")
-        assert all(0 < w <= 390 for w in widths), (tab, widths)
+        assert_canvases_fit(page, f"#tab-{tab} canvas", 390)
     # The top bar's actions stay reachable.
     for button in ("#btn-new-job", "#btn-run", "#btn-reset"):
         box = page.locator(button).bounding_box()
@@ -150,7 +159,7 @@ def test_layout_at_390_px(dashboard: Dashboard) -> None:
     long_name = "a-very-long-file-name-without-any-break-in-it-at-all-" + "x" * 40 + ".csv"
     dashboard.upload(long_name, b"priority,latency,cpu,memory\npurple,low,500,1\ngreen,low,1,2,3\n")
     page.wait_for_selector("#csv-errors", state="visible")
-    assert page.evaluate(overflow) <= 0, "the add panel scrolls sideways at 390 px"
+    assert_fits(page, "the add panel at 390 px")
     heights = page.eval_on_selector_all("#csv-error-rows tr", "(trs) => trs.map((tr) => [tr.cells[0].getClientRects().length, tr.cells[0].offsetHeight <= tr.cells[1].offsetHeight + 1])")
     assert heights and all(ok for _, ok in heights)
     nowrap = page.eval_on_selector_all("#csv-error-rows tr", "(trs) => trs.flatMap((tr) => [getComputedStyle(tr.cells[0]).whiteSpace, getComputedStyle(tr.cells[1]).whiteSpace])")
@@ -166,7 +175,7 @@ def test_layout_at_390_px(dashboard: Dashboard) -> None:
     wait_until(page, lambda: held)
     box = page.locator("#overlay").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] >= 0 and box["y"] + box["height"] <= 844
-    assert page.evaluate(overflow) <= 0
+    assert_fits(page, "the page under the Run dialog at 390 px")
     held[0].continue_()
     page.wait_for_function("() => document.body.dataset.runState === 'done'")
 
