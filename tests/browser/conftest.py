@@ -98,6 +98,25 @@ WATCH_NETWORK = """(() => {
 """Init script: window.__net.started lists the page's requests ("POST /run?detail=compact"); window.__net.open
 counts those whose answers the page has not finished handling (a request a test holds stays open)."""
 
+MARKUP = "img, svg, script, iframe, object, embed"
+WATCH_MARKUP = f"""(() => {{
+    // Every element that could run script, inserted outside <head> at any time (even if removed again):
+    // hostile text turned into markup is caught when it is inserted, not after waiting for an onerror.
+    window.__inserted = [];
+    new MutationObserver((records) => {{
+        for (const record of records) {{
+            for (const node of record.addedNodes) {{
+                if (!(node instanceof Element)) continue;
+                const head = document.head;  // where the page's own scripts are
+                const found = [node, ...node.querySelectorAll('{MARKUP}')]
+                    .filter((e) => e.matches('{MARKUP}') && !(head && head.contains(e)));
+                window.__inserted.push(...found.map((e) => e.outerHTML.slice(0, 200)));
+            }}
+        }}
+    }}).observe(document, {{ childList: true, subtree: true }});
+}})();"""
+
+
 class Dashboard:
     """A page of the dashboard plus what the tests need around it: the watch on console and network,
     chart data, and API calls in the page's own session."""
@@ -115,6 +134,7 @@ class Dashboard:
         # Content-Security-Policy violations are reported to the page (an init script is exempt from CSP).
         page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));")
         page.add_init_script(WATCH_NETWORK)
+        page.add_init_script(WATCH_MARKUP)
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error" and not any(p.search(message.text) for p in self.allowed):
@@ -343,8 +363,12 @@ def assert_amount(text: str, value: float) -> None:
 
 
 HOSTILE_FIELD = '<img src=x onerror="window.__pwned=3">'
-# Markup anywhere in the page that hostile text would have made: the page itself has none of these in <body>.
-INJECTED = "() => ({pwned: window.__pwned ?? null, markup: document.body.querySelectorAll('img, svg, script, iframe, object, embed').length})"
+# Markup that hostile text would have made, in the body now or inserted at any time since the page loaded
+# (WATCH_MARKUP): the page itself has none of these in <body>. With none ever inserted no handler can have
+# run, so nothing needs to wait for one.
+INJECTED = (
+    f"() => ({{pwned: window.__pwned ?? null, markup: document.body.querySelectorAll('{MARKUP}').length + window.__inserted.length}})"
+)
 
 
 def jobs_csv(jobs: list[dict[str, Any]]) -> bytes:
