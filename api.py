@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from scheduler.service.sessions import SessionStore
 from scheduler.settings import ROOT, Settings, get_settings
@@ -70,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_plan.router)
     app.include_router(routes_assets.router)  # GET /js/states.js: the page's vocabulary, from Python
     # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
-    app.mount("/static", StaticFiles(directory=ROOT / "frontend" / "static"), name="static")
+    app.mount("/static", routes_assets.PageFiles(directory=ROOT / "frontend" / "static"), name="static")
     return app
 
 
