@@ -26,6 +26,7 @@ from web.routes import plan as routes_plan
 from web.routes import simulate as routes_sim
 from web.middleware import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
+from web.schemas.common import TAGS, operation_id
 from web.simulations import SimulationRunner
 from xai.explainer import build_explainer
 
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.simulations.shutdown()  # running simulations stop at their next chunk
 
     app = FastAPI(title="TaskPilot", version=BUILD.split("-")[-1], lifespan=lifespan, default_response_class=ORJSONResponse,
-                  description="Carbon-aware, explainable job scheduler.")  # fmt: skip
+                  description="Carbon-aware, explainable job scheduler.", openapi_tags=TAGS,
+                  generate_unique_id_function=operation_id)  # fmt: skip
     app.add_middleware(SessionHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)

@@ -5,12 +5,18 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from scheduler.placement.engine import World
-from scheduler.service.sessions import Session, SessionStore
+from scheduler.service.sessions import SESSION_ID, Session, SessionStore
 from scheduler.settings import Settings
 from xai.explainer import Explainer
 
 SESSION_HEADER = "X-Session-ID"
 NOTICE_HEADER = "X-Session-Notice"
+# The pattern is documented here, not checked: SessionStore.get checks it and answers 400 (BadSessionId)
+# naming the id, the status clients already handle; FastAPI's check would make it a 422.
+SessionIdHeader = Annotated[
+    str | None,
+    Header(description="Session id (1-64 of A-Za-z0-9_-); omit to start a new session.", json_schema_extra={"pattern": SESSION_ID.pattern}),
+]
 
 
 # async on purpose: FastAPI sends plain `def` dependencies through the thread pool, a hop that costs
@@ -33,7 +39,7 @@ async def get_store(request: Request) -> SessionStore:
 
 async def get_session(
     request: Request,
-    x_session_id: Annotated[str | None, Header(description="Session id (1-64 of A-Za-z0-9_-); omit to start a new session.")] = None,
+    x_session_id: SessionIdHeader = None,
 ) -> Session:
     """The caller's session: the one named by X-Session-ID (created if new), or a new one.
     Its id comes back in the X-Session-ID response header of every answer, errors and streams included
@@ -48,7 +54,7 @@ async def get_session(
     return session
 
 
-async def get_known_session(request: Request, x_session_id: Annotated[str | None, Header()] = None) -> Session | None:
+async def get_known_session(request: Request, x_session_id: SessionIdHeader = None) -> Session | None:
     """Like get_session, but a request without X-Session-ID gets None instead of a new session."""
     return None if x_session_id is None else await get_session(request, x_session_id)
 

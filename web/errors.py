@@ -4,9 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from scheduler.core.errors import ScenarioUnavailable
-from scheduler.core.errors import JobValidationError
-from scheduler.core.errors import SessionError
+from scheduler.core.errors import JobValidationError, ScenarioUnavailable, SessionError
 
 
 class LimitExceeded(Exception):

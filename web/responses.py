@@ -1,11 +1,46 @@
-"""Response helpers shared by the routes."""
+"""Response helpers shared by the routes: the orjson response, and the error answers each route documents."""
 
 from typing import Any
 
 import orjson
 from fastapi.responses import JSONResponse
 
+from web.schemas.common import ErrorOut
+
 BUILD = "taskpilot-0.1.0"
+
+ERROR_TEXT = {
+    400: "X-Session-ID is not 1-64 characters of A-Z a-z 0-9 _ -; or the body of /plan, /simulate or /explain is not JSON text.",
+    404: "No such job or simulation (in this session).",
+    413: "Too large: the body (TASKPILOT_MAX_BODY_BYTES), a batch, a session's jobs, a plan or a simulation is over its limit.",
+    422: "Invalid input: `detail` names each bad field (and the job's index or the CSV row).",
+    429: "Every simulation slot is taken (TASKPILOT_MAX_SIM_RUNS); retry after Retry-After seconds.",
+    503: "The server is full (sessions or jobs), or a scenario's data cannot be loaded.",
+}
+SESSION_ERRORS = (400, 422, 503)
+"""What any route that resolves a session may answer: a bad id, or no room for a new session (web.deps.get_session);
+422 as on every route with parameters."""
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: each status it may answer besides its success, all shaped as ErrorOut."""
+    return {code: {"model": ErrorOut, "description": ERROR_TEXT[code]} for code in sorted(set(codes))}
+
+
+SAME_SESSION = {"header.x-session-id": "$response.header.X-Session-ID"}
+"""An OpenAPI link parameter: the next request carries the session id this answer came with."""
+
+
+def links(status: int, **targets: dict[str, str]) -> dict[int | str, dict[str, Any]]:
+    """A `responses=` entry giving the `status` answer OpenAPI links: to each operation id named, with
+    its parameters as runtime expressions (`requestBody` among them is the next request's body). Clients
+    and the stateful fuzzer (tests/web/test_fuzz.py) follow them from one answer to the next call."""
+    out = {}
+    for operation_id, parameters in targets.items():
+        params = dict(parameters)
+        body = params.pop("requestBody", None)
+        out[operation_id] = {"operationId": operation_id, "parameters": params, **({"requestBody": body} if body else {})}
+    return {status: {"links": out}}
 
 
 class ORJSONResponse(JSONResponse):

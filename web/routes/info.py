@@ -7,13 +7,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from rl.features import feature_names
-from scheduler.service import decisions
+from scheduler.core.bands import GRID_FACTOR_SCALE_G, carbon_band
 from scheduler.core.states import TIERS
 from scheduler.placement.scenario import GridScenario
-from scheduler.core.bands import GRID_FACTOR_SCALE_G
-from scheduler.settings import ROOT
-from scheduler.core.bands import carbon_band
+from scheduler.service import decisions
 from scheduler.service.summary import summarise
+from scheduler.settings import ROOT
 from web.deps import (
     SESSION_HEADER,
     ExplainerDep,
@@ -22,7 +21,9 @@ from web.deps import (
     SettingsDep,
     WorldDep,
 )
-from web.responses import BUILD
+from web.params import Seed
+from web.responses import BUILD, SESSION_ERRORS, errors, links
+from web.schemas.info import AgentsOut, ExplainIn, ExplanationOut, HealthOut, InfoOut, SessionOut, SummaryOut, SustainabilityOut, TiersOut
 from xai.templates import tier_summary
 
 router = APIRouter()
@@ -49,18 +50,28 @@ def dashboard() -> FileResponse:
     return FileResponse(DASHBOARD, media_type="text/html", headers=headers)
 
 
-@router.get("/health")
-@router.head("/health", operation_id="health_head")  # HEAD too, for load balancers
+@router.get("/health", tags=["info"], response_model=HealthOut)
+@router.head("/health", tags=["info"], operation_id="health_head", response_model=HealthOut)  # HEAD too, for load balancers
 def health() -> dict[str, Any]:
     """Liveness for load balancers and Render's health check."""
     return {"status": "ok", "build": BUILD, "run_accepts_body": True}
 
 
-@router.get("/session")
+_NEW_SESSION = {"header.x-session-id": "$response.body#/session_id"}
+
+
+@router.get(
+    "/session",
+    tags=["session"],
+    response_model=SessionOut,
+    responses={**errors(422, 503), **links(200, submit=_NEW_SESSION, submit_batch=_NEW_SESSION, run=_NEW_SESSION, summary=_NEW_SESSION)},
+)
 def new_session(
     request: Request,
-    seed: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
-    scenario: Annotated[Literal["reference", "grid"] | None, Query(description="Carbon signal: the seed's proxy or real grid data.")] = None,
+    seed: Seed = None,
+    scenario: Annotated[
+        Literal["reference", "grid"] | None, Query(description="Carbon signal: the seed's proxy or real grid data.")
+    ] = None,
 ) -> dict[str, Any]:
     """Start a session; pass `seed` to replay another session's decisions exactly, `scenario=grid` for
     real grid carbon intensity per server region and the physical energy model."""
@@ -69,13 +80,17 @@ def new_session(
     return {"session_id": session.id, "seed": session.seed, "scenario": session.scenario}
 
 
-@router.get("/info")
+@router.get("/info", tags=["info"], response_model=InfoOut)
 def info(world: WorldDep) -> dict[str, Any]:
     fleet = world.fleet
-    return {"n_servers": fleet.n_servers, "server_ids": list(fleet.names), "tier_pools": {t: list(fleet.pool_names(i)) for i, t in enumerate(TIERS)}}
+    return {
+        "n_servers": fleet.n_servers,
+        "server_ids": list(fleet.names),
+        "tier_pools": {t: list(fleet.pool_names(i)) for i, t in enumerate(TIERS)},
+    }
 
 
-@router.get("/tiers")
+@router.get("/tiers", tags=["info"], response_model=TiersOut)
 def tiers(world: WorldDep) -> dict[str, Any]:
     fleet = world.fleet
     pools = [set(p.tolist()) for p in fleet.pools]
@@ -86,17 +101,23 @@ def tiers(world: WorldDep) -> dict[str, Any]:
     return {"server_tiers": server_tiers, "total_servers": fleet.n_servers}
 
 
-@router.get("/sustainability")
+@router.get(
+    "/sustainability", tags=["info"], response_model=SustainabilityOut, response_model_exclude_unset=True, responses=errors(*SESSION_ERRORS)
+)
 def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSessionDep) -> dict[str, Any]:
     """The carbon conditions the session's next job will see (a fresh session's without X-Session-ID)."""
     pointer = session.engine.pointer if session else 0
     scenario = session.engine.scenario if session else world.runtime(settings.scenario).scenario
     if isinstance(scenario, GridScenario):
         by_zone, factor = scenario.carbon_now(pointer)
-        extra = {"clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))), "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
-                 "server_zones": {name: scenario.zone_of(s) for s, name in enumerate(world.fleet.names)},
-                 "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; a job's own factor uses its pool's servers",
-                 "when_policy": scenario.describe()["when_policy"]}  # fmt: skip
+        extra = {
+            "clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))),
+            "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
+            "server_zones": {name: scenario.zone_of(s) for s, name in enumerate(world.fleet.names)},
+            "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; "
+            "a job's own factor uses its pool's servers",
+            "when_policy": scenario.describe()["when_policy"],
+        }
     else:
         factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
     band = carbon_band(factor)
@@ -105,7 +126,7 @@ def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSession
             "scenario": scenario.name, "signal": scenario.describe()["signal"], **extra}  # fmt: skip
 
 
-@router.get("/summary")
+@router.get("/summary", tags=["session"], response_model=SummaryOut, response_model_exclude_unset=True, responses=errors(*SESSION_ERRORS))
 def summary(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     """Session KPIs and the 0-100 sustainability score."""
     with session.lock:
@@ -113,7 +134,7 @@ def summary(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     return summarise(records, world.fleet, queued, session.scenario)
 
 
-@router.get("/agents")
+@router.get("/agents", tags=["session"], response_model=AgentsOut, responses=errors(*SESSION_ERRORS))
 def agents(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     """The session's three tier agents: weights (one row per pool server), steps, exploration rate."""
     with session.lock:
@@ -125,8 +146,16 @@ def agents(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     return {"agents": out}
 
 
-@router.post("/explain")
-async def explain(world: WorldDep, session: SessionDep, explainer: ExplainerDep, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+_EXPLAIN_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": ExplainIn.model_json_schema()}}}}
+
+
+# The body is read as any object on purpose (see ExplainIn): a job_id that is not a scheduled job's is a
+# 404 whatever its type, as the reference answers.
+@router.post("/explain", tags=["jobs"], response_model=ExplanationOut, response_model_exclude_unset=True,
+             responses=errors(*SESSION_ERRORS, 404, 413, 422), openapi_extra=_EXPLAIN_BODY)  # fmt: skip
+async def explain(
+    world: WorldDep, session: SessionDep, explainer: ExplainerDep, payload: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
     """Explain a scheduled job of this session by `job_id`, from the server's own record (LLM-refined when
     a key is configured). Without a known job, a `priority` gets the tier-level explanation."""
     job_id = payload.get("job_id")
@@ -139,5 +168,12 @@ async def explain(world: WorldDep, session: SessionDep, explainer: ExplainerDep,
     priority = payload.get("priority")
     if isinstance(priority, str) and priority.strip().lower() in TIERS:
         tier = TIERS.index(priority.strip().lower())
-        return {"explanation": tier_summary(TIERS[tier], world.fleet.pool_names(tier)), "source": "template", "note": "no scheduled job with this job_id in the session; tier-level explanation"}
-    raise HTTPException(404 if job_id is not None else 422, f"no scheduled job {job_id!r} in this session and no valid 'priority' ({', '.join(TIERS)}) to explain")
+        return {
+            "explanation": tier_summary(TIERS[tier], world.fleet.pool_names(tier)),
+            "source": "template",
+            "note": "no scheduled job with this job_id in the session; tier-level explanation",
+        }
+    raise HTTPException(
+        404 if job_id is not None else 422,
+        f"no scheduled job {job_id!r} in this session and no valid 'priority' ({', '.join(TIERS)}) to explain",
+    )

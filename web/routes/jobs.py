@@ -4,28 +4,35 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import (
-    APIRouter,
-    File,
-    HTTPException,
-    Path,
-    Query,
-    Request,
-    Response,
-    UploadFile,
-)
+from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from scheduler.service import decisions
-from scheduler.placement.engine import BatchRecord, World
-from scheduler.core.jobs import CSV_COLUMNS, JOB_SCHEMA, JobBatch, parse_csv_rows, parse_job, parse_jobs, to_dicts
 from scheduler.core.errors import JobValidationError
+from scheduler.core.jobs import CSV_COLUMNS, JOB_SCHEMA, JobBatch, parse_csv_rows, parse_job, parse_jobs, to_dicts
+from scheduler.placement.engine import BatchRecord, World
+from scheduler.service import decisions
 from scheduler.service.sessions import Session, SessionStore
 from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded
+from web.params import DEFAULT_PAGE, DeferredLimit, DeferredOffset, JobId, Limit, Offset
+from web.responses import SAME_SESSION, SESSION_ERRORS, errors, links
+from web.schemas.info import ExplanationOut
+from web.schemas.jobs import DecisionOut, HistoryOut, QueueOut, ResetOut, RunOut, SubmitBatchOut, SubmitOut, UploadOut
 
-router = APIRouter()
+router = APIRouter(tags=["jobs"])
+_SESSION = errors(*SESSION_ERRORS)
+_BODY = errors(*SESSION_ERRORS, 413, 422)
+_QUERY = errors(*SESSION_ERRORS, 422)
+_JOB = errors(*SESSION_ERRORS, 404, 422)
+_QUEUED = links(200, run=SAME_SESSION, queue=SAME_SESSION)
+Detail = Annotated[Literal["full", "compact"], Query(description="full: the reference's per-job object; compact: the essentials.")]
+_CSV_TEXT = f"CSV: priority,cpu,memory and optionally {','.join(c for c in CSV_COLUMNS if c not in ('priority', 'cpu', 'memory'))}"
+_FIRST_RUN = "$response.body#/scheduled_jobs/0"
+_RAN = links(
+    200, job={"job_id": f"{_FIRST_RUN}/job_id", **SAME_SESSION}, job_explanation={"job_id": f"{_FIRST_RUN}/job_id", **SAME_SESSION},
+    explain={"requestBody": _FIRST_RUN, **SAME_SESSION}, history=SAME_SESSION, queue=SAME_SESSION, summary=SAME_SESSION, reset=SAME_SESSION,
+)  # fmt: skip
 STREAM_CHUNK_JOBS = {"full": 1000, "compact": 10_000}
 """Jobs per streamed piece: about 4 MB either way, few thread-pool hops, bounded memory."""
 # These routes read the raw body (validated by scheduler.core.jobs in one pass); the schema is declared here.
@@ -53,7 +60,7 @@ def _enqueue(store: SessionStore, session: Session, jobs: JobBatch) -> list[int]
         return session.enqueue(jobs).tolist()
 
 
-@router.post("/submit", openapi_extra=_OBJECT_BODY)
+@router.post("/submit", response_model=SubmitOut, responses={**_BODY, **_QUEUED}, openapi_extra=_OBJECT_BODY)
 async def submit(request: Request, session: SessionDep, store: StoreDep) -> dict[str, int]:
     """Queue one job."""
     body = await request.body()
@@ -65,7 +72,7 @@ async def submit(request: Request, session: SessionDep, store: StoreDep) -> dict
     return {"job_id": (await run_in_threadpool(_enqueue, store, session, jobs))[0]}
 
 
-@router.post("/submit_batch", openapi_extra=_ARRAY_BODY)
+@router.post("/submit_batch", response_model=SubmitBatchOut, responses={**_BODY, **_QUEUED}, openapi_extra=_ARRAY_BODY)
 async def submit_batch(request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     """Queue a JSON array of jobs: all of them, or none when any is invalid (422 lists every problem)."""
     body = await request.body()
@@ -77,8 +84,13 @@ async def submit_batch(request: Request, session: SessionDep, store: StoreDep, s
     return {"job_ids": ids, "count": len(ids)}
 
 
-@router.post("/upload")
-async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, file: Annotated[UploadFile, File(description=f"CSV: priority,cpu,memory and optionally {','.join(c for c in CSV_COLUMNS if c not in ('priority', 'cpu', 'memory'))}")]) -> dict[str, Any]:
+@router.post("/upload", response_model=UploadOut, responses={**_BODY, **_QUEUED})
+async def upload(
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description=_CSV_TEXT)],
+) -> dict[str, Any]:
     """Validate a job CSV and queue its rows; errors name the file row (header = row 1), nothing is queued."""
     data = await file.read()
 
@@ -94,11 +106,12 @@ async def upload(session: SessionDep, store: StoreDep, settings: SettingsDep, fi
     return {"job_ids": ids, "count": len(ids), "filename": file.filename}
 
 
-@router.post("/run", openapi_extra=_ARRAY_BODY)
+# The decisions stream out as encoded (scheduler/service/decisions.py); RunOut documents them, and FastAPI
+# does not validate a returned Response against it.
+@router.post("/run", response_model=RunOut, responses={**_BODY, **_RAN}, openapi_extra=_ARRAY_BODY)
 async def run(
-    request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep, world: WorldDep,
-    detail: Annotated[Literal["full", "compact"], Query(description="full: the reference's per-job object; compact: essentials only")] = "full",
-) -> StreamingResponse:  # fmt: skip
+    request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep, world: WorldDep, detail: Detail = "full"
+) -> StreamingResponse:
     """Schedule the session's queue, plus any jobs in the body (appended to the queue), and return every
     decision. The response streams, so a 100,000-job run never sits in memory as one document."""
     body = await request.body()
@@ -133,7 +146,7 @@ def _stream(world: World, record: BatchRecord, tail: dict[str, Any], encode: Any
     yield b"]," + orjson.dumps(tail)[1:]
 
 
-@router.post("/reset")
+@router.post("/reset", response_model=ResetOut, responses=_SESSION)
 def reset(session: SessionDep) -> dict[str, str]:
     """Return the session to its state at creation (queue, history, loads, pointer, agents, random streams)."""
     with session.lock:
@@ -141,11 +154,12 @@ def reset(session: SessionDep) -> dict[str, str]:
     return {"status": "reset ok"}
 
 
-@router.get("/history", response_class=Response)
-def history(
-    world: WorldDep, session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> Response:  # fmt: skip
+@router.get(
+    "/history",
+    response_model=HistoryOut,
+    responses={**_QUERY, **links(200, job={"job_id": "$response.body#/jobs/0/job_id", **SAME_SESSION})},
+)
+def history(world: WorldDep, session: SessionDep, offset: Offset = 0, limit: Limit = DEFAULT_PAGE) -> Response:
     """Scheduled jobs of the session, oldest first, a page at a time (no explanations: see /jobs/{id})."""
     with session.lock:
         records = list(session.history)
@@ -167,12 +181,15 @@ def history(
     return Response(b"".join([head, b',"jobs":[', b",".join(chunks), b"]}"]), media_type="application/json")
 
 
-@router.get("/queue")
+@router.get(
+    "/queue",
+    response_model=QueueOut,
+    responses={**_QUERY, **links(200, job={"job_id": "$response.body#/deferred/0/job_id", **SAME_SESSION})},
+)
 def queue(
-    world: WorldDep, session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    deferred_offset: Annotated[int, Query(ge=0, description="Page of the deferred list (default: the queue's offset).")] | None = None,
-    deferred_limit: Annotated[int, Query(ge=1, le=1000, description="Size of that page (default: the queue's limit).")] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    world: WorldDep, session: SessionDep, offset: Offset = 0, limit: Limit = DEFAULT_PAGE,
+    deferred_offset: DeferredOffset = None, deferred_limit: DeferredLimit = None,
+) -> Response:  # fmt: skip
     """Jobs waiting for the next POST /run, in submission order, a page at a time; and (grid sessions)
     jobs already placed but deferred to a start still ahead of the session's clock, by planned start."""
     d_offset = offset if deferred_offset is None else deferred_offset
@@ -182,12 +199,14 @@ def queue(
         ids, jobs = session.queue_page(offset, limit)
         deferred_total, deferred = session.deferred_page(d_offset, d_limit)
         clock, scenario = session.clock_h, session.engine.scenario
-    waiting = [orjson.loads(decisions.encode_compact(world, record, row, row + 1, with_text=False, clock_h=clock)) for record, row in deferred]
-    return {
-        "total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": int(i), **j} for i, j in zip(ids.tolist(), to_dicts(jobs))],
-        "deferred_total": deferred_total, "deferred_offset": d_offset, "deferred_limit": d_limit, "deferred": waiting,
+    head = orjson.dumps({
+        "total": total, "offset": offset, "limit": limit, "jobs": [{"job_id": i, **j} for i, j in zip(ids.tolist(), to_dicts(jobs))],
+        "deferred_total": deferred_total, "deferred_offset": d_offset, "deferred_limit": d_limit,
         "clock_utc": None if clock is None else scenario.clock_label(clock),
-    }  # fmt: skip
+    })  # fmt: skip
+    # The deferred decisions go in as encoded, like /history's: no decode and re-encode of each row.
+    waiting = [decisions.encode_compact(world, record, row, row + 1, with_text=False, clock_h=clock) for record, row in deferred]
+    return Response(b"".join([head[:-1], b',"deferred":[', b",".join(waiting), b"]}"]), media_type="application/json")
 
 
 def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
@@ -198,10 +217,7 @@ def _find(session: Session, job_id: int) -> tuple[BatchRecord, int]:
     return found
 
 
-JobId = Annotated[int, Path(ge=1, le=2**62)]
-
-
-@router.get("/jobs/{job_id}", response_class=Response)
+@router.get("/jobs/{job_id}", response_model=DecisionOut, responses=_JOB)
 def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
     """One scheduled job in the reference's full form."""
     record, row = _find(session, job_id)
@@ -210,7 +226,7 @@ def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
     return Response(decisions.encode_full(world, record, row, row + 1, clock_h=clock), media_type="application/json")
 
 
-@router.get("/jobs/{job_id}/explanation")
+@router.get("/jobs/{job_id}/explanation", response_model=ExplanationOut, responses=_JOB)
 def job_explanation(job_id: JobId, world: WorldDep, session: SessionDep, explainer: ExplainerDep, llm: bool = False) -> dict[str, Any]:
     """The template explanation, or with llm=true the LLM-refined text (template when no key, timeout or error)."""
     record, row = _find(session, job_id)

@@ -3,7 +3,7 @@ strategies (`"study": "deferral"`); GET /simulate/{id} follows it."""
 
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -12,11 +12,13 @@ from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
+from web.params import RunId
+from web.responses import ORJSONResponse, errors, links
+from web.schemas.simulate import SimulationOut, SimulationStartedOut
 from web.simulations import SimulationRunner, TooManySimulations
 
-router = APIRouter()
+router = APIRouter(tags=["simulate"])
 ConfigT = TypeVar("ConfigT", EvaluationConfig, DeferralConfig)
-RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The id POST /simulate returned.")]
 
 
 def _runner(request: Request) -> SimulationRunner:
@@ -26,7 +28,16 @@ def _runner(request: Request) -> SimulationRunner:
 _BODY_SCHEMA = {"oneOf": [EvaluationConfig.model_json_schema(), DeferralConfig.model_json_schema()]}
 
 
-@router.post("/simulate", status_code=202, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}})
+@router.post(
+    "/simulate",
+    status_code=202,
+    response_model=SimulationStartedOut,
+    responses={
+        **errors(400, 413, 422, 429, 503),
+        **links(202, get_simulation={"run_id": "$response.body#/id"}, cancel_simulation={"run_id": "$response.body#/id"}),
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
+)
 def start_simulation(
     request: Request, response: Response, world: WorldDep, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
@@ -39,7 +50,9 @@ def start_simulation(
         raise LimitExceeded(f"jobs={jobs} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)")
     study = payload.get("study", "placement")
     if study not in ("placement", "deferral"):
-        raise RequestValidationError([{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {study!r}", "type": "value_error"}])
+        raise RequestValidationError(
+            [{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {study!r}", "type": "value_error"}]
+        )
     config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
     try:
         run = _runner(request).start(config)
@@ -86,19 +99,20 @@ def _deferral_config(payload: dict[str, Any], settings: Settings) -> DeferralCon
     return config
 
 
-@router.get("/simulate/{run_id}")
-def get_simulation(request: Request, run_id: RunId) -> dict[str, Any]:
+# A finished run's view holds its whole results document: orjson sends it as built, SimulationOut documents it.
+@router.get("/simulate/{run_id}", response_model=SimulationOut, responses=errors(404, 422))
+def get_simulation(request: Request, run_id: RunId) -> ORJSONResponse:
     """Progress while running; the results (as the CLI's results.json) when done."""
     run = _runner(request).get(run_id)
     if run is None:
         raise HTTPException(404, f"no simulation {run_id}: unknown, or dropped after newer ones finished")
-    return run.view()
+    return ORJSONResponse(run.view())
 
 
-@router.delete("/simulate/{run_id}")
-def cancel_simulation(request: Request, run_id: RunId) -> dict[str, Any]:
+@router.delete("/simulate/{run_id}", response_model=SimulationOut, responses=errors(404, 422))
+def cancel_simulation(request: Request, run_id: RunId) -> ORJSONResponse:
     """Ask a queued or running simulation to stop (it stops between two chunks of jobs)."""
     run = _runner(request).cancel(run_id)
     if run is None:
         raise HTTPException(404, f"no simulation {run_id}")
-    return run.view()
+    return ORJSONResponse(run.view())

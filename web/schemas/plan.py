@@ -1,0 +1,117 @@
+"""POST /plan's body and answer (web/routes/plan.py)."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from scheduler.data.grid import ZONES
+from web.params import MAX_SEED
+from web.schemas.common import Out, Runs, StrictFloat, StrictInt
+
+MAX_CAPACITY = 1_000_000
+"""More jobs per slot than a plan may hold (TASKPILOT_MAX_PLAN_JOBS is far lower) is the same as no limit;
+the bound keeps the number inside the planner's int64 arithmetic."""
+
+
+class CarbonSeriesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    times: list[str] = Field(description="ISO times (UTC), one per value, ascending.")
+    values: list[StrictFloat | str | None] = Field(description="Carbon intensity per time; each holds until the next time.")
+    unit: Literal["g_per_kwh", "lbs_per_mwh"] = "g_per_kwh"
+
+
+class PlanJobIn(BaseModel):
+    """One job of POST /plan (documentation: scheduler/timeshift/inputs.py checks the list, naming each
+    problem's `index`, `field` and `message`)."""
+
+    job_id: str | int
+    submit_time: str = Field(description="ISO time (UTC unless it says otherwise).")
+    duration_min: float = Field(gt=0, le=366 * 24 * 60)
+    deadline: str | float | None = Field(None, description="ISO time, or minutes after submission; empty or null: none.")
+    interruptible: bool | str | None = Field(None, description="true/false, 1/0, yes/no; default false.")
+    power_w: float | None = Field(None, gt=0, le=1e7, description="Default 1 W.")
+
+
+class PlanIn(BaseModel):
+    """The CLI's inputs: a series (inline `carbon`, or a shipped `zone` between `start` and `end`), the
+    jobs, and the forecasts to compare with running now and with the perfect forecast."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    carbon: CarbonSeriesIn | None = None
+    zone: Literal[ZONES] | None = Field(
+        None, description="A shipped Electricity Maps zone (hourly average intensity, 2021-2023) instead of `carbon`."
+    )  # type: ignore[valid-type]
+    basis: Literal["direct", "lca"] = "direct"
+    start: str | None = Field(None, description="With `zone`: first hour (ISO, UTC); default the series start.")
+    end: str | None = Field(None, description="With `zone`: end (exclusive); default start + 31 days.")
+    jobs: list[dict[str, Any]] = Field(
+        description="job_id, submit_time, duration_min, deadline (ISO or minutes after submission; empty: none), interruptible, power_w.",
+        json_schema_extra={"items": PlanJobIn.model_json_schema()},
+    )
+    forecasts: list[Literal["perfect", "noisy", "persistence"]] = ["perfect"]
+    forecast_error: StrictFloat = Field(0.05, ge=0, le=2)
+    seeds: StrictInt = Field(10, ge=1, le=100)
+    seed: StrictInt = Field(0, ge=0, le=MAX_SEED)
+    step_min: StrictInt | None = Field(None, ge=1, le=1440)
+    capacity: StrictInt | None = Field(None, ge=1, le=MAX_CAPACITY, description="Jobs that may run in one slot; default: no limit.")
+
+    @model_validator(mode="after")
+    def _one_series(self) -> "PlanIn":
+        if (self.carbon is None) == (self.zone is None):
+            raise ValueError("give exactly one of carbon (inline times and values) or zone (a shipped series)")
+        return self
+
+
+class PlanSeriesOut(Out):
+    start: str
+    end: str
+    step_min: int
+    source_step_min: int
+    slots: int
+    unit: str
+    source_unit: str
+    column: str
+
+
+class PlanSettingsOut(Out):
+    forecasts: list[str]
+    forecast_error: float
+    seeds: int
+    seed: int
+    capacity: int | None
+
+
+class StrategyOut(Out):
+    emissions_kg: float
+    saved_kg: float
+    saved_pct: float
+    runs: int
+    deadline_misses: int
+    mean_delay_min: float
+    emissions_kg_std: float | SkipJsonSchema[None] = Field(None, description="Noisy forecast: std over its runs.")
+    capacity_overflows: int | SkipJsonSchema[None] = Field(None, description="With `capacity`.")
+
+
+class JobPlanOut(Out):
+    job_id: str
+    submit_time: str
+    deadline: str | None
+    duration_min: float
+    interruptible: bool
+    power_w: float
+    baseline_start: str
+    runs: dict[str, Runs] = Field(description="Per strategy, the job's runs.")
+
+
+class PlanOut(Out):
+    series: PlanSeriesOut
+    settings: PlanSettingsOut
+    jobs: int
+    flexible_jobs: int
+    baseline: dict[Literal["emissions_kg"], float]
+    strategies: dict[str, StrategyOut] = Field(description="run_now, perfect and each forecast asked for.")
+    plans: list[JobPlanOut]
+    warnings: list[str]
