@@ -2,7 +2,7 @@
 
 The SDK, given base_url="http://127.0.0.1:PORT", POSTs JSON to /openai/v1/chat/completions and parses
 the body as a `ChatCompletion` without validating it. `mode` picks the answer:
-"ok" (a realistic chat.completion), "slow" (waits `slow_s` before answering), "error500" (Groq-style
+"ok" (a realistic chat.completion), "slow" (never answers before the stand-in stops), "error500" (Groq-style
 error body), "malformed" (200, application/json, not JSON), "no-choices" (200, JSON without choices),
 "empty" (200, a choice whose content is "").
 """
@@ -21,13 +21,14 @@ MODES = ("ok", "slow", "error500", "malformed", "no-choices", "empty")
 class GroqStandIn:
     """The server and what it saw; use as a context manager. Attributes may be changed between requests."""
 
-    def __init__(self, mode: str = "ok", reply: str = "Stand-in explanation.", delay_s: float = 0.0, slow_s: float = 5.0):
+    def __init__(self, mode: str = "ok", reply: str = "Stand-in explanation."):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, actual value: {mode!r}")
         self.mode = mode
         self.reply = reply
-        self.delay_s = delay_s  # pause before an "ok" answer, so concurrent callers overlap
-        self.slow_s = slow_s
+        # An "ok" answer waits for this gate while it is set to an Event the test holds, so concurrent callers
+        # overlap for as long as the test wants; "slow" never answers before the stand-in stops.
+        self.gate: threading.Event | None = None
         self.requests = 0
         self.last_body: dict[str, Any] | None = None
         self.last_headers: dict[str, str] = {}
@@ -95,9 +96,11 @@ def _handler_for(standin: GroqStandIn) -> type[BaseHTTPRequestHandler]:
                 mode, reply = standin.mode, standin.reply
             model = str(standin.last_body.get("model", ""))
             if mode == "slow":
-                standin.stopping.wait(standin.slow_s)
-            elif mode == "ok" and standin.delay_s > 0:
-                standin.stopping.wait(standin.delay_s)
+                standin.stopping.wait()  # answered only when the test ends: any earlier return is the client's timeout
+            elif mode == "ok" and standin.gate is not None:
+                gate = standin.gate
+                while not (gate.wait(0.05) or standin.stopping.is_set()):
+                    pass
             if mode in ("ok", "slow"):
                 self._send(200, json.dumps(completion(model, reply, n)))
             elif mode == "error500":
