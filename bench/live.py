@@ -1,4 +1,6 @@
-"""The one way to run a real TaskPilot server: `live_server()`, for tests, benchmarks and docs/screenshots.py.
+"""The one way to run a real TaskPilot server, for tests, benchmarks and docs/screenshots.py: `live_server()`
+in its own process, or `threaded_server(app)` on a thread of the caller's (for tests that put gates in the
+app's state).
 
 It starts `python -m uvicorn api:app` with this interpreter, in the project folder, on 127.0.0.1 and a
 free port, waits until /health answers 200 from that very process, and always stops the process and
@@ -17,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -176,3 +180,27 @@ def _tail(log_path: Path, n_bytes: int = 4000) -> str:
         return log_path.read_bytes()[-n_bytes:].decode(errors="replace")
     except OSError:
         return ""
+
+
+@contextmanager
+def threaded_server(app: Any, timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
+    """A real uvicorn serving `app` on a thread of this process, on a socket bound here first (no window
+    for another process to take the port); yields its base URL and always stops it."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    sock = socket.socket()
+    sock.bind((HOST, 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not server.started:  # a condition, polled; the deadline only turns a hang into a failure
+            if not thread.is_alive():
+                raise ServerFailed("the in-process uvicorn stopped before it started (see the log above)")
+            if time.monotonic() > deadline:
+                raise ServerFailed(f"the in-process uvicorn did not start within {timeout_s:g} s")
+            time.sleep(0.01)
+        yield f"http://{HOST}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout_s)
+        sock.close()

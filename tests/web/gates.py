@@ -9,18 +9,15 @@ condition, with GATE_TIMEOUT_S only turning a hang into a failure.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from api import create_app
+from bench import live
 from tests.web.conftest import make_settings
 
 GATE_TIMEOUT_S = 120.0
@@ -101,25 +98,8 @@ class WatchedLock:
 
 @contextmanager
 def threaded_server(**overrides: Any) -> Iterator[tuple[str, FastAPI]]:
-    """A real uvicorn server on a thread of this process, serving create_app(make_settings(**overrides));
-    yields its base URL and the app, whose state (sessions, simulations) the test may put gates in."""
+    """bench.live.threaded_server serving create_app(make_settings(**overrides)); yields its base URL and the
+    app, whose state (sessions, simulations) the test may put gates in."""
     app = create_app(make_settings(**overrides))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # bound here and handed over: no window for another process to take the port
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + GATE_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive():
-                pytest.fail("the in-process uvicorn stopped before it started (see the log above)")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the in-process uvicorn did not start within {GATE_TIMEOUT_S:g} s")
-            time.sleep(0.01)
+    with live.threaded_server(app, GATE_TIMEOUT_S) as base:
         yield base, app
-    finally:
-        server.should_exit = True
-        thread.join(GATE_TIMEOUT_S)
-        sock.close()
