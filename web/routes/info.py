@@ -10,7 +10,6 @@ from rl.features import feature_names
 from scheduler.core.bands import GRID_FACTOR_SCALE_G, carbon_band
 from scheduler.core.states import TIERS
 from scheduler.placement.scenario import GridScenario
-from scheduler.service import decisions
 from scheduler.service.summary import summarise
 from scheduler.settings import ROOT
 from web.deps import (
@@ -25,6 +24,7 @@ from web.params import Seed
 from web.responses import BUILD, SESSION_ERRORS, errors, links
 from web.schemas.info import AgentsOut, ExplainIn, ExplanationOut, HealthOut, InfoOut, SessionOut, SummaryOut, SustainabilityOut, TiersOut
 from xai.templates import tier_summary
+from scheduler.service.facts import decision_facts
 
 router = APIRouter()
 DASHBOARD = ROOT / "frontend" / "templates" / "dashboard.html"
@@ -162,7 +162,7 @@ async def explain(
     found = session.find(job_id) if isinstance(job_id, int) and not isinstance(job_id, bool) else None
     if found:
         record, row = found
-        facts = decisions.decision_facts(world, record, row, row + 1)[0]
+        facts = decision_facts(world, record, row, row + 1)[0]
         result = await run_in_threadpool(explainer.refine, facts)
         return {"job_id": job_id, "explanation": result.text, "source": result.source, "note": result.note}
     priority = payload.get("priority")

@@ -19,6 +19,7 @@ from web.params import DEFAULT_PAGE, DeferredLimit, DeferredOffset, JobId, Limit
 from web.responses import SAME_SESSION, SESSION_ERRORS, errors, links
 from web.schemas.info import ExplanationOut
 from web.schemas.jobs import DecisionOut, HistoryOut, QueueOut, ResetOut, RunOut, SubmitBatchOut, SubmitOut, UploadOut
+from scheduler.service.facts import decision_facts
 
 router = APIRouter(tags=["jobs"])
 _SESSION = errors(*SESSION_ERRORS)
@@ -230,7 +231,7 @@ def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
 def job_explanation(job_id: JobId, world: WorldDep, session: SessionDep, explainer: ExplainerDep, llm: bool = False) -> dict[str, Any]:
     """The template explanation, or with llm=true the LLM-refined text (template when no key, timeout or error)."""
     record, row = _find(session, job_id)
-    facts = decisions.decision_facts(world, record, row, row + 1)[0]
+    facts = decision_facts(world, record, row, row + 1)[0]
     if not llm:
         return {"job_id": job_id, "explanation": explainer.template(facts), "source": "template", "note": None}
     result = explainer.refine(facts)

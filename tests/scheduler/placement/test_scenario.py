@@ -8,6 +8,7 @@ from scheduler.core import energy
 from scheduler.core.jobs import parse_jobs
 from scheduler.core.scoring import pool_scores
 from scheduler.service.sessions import Session
+from scheduler.service.facts import decision_facts, explanations
 
 
 @pytest.fixture(scope="module")
@@ -134,10 +135,9 @@ def test_a_bad_region_map_stops_start_up(tmp_path):
 
 
 def test_grid_batch_explanations_equal_the_one_job_template(grid_world):
-    from scheduler.service import decisions
     from xai.templates import render
 
     record = Session("s", 4, grid_world, 0.0, 0.0, scenario="grid").run(jobs_of(300, np.random.default_rng(4)))
-    fast = decisions.explanations(grid_world, record, 0, len(record))
-    assert fast == [render(f) for f in decisions.decision_facts(grid_world, record, 0, len(record))]
+    fast = explanations(grid_world, record, 0, len(record))
+    assert fast == [render(f) for f in decision_facts(grid_world, record, 0, len(record))]
     assert all("gCO2eq/kWh" in text for text in fast)

@@ -8,6 +8,7 @@ from scheduler.core.states import LATENCIES
 from tests.scheduler.placement.test_engine import fresh_state, make_jobs
 from tests.scheduler.core.test_scoring import plain_scores
 from xai.templates import render
+from scheduler.service.facts import decision_facts, explanations
 
 
 def plain_full(world: World, record, i: int) -> dict:
@@ -69,7 +70,7 @@ def test_fast_encoding_equals_plain_dicts(world):
         expected = plain_full(world, record, i)
         explanation = got.pop("explanation")
         assert got == expected, f"row {i}"
-        assert explanation == render(decisions.decision_facts(world, record, i, i + 1)[0])
+        assert explanation == render(decision_facts(world, record, i, i + 1)[0])
 
 
 def test_slices_and_compact_agree_with_full(world):
@@ -91,14 +92,14 @@ def test_batch_explanations_equal_the_one_job_template(world):
     state = fresh_state(world, 8)
     state.loads[:] = np.arange(9) * 3  # uneven loads exercise the load clauses
     record = run_batch(world, state, np.arange(1, 2001), make_jobs(np.random.default_rng(8), 2000))
-    fast = decisions.explanations(world, record, 0, 2000)
-    assert fast == [render(f) for f in decisions.decision_facts(world, record, 0, 2000)]
+    fast = explanations(world, record, 0, 2000)
+    assert fast == [render(f) for f in decision_facts(world, record, 0, 2000)]
     assert any("exploration step" in t for t in fast) and any("busier" in t for t in fast)
 
 
 def test_explanation_facts_come_from_the_record(world):
     record = run_batch(world, fresh_state(world, 6), np.arange(1, 31), make_jobs(np.random.default_rng(6), 30))
-    for i, facts in enumerate(decisions.decision_facts(world, record, 0, 30)):
+    for i, facts in enumerate(decision_facts(world, record, 0, 30)):
         assert facts.job_id == record.job_ids[i] and facts.chosen == world.fleet.names[record.chosen[i]]
         assert facts.chosen in facts.pool and facts.final[facts.pool.index(facts.chosen)] == record.reward[i]
         assert facts.explored == record.explored[i]
