@@ -15,10 +15,6 @@ typo is caught rather than ignored. A batch is all or nothing: `JobValidationErr
 {index or row, field, message}.
 """
 
-import csv
-import io
-import math
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -35,16 +31,12 @@ from pydantic import (
 )
 from typing_extensions import NotRequired, TypedDict
 
-from scheduler.core.client_fields import ALIASES, CLIENT_ID_RULE, ClientId, client_ids, csv_client_id, merge_aliases
+from scheduler.core.client_fields import ALIASES, CLIENT_ID_RULE, ClientId, client_ids, merge_aliases
 from scheduler.core.client_fields import short as _short
 from scheduler.core.errors import JobValidationError
 from scheduler.core.states import LATENCIES, TIERS, URGENCIES
+from scheduler.core.job_batch import JobBatch, OPTIONAL
 
-CSV_REQUIRED = ("priority", "cpu", "memory")
-CSV_COLUMNS = (
-    "priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity",
-    "power_w", "urgency", "deadline", "interruptible", "job_id",
-)  # fmt: skip
 MAX_DEADLINE_MIN = 43_200.0
 """A deadline at most 30 days after submission (the planner's search window grows with it)."""
 
@@ -88,75 +80,9 @@ JOB_SCHEMA = _JOB.json_schema()
 """JSON schema of one job, for the OpenAPI description of the raw-body endpoints."""
 
 
-@dataclass(frozen=True)
-class JobBatch:
-    """Jobs as arrays, the form the engine works on."""
-
-    tier: np.ndarray  # (n,) int8 index into TIERS
-    latency: np.ndarray  # (n,) int8 index into LATENCIES, -1 when not given
-    cpu: np.ndarray  # (n,) float64, 0..100
-    memory: np.ndarray  # (n,) float64, 0..100
-    estimated_kwh: np.ndarray  # (n,) float64, NaN when not given
-    co2_kg: np.ndarray  # (n,) float64, NaN when not given
-    duration_min: np.ndarray  # (n,) float64, NaN when not given
-    size: np.ndarray  # (n,) float64, NaN when not given
-    intensity: np.ndarray  # (n,) float64, NaN when not given
-    power_w: np.ndarray  # (n,) float64, NaN when not given
-    deadline_min: np.ndarray  # (n,) float64 minutes after submission, NaN when none (or given as a time)
-    urgency: np.ndarray  # (n,) int8 index into URGENCIES, 1 (normal) when not given
-    interruptible: np.ndarray  # (n,) bool
-    deadline_at: np.ndarray  # (n,) datetime64[m] UTC when given as a time, else NaT
-    # (n,) object: the client's own job_id (int or str), None where not given. The whole column is None
-    # when no job has one, so batches without client ids carry no per-job Python objects.
-    client_job_id: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.tier)
-
-    def take(self, rows: slice | np.ndarray) -> "JobBatch":
-        """The jobs at `rows` (a slice or an index array)."""
-        ids = None if self.client_job_id is None else self.client_job_id[rows]
-        return JobBatch(*(getattr(self, f)[rows] for f in _FIELDS), client_job_id=ids)
-
-    @classmethod
-    def empty(cls) -> "JobBatch":
-        return concat([])
-
-    @classmethod
-    def of(cls, tier: np.ndarray, latency: np.ndarray, cpu: np.ndarray, memory: np.ndarray, **optional: Any) -> "JobBatch":
-        """A batch from its required columns; optional ones not given take their "not given" value
-        (`client_job_id`: a sequence of ids or None per job; all None is stored as no column)."""
-        n = len(tier)
-        ids = client_ids(optional.pop("client_job_id", None))
-        unknown = set(optional) - set(_FIELDS)
-        if unknown:
-            raise TypeError(f"unknown JobBatch fields: {sorted(unknown)}")
-        defaults = {f: np.full(n, np.nan) for f in _OPTIONAL + ("deadline_min",)}
-        defaults |= {"urgency": np.full(n, 1, np.int8), "interruptible": np.zeros(n, np.bool_), "deadline_at": np.full(n, np.datetime64("NaT"), "datetime64[m]")}
-        columns = {"tier": tier, "latency": latency, "cpu": cpu, "memory": memory, **defaults, **optional}
-        return cls(*(np.asarray(columns[f]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES)), client_job_id=ids)
-
-
-_FIELDS = (
-    "tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity", "power_w",
-    "deadline_min", "urgency", "interruptible", "deadline_at",
-)  # fmt: skip
-_DTYPES = (np.int8, np.int8, *(np.float64,) * 9, np.int8, np.bool_, "datetime64[m]")
-_OPTIONAL = _FIELDS[4:10]
-"""Optional numbers, NaN when absent."""
 _TIMING = ("urgency", "deadline", "interruptible")
-_SCANNED = _OPTIONAL + _TIMING + ("job_id",)
+_SCANNED = OPTIONAL + _TIMING + ("job_id",)
 """Fields read from the jobs only when the body mentions them."""
-
-
-def concat(batches: list[JobBatch]) -> JobBatch:
-    ids = None
-    if any(b.client_job_id is not None for b in batches):  # else no object column at all
-        ids = np.concatenate([np.full(len(b), None, object) if b.client_job_id is None else b.client_job_id for b in batches])
-    return JobBatch(
-        *(np.concatenate([getattr(b, f) for b in batches] or [np.empty(0, d)]).astype(d, copy=False) for f, d in zip(_FIELDS, _DTYPES)),
-        client_job_id=ids,
-    )
 
 
 def parse_jobs(payload: bytes | list[Any]) -> JobBatch:
@@ -266,68 +192,6 @@ def parse_job(payload: Any) -> JobBatch:
     return parse_jobs([payload])
 
 
-def parse_csv(data: bytes) -> JobBatch:
-    """Parse a job CSV (header row required); errors name the file row (the header is row 1)."""
-    return parse_csv_rows(data)[0]
-
-
-def parse_csv_rows(data: bytes) -> tuple[JobBatch, list[int]]:
-    """parse_csv, and the file row of each job (so later checks can name rows too)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise JobValidationError([{"row": None, "field": None, "message": f"file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader, [])]
-    except csv.Error as exc:
-        raise JobValidationError([{"row": 1, "field": None, "message": f"unreadable CSV header: {exc}"}]) from None
-    problems = _check_header(header)
-    if problems:
-        raise JobValidationError(problems)
-    rows: list[dict[str, Any]] = []
-    row_numbers: list[int] = []
-    errors: list[dict[str, Any]] = []
-    while True:
-        row = reader.line_num + 1  # a record starts on the line after the previous one ended
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
-            raise JobValidationError([*errors, {"row": row, "field": None, "message": f"unreadable CSV: {exc}"}]) from None
-        if not any(c.strip() for c in cells):
-            continue  # blank line
-        if len(cells) != len(header):
-            errors.append({"row": row, "field": None, "message": f"row has {len(cells)} cells; the header has {len(header)} columns"})
-            continue
-        job = {k: v.strip() for k, v in zip(header, cells) if v.strip() != "" or k in CSV_REQUIRED}
-        if "job_id" in job:
-            job["job_id"] = csv_client_id(job["job_id"])
-        rows.append(job)
-        row_numbers.append(row)
-    try:
-        batch = parse_jobs(rows)
-    except JobValidationError as exc:
-        errors += [{"row": row_numbers[e.pop("index")], **e} for e in exc.errors]
-    if errors:
-        raise JobValidationError(sorted(errors, key=lambda e: (e["row"] or 0)))
-    if not row_numbers:
-        raise JobValidationError([{"row": None, "field": None, "message": "the file has a header but no job rows"}])
-    return batch, row_numbers
-
-
-def _check_header(header: list[str]) -> list[dict[str, Any]]:
-    if not header:
-        return [{"row": 1, "field": None, "message": "the file is empty; expected a header row: priority,latency,cpu,memory"}]
-    errors = [{"row": 1, "field": c, "message": f"required column {c!r} is missing"} for c in CSV_REQUIRED if c not in header and not (c == "cpu" and "cpu_util" in header) and not (c == "memory" and "mem" in header)]
-    allowed = set(CSV_COLUMNS) | {"cpu_util", "mem"}
-    errors += [{"row": 1, "field": c, "message": f"unknown column {c!r}; allowed: {', '.join(CSV_COLUMNS)}"} for c in header if c not in allowed]
-    if len(set(header)) != len(header):
-        errors.append({"row": 1, "field": None, "message": "duplicate column names in the header"})
-    return errors
-
-
 def _job_errors(errors: list[Any]) -> list[dict[str, Any]]:
     """pydantic's errors as {index, field, message}; a bad job_id (an int-or-string union, which pydantic
     reports once per member) is one error."""
@@ -373,7 +237,7 @@ def _to_batch(jobs: list[JobIn], present: tuple[str, ...] = _SCANNED) -> JobBatc
         ),
         cpu=np.array([j["cpu"] for j in jobs], np.float64),
         memory=np.array([j["memory"] for j in jobs], np.float64),
-        **{field: _optional(jobs, field) if field in present else np.full(n, np.nan) for field in _OPTIONAL},
+        **{field: _optional(jobs, field) if field in present else np.full(n, np.nan) for field in OPTIONAL},
         deadline_min=np.array([d if isinstance(d, float) else np.nan for d in deadlines], np.float64) if deadlines else np.full(n, np.nan),
         urgency=np.array([_URGENCY_CODE[(u or "normal").strip().lower()] for u in [j.get("urgency") for j in jobs]], np.int8)
         if "urgency" in present else np.full(n, _URGENCY_CODE["normal"], np.int8),
@@ -399,42 +263,3 @@ def _optional(jobs: list[JobIn], field: str) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def to_dicts(batch: JobBatch) -> list[dict[str, Any]]:
-    """The jobs as a client would send them: priority, latency, cpu, memory, urgency, and the optional
-    fields given (a deadline as minutes after submission or as the UTC time it was given as). The client's
-    own job_id, where given, is `client_job_id`, as in every answer (`job_id` is TaskPilot's)."""
-    optional = [getattr(batch, f).tolist() for f in _OPTIONAL]
-    ids = [None] * len(batch) if batch.client_job_id is None else batch.client_job_id.tolist()
-    return [
-        {"priority": TIERS[t], "latency": None if lat < 0 else LATENCIES[lat], "cpu": c, "memory": m, "urgency": URGENCIES[u],
-         **{f: v for f, v in zip(_OPTIONAL, extra) if v == v},  # NaN (not given) is left out
-         **({"deadline": d} if d is not None else {}), **({"interruptible": True} if stop else {}),
-         **({"client_job_id": cid} if cid is not None else {})}
-        for t, lat, c, m, u, d, stop, cid, *extra in zip(
-            batch.tier.tolist(), batch.latency.tolist(), batch.cpu.tolist(), batch.memory.tolist(), batch.urgency.tolist(),
-            _deadline_texts(batch), batch.interruptible.tolist(), ids, *optional,
-        )
-    ]  # fmt: skip
-
-
-def _deadline_texts(batch: JobBatch) -> list[float | str | None]:
-    return [
-        f"{at}Z" if not np.isnat(at) else None if math.isnan(minutes) else minutes  # as the client gave it
-        for minutes, at in zip(batch.deadline_min.tolist(), batch.deadline_at)
-    ]
-
-
-def to_csv(batch: JobBatch) -> str:
-    """The batch as a job CSV that parse_csv reads back to the same batch (a client id that is text
-    reads back as a number when it is written like one, and without surrounding spaces: cells are untyped)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    optional = np.column_stack([getattr(batch, f) for f in _OPTIONAL]) if len(batch) else np.empty((0, len(_OPTIONAL)))
-    ids = [None] * len(batch) if batch.client_job_id is None else batch.client_job_id.tolist()
-    timing = zip(batch.urgency.tolist(), _deadline_texts(batch), batch.interruptible.tolist(), ids)
-    for t, l, c, m, extra, (u, d, stop, cid) in zip(batch.tier, batch.latency, batch.cpu, batch.memory, optional, timing):
-        numbers = ("" if np.isnan(x) else repr(float(x)) for x in extra)
-        when = (URGENCIES[u], "" if d is None else d, "true" if stop else "")
-        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), *numbers, *when, "" if cid is None else cid])
-    return out.getvalue()

@@ -17,7 +17,7 @@ from rl.features import static_features
 from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import Fleet
 from scheduler.core.states import TIERS
-from scheduler.core.jobs import JobBatch
+from scheduler.core.job_batch import JobBatch
 from scheduler.placement.scenario import ReferenceScenario, Scenario, StepMetrics
 from scheduler.core.timing import Timing
 from scheduler.core.scoring import TIER_WEIGHTS, pool_scores

@@ -12,7 +12,7 @@ from rl.agent import AgentConfig, TierAgent, run_sequence
 from rl.features import static_features
 from scheduler.core.fleet import Fleet
 from scheduler.core.states import TIERS
-from scheduler.core.jobs import JobBatch
+from scheduler.core.job_batch import JobBatch
 from scheduler.placement.scenario import ReferenceScenario, Scenario
 from scheduler.core.scoring import pool_scores
 from scheduler.data.signals import Signals

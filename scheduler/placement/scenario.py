@@ -22,7 +22,8 @@ from scheduler.core.fleet import Fleet
 from scheduler.data.grid import SIGNAL_KIND, ZONE_NAMES, GridSeries
 from scheduler.core.series import StepSeries
 from scheduler.timeshift import policy as timeshift
-from scheduler.core.jobs import MAX_DEADLINE_MIN, JobBatch
+from scheduler.core.jobs import MAX_DEADLINE_MIN
+from scheduler.core.job_batch import JobBatch
 from scheduler.core.errors import JobValidationError
 from scheduler.core.scoring import ServerMetrics, server_metrics
 from scheduler.data.signals import Signals

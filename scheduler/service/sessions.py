@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scheduler.placement.engine import BatchRecord, EngineState, World, run_batch
-from scheduler.core.jobs import JobBatch, concat
+from scheduler.core.job_batch import JobBatch, concat
 from scheduler.core.states import DEFER
 from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
 

@@ -9,7 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from scheduler.core.errors import JobValidationError
-from scheduler.core.jobs import CSV_COLUMNS, JOB_SCHEMA, JobBatch, parse_csv_rows, parse_job, parse_jobs, to_dicts
+from scheduler.core.jobs import JOB_SCHEMA, parse_job, parse_jobs
+from scheduler.core.job_csv import CSV_COLUMNS, parse_csv_rows
+from scheduler.core.job_batch import JobBatch, to_dicts
 from scheduler.placement.engine import BatchRecord, World
 from scheduler.service import decisions
 from scheduler.service.sessions import Session, SessionStore

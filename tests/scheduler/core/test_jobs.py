@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.core.jobs import JobBatch, concat, parse_csv, parse_job, parse_jobs, to_csv, to_dicts
+from scheduler.core.jobs import parse_job, parse_jobs
+from scheduler.core.job_csv import parse_csv, to_csv
+from scheduler.core.job_batch import JobBatch, concat, to_dicts
 from scheduler.core.errors import JobValidationError
 from scheduler.settings import ROOT
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from scheduler.placement.engine import EngineState, World, run_batch
 from scheduler.core.states import TIERS
-from scheduler.core.jobs import JobBatch
+from scheduler.core.job_batch import JobBatch
 from tests.scheduler.core.test_scoring import plain_scores
 
 
