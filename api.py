@@ -15,17 +15,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from scheduler.placement.world import build_world
 from scheduler.service.sessions import SessionStore
 from scheduler.settings import ROOT, Settings, get_settings
-from scheduler.placement.world import build_world
 from web import errors
+from web.middleware import BodySizeLimit, SessionHeaders
+from web.responses import BUILD, ORJSONResponse
 from web.routes import assets as routes_assets
 from web.routes import info as routes_info
 from web.routes import jobs as routes_jobs
 from web.routes import plan as routes_plan
 from web.routes import simulate as routes_sim
-from web.middleware import BodySizeLimit, SessionHeaders
-from web.responses import BUILD, ORJSONResponse
 from web.schemas.common import TAGS, operation_id
 from web.simulations import SimulationRunner
 from xai.explainer import build_explainer
@@ -45,9 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.world = world
         app.state.sessions = SessionStore(
-            world, settings.seed, settings.session_ttl_s, settings.max_sessions, settings.max_session_jobs, settings.max_total_jobs,
+            world,
+            settings.seed,
+            settings.session_ttl_s,
+            settings.max_sessions,
+            settings.max_session_jobs,
+            settings.max_total_jobs,
             default_scenario=settings.scenario,
-        )  # fmt: skip
+        )
         app.state.explainer = build_explainer(
             settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
         )
@@ -55,13 +60,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # which otherwise dominate the cost of building big responses (measured 3x on /run).
         gc.freeze()
         app.state.simulations = SimulationRunner(world, settings)
-        log.info("ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed)
+        log.info(
+            "ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed
+        )
         yield
         app.state.simulations.shutdown()  # running simulations stop at their next chunk
 
-    app = FastAPI(title="TaskPilot", version=BUILD.split("-")[-1], lifespan=lifespan, default_response_class=ORJSONResponse,
-                  description="Carbon-aware, explainable job scheduler.", openapi_tags=TAGS,
-                  generate_unique_id_function=operation_id)  # fmt: skip
+    app = FastAPI(
+        title="TaskPilot",
+        version=BUILD.split("-")[-1],
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        description="Carbon-aware, explainable job scheduler.",
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
+    )
     app.add_middleware(SessionHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)

@@ -22,8 +22,13 @@ RESULTS = Path(__file__).with_name("results.json")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="TaskPilot benchmarks (see bench/README.md).")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, smaller batches (under a minute)")
-    parser.add_argument("--only", action="append", choices=list(BENCHMARKS), metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(BENCHMARKS),
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--out", type=Path, help="write results here (default: bench/results.json for a full run, nowhere otherwise)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL

@@ -17,7 +17,14 @@ from bench.report import Figure
 from bench.sizes import Plan
 
 BENCHMARKS: dict[str, Callable[[Plan], list[Figure]]] = {
-    "engine": engine, "agent_loop": agent_loop, "run_full": run_full, "run_compact": run_compact, "peak_rss": peak_rss,
-    "startup": startup, "concurrency": concurrency, "simulate": simulate, "plan": plan_case,
+    "engine": engine,
+    "agent_loop": agent_loop,
+    "run_full": run_full,
+    "run_compact": run_compact,
+    "peak_rss": peak_rss,
+    "startup": startup,
+    "concurrency": concurrency,
+    "simulate": simulate,
+    "plan": plan_case,
     "dashboard": dashboard,
-}  # fmt: skip
+}

@@ -74,12 +74,17 @@ def format_table(figures: list[Figure]) -> str:
     header = ("figure", "median", "min", "max", "unit", "n", "target", "pass")
     rows = [header] + [
         (
-            f.name, show_number(f.median), show_number(min(f.samples)), show_number(max(f.samples)), f.unit, str(len(f.samples)),
+            f.name,
+            show_number(f.median),
+            show_number(min(f.samples)),
+            show_number(max(f.samples)),
+            f.unit,
+            str(len(f.samples)),
             "" if f.target is None else f"{f.target.op} {show_number(f.target.value)}",
             {True: "PASS", False: "FAIL", None: "-"}[f.passed],
         )
         for f in figures
-    ]  # fmt: skip
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     right = {1, 2, 3, 5, 6}
     lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]

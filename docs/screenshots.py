@@ -26,9 +26,15 @@ from bench.workload import SEED, make_jobs  # noqa: E402
 DOCS = ROOT / "docs"
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SESSION_SEED = 7
 SIMULATION_SEED = 7
 SETTLED = "() => ['done', 'failed', 'cancelled', 'error'].includes(document.body.dataset.simState)"

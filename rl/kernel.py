@@ -50,10 +50,29 @@ def _library() -> ctypes.CDLL | None:
             continue
         fn = lib.run_sequence
         fn.restype = ctypes.c_int64
-        fn.argtypes = [ctypes.c_int, _ptr, ctypes.c_int64, _ptr, ctypes.c_int64, _ptr, _ptr, _ptr,
-                       ctypes.c_double, ctypes.c_double, ctypes.c_double,
-                       ctypes.c_double, ctypes.c_double, ctypes.c_double,
-                       _ptr, _ptr, _ptr, _ptr, ctypes.c_int64, _ptr, _ptr]  # fmt: skip
+        fn.argtypes = [
+            ctypes.c_int,
+            _ptr,
+            ctypes.c_int64,
+            _ptr,
+            ctypes.c_int64,
+            _ptr,
+            _ptr,
+            _ptr,
+            ctypes.c_double,
+            ctypes.c_double,
+            ctypes.c_double,
+            ctypes.c_double,
+            ctypes.c_double,
+            ctypes.c_double,
+            _ptr,
+            _ptr,
+            _ptr,
+            _ptr,
+            ctypes.c_int64,
+            _ptr,
+            _ptr,
+        ]
         return lib
     log.warning("no C kernel for the agents (no working C compiler); using the slower Python loop")
     return None
@@ -109,13 +128,28 @@ def run_sequence(
         assert allowed.shape == (m, pool) and allowed.any(axis=1).all(), "every job must be allowed some server"
         allowed = np.ascontiguousarray(allowed, dtype=np.uint8)
     steps = lib.run_sequence(
-        pool, weights.ctypes.data, agent.steps, pool_loads.ctypes.data, m,
-        static.ctypes.data, quality.ctypes.data, draws.ctypes.data, overload_weight, cfg.lr, cfg.gamma,
-        cfg.eps_start, cfg.eps_floor, float(cfg.eps_decay_steps),
-        actions.ctypes.data, q_values.ctypes.data, rewards.ctypes.data, explored.ctypes.data,
-        episode_len, None if episode_loads is None else episode_loads.ctypes.data,
+        pool,
+        weights.ctypes.data,
+        agent.steps,
+        pool_loads.ctypes.data,
+        m,
+        static.ctypes.data,
+        quality.ctypes.data,
+        draws.ctypes.data,
+        overload_weight,
+        cfg.lr,
+        cfg.gamma,
+        cfg.eps_start,
+        cfg.eps_floor,
+        float(cfg.eps_decay_steps),
+        actions.ctypes.data,
+        q_values.ctypes.data,
+        rewards.ctypes.data,
+        explored.ctypes.data,
+        episode_len,
+        None if episode_loads is None else episode_loads.ctypes.data,
         None if allowed is None else allowed.ctypes.data,
-    )  # fmt: skip
+    )
     agent.weights[:] = weights
     agent.steps = int(steps)
     loads[:] = pool_loads.tolist()

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from scheduler.placement.pretrain import pretrain_agents
-from scheduler.data.datasets import Datasets, load_datasets
-from scheduler.placement.engine import World
 from scheduler.core.fleet import build_fleet
-from scheduler.settings import ROOT
+from scheduler.data.datasets import Datasets, load_datasets
 from scheduler.data.signals import build_signals
+from scheduler.placement.engine import World
+from scheduler.placement.pretrain import pretrain_agents
+from scheduler.settings import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def world(datasets: Datasets) -> World:
 @pytest.fixture(scope="session")
 def grid_world() -> World:
     """A world whose grid scenario can be built (on first use), with quick pre-training."""
-    from scheduler.settings import Settings
     from scheduler.placement.world import build_world
+    from scheduler.settings import Settings
 
     return build_world(Settings(data_dir=ROOT / "dataset_rl", pretrain_episodes=100, seed=7))

@@ -22,16 +22,48 @@ LAYERS: dict[str, set[str]] = {
     "scheduler.data": {"scheduler.core"},
     "scheduler.timeshift": {"scheduler.data", "scheduler.core"},
     "scheduler.placement": {"scheduler.timeshift", "scheduler.data", "scheduler.core", "scheduler.settings", "rl"},
-    "scheduler.service": {"scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core", "scheduler.settings",
-                          "rl", "xai"},  # fmt: skip
+    "scheduler.service": {
+        "scheduler.placement",
+        "scheduler.timeshift",
+        "scheduler.data",
+        "scheduler.core",
+        "scheduler.settings",
+        "rl",
+        "xai",
+    },
     "scheduler.sim": {"scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core", "rl"},
-    "scheduler.studies": {"scheduler.sim", "scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core",
-                          "scheduler.settings", "rl"},  # fmt: skip
-    "scheduler.cli": {"scheduler.studies", "scheduler.sim", "scheduler.placement", "scheduler.timeshift", "scheduler.data",
-                      "scheduler.core", "scheduler.settings", "rl"},  # fmt: skip
+    "scheduler.studies": {
+        "scheduler.sim",
+        "scheduler.placement",
+        "scheduler.timeshift",
+        "scheduler.data",
+        "scheduler.core",
+        "scheduler.settings",
+        "rl",
+    },
+    "scheduler.cli": {
+        "scheduler.studies",
+        "scheduler.sim",
+        "scheduler.placement",
+        "scheduler.timeshift",
+        "scheduler.data",
+        "scheduler.core",
+        "scheduler.settings",
+        "rl",
+    },
     "scheduler.main": {"scheduler.cli"},  # `python -m scheduler` (scheduler/__main__.py)
-    "web": {"scheduler.service", "scheduler.studies", "scheduler.sim", "scheduler.placement", "scheduler.timeshift",
-            "scheduler.data", "scheduler.core", "scheduler.settings", "rl", "xai"},  # fmt: skip
+    "web": {
+        "scheduler.service",
+        "scheduler.studies",
+        "scheduler.sim",
+        "scheduler.placement",
+        "scheduler.timeshift",
+        "scheduler.data",
+        "scheduler.core",
+        "scheduler.settings",
+        "rl",
+        "xai",
+    },
     "api": {"web", "scheduler.service", "scheduler.placement", "scheduler.settings", "xai"},
 }
 """Package -> the packages it may import. `web` may reach the studies (POST /simulate runs them); nothing

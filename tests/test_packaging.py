@@ -213,14 +213,10 @@ def test_dockerfile_cmd_runs_uvicorn_on_8000_by_default():
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if port_env is not None:
             env["PORT"] = port_env
-        out = subprocess.run(
-            ["sh", "-c", "echo " + script], env=env, capture_output=True, text=True, check=True
-        ).stdout.split()
+        out = subprocess.run(["sh", "-c", "echo " + script], env=env, capture_output=True, text=True, check=True).stdout.split()
         assert out == ["uvicorn", "api:app", "--host", "0.0.0.0", "--port", "8000"]
     # ...and a platform-provided PORT wins.
-    out = subprocess.run(
-        ["sh", "-c", "echo " + script], env={"PORT": "10000"}, capture_output=True, text=True, check=True
-    ).stdout.split()
+    out = subprocess.run(["sh", "-c", "echo " + script], env={"PORT": "10000"}, capture_output=True, text=True, check=True).stdout.split()
     assert out[-2:] == ["--port", "10000"]
 
 
@@ -241,11 +237,7 @@ def test_dockerfile_copies_existing_paths():
 
 
 def test_dockerignore_keeps_the_image_small_but_complete():
-    patterns = [
-        line.strip().rstrip("/")
-        for line in read(".dockerignore").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    patterns = [line.strip().rstrip("/") for line in read(".dockerignore").splitlines() if line.strip() and not line.startswith("#")]
     for needed in (".venv", ".git", "tests"):
         assert needed in patterns
     assert any("__pycache__" in p for p in patterns)
@@ -294,11 +286,7 @@ def test_env_example_matches_settings_model(monkeypatch):
 
 
 def _requirement_lines(rel: str) -> list[str]:
-    return [
-        line.split("#", 1)[0].strip()
-        for line in read(rel).splitlines()
-        if line.split("#", 1)[0].strip()
-    ]
+    return [line.split("#", 1)[0].strip() for line in read(rel).splitlines() if line.split("#", 1)[0].strip()]
 
 
 def test_requirements_are_pinned():
@@ -307,8 +295,7 @@ def test_requirements_are_pinned():
     for line in lines:
         assert pin.match(line), f"requirements.txt: not pinned with ==: {line!r}"
     names = {re.split(r"[\[=]", line)[0].lower() for line in lines}
-    for needed in ("fastapi", "uvicorn", "numpy", "pydantic",
-                   "pydantic-settings", "python-multipart", "orjson", "groq"):
+    for needed in ("fastapi", "uvicorn", "numpy", "pydantic", "pydantic-settings", "python-multipart", "orjson", "groq"):
         assert needed in names
 
 

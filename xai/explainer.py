@@ -148,9 +148,7 @@ class Explainer:
         return Explanation(render(facts) if text is None else text, "template", note)
 
 
-def build_explainer(
-    api_key: str | None, model: str, timeout_s: float, base_url: str | None, cache_size: int
-) -> Explainer:
+def build_explainer(api_key: str | None, model: str, timeout_s: float, base_url: str | None, cache_size: int) -> Explainer:
     """An Explainer backed by Groq, or template-only when `api_key` is missing or blank."""
     if not api_key or not api_key.strip():
         return Explainer(None, cache_size)

@@ -41,9 +41,7 @@ class GroqClient:
 
         self._groq = groq
         # The caller's own fallback and cool-down handle failures; SDK retries would multiply latency.
-        self._client = self._groq.Groq(
-            api_key=api_key, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout_s, max_retries=0
-        )
+        self._client = self._groq.Groq(api_key=api_key, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout_s, max_retries=0)
 
     def complete(self, prompt: str) -> str:
         """The model's answer to `prompt`, stripped; raises `LLMError` on any failure or empty answer."""
@@ -112,8 +110,10 @@ def build_prompt(facts: DecisionFacts, template_text: str) -> str:
 
 def _carbon_line(facts: DecisionFacts) -> str:
     if facts.intensity_g_per_kwh == facts.intensity_g_per_kwh:  # not NaN: real grid data
-        return (f"Grid carbon: {facts.carbon_band} across the pool's grids; each server draws power from its own grid, and the"
-                " CO2 scores compare real average carbon intensity (gCO2eq/kWh) over the job's runtime.")  # fmt: skip
+        return (
+            f"Grid carbon: {facts.carbon_band} across the pool's grids; each server draws power from its own grid, and the"
+            " CO2 scores compare real average carbon intensity (gCO2eq/kWh) over the job's runtime."
+        )
     return f"Carbon: {facts.carbon_band} (a unitless 0-1 proxy factor of {facts.carbon_factor:.2f}, the same for every server)."
 
 

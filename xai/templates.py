@@ -57,7 +57,8 @@ class DecisionFacts(NamedTuple):
     price_cost: float
     """Cost of the job on the chosen server, in currency units."""
     intensity_g_per_kwh: float = float("nan")
-    """Average grid carbon intensity on the chosen server in the hour before submission (the latest reading), gCO2eq/kWh (grid scenario); NaN for the proxy."""
+    """Average grid carbon intensity on the chosen server in the hour before submission (the latest reading),
+    gCO2eq/kWh (grid scenario); NaN for the proxy."""
     when: str = ""
     """The "When:" sentence (xai.when.describe) of a grid decision: when and how it runs; empty otherwise."""
 
@@ -236,30 +237,48 @@ def render_many(
         others = np.where(np.arange(size) == chosen[:, None], -np.inf, parts[:, 4, :])
         rival = others.argmax(axis=1)  # best other server, lowest index on ties
         gap = score - parts[rows, 4, rival]
-        pieces.append([
-            f"; the runner-up, {r}, scored {g:.2f} lower." if g >= 0.0 else f", although {r} scored {-g:.2f} higher."
-            for r, g in zip(names[rival].tolist(), gap.tolist())
-        ])  # fmt: skip
+        pieces.append(
+            [
+                f"; the runner-up, {r}, scored {g:.2f} lower." if g >= 0.0 else f", although {r} scored {-g:.2f} higher."
+                for r, g in zip(names[rival].tolist(), gap.tolist())
+            ]
+        )
     chosen_names = names[chosen].tolist()
     if intensity_g_per_kwh is None or np.isnan(intensity_g_per_kwh).all():  # the proxy: inlined, it is on /run's hot path
-        levels = [f" The carbon proxy was {b} (factor {cf:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(b, '')};" for b, cf in zip(carbon_band, carbon_factor.tolist())]
+        levels = [
+            f" The carbon proxy was {b} (factor {cf:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(b, '')};"
+            for b, cf in zip(carbon_band, carbon_factor.tolist())
+        ]
     else:
-        levels = [_carbon_level(b, cf, g, c) for b, cf, g, c in zip(carbon_band, carbon_factor.tolist(), intensity_g_per_kwh.tolist(), chosen_names)]
-    pieces.append([f"{lv} on {c} the job uses {e:.4f} kWh and emits {k:.4f} kg CO2." for lv, c, e, k in zip(levels, chosen_names, energy_kwh.tolist(), co2_kg.tolist())])
+        levels = [
+            _carbon_level(b, cf, g, c)
+            for b, cf, g, c in zip(carbon_band, carbon_factor.tolist(), intensity_g_per_kwh.tolist(), chosen_names)
+        ]
+    pieces.append(
+        [
+            f"{lv} on {c} the job uses {e:.4f} kWh and emits {k:.4f} kg CO2."
+            for lv, c, e, k in zip(levels, chosen_names, energy_kwh.tolist(), co2_kg.tolist())
+        ]
+    )
     pieces.append(_agent_many(pool, chosen, loads, q_values, explored))
     return ["".join(texts) for texts in zip(*pieces)]
 
 
 def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chosen: str, energy_kwh: float, co2_kg: float) -> str:
     """The carbon clause: the proxy factor, or the real average intensity when there is one."""
-    return f"{_carbon_level(band, factor, intensity_g_per_kwh, chosen)} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2."
+    return (
+        f"{_carbon_level(band, factor, intensity_g_per_kwh, chosen)} on {chosen} the job uses {energy_kwh:.4f} kWh and emits "
+        f"{co2_kg:.4f} kg CO2."
+    )
 
 
 def _carbon_level(band: str, factor: float, intensity_g_per_kwh: float, chosen: str) -> str:
     if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
         return (
-            f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh in the hour before submission, and the pool's grids"
-            f" were {band} on average (fixed scale: low below {GRID_BAND_EDGES_G[0]:.0f}, high from {GRID_BAND_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
+            f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh in the hour before submission, "
+            f"and the pool's grids"
+            f" were {band} on average (fixed scale: low below {GRID_BAND_EDGES_G[0]:.0f}, high from "
+            f"{GRID_BAND_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
         )
     return f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
 

@@ -4,24 +4,51 @@ explanation of the placement comes first and this sentence follows it (also afte
 """
 
 from scheduler.core.energy import ECO
-from scheduler.core.units import EPS
-from scheduler.core.states import BANDS, REASON_CRITICAL, REASON_ECO_LATE, REASON_HIGH_ECO, REASON_LOW, REASON_NO_ROOM, REASON_NOT_FLEXIBLE, REASON_NOW_GREENEST, REASON_TOO_SHORT
+from scheduler.core.states import (
+    BANDS,
+    REASON_CRITICAL,
+    REASON_ECO_LATE,
+    REASON_HIGH_ECO,
+    REASON_LOW,
+    REASON_NO_ROOM,
+    REASON_NOT_FLEXIBLE,
+    REASON_NOW_GREENEST,
+    REASON_TOO_SHORT,
+)
 from scheduler.core.timing import Timing, WhenConfig
+from scheduler.core.units import EPS
+
 
 def describe(
-    timing: Timing, zones: list[str], labels: list[str], finish: list[str], deadlines: list[str], config: WhenConfig,
+    timing: Timing,
+    zones: list[str],
+    labels: list[str],
+    finish: list[str],
+    deadlines: list[str],
+    config: WhenConfig,
     excluded: list[list[str]] | None = None,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """The "When:" sentence of each job's explanation: what was decided, the band and its numbers,
     and the forecast's part. labels / finish / deadlines: the clock labels of start, finish, deadline;
     excluded: per job, the pool servers placement left out because they could not finish in time."""
     eco = f"ECO mode ({ECO.core_fraction:.0%} of its cores at {ECO.frequency:.0%} clock: {ECO.slowdown:g}x the runtime at lower power)"
     texts = []
     columns = zip(
-        timing.reason.tolist(), timing.band.tolist(), timing.intensity_now_g.tolist(), timing.band_low_g.tolist(),
-        timing.band_high_g.tolist(), timing.saved_expected_kg.tolist(), timing.forecast_g.tolist(), timing.finish_h.tolist(),
-        timing.deadline_h.tolist(), zones, labels, finish, deadlines, range(len(timing)),
-    )  # fmt: skip
+        timing.reason.tolist(),
+        timing.band.tolist(),
+        timing.intensity_now_g.tolist(),
+        timing.band_low_g.tolist(),
+        timing.band_high_g.tolist(),
+        timing.saved_expected_kg.tolist(),
+        timing.forecast_g.tolist(),
+        timing.finish_h.tolist(),
+        timing.deadline_h.tolist(),
+        zones,
+        labels,
+        finish,
+        deadlines,
+        range(len(timing)),
+    )
     for reason, band, now, low, high, saved, fc, end, deadline, zone, start, finish_at, deadline_at, row in columns:
         grid = f"the {zone} grid's latest reading is {now:.0f} gCO2eq/kWh, {BANDS[band]} band (low below {low:.0f}, high from {high:.0f})"
         if reason == REASON_CRITICAL:
@@ -29,7 +56,11 @@ def describe(
         elif reason == REASON_LOW:
             text = f"When: now, in FAST mode: {grid}."
         elif reason == REASON_HIGH_ECO:
-            effect = f"it saves an expected {saved:.3g} kg CO2" if saved >= 0 else f"it is expected to emit {-saved:.3g} kg CO2 more (its longer runtime draws more idle power)"
+            effect = (
+                f"it saves an expected {saved:.3g} kg CO2"
+                if saved >= 0
+                else f"it is expected to emit {-saved:.3g} kg CO2 more (its longer runtime draws more idle power)"
+            )
             text = f"When: now, in {eco}: {grid}; {effect} against FAST mode."
         elif reason == REASON_ECO_LATE:
             text = f"When: now, in FAST mode: {grid}, but ECO mode would finish after the deadline {deadline_at}."
@@ -54,4 +85,3 @@ def describe(
             text += f" Left out because they could not finish by the deadline: {', '.join(excluded[row])}."
         texts.append(text)
     return texts
-

@@ -25,19 +25,27 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduler.studies import deferral
+from scheduler.core.errors import DatasetError
+from scheduler.core.fleet import build_fleet
 from scheduler.data import workloads
 from scheduler.data.datasets import load_datasets
-from scheduler.core.errors import DatasetError
-from scheduler.studies.placement import DATA_DIR, format_table, grid_inputs, run_evaluation, seed_streams, write_outputs
-from scheduler.sim.config import EvaluationConfig
-from scheduler.core.fleet import build_fleet
 from scheduler.data.grid import REGIONS_FILE
-from scheduler.settings import ROOT, Settings
 from scheduler.data.signals import build_signals
-from scheduler.sim.config import DEFAULT_PRETRAIN_EPISODES, DEFAULT_STARVATION_MIN, DEFERRAL_FORECASTS, DEFERRAL_REGIONS, POLICIES, DeferralConfig, resolve_seed
 from scheduler.data.workloads import DEFAULT_LOAD
 from scheduler.placement.world import build_world
+from scheduler.settings import ROOT, Settings
+from scheduler.sim.config import (
+    DEFAULT_PRETRAIN_EPISODES,
+    DEFAULT_STARVATION_MIN,
+    DEFERRAL_FORECASTS,
+    DEFERRAL_REGIONS,
+    POLICIES,
+    DeferralConfig,
+    EvaluationConfig,
+    resolve_seed,
+)
+from scheduler.studies import deferral
+from scheduler.studies.placement import DATA_DIR, format_table, grid_inputs, run_evaluation, seed_streams, write_outputs
 
 
 class ProgressBar:
@@ -59,9 +67,15 @@ class ProgressBar:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scheduler evaluate", description="Simulate placement policies (or deferral strategies) and compare them.")
-    parser.add_argument("--study", default="placement", choices=("placement", "deferral"), help="placement policies (default) or when-to-run strategies")
-    parser.add_argument("--workload", default="task", help="task | poisson | gaia-azure | gaia-pai | PATH.csv (default task; deferral: task | gaia-azure)")
+    parser = argparse.ArgumentParser(
+        prog="python -m scheduler evaluate", description="Simulate placement policies (or deferral strategies) and compare them."
+    )
+    parser.add_argument(
+        "--study", default="placement", choices=("placement", "deferral"), help="placement policies (default) or when-to-run strategies"
+    )
+    parser.add_argument(
+        "--workload", default="task", help="task | poisson | gaia-azure | gaia-pai | PATH.csv (default task; deferral: task | gaia-azure)"
+    )
     parser.add_argument("--scenario", default="grid", choices=("grid", "reference"))
     parser.add_argument("--policies", default="all", help=f"all, or a comma list of {','.join(POLICIES)}")
     parser.add_argument("--jobs", type=int, default=10_000)
@@ -73,10 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--power-curve", default="linear", choices=("linear", "specpower"))
     parser.add_argument("--starvation-min", type=float, default=DEFAULT_STARVATION_MIN)
     parser.add_argument("--windows", type=int, default=20, help="windows of jobs in the learning curve")
-    parser.add_argument("--pretrain-episodes", type=int, default=DEFAULT_PRETRAIN_EPISODES, help="pre-training episodes per tier agent (reference scenario, from the seed)")
+    parser.add_argument(
+        "--pretrain-episodes",
+        type=int,
+        default=DEFAULT_PRETRAIN_EPISODES,
+        help="pre-training episodes per tier agent (reference scenario, from the seed)",
+    )
     parser.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--regions", help=f"placement: server,zone CSV, each server's grid in the grid scenario (default {REGIONS_FILE} in --data-dir); deferral: a comma list of {','.join(DEFERRAL_REGIONS)} or all")
+    parser.add_argument(
+        "--regions",
+        help=(
+            f"placement: server,zone CSV, each server's grid in the grid scenario (default {REGIONS_FILE} in --data-dir); "
+            f"deferral: a comma list of {','.join(DEFERRAL_REGIONS)} or all"
+        ),
+    )
     add_deferral_arguments(parser)
     args = parser.parse_args(argv)
     if args.study == "deferral":
@@ -84,10 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     is_file = args.workload.endswith(".csv")
     try:
         config = EvaluationConfig(
-            workload="file" if is_file else args.workload, scenario=args.scenario, policies=args.policies, jobs=args.jobs,
-            seed=args.seed, load=args.load, start_hour=args.start_hour, basis=args.basis, power_curve=args.power_curve,
-            starvation_min=args.starvation_min, windows=args.windows, pretrain_episodes=args.pretrain_episodes,
-        )  # fmt: skip
+            workload="file" if is_file else args.workload,
+            scenario=args.scenario,
+            policies=args.policies,
+            jobs=args.jobs,
+            seed=args.seed,
+            load=args.load,
+            start_hour=args.start_hour,
+            basis=args.basis,
+            power_curve=args.power_curve,
+            starvation_min=args.starvation_min,
+            windows=args.windows,
+            pretrain_episodes=args.pretrain_episodes,
+        )
     except ValidationError as exc:
         parser.error("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors(include_url=False)))
     return _run_cli(args, config, Path(args.workload) if is_file else None)
@@ -111,10 +145,16 @@ def _run_cli(args: argparse.Namespace, config: EvaluationConfig, path: Path | No
         print(f"error: {exc}", file=sys.stderr)
         return 1
     write_outputs(result, args.out)
-    print(f"{result.workload['name']}: {result.workload['jobs']:,} jobs, {config.scenario} scenario ({result.clock['carbon_kind']}), seed {seed}")
+    print(
+        f"{result.workload['name']}: {result.workload['jobs']:,} jobs, {config.scenario} scenario ({result.clock['carbon_kind']}), "
+        f"seed {seed}"
+    )
     print(format_table(result))
     sim_s = sum(result.elapsed_s.values())
-    print(f"simulated in {sim_s:.1f} s ({time.perf_counter() - started:.1f} s with loading and pre-training); wrote {args.out}/results.json, results.csv, report.html")
+    print(
+        f"simulated in {sim_s:.1f} s ({time.perf_counter() - started:.1f} s with loading and pre-training); wrote "
+        f"{args.out}/results.json, results.csv, report.html"
+    )
     return 0
 
 
@@ -123,10 +163,16 @@ def world_settings(args: argparse.Namespace, config: EvaluationConfig) -> Settin
     CLI run. No pre-training: run_evaluation pre-trains the agents it runs from the evaluation's seed."""
     default = {name: info.default for name, info in Settings.model_fields.items()}
     return Settings(
-        seed=config.seed, data_dir=args.data_dir, cache_dir=ROOT / ".cache", regions_file=None if args.regions is None else Path(args.regions),
-        power_curve=config.power_curve, grid_basis=config.basis, pretrain_episodes=0,
-        grid_start=default["grid_start"], grid_minutes_per_job=default["grid_minutes_per_job"],
-    )  # fmt: skip
+        seed=config.seed,
+        data_dir=args.data_dir,
+        cache_dir=ROOT / ".cache",
+        regions_file=None if args.regions is None else Path(args.regions),
+        power_curve=config.power_curve,
+        grid_basis=config.basis,
+        pretrain_episodes=0,
+        grid_start=default["grid_start"],
+        grid_minutes_per_job=default["grid_minutes_per_job"],
+    )
 
 
 def add_deferral_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,10 +183,14 @@ def add_deferral_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--span-h", type=int, default=defaults.span_h, help="arrivals spread over this many hours")
     group.add_argument("--slack-h", type=float, default=defaults.slack_h, help="flexible jobs' slack before their deadline")
     group.add_argument("--urgency-mix", default=",".join(map(str, defaults.urgency_mix)), help="critical,normal,flexible shares")
-    group.add_argument("--interruptible-share", type=float, default=defaults.interruptible_share, help="share of flexible jobs that may be interrupted")
+    group.add_argument(
+        "--interruptible-share", type=float, default=defaults.interruptible_share, help="share of flexible jobs that may be interrupted"
+    )
     group.add_argument("--forecasts", default=",".join(defaults.forecasts), help=f"all, or a comma list of {','.join(DEFERRAL_FORECASTS)}")
     group.add_argument("--seeds", type=int, default=defaults.seeds, help="runs of the noisy forecast")
-    group.add_argument("--forecast-error", type=float, default=defaults.forecast_error, help="noisy forecast's error, a fraction of the series mean")
+    group.add_argument(
+        "--forecast-error", type=float, default=defaults.forecast_error, help="noisy forecast's error, a fraction of the series mean"
+    )
     group.add_argument("--bands", default=defaults.bands, help="threshold bands: 'p33,p67' (percentiles) or '140,260' (gCO2/kWh)")
     group.add_argument("--band-window-h", type=int, default=defaults.band_window_h, help="hours of history the percentile bands use")
     group.add_argument("--threshold-forecast", default=defaults.threshold_forecast, choices=("persistence", "perfect", "noisy"))
@@ -149,12 +199,24 @@ def add_deferral_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_deferral_cli(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     fields = {
-        "regions": args.regions or ",".join(DeferralConfig().regions), "workload": args.workload, "jobs": args.jobs, "seed": args.seed,
-        "start": args.start, "span_h": args.span_h, "slack_h": args.slack_h, "urgency_mix": args.urgency_mix,
-        "interruptible_share": args.interruptible_share, "forecasts": args.forecasts, "seeds": args.seeds, "forecast_error": args.forecast_error,
-        "bands": args.bands, "band_window_h": args.band_window_h, "threshold_forecast": args.threshold_forecast, "basis": args.basis,
+        "regions": args.regions or ",".join(DeferralConfig().regions),
+        "workload": args.workload,
+        "jobs": args.jobs,
+        "seed": args.seed,
+        "start": args.start,
+        "span_h": args.span_h,
+        "slack_h": args.slack_h,
+        "urgency_mix": args.urgency_mix,
+        "interruptible_share": args.interruptible_share,
+        "forecasts": args.forecasts,
+        "seeds": args.seeds,
+        "forecast_error": args.forecast_error,
+        "bands": args.bands,
+        "band_window_h": args.band_window_h,
+        "threshold_forecast": args.threshold_forecast,
+        "basis": args.basis,
         "power_curve": args.power_curve,
-    }  # fmt: skip
+    }
     try:
         config = DeferralConfig(**fields)
     except ValidationError as exc:
@@ -164,7 +226,9 @@ def _run_deferral_cli(parser: argparse.ArgumentParser, args: argparse.Namespace)
     try:
         data = load_datasets(args.data_dir, ROOT / ".cache")
         fleet, prices = build_fleet(data.servers), build_signals(data).energy_price
-        document = deferral.run_deferral(config, fleet, prices, data_dir=args.data_dir, cache_dir=ROOT / ".cache", shared_dir=args.shared_dir, progress=bar)
+        document = deferral.run_deferral(
+            config, fleet, prices, data_dir=args.data_dir, cache_dir=ROOT / ".cache", shared_dir=args.shared_dir, progress=bar
+        )
     except (DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -173,10 +237,16 @@ def _run_deferral_cli(parser: argparse.ArgumentParser, args: argparse.Namespace)
             bar.close()
     deferral.write_outputs(document, args.out)
     jobs = document["jobs"]
-    print(f"deferral study: {jobs['count']:,} {config.workload} jobs ({jobs['critical']:,} critical, {jobs['normal']:,} normal, {jobs['flexible']:,} flexible), seed {document['seed']}")
+    print(
+        f"deferral study: {jobs['count']:,} {config.workload} jobs ({jobs['critical']:,} critical, {jobs['normal']:,} normal, "
+        f"{jobs['flexible']:,} flexible), seed {document['seed']}"
+    )
     print(deferral.format_table(document))
     print(*(f"note: {note}" for note in document["notes"]), sep="\n")
-    print(f"studied in {document['elapsed_s']:.1f} s ({time.perf_counter() - started:.1f} s with loading); wrote {args.out}/results.json, results.csv")
+    print(
+        f"studied in {document['elapsed_s']:.1f} s ({time.perf_counter() - started:.1f} s with loading); wrote "
+        f"{args.out}/results.json, results.csv"
+    )
     return 0
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from scheduler.data.carbon_series import UNITS, check_step
 from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
+from scheduler.data.carbon_series import UNITS, check_step
 from scheduler.timeshift.forecast import FORECASTS
 from scheduler.timeshift.inputs import PlanInputError, describe, read_jobs_csv
 from scheduler.timeshift.requests import plan_request

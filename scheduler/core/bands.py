@@ -45,14 +45,14 @@ class BandPolicy:
             raise ValueError(f"band kind must be absolute or percentile, got {self.kind!r}")
         if not self.low < self.high:
             raise ValueError(f"band thresholds must rise: low {self.low} < high {self.high}")
-        if self.kind == "percentile" and not (0 <= self.low and self.high <= 100):
+        if self.kind == "percentile" and not (self.low >= 0 and self.high <= 100):
             raise ValueError("band percentiles must lie in 0..100")
         if self.window_h < 1:
             raise ValueError("the band window needs at least one hour")
 
     @classmethod
     def parse(cls, text: str, window_h: int = 168) -> "BandPolicy":
-        """"p33,p67" (percentiles of the recent signal) or "140,260" (gCO2/kWh)."""
+        """ "p33,p67" (percentiles of the recent signal) or "140,260" (gCO2/kWh)."""
         parts = [p.strip().lower() for p in text.split(",")]
         try:
             if len(parts) != 2:

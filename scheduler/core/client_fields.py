@@ -91,8 +91,10 @@ def _disagreement(value: Any, alias_value: Any, field: str, alias: str) -> str |
         return f"{alias} (an alias of {field}) must be a number; got {short(alias_value)}: fields {field} and {alias}"
     if a is None or a == b or (math.isnan(a) and math.isnan(b)):
         return None
-    return f"{field} ({short(value)}) and its alias {alias} ({short(alias_value)}) disagree; give one, or the same number in both: " \
+    return (
+        f"{field} ({short(value)}) and its alias {alias} ({short(alias_value)}) disagree; give one, or the same number in both: "
         f"fields {field} and {alias}"
+    )
 
 
 _FLOAT = TypeAdapter(float)

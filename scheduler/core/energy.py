@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.core.units import kwh
 from scheduler.core.fleet import Fleet
+from scheduler.core.units import kwh
 
 REF_CORES = 16.0
 """cpu = 100 % means all cores of a 16-core machine (the fleet's middle servers have 16)."""
@@ -110,7 +110,6 @@ def build_machines(fleet: Fleet, curve: np.ndarray | None = None) -> Machines:
     return Machines(fleet.cores, fleet.gpus, fleet.cpu_rate, fleet.gpu_rate, fleet.p_idle_w, fleet.p_peak_w, curve)
 
 
-
 def job_work(
     cpu: np.ndarray,
     memory: np.ndarray,
@@ -160,4 +159,3 @@ def power_w(m: Machines, w: Work, mode: Mode = FAST) -> np.ndarray:
 def energy_kwh(m: Machines, w: Work, mode: Mode = FAST) -> np.ndarray:
     """(n_jobs, n_servers) kWh in `mode`: watts x minutes / 60 (-> Wh) / 1000 (-> kWh)."""
     return kwh(power_w(m, w, mode), runtime_min(m, w) * mode.slowdown)
-

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
-
 @dataclass(frozen=True)
 class ServerTable:
     """Rows of Server_L.xlsx in file order; power in watts."""
@@ -68,4 +66,3 @@ def build_fleet(table: ServerTable) -> Fleet:
         cpu_rate=cpu_rate,
         gpu_rate=gpu_rate,
     )
-

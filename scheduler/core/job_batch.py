@@ -59,15 +59,31 @@ class JobBatch:
         if unknown:
             raise TypeError(f"unknown JobBatch fields: {sorted(unknown)}")
         defaults = {f: np.full(n, np.nan) for f in OPTIONAL + ("deadline_min",)}
-        defaults |= {"urgency": np.full(n, 1, np.int8), "interruptible": np.zeros(n, np.bool_), "deadline_at": np.full(n, np.datetime64("NaT"), "datetime64[m]")}
+        defaults |= {
+            "urgency": np.full(n, 1, np.int8),
+            "interruptible": np.zeros(n, np.bool_),
+            "deadline_at": np.full(n, np.datetime64("NaT"), "datetime64[m]"),
+        }
         columns = {"tier": tier, "latency": latency, "cpu": cpu, "memory": memory, **defaults, **optional}
         return cls(*(np.asarray(columns[f]).astype(d, copy=False) for f, d in zip(FIELDS, DTYPES)), client_job_id=ids)
 
 
 FIELDS = (
-    "tier", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity", "power_w",
-    "deadline_min", "urgency", "interruptible", "deadline_at",
-)  # fmt: skip
+    "tier",
+    "latency",
+    "cpu",
+    "memory",
+    "estimated_kwh",
+    "co2_kg",
+    "duration_min",
+    "size",
+    "intensity",
+    "power_w",
+    "deadline_min",
+    "urgency",
+    "interruptible",
+    "deadline_at",
+)
 DTYPES = (np.int8, np.int8, *(np.float64,) * 9, np.int8, np.bool_, "datetime64[m]")
 OPTIONAL = FIELDS[4:10]
 """Optional numbers, NaN when absent."""
@@ -90,15 +106,29 @@ def to_dicts(batch: JobBatch) -> list[dict[str, Any]]:
     optional = [getattr(batch, f).tolist() for f in OPTIONAL]
     ids = [None] * len(batch) if batch.client_job_id is None else batch.client_job_id.tolist()
     return [
-        {"priority": TIERS[t], "latency": None if lat < 0 else LATENCIES[lat], "cpu": c, "memory": m, "urgency": URGENCIES[u],
-         **{f: v for f, v in zip(OPTIONAL, extra) if v == v},  # NaN (not given) is left out
-         **({"deadline": d} if d is not None else {}), **({"interruptible": True} if stop else {}),
-         **({"client_job_id": cid} if cid is not None else {})}
+        {
+            "priority": TIERS[t],
+            "latency": None if lat < 0 else LATENCIES[lat],
+            "cpu": c,
+            "memory": m,
+            "urgency": URGENCIES[u],
+            **{f: v for f, v in zip(OPTIONAL, extra) if v == v},  # NaN (not given) is left out
+            **({"deadline": d} if d is not None else {}),
+            **({"interruptible": True} if stop else {}),
+            **({"client_job_id": cid} if cid is not None else {}),
+        }
         for t, lat, c, m, u, d, stop, cid, *extra in zip(
-            batch.tier.tolist(), batch.latency.tolist(), batch.cpu.tolist(), batch.memory.tolist(), batch.urgency.tolist(),
-            deadline_texts(batch), batch.interruptible.tolist(), ids, *optional,
+            batch.tier.tolist(),
+            batch.latency.tolist(),
+            batch.cpu.tolist(),
+            batch.memory.tolist(),
+            batch.urgency.tolist(),
+            deadline_texts(batch),
+            batch.interruptible.tolist(),
+            ids,
+            *optional,
         )
-    ]  # fmt: skip
+    ]
 
 
 def deadline_texts(batch: JobBatch) -> list[float | str | None]:

@@ -16,9 +16,21 @@ from scheduler.core.states import LATENCIES, TIERS, URGENCIES
 
 CSV_REQUIRED = ("priority", "cpu", "memory")
 CSV_COLUMNS = (
-    "priority", "latency", "cpu", "memory", "estimated_kwh", "co2_kg", "duration_min", "size", "intensity",
-    "power_w", "urgency", "deadline", "interruptible", "job_id",
-)  # fmt: skip
+    "priority",
+    "latency",
+    "cpu",
+    "memory",
+    "estimated_kwh",
+    "co2_kg",
+    "duration_min",
+    "size",
+    "intensity",
+    "power_w",
+    "urgency",
+    "deadline",
+    "interruptible",
+    "job_id",
+)
 
 
 def parse_csv(data: bytes) -> JobBatch:
@@ -31,7 +43,9 @@ def parse_csv_rows(data: bytes) -> tuple[JobBatch, list[int]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise JobValidationError([{"row": None, "field": None, "message": f"file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from None
+        raise JobValidationError(
+            [{"row": None, "field": None, "message": f"file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader, [])]
@@ -75,9 +89,15 @@ def parse_csv_rows(data: bytes) -> tuple[JobBatch, list[int]]:
 def _check_header(header: list[str]) -> list[dict[str, Any]]:
     if not header:
         return [{"row": 1, "field": None, "message": "the file is empty; expected a header row: priority,latency,cpu,memory"}]
-    errors = [{"row": 1, "field": c, "message": f"required column {c!r} is missing"} for c in CSV_REQUIRED if c not in header and not (c == "cpu" and "cpu_util" in header) and not (c == "memory" and "mem" in header)]
+    errors = [
+        {"row": 1, "field": c, "message": f"required column {c!r} is missing"}
+        for c in CSV_REQUIRED
+        if c not in header and not (c == "cpu" and "cpu_util" in header) and not (c == "memory" and "mem" in header)
+    ]
     allowed = set(CSV_COLUMNS) | {"cpu_util", "mem"}
-    errors += [{"row": 1, "field": c, "message": f"unknown column {c!r}; allowed: {', '.join(CSV_COLUMNS)}"} for c in header if c not in allowed]
+    errors += [
+        {"row": 1, "field": c, "message": f"unknown column {c!r}; allowed: {', '.join(CSV_COLUMNS)}"} for c in header if c not in allowed
+    ]
     if len(set(header)) != len(header):
         errors.append({"row": 1, "field": None, "message": "duplicate column names in the header"})
     return errors
@@ -92,8 +112,10 @@ def to_csv(batch: JobBatch) -> str:
     optional = np.column_stack([getattr(batch, f) for f in OPTIONAL]) if len(batch) else np.empty((0, len(OPTIONAL)))
     ids = [None] * len(batch) if batch.client_job_id is None else batch.client_job_id.tolist()
     timing = zip(batch.urgency.tolist(), deadline_texts(batch), batch.interruptible.tolist(), ids)
-    for t, l, c, m, extra, (u, d, stop, cid) in zip(batch.tier, batch.latency, batch.cpu, batch.memory, optional, timing):
+    for t, lat, c, m, extra, (u, d, stop, cid) in zip(batch.tier, batch.latency, batch.cpu, batch.memory, optional, timing):
         numbers = ("" if np.isnan(x) else repr(float(x)) for x in extra)
         when = (URGENCIES[u], "" if d is None else d, "true" if stop else "")
-        writer.writerow([TIERS[t], "" if l < 0 else LATENCIES[l], repr(float(c)), repr(float(m)), *numbers, *when, "" if cid is None else cid])
+        writer.writerow(
+            [TIERS[t], "" if lat < 0 else LATENCIES[lat], repr(float(c)), repr(float(m)), *numbers, *when, "" if cid is None else cid]
+        )
     return out.getvalue()

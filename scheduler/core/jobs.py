@@ -15,8 +15,8 @@ typo is caught rather than ignored. A batch is all or nothing: `JobValidationErr
 {index or row, field, message}.
 """
 
-from datetime import datetime, timezone
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, NotRequired
 
 import numpy as np
 import orjson
@@ -29,13 +29,13 @@ from pydantic import (
     ValidationError,
     with_config,
 )
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from scheduler.core.client_fields import ALIASES, CLIENT_ID_RULE, ClientId, client_ids, merge_aliases
 from scheduler.core.client_fields import short as _short
 from scheduler.core.errors import JobValidationError
+from scheduler.core.job_batch import OPTIONAL, JobBatch
 from scheduler.core.states import LATENCIES, TIERS, URGENCIES
-from scheduler.core.job_batch import JobBatch, OPTIONAL
 
 MAX_DEADLINE_MIN = 43_200.0
 """A deadline at most 30 days after submission (the planner's search window grows with it)."""
@@ -64,13 +64,24 @@ class JobIn(TypedDict):
     memory: Annotated[_Percent, Field(validation_alias=AliasChoices("memory", "mem"), description="Memory demand, 0..100.")]
     estimated_kwh: NotRequired[Annotated[_Amount, Field(description="The client's own energy estimate, kWh (kept, not used).")]]
     co2_kg: NotRequired[Annotated[_Amount, Field(description="The client's own CO2 estimate, kg (kept, not used).")]]
-    duration_min: NotRequired[Annotated[_Minutes, Field(description="Runtime on the reference machine, minutes (grid scenario energy model).")]]
+    duration_min: NotRequired[
+        Annotated[_Minutes, Field(description="Runtime on the reference machine, minutes (grid scenario energy model).")]
+    ]
     size: NotRequired[Annotated[_Size, Field(description="Problem size as in the Hybrid ML seed (used when duration_min is absent).")]]
     intensity: NotRequired[Annotated[_Fraction, Field(description="Share of the work a GPU speeds up, 0..1 (speed-up 1 + 3 x intensity).")]]
     power_w: NotRequired[Annotated[_Watts, Field(description="The job's own power draw in FAST mode, W (else the energy model's).")]]
-    urgency: NotRequired[Annotated[_Urgency | None, Field(description="critical (never deferred or slowed), normal (default) or flexible (may wait for a greener hour).")]]
-    deadline: NotRequired[Annotated[_Deadline, Field(description="Latest finish: an ISO time (UTC) on the session's clock, or minutes after submission.")]]
-    interruptible: NotRequired[Annotated[bool | None, Field(description="May run in pieces (the cheapest hours) when deferred; default false.")]]
+    urgency: NotRequired[
+        Annotated[
+            _Urgency | None,
+            Field(description="critical (never deferred or slowed), normal (default) or flexible (may wait for a greener hour)."),
+        ]
+    ]
+    deadline: NotRequired[
+        Annotated[_Deadline, Field(description="Latest finish: an ISO time (UTC) on the session's clock, or minutes after submission.")]
+    ]
+    interruptible: NotRequired[
+        Annotated[bool | None, Field(description="May run in pieces (the cheapest hours) when deferred; default false.")]
+    ]
     job_id: NotRequired[Annotated[ClientId, Field(description="The client's own id (integer or string), answered as client_job_id.")]]
 
 
@@ -154,7 +165,7 @@ def _deadline(value: float | str | None) -> float | np.datetime64 | None:
     except ValueError:
         raise ValueError(f"must be minutes after submission or an ISO time such as 2023-01-01T06:00Z; got {_short(value)}") from None
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(UTC).replace(tzinfo=None)
     return np.datetime64(when, "m")
 
 
@@ -171,9 +182,22 @@ def _check_deadlines(jobs: list[JobIn]) -> list[dict[str, Any]]:
         if isinstance(deadline, float):
             duration = job.get("duration_min")
             if not 0 < deadline <= MAX_DEADLINE_MIN:  # NaN fails this too
-                errors.append({"index": i, "field": "deadline", "message": f"must be more than 0 and at most {MAX_DEADLINE_MIN:g} minutes after submission; got {deadline:g}"})
+                errors.append(
+                    {
+                        "index": i,
+                        "field": "deadline",
+                        "message": f"must be more than 0 and at most {MAX_DEADLINE_MIN:g} minutes after submission; got {deadline:g}",
+                    }
+                )
             elif duration is not None and deadline < duration:
-                errors.append({"index": i, "field": "deadline", "message": f"deadline ({deadline:g} min after submission) is before submission + duration_min ({duration:g} min): fields deadline and duration_min"})
+                errors.append(
+                    {
+                        "index": i,
+                        "field": "deadline",
+                        "message": f"deadline ({deadline:g} min after submission) is before submission + duration_min "
+                        "({duration:g} min): fields deadline and duration_min",
+                    }
+                )
     return errors
 
 
@@ -181,10 +205,16 @@ def _booleans_as_numbers(jobs: list[Any]) -> list[dict[str, Any]]:
     """pydantic's lax floats take true/false as 1.0/0.0; a job's numbers must be numbers. (A Python
     validator on the fields would cost 0.8 us per job on every batch, booleans or not.)"""
     return [
-        {"index": i, "field": "cpu" if key == "cpu_util" else "memory" if key == "mem" else key, "message": f"must be a number, not {str(job[key]).lower()}"}
-        for i, job in enumerate(jobs) if isinstance(job, dict)
-        for key in _NUMBER_FIELDS if isinstance(job.get(key), bool)
-    ]  # fmt: skip
+        {
+            "index": i,
+            "field": "cpu" if key == "cpu_util" else "memory" if key == "mem" else key,
+            "message": f"must be a number, not {str(job[key]).lower()}",
+        }
+        for i, job in enumerate(jobs)
+        if isinstance(job, dict)
+        for key in _NUMBER_FIELDS
+        if isinstance(job.get(key), bool)
+    ]
 
 
 def parse_job(payload: Any) -> JobBatch:
@@ -221,7 +251,7 @@ def _indexed(error: dict[str, Any]) -> dict[str, Any]:
 
 
 _TIER_CODE = {t: i for i, t in enumerate(TIERS)}
-_LATENCY_CODE = {l: i for i, l in enumerate(LATENCIES)}
+_LATENCY_CODE = {name: i for i, name in enumerate(LATENCIES)}
 _URGENCY_CODE = {u: i for i, u in enumerate(URGENCIES)}
 
 
@@ -233,17 +263,22 @@ def _to_batch(jobs: list[JobIn], present: tuple[str, ...] = _SCANNED) -> JobBatc
         # Exact spellings hit the dict directly; others (" Green") are normalised first.
         tier=np.array([tier[p] if p in tier else tier[p.strip().lower()] for p in [j["priority"] for j in jobs]], np.int8),
         latency=np.array(
-            [-1 if x is None else latency[x] if x in latency else latency[x.strip().lower()] for x in [j.get("latency") for j in jobs]], np.int8
+            [-1 if x is None else latency[x] if x in latency else latency[x.strip().lower()] for x in [j.get("latency") for j in jobs]],
+            np.int8,
         ),
         cpu=np.array([j["cpu"] for j in jobs], np.float64),
         memory=np.array([j["memory"] for j in jobs], np.float64),
         **{field: _optional(jobs, field) if field in present else np.full(n, np.nan) for field in OPTIONAL},
         deadline_min=np.array([d if isinstance(d, float) else np.nan for d in deadlines], np.float64) if deadlines else np.full(n, np.nan),
         urgency=np.array([_URGENCY_CODE[(u or "normal").strip().lower()] for u in [j.get("urgency") for j in jobs]], np.int8)
-        if "urgency" in present else np.full(n, _URGENCY_CODE["normal"], np.int8),
-        interruptible=np.array([bool(j.get("interruptible")) for j in jobs], np.bool_) if "interruptible" in present else np.zeros(n, np.bool_),
+        if "urgency" in present
+        else np.full(n, _URGENCY_CODE["normal"], np.int8),
+        interruptible=np.array([bool(j.get("interruptible")) for j in jobs], np.bool_)
+        if "interruptible" in present
+        else np.zeros(n, np.bool_),
         deadline_at=np.array([d if isinstance(d, np.datetime64) else np.datetime64("NaT") for d in deadlines], "datetime64[m]")
-        if deadlines else np.full(n, np.datetime64("NaT"), "datetime64[m]"),
+        if deadlines
+        else np.full(n, np.datetime64("NaT"), "datetime64[m]"),
         client_job_id=client_ids([j.get("job_id") for j in jobs]) if "job_id" in present else None,
     )
 
@@ -261,5 +296,3 @@ def _optional(jobs: list[JobIn], field: str) -> np.ndarray:
     """An optional number per job, NaN where absent."""
     values = [j.get(field) for j in jobs]  # type: ignore[misc]
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-

@@ -24,7 +24,9 @@ def prefix_sums(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def integral(cum: np.ndarray, values: np.ndarray, x: np.ndarray | float, *, rows: np.ndarray | None = None, wrap: bool = False) -> np.ndarray:
+def integral(
+    cum: np.ndarray, values: np.ndarray, x: np.ndarray | float, *, rows: np.ndarray | None = None, wrap: bool = False
+) -> np.ndarray:
     """Integral from 0 to `x` of the step function `values` whose prefix sums are `cum`.
 
     One series: values (n,), cum (n + 1,), x any shape. Many series, one per row: values (m, n),

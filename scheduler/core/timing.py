@@ -53,6 +53,21 @@ class Timing:
 
 
 _TIMING_ARRAYS = (
-    "band", "band_low_g", "band_high_g", "intensity_now_g", "action", "reason", "mode", "start_h", "finish_h",
-    "deadline_h", "co2_now_kg", "saved_expected_kg", "forecast_g", "energy_kwh", "runtime_min", "co2_kg", "intensity_g",
-)  # fmt: skip
+    "band",
+    "band_low_g",
+    "band_high_g",
+    "intensity_now_g",
+    "action",
+    "reason",
+    "mode",
+    "start_h",
+    "finish_h",
+    "deadline_h",
+    "co2_now_kg",
+    "saved_expected_kg",
+    "forecast_g",
+    "energy_kwh",
+    "runtime_min",
+    "co2_kg",
+    "intensity_g",
+)

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from functools import reduce
 
 import numpy as np
+
 from scheduler.core.errors import SeriesError
 
 UNITS = {"g_per_kwh": 1.0, "lbs_per_mwh": 0.45359237}

@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
+
 from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import ServerTable
 
@@ -213,4 +214,3 @@ def _column_index(ref: str) -> int:
 def _check(file: str, ok: bool, problem: str) -> None:
     if not ok:
         raise DatasetError(f"{file}: {problem}")
-

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.data.datasets import read_columns
 from scheduler.core.errors import DatasetError
+from scheduler.data.datasets import read_columns
 
 ZONES: tuple[str, ...] = ("BR", "ES", "NO", "US-CAL-CISO")
 """Electricity Maps zone ids shipped in dataset_rl/grid/<zone>.csv."""
@@ -106,4 +106,3 @@ def load_regions(path: Path, server_names: tuple[str, ...], zones: tuple[str, ..
     if missing:
         raise DatasetError(f"{path.name}: no zone for {', '.join(missing)}")
     return np.array([found[s] for s in server_names], dtype=np.intp)
-

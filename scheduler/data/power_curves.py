@@ -13,6 +13,7 @@ from scheduler.core.errors import DatasetError
 
 POWER_CURVE_FILE = "power_curve.csv"
 
+
 def load_power_curve(data_dir: Path) -> np.ndarray:
     """The SPECpower-median curve shipped in `data_dir`: (11,) from 0 at idle to 1 at full load."""
     path = data_dir / POWER_CURVE_FILE

@@ -13,7 +13,6 @@ import numpy as np
 from scheduler.data.datasets import Datasets
 
 
-
 @dataclass(frozen=True)
 class Signals:
     """Per-step series; index with `positions(t0, n)`."""
@@ -87,4 +86,3 @@ def min_max(values: np.ndarray) -> np.ndarray:
     """Scale to [0, 1]; a constant series maps to zeros."""
     lo, hi = float(values.min()), float(values.max())
     return (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values, dtype=np.float64)
-

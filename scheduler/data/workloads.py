@@ -26,12 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.data.datasets import TASK_FILE, read_columns
-from scheduler.core.errors import DatasetError
 from scheduler.core.energy import REF_CORES, REF_CPU_RATE, REF_MEMORY_GB, Work, job_work
+from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import Fleet
-from scheduler.core.states import TIERS
-from scheduler.core.states import LATENCIES
+from scheduler.core.states import LATENCIES, TIERS
+from scheduler.data.datasets import TASK_FILE, read_columns
 
 DEFAULT_LOAD = 0.7
 """Offered load of the busiest pool for generated arrivals (task trace, Poisson)."""
@@ -165,7 +164,9 @@ def gaia(name: str, n_jobs: int, fleet: Fleet, rng: np.random.Generator, data_di
     if n_jobs > GAIA_SAMPLE_ROWS:
         full = None if full_dir is None else full_dir / f"{trace}-100k.csv"
         if full is None or not full.is_file():
-            raise DatasetError(f"{name}: {n_jobs} jobs asked for, the shipped sample has {GAIA_SAMPLE_ROWS}; the full trace {full} is not there")
+            raise DatasetError(
+                f"{name}: {n_jobs} jobs asked for, the shipped sample has {GAIA_SAMPLE_ROWS}; the full trace {full} is not there"
+            )
         path = full
     workload = _gaia_columns(path, name, fleet, rng)
     if n_jobs > len(workload):
@@ -219,7 +220,11 @@ def _native_columns(path: Path, header: list[str], fleet: Fleet, rng: np.random.
     n = len(cols["cpu"])
     extra = _optional_numbers(path, optional, n)
     tier = _codes(path.name, "priority", cols["priority"], TIERS)
-    latency = _codes(path.name, "latency", cols["latency"], LATENCIES) if "latency" in cols else rng.integers(len(LATENCIES), size=n).astype(np.int8)
+    latency = (
+        _codes(path.name, "latency", cols["latency"], LATENCIES)
+        if "latency" in cols
+        else rng.integers(len(LATENCIES), size=n).astype(np.int8)
+    )
     _check_arrivals(path.name, "arrival_min", cols["arrival_min"])
     _check_values(path.name, "cpu", cols["cpu"], cols["cpu"] > 0, "> 0 (% of 16 cores)")
     _check_values(path.name, "memory", cols["memory"], cols["memory"] >= 0, ">= 0 (% of 64 GB)")
@@ -228,7 +233,9 @@ def _native_columns(path: Path, header: list[str], fleet: Fleet, rng: np.random.
     _check_values(path.name, "size", extra["size"], ~given["size"] | (extra["size"] > 0), "> 0 or empty")
     intensity = extra["intensity"]
     _check_values(path.name, "intensity", intensity, ~given["intensity"] | ((intensity >= 0) & (intensity <= 1)), "in [0, 1] or empty")
-    return Workload(path.stem, cols["arrival_min"], cols["cpu"], cols["memory"], extra["duration_min"], extra["size"], extra["intensity"], tier, latency)
+    return Workload(
+        path.stem, cols["arrival_min"], cols["cpu"], cols["memory"], extra["duration_min"], extra["size"], extra["intensity"], tier, latency
+    )
 
 
 def _optional_numbers(path: Path, names: tuple[str, ...], n: int) -> dict[str, np.ndarray]:

@@ -14,15 +14,14 @@ import numpy as np
 
 from rl.agent import TierAgent, run_sequence
 from rl.features import static_features
-from scheduler.core.errors import DatasetError
+from scheduler.core.errors import DatasetError, ScenarioUnavailable
 from scheduler.core.fleet import Fleet
-from scheduler.core.states import TIERS
 from scheduler.core.job_batch import JobBatch
-from scheduler.placement.scenario import ReferenceScenario, Scenario, StepMetrics
-from scheduler.core.timing import Timing
 from scheduler.core.scoring import TIER_WEIGHTS, pool_scores
+from scheduler.core.states import TIERS
+from scheduler.core.timing import Timing
 from scheduler.data.signals import Signals
-from scheduler.core.errors import ScenarioUnavailable
+from scheduler.placement.scenario import ReferenceScenario, Scenario, StepMetrics
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,16 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         energy_kwh, co2_kg, runtime_min, intensity = timing.energy_kwh, timing.co2_kg, timing.runtime_min, timing.intensity_g
         cost = energy_kwh * state.scenario.price_at(timing.start_h)
     record = BatchRecord(
-        state.scenario, job_ids, jobs, state.pointer, chosen, loads_before, q_values, explored, reward, rl_reward,
+        state.scenario,
+        job_ids,
+        jobs,
+        state.pointer,
+        chosen,
+        loads_before,
+        q_values,
+        explored,
+        reward,
+        rl_reward,
         energy_kwh=energy_kwh,
         cost=cost,
         co2_kg=co2_kg,
@@ -174,7 +182,7 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         dominant=dominant,
         dominant_is_best=dominant_is_best,
         timing=timing,
-    )  # fmt: skip
+    )
     state.pointer += n
     return record
 

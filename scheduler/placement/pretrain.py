@@ -11,11 +11,11 @@ import numpy as np
 from rl.agent import AgentConfig, TierAgent, run_sequence
 from rl.features import static_features
 from scheduler.core.fleet import Fleet
-from scheduler.core.states import TIERS
 from scheduler.core.job_batch import JobBatch
-from scheduler.placement.scenario import ReferenceScenario, Scenario
 from scheduler.core.scoring import pool_scores
+from scheduler.core.states import TIERS
 from scheduler.data.signals import Signals
+from scheduler.placement.scenario import ReferenceScenario, Scenario
 
 EPISODE_JOBS = 20
 """Jobs per pre-training episode."""

@@ -17,20 +17,19 @@ from typing import Protocol
 
 import numpy as np
 
-from scheduler.core import energy
-from scheduler.core.fleet import Fleet
-from scheduler.data.grid import SIGNAL_KIND, ZONE_NAMES, GridSeries
-from scheduler.core.series import StepSeries
-from scheduler.timeshift import policy as timeshift
-from scheduler.core.jobs import MAX_DEADLINE_MIN
-from scheduler.core.job_batch import JobBatch
-from scheduler.core.errors import JobValidationError
-from scheduler.core.scoring import ServerMetrics, server_metrics
-from scheduler.data.signals import Signals
-from scheduler.core.timing import Timing, WhenConfig
-from scheduler.core import units
+from scheduler.core import energy, units
 from scheduler.core.bands import GRID_FACTOR_SCALE_G
+from scheduler.core.errors import JobValidationError
+from scheduler.core.fleet import Fleet
+from scheduler.core.job_batch import JobBatch
+from scheduler.core.jobs import MAX_DEADLINE_MIN
+from scheduler.core.scoring import ServerMetrics, server_metrics
+from scheduler.core.series import StepSeries
+from scheduler.core.timing import Timing, WhenConfig
 from scheduler.core.units import INTENSITY_UNIT
+from scheduler.data.grid import SIGNAL_KIND, ZONE_NAMES, GridSeries
+from scheduler.data.signals import Signals
+from scheduler.timeshift import policy as timeshift
 
 SCENARIOS: tuple[str, str] = ("reference", "grid")
 
@@ -81,8 +80,11 @@ class ReferenceScenario:
         return None
 
     def describe(self) -> dict[str, object]:
-        return {"scenario": self.name, "signal": "unitless proxy 0..1 (steel-plant CO2 rank blended with time of day), not gCO2/kWh",
-                "energy_model": "seed: (P_idle + (P_peak - P_idle) x load) / 1000 kWh per job"}  # fmt: skip
+        return {
+            "scenario": self.name,
+            "signal": "unitless proxy 0..1 (steel-plant CO2 rank blended with time of day), not gCO2/kWh",
+            "energy_model": "seed: (P_idle + (P_peak - P_idle) x load) / 1000 kWh per job",
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,9 +137,19 @@ class GridScenario:
         fast = self.power_w(work, jobs)[rows, chosen]
         eco = self.power_w(work, jobs, energy.ECO)[rows, chosen]
         return timeshift.plan_when(
-            self.when, self.zone_series, step.hour, self.server_zone[chosen], jobs.urgency, jobs.deadline_min,
-            jobs.interruptible, step.runtime_min[rows, chosen], fast, eco, energy.ECO.slowdown, rng,
-        )  # fmt: skip
+            self.when,
+            self.zone_series,
+            step.hour,
+            self.server_zone[chosen],
+            jobs.urgency,
+            jobs.deadline_min,
+            jobs.interruptible,
+            step.runtime_min[rows, chosen],
+            fast,
+            eco,
+            energy.ECO.slowdown,
+            rng,
+        )
 
     def resolve_deadlines(self, jobs: JobBatch, first: int) -> JobBatch:
         """`jobs` with deadlines given as times turned into minutes after each job's submission, job i
@@ -211,14 +223,19 @@ class GridScenario:
             "server_zones": {name: self.zone_of(s) for s, name in enumerate(self.fleet.names)},
             "clock_start_utc": self.clock_label(float(self.hour_at(0))),
             "minutes_per_job": self.minutes_per_job,
-            "energy_model": "physical: runtime from the job's work and the server's cores and speed; power = core share x P_idle + (P_peak - P_idle) x curve(share), the job alone on the server",
+            "energy_model": "physical: runtime from the job's work and the server's cores and speed; power = core share x P_idle + "
+            "(P_peak - P_idle) x curve(share), the job alone on the server",
             "power_curve": "linear" if np.allclose(self.machines.curve, energy.LINEAR_CURVE) else "SPECpower median",
             "when_policy": {
                 "bands": self.when.bands.describe(),
-                "rule": "critical: now, FAST; low band: now, FAST; high band: non-critical jobs now in ECO (FAST if ECO would miss the deadline); medium band: flexible jobs deferred to the forecast's greenest window before the deadline",
-                "forecast": self.when.forecast + (f" (error {self.when.forecast_error:g} x the series mean)" if self.when.forecast == "noisy" else ""),
+                "rule": "critical: now, FAST; low band: now, FAST; high band: non-critical jobs now in ECO (FAST if ECO would miss "
+                "the deadline); medium band: flexible jobs deferred to the forecast's greenest window before the deadline",
+                "forecast": self.when.forecast
+                + (f" (error {self.when.forecast_error:g} x the series mean)" if self.when.forecast == "noisy" else ""),
                 "flexible_slack_h": self.when.flexible_slack_h,
-                "modes": {m.name: {"core_fraction": m.core_fraction, "frequency": m.frequency, "runtime_factor": m.slowdown} for m in energy.MODES},
+                "modes": {
+                    m.name: {"core_fraction": m.core_fraction, "frequency": m.frequency, "runtime_factor": m.slowdown} for m in energy.MODES
+                },
             },
         }
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from rl.agent import AgentConfig
-from scheduler.placement.pretrain import pretrain_agents
-from scheduler.data.datasets import load_datasets
-from scheduler.data.power_curves import load_power_curve
-from scheduler.placement.engine import Runtime, World
+from scheduler.core.bands import BandPolicy
 from scheduler.core.fleet import Fleet, build_fleet
+from scheduler.core.timing import WhenConfig
+from scheduler.data.datasets import load_datasets
 from scheduler.data.grid import REGIONS_FILE, ZONES, load_grid, load_regions
+from scheduler.data.power_curves import load_power_curve
+from scheduler.data.signals import Signals, build_signals
+from scheduler.placement.engine import Runtime, World
+from scheduler.placement.pretrain import pretrain_agents
 from scheduler.placement.scenario import build_grid_scenario
 from scheduler.settings import Settings
-from scheduler.data.signals import Signals, build_signals
-from scheduler.core.timing import WhenConfig
-from scheduler.core.bands import BandPolicy
 
 WORLD_STREAMS = 2
 """Children of settings.seed spawned here, for the reference and the grid pre-training. An evaluation
@@ -44,7 +44,9 @@ def build_grid_runtime(settings: Settings, fleet: Fleet, signals: Signals, seed:
     zones = load_regions(_regions_file(settings), fleet.names, grid.zones)
     curve = load_power_curve(settings.data_dir) if settings.power_curve == "specpower" else None
     when = WhenConfig(BandPolicy.parse(settings.carbon_bands), settings.forecast, settings.forecast_error, settings.flexible_slack_h)
-    scenario = build_grid_scenario(fleet, signals, grid, zones, settings.grid_start, settings.grid_minutes_per_job, settings.grid_basis, curve, when)
+    scenario = build_grid_scenario(
+        fleet, signals, grid, zones, settings.grid_start, settings.grid_minutes_per_job, settings.grid_basis, curve, when
+    )
     agents = pretrain_agents(fleet, signals, settings.pretrain_episodes, _rng(seed), AgentConfig(), scenario)
     return Runtime(scenario, agents)
 

@@ -7,18 +7,16 @@ Encoding goes through JsonRows (column-wise, no per-job dicts). Rounding follows
 scores and energy to 4 decimals, cost and CO2 to 6, Q-values to 6.
 """
 
-
 import numpy as np
 import orjson
 
-from scheduler.placement.engine import BatchRecord, World
-from scheduler.core.states import TIERS
-from scheduler.service.jsonrows import JsonRows
-from scheduler.data.signals import Signals, StepIndex
-from scheduler.service.facts import explanations, reasons
-from scheduler.service.rows import BOOL_JSON, LATENCY_JSON, STATE_TEXT, TIER_JSON, RowDetail, client_job_ids, row_detail, timing_fields
 from scheduler.core.fleet import Fleet
-
+from scheduler.core.states import TIERS
+from scheduler.data.signals import Signals, StepIndex
+from scheduler.placement.engine import BatchRecord, World
+from scheduler.service.facts import explanations, reasons
+from scheduler.service.jsonrows import JsonRows
+from scheduler.service.rows import BOOL_JSON, LATENCY_JSON, STATE_TEXT, TIER_JSON, RowDetail, client_job_ids, row_detail, timing_fields
 
 
 def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_h: float | None = None) -> bytes | memoryview:
@@ -71,7 +69,7 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
 
 
 def _scores(out: JsonRows, fleet: Fleet, names: list[bytes], parts: np.ndarray, loads: np.ndarray, tiers: np.ndarray) -> None:
-    """"scores" (each server's final score) and "score_breakdown" (its parts, pool membership and load)."""
+    """ "scores" (each server's final score) and "score_breakdown" (its parts, pool membership and load)."""
     in_pool = np.zeros((len(TIERS), fleet.n_servers), np.intp)
     for tier, pool in enumerate(fleet.pools):
         in_pool[tier, pool] = 1
@@ -96,7 +94,7 @@ def _scores(out: JsonRows, fleet: Fleet, names: list[bytes], parts: np.ndarray, 
 
 
 def _q_values(out: JsonRows, fleet: Fleet, names: list[bytes], q_values: np.ndarray, tiers: np.ndarray) -> None:
-    """"rl_q_values": the agent's Q-value of each server of the job's pool, by name."""
+    """ "rl_q_values": the agent's Q-value of each server of the job's pool, by name."""
     out.lit('},"rl_q_values":{')
     for k in range(q_values.shape[1]):
         # Pools can differ in size (fleets not divisible by 3): absent slots become blank space.
@@ -107,7 +105,7 @@ def _q_values(out: JsonRows, fleet: Fleet, names: list[bytes], q_values: np.ndar
 
 
 def _all_metrics(out: JsonRows, fleet: Fleet, names: list[bytes], detail: RowDetail) -> None:
-    """"all_metrics": the placement's run-now energy, cost and CO2 on every server (grid: also intensity and runtime)."""
+    """ "all_metrics": the placement's run-now energy, cost and CO2 on every server (grid: also intensity and runtime)."""
     m, step = detail.metrics, detail.step
     out.lit(',"all_metrics":{')
     for s, name in enumerate(names):
@@ -129,10 +127,13 @@ def _all_metrics(out: JsonRows, fleet: Fleet, names: list[bytes], detail: RowDet
 def _reference_state(out: JsonRows, signals: Signals, idx: StepIndex) -> None:
     """The reference's "state" object: the series values at each job's pointer."""
     columns = (
-        ("load", signals.load[idx.task]), ("energy_price", signals.energy_price[idx.price]),
-        ("carbon_factor", signals.carbon_factor[idx.steel]), ("energy_factor", signals.energy_factor[idx.steel]),
-        ("steel_energy_kwh", signals.steel_usage_kwh[idx.steel]), ("steel_co2", signals.steel_co2_t[idx.steel]),
-    )  # fmt: skip
+        ("load", signals.load[idx.task]),
+        ("energy_price", signals.energy_price[idx.price]),
+        ("carbon_factor", signals.carbon_factor[idx.steel]),
+        ("energy_factor", signals.energy_factor[idx.steel]),
+        ("steel_energy_kwh", signals.steel_usage_kwh[idx.steel]),
+        ("steel_co2", signals.steel_co2_t[idx.steel]),
+    )
     for i, (key, values) in enumerate(columns):
         out.lit((',"' if i else ',"state":{"') + key + '":')
         out.num(values, 4)
@@ -181,9 +182,13 @@ def encode_compact(
     out.lit(',"memory":')
     out.exact(record.jobs.memory[sl])
     for key, values, decimals in (
-        ("reward", record.reward, 4), ("rl_reward", record.rl_reward, 4), ("energy_kwh", record.energy_kwh, 4),
-        ("cost", record.cost, 6), ("co2_kg", record.co2_kg, 6), ("carbon_factor", record.carbon_factor, 4),
-    ):  # fmt: skip
+        ("reward", record.reward, 4),
+        ("rl_reward", record.rl_reward, 4),
+        ("energy_kwh", record.energy_kwh, 4),
+        ("cost", record.cost, 6),
+        ("co2_kg", record.co2_kg, 6),
+        ("carbon_factor", record.carbon_factor, 4),
+    ):
         out.lit(f',"{key}":')
         out.num(values[sl], decimals)
     if record.scenario.name != "reference":

@@ -7,15 +7,14 @@ from functools import lru_cache
 import numpy as np
 import orjson
 
-from scheduler.placement.engine import BatchRecord, World, meets_deadline
-from scheduler.core.fleet import Fleet
-from scheduler.core.states import TIERS
-from scheduler.core.scoring import METRICS, TIER_WEIGHTS
 from scheduler.core.bands import carbon_band
+from scheduler.core.fleet import Fleet
+from scheduler.core.scoring import METRICS, TIER_WEIGHTS
+from scheduler.core.states import TIERS
+from scheduler.placement.engine import BatchRecord, World, meets_deadline
+from scheduler.service.rows import LATENCY_NAMES, RowDetail, row_detail
 from xai.templates import DecisionFacts, render_many, short_reason
 from xai.when import describe as describe_when
-from scheduler.service.rows import LATENCY_NAMES, RowDetail, row_detail
-
 
 
 @lru_cache(maxsize=8)
@@ -24,8 +23,11 @@ def _reason_table(fleet: Fleet) -> list[bytes]:
     tier_of = {int(s): tier for tier, pool in enumerate(fleet.pools) for s in pool}
     return [
         orjson.dumps(short_reason(TIERS[tier_of[s]], fleet.names[s], None if m == len(METRICS) else m, bool(best), bool(explored)))
-        for s in range(fleet.n_servers) for m in range(len(METRICS) + 1) for best in (0, 1) for explored in (0, 1)
-    ]  # fmt: skip
+        for s in range(fleet.n_servers)
+        for m in range(len(METRICS) + 1)
+        for best in (0, 1)
+        for explored in (0, 1)
+    ]
 
 
 def reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
@@ -52,7 +54,9 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
         position[pool] = np.arange(len(pool))
         carbon = record.carbon_factor[sl][rows]
         texts[rows] = render_many(
-            TIERS[tier], fleet.pool_names(tier), tuple(TIER_WEIGHTS[tier].tolist()),
+            TIERS[tier],
+            fleet.pool_names(tier),
+            tuple(TIER_WEIGHTS[tier].tolist()),
             job_id=record.job_ids[sl][rows],
             latency=[LATENCY_NAMES[x] for x in record.jobs.latency[sl][rows].tolist()],
             chosen=position[record.chosen[sl][rows]],
@@ -65,7 +69,7 @@ def explanations(world: World, record: BatchRecord, start: int, stop: int, detai
             energy_kwh=record.energy_kwh[sl][rows],
             co2_kg=record.co2_kg[sl][rows],
             intensity_g_per_kwh=now_g[rows],
-        )  # fmt: skip
+        )
     if record.timing is not None:
         texts = [f"{a} {b}" for a, b in zip(texts.tolist(), when_texts(world, record, start, stop, detail))]
         return texts
@@ -88,9 +92,14 @@ def when_texts(world: World, record: BatchRecord, start: int, stop: int, detail:
                 excluded[row] = [fleet.names[s] for s, keep in zip(pool.tolist(), ok) if not keep]
     labels = scenario.clock_labels
     return describe_when(
-        timing, [zone_names[c] for c in record.chosen[start:stop].tolist()], labels(timing.start_h).tolist(),
-        labels(timing.finish_h).tolist(), labels(np.nan_to_num(timing.deadline_h)).tolist(), scenario.when, excluded,
-    )  # fmt: skip
+        timing,
+        [zone_names[c] for c in record.chosen[start:stop].tolist()],
+        labels(timing.start_h).tolist(),
+        labels(timing.finish_h).tolist(),
+        labels(np.nan_to_num(timing.deadline_h)).tolist(),
+        scenario.when,
+        excluded,
+    )
 
 
 def decision_facts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[DecisionFacts]:
@@ -108,17 +117,49 @@ def decision_facts(world: World, record: BatchRecord, start: int, stop: int, det
             continue
         priority, names, weights = TIERS[tier], fleet.pool_names(tier), tuple(TIER_WEIGHTS[tier].tolist())
         columns = zip(
-            rows.tolist(), record.job_ids[sl][rows].tolist(), record.jobs.latency[sl][rows].tolist(),
-            record.chosen[sl][rows].tolist(), detail.parts[rows][:, :, pool].tolist(),
-            record.loads_before[sl][rows][:, pool].tolist(), record.q_values[sl][rows, : len(pool)].tolist(),
-            record.explored[sl][rows].tolist(), record.carbon_factor[sl][rows].tolist(),
-            record.energy_kwh[sl][rows].tolist(), record.co2_kg[sl][rows].tolist(), record.cost[sl][rows].tolist(),
-            now_g[rows].tolist(), [when[r] for r in rows.tolist()],
-        )  # fmt: skip
-        for row, job_id, latency, chosen, (perf, cost, co2, lat, final), loads, q, explored, cf, energy, co2_kg, price, grid_g, when_text in columns:
+            rows.tolist(),
+            record.job_ids[sl][rows].tolist(),
+            record.jobs.latency[sl][rows].tolist(),
+            record.chosen[sl][rows].tolist(),
+            detail.parts[rows][:, :, pool].tolist(),
+            record.loads_before[sl][rows][:, pool].tolist(),
+            record.q_values[sl][rows, : len(pool)].tolist(),
+            record.explored[sl][rows].tolist(),
+            record.carbon_factor[sl][rows].tolist(),
+            record.energy_kwh[sl][rows].tolist(),
+            record.co2_kg[sl][rows].tolist(),
+            record.cost[sl][rows].tolist(),
+            now_g[rows].tolist(),
+            [when[r] for r in rows.tolist()],
+        )
+        for row, job_id, latency, chosen, (
+            perf,
+            cost,
+            co2,
+            lat,
+            final,
+        ), loads, q, explored, cf, energy, co2_kg, price, grid_g, when_text in columns:
             facts[row] = DecisionFacts(
-                job_id, priority, LATENCY_NAMES[latency], fleet.names[chosen], names, tuple(final), tuple(perf),
-                tuple(cost), tuple(co2), tuple(lat), weights, tuple(loads), tuple(q), explored, cf, carbon_band(cf),
-                energy, co2_kg, price, grid_g, when_text,
-            )  # fmt: skip
+                job_id,
+                priority,
+                LATENCY_NAMES[latency],
+                fleet.names[chosen],
+                names,
+                tuple(final),
+                tuple(perf),
+                tuple(cost),
+                tuple(co2),
+                tuple(lat),
+                weights,
+                tuple(loads),
+                tuple(q),
+                explored,
+                cf,
+                carbon_band(cf),
+                energy,
+                co2_kg,
+                price,
+                grid_g,
+                when_text,
+            )
     return facts  # type: ignore[return-value]

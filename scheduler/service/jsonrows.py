@@ -115,6 +115,7 @@ class JsonRows:
                 out[:, start : start + width] = c
         return memoryview(out.reshape(-1))[:-1]
 
+
 class _Number:
     """A number column waiting to be formatted with the others of its precision."""
 

@@ -7,16 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from scheduler.core.energy import MODES
-from scheduler.placement.engine import BatchRecord, World, step_at
-from scheduler.core.states import TIERS
-from scheduler.core.states import LATENCIES, URGENCIES
-from scheduler.service.jsonrows import JsonRows
-from scheduler.placement.scenario import StepMetrics
-from scheduler.core.scoring import ServerMetrics, pool_scores
-from scheduler.core.timing import Timing
 from scheduler.core import states
-from scheduler.core.states import STATUSES
+from scheduler.core.energy import MODES
+from scheduler.core.scoring import ServerMetrics, pool_scores
+from scheduler.core.states import LATENCIES, STATUSES, TIERS, URGENCIES
+from scheduler.core.timing import Timing
+from scheduler.placement.engine import BatchRecord, World, step_at
+from scheduler.placement.scenario import StepMetrics
+from scheduler.service.jsonrows import JsonRows
 
 LATENCY_JSON = [orjson.dumps(x) for x in (*LATENCIES, None)]  # code -1 -> null
 LATENCY_NAMES: tuple[str | None, ...] = (*LATENCIES, None)

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scheduler.placement.engine import BatchRecord, EngineState, World, run_batch
+from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
 from scheduler.core.job_batch import JobBatch, concat
 from scheduler.core.states import DEFER
-from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
+from scheduler.placement.engine import BatchRecord, EngineState, World, run_batch
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXPIRED_MEMORY = 10_000
@@ -129,9 +129,10 @@ class Session:
             return 0, []
         waiting = [
             (float(r.timing.start_h[row]), int(r.job_ids[row]), r, int(row))
-            for r in self.history if r.timing is not None
+            for r in self.history
+            if r.timing is not None
             for row in np.flatnonzero((r.timing.action == DEFER) & (r.timing.start_h > clock))
-        ]  # fmt: skip
+        ]
         waiting.sort(key=lambda w: (w[0], w[1]))
         return len(waiting), [(r, row) for _, _, r, row in waiting[offset : offset + limit]]
 
@@ -158,10 +159,16 @@ class SessionStore:
     """Live sessions by id, with TTL, a cap and LRU eviction of idle sessions."""
 
     def __init__(
-        self, world: World, root_seed: int, ttl_s: float, max_sessions: int,
-        max_session_jobs: int = 200_000, max_total_jobs: int = 2_000_000, clock: Callable[[], float] = time.monotonic,
+        self,
+        world: World,
+        root_seed: int,
+        ttl_s: float,
+        max_sessions: int,
+        max_session_jobs: int = 200_000,
+        max_total_jobs: int = 2_000_000,
+        clock: Callable[[], float] = time.monotonic,
         default_scenario: str = "reference",
-    ):  # fmt: skip
+    ):
         self._world = world
         self._default_scenario = default_scenario
         self._root_seed = root_seed

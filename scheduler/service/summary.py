@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.placement.engine import BatchRecord
 from scheduler.core.fleet import Fleet
-from scheduler.core.states import TIERS
-from scheduler.core.states import DEFER
+from scheduler.core.states import DEFER, TIERS
+from scheduler.placement.engine import BatchRecord
 
 SCORE_WEIGHTS = {"avg_reward": 0.30, "green_ratio": 0.25, "carbon_score": 0.25, "co2_efficiency": 0.20}
 
@@ -28,7 +27,10 @@ _CO2_UNITS = {
 
 def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: str = "reference") -> dict[str, Any]:
     n = sum(len(r) for r in records)
-    col = {k: np.concatenate([getattr(r, k) for r in records]) if records else np.empty(0) for k in ("reward", "energy_kwh", "co2_kg", "cost", "co2_baseline_kg", "carbon_factor")}
+    col = {
+        k: np.concatenate([getattr(r, k) for r in records]) if records else np.empty(0)
+        for k in ("reward", "energy_kwh", "co2_kg", "cost", "co2_baseline_kg", "carbon_factor")
+    }
     tiers = np.concatenate([r.jobs.tier for r in records]) if records else np.empty(0, np.int8)
     chosen = np.concatenate([r.chosen for r in records]) if records else np.empty(0, np.intp)
     co2 = float(col["co2_kg"].sum())
@@ -66,7 +68,10 @@ def timing_summary(records: list[BatchRecord]) -> dict[str, Any]:
     running every job now in FAST mode on the same server, measured on the actual signal (and as the
     forecasts expected it at decision time)."""
     timed = [r.timing for r in records if r.timing is not None]
-    col = {k: np.concatenate([getattr(t, k) for t in timed]) if timed else np.empty(0) for k in ("action", "mode", "co2_now_kg", "co2_kg", "saved_expected_kg", "finish_h", "deadline_h", "start_h")}
+    col = {
+        k: np.concatenate([getattr(t, k) for t in timed]) if timed else np.empty(0)
+        for k in ("action", "mode", "co2_now_kg", "co2_kg", "saved_expected_kg", "finish_h", "deadline_h", "start_h")
+    }
     deferred = col["action"] == DEFER
     submitted = [r.scenario.hour_at(np.arange(r.pointer, r.pointer + len(r))) for r in records if r.timing is not None]
     wait = col["start_h"] - (np.concatenate(submitted) if submitted else np.empty(0))  # hours from submission to start
@@ -84,4 +89,3 @@ def timing_summary(records: list[BatchRecord]) -> dict[str, Any]:
         "mean_deferral_h": round(float(wait[deferred].mean()), 3) if deferred.any() else 0.0,
         "deadline_misses": int(late.sum()),
     }
-

@@ -68,7 +68,10 @@ class EvaluationConfig(BaseModel):
     @model_validator(mode="after")
     def _start_in_series(self) -> "EvaluationConfig":
         if self.scenario == "reference" and self.start_hour >= REFERENCE_HOURS:
-            raise ValueError(f"start_hour must be at most {REFERENCE_HOURS - 1} in the reference scenario (its carbon series is one year); got {self.start_hour}")
+            raise ValueError(
+                f"start_hour must be at most {REFERENCE_HOURS - 1} in the reference scenario (its carbon series is one year); got "
+                f"{self.start_hour}"
+            )
         return self
 
     @field_validator("policies", mode="before")

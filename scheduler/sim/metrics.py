@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler.core import units
 from scheduler.core.states import LATENCIES
 from scheduler.sim.config import DEFAULT_STARVATION_MIN
 from scheduler.sim.simulator import MILLI, Problem, Run, excess_ratio
-from scheduler.core import units
 
 SLO_STRETCH: tuple[float, float, float] = (1.5, 3.0, 10.0)
 """Service-level objective per latency class (low, medium, high, as in states.LATENCIES): a job meets it

@@ -12,12 +12,11 @@ from functools import cached_property
 
 import numpy as np
 
-from scheduler.data.grid import GridSeries
-from scheduler.core.series import StepSeries
 from scheduler.core.scoring import CO2_BASE_KG_PER_KWH
-from scheduler.data.signals import Signals
-from scheduler.core.series import integral_at
+from scheduler.core.series import StepSeries, integral_at
 from scheduler.core.units import INTENSITY_UNIT
+from scheduler.data.grid import GridSeries
+from scheduler.data.signals import Signals
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity

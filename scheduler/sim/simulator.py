@@ -32,12 +32,12 @@ from typing import Protocol
 
 import numpy as np
 
-from scheduler.sim.signal_clock import Clock
+from scheduler.core import units
 from scheduler.core.energy import Machines, energy_kwh, runtime_min
 from scheduler.core.fleet import Fleet
 from scheduler.core.scoring import ServerMetrics, pool_scores
 from scheduler.data.workloads import Workload
-from scheduler.core import units
+from scheduler.sim.signal_clock import Clock
 
 FINISH, ARRIVAL = 0, 1
 """Event priorities: at equal times a finish is handled before an arrival."""
@@ -74,9 +74,14 @@ class Problem:
             for k, s in enumerate(pool):
                 slot[s], server_tier[s] = k, tier
         return ProblemLists(
-            self.workload.arrival_min.tolist(), self.workload.tier.tolist(), pools, slot, server_tier,
-            self.pool_rows(self.runtime_min), self.pool_rows(self.cores_milli),
-        )  # fmt: skip
+            self.workload.arrival_min.tolist(),
+            self.workload.tier.tolist(),
+            pools,
+            slot,
+            server_tier,
+            self.pool_rows(self.runtime_min),
+            self.pool_rows(self.cores_milli),
+        )
 
     def pool_rows(self, values: np.ndarray) -> list[list]:
         """values (n_jobs, n_servers) as one list per job over its pool's servers, in pool order:
@@ -120,9 +125,17 @@ def build_problem(fleet: Fleet, machines: Machines, clock: Clock, workload: Work
     used = [clock.carbon[z].values for z in np.unique(clock.server_zone).tolist()]  # zones no server draws from do not count
     lo, hi = min(float(v.min()) for v in used), max(float(v.max()) for v in used)
     return Problem(
-        fleet, machines, clock, workload, runtime, energy, np.rint(cores * MILLI).astype(np.int64), quality,
-        carbon_factor=(pool_carbon - lo) / (hi - lo) if hi > lo else np.zeros(len(workload)), price_now=price,
-    )  # fmt: skip
+        fleet,
+        machines,
+        clock,
+        workload,
+        runtime,
+        energy,
+        np.rint(cores * MILLI).astype(np.int64),
+        quality,
+        carbon_factor=(pool_carbon - lo) / (hi - lo) if hi > lo else np.zeros(len(workload)),
+        price_now=price,
+    )
 
 
 class ServerQueue:
@@ -265,15 +278,23 @@ def account(problem: Problem, name: str, server: np.ndarray, start_min: np.ndarr
     taken = np.bincount(server, weights=held / fleet.cores[server] * runtime * carbon, minlength=n_servers)
     idle_g_min = fleet.p_idle_w * (horizon * zone_mean - taken)
     return Run(
-        name, server, start_min, finish, energy + shared_kwh,
+        name,
+        server,
+        start_min,
+        finish,
+        energy + shared_kwh,
         co2_g=energy * carbon + shared_g,
         cost=energy * clock.price.mean(clock.hours(start_min), runtime / 60.0) + shared_cost,
-        busy_core_min=busy, horizon_min=horizon,
-        idle_energy_kwh=units.kwh(idle_w_min, 1.0), idle_co2_g=units.kwh(idle_g_min, 1.0),
-    )  # fmt: skip
+        busy_core_min=busy,
+        horizon_min=horizon,
+        idle_energy_kwh=units.kwh(idle_w_min, 1.0),
+        idle_co2_g=units.kwh(idle_g_min, 1.0),
+    )
 
 
-def sharing(problem: Problem, server: np.ndarray, start_min: np.ndarray, finish_min: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sharing(
+    problem: Problem, server: np.ndarray, start_min: np.ndarray, finish_min: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(kWh, g, cost), each (n,): what sharing its server adds to each job's stand-alone charge.
 
     A job holding share s of a server's cores, while the server runs at utilisation U(t), is charged
@@ -300,7 +321,9 @@ def sharing(problem: Problem, server: np.ndarray, start_min: np.ndarray, finish_
         running = np.stack((hours, clock.carbon[clock.server_zone[s]].integral(hours), clock.price.integral(hours)))  # (3, k)
         weighted = np.concatenate((np.zeros((3, 1)), np.cumsum(ratio * np.diff(running, axis=1), axis=1)), axis=1)  # (3, k)
         share = held[on] / capacity[s]
-        during = weighted[:, last] - weighted[:, first] - excess_ratio(m.curve, share) * (running[:, last] - running[:, first])  # (3, len(on))
+        during = (
+            weighted[:, last] - weighted[:, first] - excess_ratio(m.curve, share) * (running[:, last] - running[:, first])
+        )  # (3, len(on))
         out[:, on] = (m.p_peak_w[s] - m.p_idle_w[s]) * share * during / 1000.0  # W x h -> kWh; x g/kWh -> g; x price/kWh
     return out[0], out[1], out[2]
 

@@ -44,6 +44,10 @@ from typing import Any
 
 import numpy as np
 
+from scheduler.core import states
+from scheduler.core.errors import EvaluationCancelled
+from scheduler.core.fleet import Fleet
+from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig, resolve_seed
 from scheduler.studies import deferral_regions
 from scheduler.studies.deferral_regions import SOURCES, Region, check_deferral, load_region
 from scheduler.studies.deferral_report import (
@@ -64,11 +68,7 @@ from scheduler.studies.deferral_schedules import (
     place,
     threshold_modes,
 )
-from scheduler.core.fleet import Fleet
 from scheduler.timeshift.forecast import Forecast, make_forecast
-from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig, resolve_seed
-from scheduler.core.errors import EvaluationCancelled
-from scheduler.core import states
 
 __all__ = ["EvaluationCancelled", "check_deferral", "format_table", "run_deferral", "write_outputs"]
 """What web/ and scheduler/cli/evaluate.py import from here; the parts live in the deferral_* modules."""
@@ -167,7 +167,14 @@ def run_deferral(
         table += [{"region": name, "strategy": label, **figures} for label, figures in strategies.items()]
         notes += region_notes(config, region)
     return {
-        "study": "deferral", "schema_version": SCHEMA_VERSION, "seed": seed, "config": config.model_dump(mode="json"),
-        "units": UNITS, "jobs": jobs_view(config, jobs, fleet), "regions": regions, "table": table,
-        "notes": [*STUDY_NOTES, *notes], "elapsed_s": round(time.perf_counter() - started, 3),
-    }  # fmt: skip
+        "study": "deferral",
+        "schema_version": SCHEMA_VERSION,
+        "seed": seed,
+        "config": config.model_dump(mode="json"),
+        "units": UNITS,
+        "jobs": jobs_view(config, jobs, fleet),
+        "regions": regions,
+        "table": table,
+        "notes": [*STUDY_NOTES, *notes],
+        "elapsed_s": round(time.perf_counter() - started, 3),
+    }

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from scheduler.data import workloads
-from scheduler.data.carbon_series import CarbonSeries
-from scheduler.data.issued_forecasts import IssuedForecasts
 from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
+from scheduler.data.carbon_series import CarbonSeries
 from scheduler.data.grid import load_grid
+from scheduler.data.issued_forecasts import IssuedForecasts
 from scheduler.settings import ROOT
 from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig
 
@@ -42,13 +42,21 @@ class Source:
 _LWA, _WT = "grid-carbon/lets-wait-awhile-2020", "grid-carbon/watttime-caiso-north-2023"
 _EM, _LWA_LABEL = ("Electricity Maps, 2021-2023", "lets-wait-awhile, from ENTSO-E generation, 2019-12-20..2021-01-09")
 SOURCES: dict[str, Source] = {
-    "ES": Source("average", _EM), "NO": Source("average", _EM), "US-CAL-CISO": Source("average", _EM), "BR": Source("average", _EM),
+    "ES": Source("average", _EM),
+    "NO": Source("average", _EM),
+    "US-CAL-CISO": Source("average", _EM),
+    "BR": Source("average", _EM),
     "DE": Source("average", _LWA_LABEL, f"{_LWA}/ger_ci.csv"),
     "GB": Source("average", _LWA_LABEL, f"{_LWA}/gb_ci.csv"),
     "FR": Source("average", _LWA_LABEL, f"{_LWA}/fr_ci.csv"),
-    "CAISO_NORTH": Source("marginal", "WattTime MOER (CAISO North), 2023-06-08..07-08, from lbs/MWh",
-                          f"{_WT}/watttime2023_caiso-north_actual.csv", "lbs_per_mwh", f"{_WT}/watttime2023_caiso-north_forecast.csv"),
-}  # fmt: skip
+    "CAISO_NORTH": Source(
+        "marginal",
+        "WattTime MOER (CAISO North), 2023-06-08..07-08, from lbs/MWh",
+        f"{_WT}/watttime2023_caiso-north_actual.csv",
+        "lbs_per_mwh",
+        f"{_WT}/watttime2023_caiso-north_forecast.csv",
+    ),
+}
 assert tuple(SOURCES) == DEFERRAL_REGIONS
 
 

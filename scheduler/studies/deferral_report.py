@@ -14,19 +14,22 @@ from typing import Any
 import numpy as np
 import orjson
 
-from scheduler.data.carbon_series import iso
-from scheduler.studies.deferral_regions import SOURCES, Region
-from scheduler.studies.deferral_schedules import Jobs
+from scheduler.core import states
 from scheduler.core.energy import ECO, MODES
 from scheduler.core.fleet import Fleet
-from scheduler.sim.config import DeferralConfig
-from scheduler.core import states
 from scheduler.core.units import INTENSITY_UNIT
+from scheduler.data.carbon_series import iso
+from scheduler.sim.config import DeferralConfig
+from scheduler.studies.deferral_regions import SOURCES, Region
+from scheduler.studies.deferral_schedules import Jobs
 
 UNITS = {
-    "co2": "kg CO2eq", "energy": "kWh", "delay": "minutes", "intensity": INTENSITY_UNIT,
+    "co2": "kg CO2eq",
+    "energy": "kWh",
+    "delay": "minutes",
+    "intensity": INTENSITY_UNIT,
     "cost": "price x kWh, in the reference price series' unitless currency",
-}  # fmt: skip
+}
 
 
 STUDY_NOTES = (
@@ -46,9 +49,12 @@ def summarise(runs: list[dict[str, float]], baseline_kg: float) -> dict[str, flo
     saved_pct = (baseline_kg - co2) / baseline_kg * 100.0 if baseline_kg > 0 else np.zeros(len(runs))
     ddof = 1 if len(runs) > 1 else 0
     out: dict[str, float] = {
-        "co2_kg": float(co2.mean()), "co2_kg_std": float(co2.std(ddof=ddof)),
-        "saved_kg": float(baseline_kg - co2.mean()), "saved_pct": float(saved_pct.mean()), "saved_pct_std": float(saved_pct.std(ddof=ddof)),
-    }  # fmt: skip
+        "co2_kg": float(co2.mean()),
+        "co2_kg_std": float(co2.std(ddof=ddof)),
+        "saved_kg": float(baseline_kg - co2.mean()),
+        "saved_pct": float(saved_pct.mean()),
+        "saved_pct_std": float(saved_pct.std(ddof=ddof)),
+    }
     for key in ("deadline_misses", "feasible_deadlines", "critical_moved"):
         out[key] = max(r[key] for r in runs)
     for key in ("delay_mean_min", "delay_p95_min", "energy_kwh", "cost", "deferred_jobs", "eco_jobs"):
@@ -65,10 +71,16 @@ def region_view(region: Region, config: DeferralConfig, first: np.datetime64, jo
     last = first + np.timedelta64(round(float(jobs.deadline_min.max()) if len(jobs) else 0.0), "m")
     s0 = int(np.floor(series.slot_of(first)))
     return {
-        "signal": source.signal, "source": source.label + basis, "unit": INTENSITY_UNIT, "start": iso(first), "end": iso(last),
-        "step_min": series.step_min, "mean_g_per_kwh": float(series.values[s0 : int(np.ceil(series.slot_of(last)))].mean()),
-        "issued_forecasts": region.issued is not None, "strategies": strategies,
-    }  # fmt: skip
+        "signal": source.signal,
+        "source": source.label + basis,
+        "unit": INTENSITY_UNIT,
+        "start": iso(first),
+        "end": iso(last),
+        "step_min": series.step_min,
+        "mean_g_per_kwh": float(series.values[s0 : int(np.ceil(series.slot_of(last)))].mean()),
+        "issued_forecasts": region.issued is not None,
+        "strategies": strategies,
+    }
 
 
 def region_notes(config: DeferralConfig, region: Region) -> list[str]:
@@ -88,18 +100,30 @@ def jobs_view(config: DeferralConfig, jobs: Jobs, fleet: Fleet) -> dict[str, Any
     """The jobs' entry in the document: counts by urgency, the server, mean runtime and power per mode."""
     counts = np.bincount(jobs.urgency, minlength=3)
     return {
-        "workload": config.workload, "count": len(jobs), "server": fleet.names[fleet.n_servers // 2],
-        **{urgency: int(c) for urgency, c in zip(states.URGENCIES, counts)}, "interruptible": int(jobs.interruptible.sum()),
-        "fast_runtime_mean_min": float(jobs.fast_min.mean()), "eco_slowdown": ECO.slowdown,
+        "workload": config.workload,
+        "count": len(jobs),
+        "server": fleet.names[fleet.n_servers // 2],
+        **{urgency: int(c) for urgency, c in zip(states.URGENCIES, counts)},
+        "interruptible": int(jobs.interruptible.sum()),
+        "fast_runtime_mean_min": float(jobs.fast_min.mean()),
+        "eco_slowdown": ECO.slowdown,
         "power_mean_w": dict(zip((m.name for m in MODES), jobs.power_w.mean(axis=0).tolist())),
-    }  # fmt: skip
+    }
 
 
 TABLE_COLUMNS = (
-    ("region", "region", "s"), ("strategy", "strategy", "s"), ("co2_kg", "CO2 kg", ",.2f"), ("saved_pct", "saved %", ".1f"),
-    ("deadline_misses", "misses", ",d"), ("delay_mean_min", "delay min", ",.1f"), ("delay_p95_min", "p95 min", ",.1f"),
-    ("energy_kwh", "energy kWh", ",.1f"), ("cost", "cost", ",.1f"), ("deferred_jobs", "deferred", ",.0f"), ("eco_jobs", "ECO", ",.0f"),
-)  # fmt: skip
+    ("region", "region", "s"),
+    ("strategy", "strategy", "s"),
+    ("co2_kg", "CO2 kg", ",.2f"),
+    ("saved_pct", "saved %", ".1f"),
+    ("deadline_misses", "misses", ",d"),
+    ("delay_mean_min", "delay min", ",.1f"),
+    ("delay_p95_min", "p95 min", ",.1f"),
+    ("energy_kwh", "energy kWh", ",.1f"),
+    ("cost", "cost", ",.1f"),
+    ("deferred_jobs", "deferred", ",.0f"),
+    ("eco_jobs", "ECO", ",.0f"),
+)
 
 
 def format_table(document: dict[str, Any]) -> str:

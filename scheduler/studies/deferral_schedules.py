@@ -34,17 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.timeshift import planner
-from scheduler.timeshift import policy as timeshift
+from scheduler.core import bands, states
+from scheduler.core.energy import ECO, MODES, build_machines, power_w, runtime_min
+from scheduler.core.fleet import Fleet
+from scheduler.core.series import area
 from scheduler.data import workloads
 from scheduler.data.carbon_series import CarbonSeries, iso
-from scheduler.core.energy import ECO, MODES, build_machines, power_w, runtime_min
 from scheduler.data.power_curves import load_power_curve
-from scheduler.core.fleet import Fleet
-from scheduler.timeshift.forecast import Forecast
 from scheduler.sim.config import DeferralConfig
-from scheduler.core import bands, states
-from scheduler.core.series import area
+from scheduler.timeshift import planner
+from scheduler.timeshift import policy as timeshift
+from scheduler.timeshift.forecast import Forecast
 
 CHUNK_JOBS = 2_000
 """Jobs planned per planner call: progress and cancel() are checked between chunks."""
@@ -104,9 +104,7 @@ def build_jobs(config: DeferralConfig, fleet: Fleet, streams: list[np.random.Gen
     power = np.stack([power_w(machines, work, mode)[:, server] for mode in MODES], axis=1)
     urgency = streams[1].choice(3, size=n, p=np.asarray(config.urgency_mix) / sum(config.urgency_mix)).astype(np.int8)
     interruptible = (streams[1].random(n) < config.interruptible_share) & (urgency == states.FLEXIBLE)
-    room = np.select(
-        [urgency == states.CRITICAL, urgency == states.NORMAL], [fast, fast * ECO.slowdown], fast + config.slack_h * 60.0
-    )
+    room = np.select([urgency == states.CRITICAL, urgency == states.NORMAL], [fast, fast * ECO.slowdown], fast + config.slack_h * 60.0)
     return Jobs(arrival, fast, arrival + room, urgency, interruptible, power)
 
 
@@ -158,9 +156,14 @@ def planned(
     for lo in range(0, len(rows), CHUNK_JOBS):
         part = rows[lo : lo + CHUNK_JOBS]
         plan_jobs = planner.PlanJobs(
-            job_id=part.astype(str), submit=frame.submit[part], duration=frame.fast[part], deadline=frame.deadline[part],
-            interruptible=interruptible[lo : lo + CHUNK_JOBS], power_w=np.ones(len(part)), step_min=float(frame.step_min),
-        )  # fmt: skip
+            job_id=part.astype(str),
+            submit=frame.submit[part],
+            duration=frame.fast[part],
+            deadline=frame.deadline[part],
+            interruptible=interruptible[lo : lo + CHUNK_JOBS],
+            power_w=np.ones(len(part)),
+            step_min=float(frame.step_min),
+        )
         result = planner.plan(actual, plan_jobs, forecast)
         job.append(part[result.run_job])
         a.append(result.run_start)

@@ -21,24 +21,23 @@ import numpy as np
 import orjson
 
 from rl.agent import AgentConfig, TierAgent
-from scheduler.placement.pretrain import pretrain_agents
-from scheduler.sim import metrics as sim_metrics
-from scheduler.data import workloads
-from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
+from scheduler.core import units
 from scheduler.core.energy import build_machines
+from scheduler.core.errors import EvaluationCancelled
+from scheduler.core.states import LATENCIES, TIERS
+from scheduler.data import workloads
+from scheduler.data.grid import GridSeries
 from scheduler.data.power_curves import load_power_curve
 from scheduler.placement.engine import World
-from scheduler.core.states import TIERS
-from scheduler.data.grid import GridSeries
-from scheduler.core.states import LATENCIES
-from scheduler.sim.policies import TierAgents, make_policy
+from scheduler.placement.pretrain import pretrain_agents
 from scheduler.placement.scenario import GridScenario
-from scheduler.settings import ROOT
-from scheduler.sim.config import POLICIES, EvaluationConfig, resolve_seed
-from scheduler.sim.simulator import Problem, Run, build_problem, simulate
 from scheduler.placement.world import WORLD_STREAMS
-from scheduler.core import units
-from scheduler.core.errors import EvaluationCancelled
+from scheduler.settings import ROOT
+from scheduler.sim import metrics as sim_metrics
+from scheduler.sim.config import POLICIES, EvaluationConfig, resolve_seed
+from scheduler.sim.policies import TierAgents, make_policy
+from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
+from scheduler.sim.simulator import Problem, Run, build_problem, simulate
 
 DATA_DIR = ROOT / "dataset_rl"
 SHARED_GAIA_DIR = ROOT.parent / "shared" / "data" / "workloads" / "gaia"
@@ -53,11 +52,20 @@ UNITS = {
 }
 LOWER_BOUND_HOLDS_FOR = "any non-preemptive schedule of these jobs on their pools, any start >= arrival, ignoring capacity"
 TABLE_COLUMNS = (
-    ("policy", "policy", "s"), ("energy_kwh", "energy kWh", ",.1f"), ("co2_kg", "CO2 kg", ",.2f"), ("co2_with_idle_kg", "CO2+idle kg", ",.1f"), ("cost", "cost", ",.1f"),
-    ("completion_mean_min", "compl. min", ",.1f"), ("completion_p95_min", "p95 min", ",.1f"), ("wait_mean_min", "wait min", ",.1f"),
-    ("throughput_per_h", "jobs/h", ",.2f"), ("utilisation", "util", ".3f"), ("starved", "starved", ",d"),
-    ("slo_miss", "SLO miss", ".3f"), ("quality_mean", "quality", ".3f"),
-)  # fmt: skip
+    ("policy", "policy", "s"),
+    ("energy_kwh", "energy kWh", ",.1f"),
+    ("co2_kg", "CO2 kg", ",.2f"),
+    ("co2_with_idle_kg", "CO2+idle kg", ",.1f"),
+    ("cost", "cost", ",.1f"),
+    ("completion_mean_min", "compl. min", ",.1f"),
+    ("completion_p95_min", "p95 min", ",.1f"),
+    ("wait_mean_min", "wait min", ",.1f"),
+    ("throughput_per_h", "jobs/h", ",.2f"),
+    ("utilisation", "util", ".3f"),
+    ("starved", "starved", ",d"),
+    ("slo_miss", "SLO miss", ".3f"),
+    ("quality_mean", "quality", ".3f"),
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ def seed_streams(seed: int) -> Streams:
     return Streams(
         np.random.default_rng(workload),
         {name: np.random.default_rng(s) for name, s in zip(POLICIES, policies.spawn(len(POLICIES)))},
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -215,7 +223,9 @@ def build_clock(config: EvaluationConfig, world: World, grid: GridSeries | None,
         clock = grid_clock(grid, regions, world.signals.energy_price, config.basis, float(config.start_hour))
     hours = min(len(series.values) for series in clock.carbon)
     if not 0 <= config.start_hour < hours:
-        raise ValueError(f"start_hour must be 0..{hours - 1}, the hours of the {config.scenario} scenario's carbon series; got {config.start_hour}")
+        raise ValueError(
+            f"start_hour must be 0..{hours - 1}, the hours of the {config.scenario} scenario's carbon series; got {config.start_hour}"
+        )
     return clock
 
 
@@ -246,12 +256,16 @@ def _result(
         config=config,
         seed=seed,
         workload={
-            "name": wl.name, "jobs": len(wl), "span_h": float(wl.arrival_min[-1] - wl.arrival_min[0]) / 60.0,
+            "name": wl.name,
+            "jobs": len(wl),
+            "span_h": float(wl.arrival_min[-1] - wl.arrival_min[0]) / 60.0,
             "offered_load": dict(zip(TIERS, workloads.offered_load(wl, fleet).tolist())),
             "tier_jobs": dict(zip(TIERS, np.bincount(wl.tier, minlength=len(TIERS)).tolist())),
         },
         clock={
-            "scenario": config.scenario, "carbon_kind": clock.carbon_kind, "start_hour": clock.start_h,
+            "scenario": config.scenario,
+            "carbon_kind": clock.carbon_kind,
+            "start_hour": clock.start_h,
             "server_zone": {name: clock.zones[z] for name, z in zip(fleet.names, clock.server_zone.tolist())},
         },
         summaries=summaries,

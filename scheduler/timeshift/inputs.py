@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from scheduler.core.errors import InputError
 from scheduler.data.carbon_series import CarbonSeries, iso, parse_utc
 from scheduler.timeshift.planner import PlanJobs
-from scheduler.core.errors import InputError
 
 JOB_FIELDS = ("job_id", "submit_time", "duration_min", "deadline", "interruptible", "power_w")
 REQUIRED = ("job_id", "submit_time", "duration_min")

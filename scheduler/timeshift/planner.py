@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.timeshift.forecast import Forecast, gather_windows
 from scheduler.core import series
 from scheduler.core.units import EPS
+from scheduler.timeshift.forecast import Forecast, gather_windows
 
 TIE = EPS
 """Relative difference in forecast cost below which two choices tie (then the earliest wins)."""

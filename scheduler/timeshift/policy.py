@@ -21,15 +21,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.core.bands import BandPolicy
-from scheduler.core.states import (
-    CRITICAL, DEFER, FLEXIBLE, HIGH, LOW, MEDIUM, REASON_CRITICAL, REASON_DEFERRED, REASON_ECO_LATE, REASON_HIGH_ECO, REASON_LOW,
-    REASON_NO_ROOM, REASON_NOT_FLEXIBLE, REASON_NOW_GREENEST, REASON_TOO_SHORT, RUN_ECO, RUN_FAST,
-)  # fmt: skip
-from scheduler.core.timing import Timing, WhenConfig
-from scheduler.core.series import StepSeries, integral, prefix_sums
 from scheduler.core import units
-
+from scheduler.core.bands import BandPolicy
+from scheduler.core.series import StepSeries, integral, prefix_sums
+from scheduler.core.states import (
+    CRITICAL,
+    DEFER,
+    FLEXIBLE,
+    HIGH,
+    LOW,
+    MEDIUM,
+    REASON_CRITICAL,
+    REASON_DEFERRED,
+    REASON_ECO_LATE,
+    REASON_HIGH_ECO,
+    REASON_LOW,
+    REASON_NO_ROOM,
+    REASON_NOT_FLEXIBLE,
+    REASON_NOW_GREENEST,
+    REASON_TOO_SHORT,
+    RUN_ECO,
+    RUN_FAST,
+)
+from scheduler.core.timing import Timing, WhenConfig
 
 
 def action(band: np.ndarray, urgency: np.ndarray, can_wait: np.ndarray) -> np.ndarray:
@@ -87,8 +101,9 @@ def plan_when(
     act = action(band, urgency, can_wait)
     reason = np.select(
         [urgency == CRITICAL, band == LOW, band == HIGH, urgency != FLEXIBLE, too_short, ~can_wait],
-        [REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_NOT_FLEXIBLE, REASON_TOO_SHORT, REASON_NO_ROOM], REASON_DEFERRED,
-    ).astype(np.int8)  # fmt: skip
+        [REASON_CRITICAL, REASON_LOW, REASON_HIGH_ECO, REASON_NOT_FLEXIBLE, REASON_TOO_SHORT, REASON_NO_ROOM],
+        REASON_DEFERRED,
+    ).astype(np.int8)
     eco_late = (act == RUN_ECO) & (hour + run_h * eco_slowdown > deadline_h + EPS_H)
     act[eco_late], reason[eco_late] = RUN_FAST, REASON_ECO_LATE
     mode = (act == RUN_ECO).astype(np.int8)
@@ -127,7 +142,26 @@ def plan_when(
     run_min = np.where(mode == 1, runtime_min * eco_slowdown, runtime_min)
     energy_kwh = units.kwh(power, run_min)
     intensity = np.where(energy_kwh > 0, co2 * 1e3 / np.where(energy_kwh > 0, energy_kwh, 1.0), now_g)
-    return Timing(band, low, high, now_g, act, reason, mode, start, finish, deadline_h, co2_now, saved, forecast_g, energy_kwh, run_min, co2, intensity, runs)
+    return Timing(
+        band,
+        low,
+        high,
+        now_g,
+        act,
+        reason,
+        mode,
+        start,
+        finish,
+        deadline_h,
+        co2_now,
+        saved,
+        forecast_g,
+        energy_kwh,
+        run_min,
+        co2,
+        intensity,
+        runs,
+    )
 
 
 def _readings(
@@ -164,9 +198,16 @@ class _Deferral:
 
 
 def _defer(
-    config: WhenConfig, series: tuple[StepSeries, ...], hour: np.ndarray, zone: np.ndarray, run_h: np.ndarray,
-    deadline_h: np.ndarray, interruptible: np.ndarray, power_w: np.ndarray, rng: np.random.Generator,
-) -> _Deferral:  # fmt: skip
+    config: WhenConfig,
+    series: tuple[StepSeries, ...],
+    hour: np.ndarray,
+    zone: np.ndarray,
+    run_h: np.ndarray,
+    deadline_h: np.ndarray,
+    interruptible: np.ndarray,
+    power_w: np.ndarray,
+    rng: np.random.Generator,
+) -> _Deferral:
     """The greenest start (or pieces, when interruptible) of each job before its deadline, by the
     forecast issued at its submission slot: one forecast per zone over the batch's hours, and the
     jobs planned together (scheduler.timeshift.planner.plan), in groups of at most PLAN_CELLS (jobs x slots)."""
@@ -195,9 +236,13 @@ def _defer(
             s = np.floor(jobs.submit).astype(np.int64)
             window = forecasts.gather_windows(fc, s, int((np.ceil(jobs.deadline) - s).max()))  # (g, L)
             window_cum, each = prefix_sums(window), np.arange(len(group))
-            now = integral(window_cum, window, jobs.submit - s + jobs.duration, rows=each) - integral(window_cum, window, jobs.submit - s, rows=each)
+            now = integral(window_cum, window, jobs.submit - s + jobs.duration, rows=each) - integral(
+                window_cum, window, jobs.submit - s, rows=each
+            )
             job = plan.run_job
-            ran = integral(window_cum, window, plan.run_end - s[job], rows=job) - integral(window_cum, window, plan.run_start - s[job], rows=job)
+            ran = integral(window_cum, window, plan.run_end - s[job], rows=job) - integral(
+                window_cum, window, plan.run_start - s[job], rows=job
+            )
             planned = np.bincount(job, ran, len(group))
             forecast_g[group] = planned / jobs.duration
             shift = (count > 1) | (plan.run_start[first] > jobs.submit + EPS_H)
@@ -222,4 +267,3 @@ def _groups(rows: np.ndarray, span: np.ndarray, chunk: int) -> list[np.ndarray]:
         groups.append(rows[lo : lo + size])
         lo += size
     return groups
-

@@ -39,7 +39,6 @@ from scheduler.timeshift.inputs import (
 from scheduler.timeshift.planner import Plan, PlanJobs, plan
 
 
-
 def plan_request(
     series: CarbonSeries,
     jobs: JobTable | Sequence[dict[str, Any]],

@@ -27,9 +27,15 @@ playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright 
 PlaywrightTimeout = playwright_sync.TimeoutError
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 60_000
 """Every wait for a condition gives up after this: reached only when the page hangs, never a measure of speed."""
 SESSION_KEY = "taskpilot.session"
@@ -132,7 +138,10 @@ class Dashboard:
         page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
         page.on("request", self._on_request)
         # Content-Security-Policy violations are reported to the page (an init script is exempt from CSP).
-        page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));")
+        page.add_init_script(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => "
+            "window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));"
+        )
         page.add_init_script(WATCH_NETWORK)
         page.add_init_script(WATCH_MARKUP)
 
@@ -382,4 +391,7 @@ def jobs_csv(jobs: list[dict[str, Any]]) -> bytes:
 
 def mixed_jobs(n: int) -> list[dict[str, Any]]:
     """n deterministic, valid jobs over every priority and latency."""
-    return [{"priority": TIERS[i % 3], "latency": LATENCIES[(i * 7) % 3], "cpu": (i * 37) % 101, "memory": (i * 53 + 11) % 101} for i in range(n)]
+    return [
+        {"priority": TIERS[i % 3], "latency": LATENCIES[(i * 7) % 3], "cpu": (i * 37) % 101, "memory": (i * 53 + 11) % 101}
+        for i in range(n)
+    ]

@@ -15,7 +15,10 @@ def test_one_page_heading(dashboard: Dashboard) -> None:
 def test_notices_use_two_live_regions_that_are_always_there(dashboard: Dashboard) -> None:
     dashboard.open()
     page = dashboard.page
-    regions = "() => [['notice-alert', 'alert'], ['notice-status', 'status']].map(([id, role]) => { const r = document.getElementById(id); return [r.getAttribute('role') === role, r.checkVisibility(), r.textContent]; })"
+    regions = (
+        "() => [['notice-alert', 'alert'], ['notice-status', 'status']].map(([id, role]) => "
+        "{ const r = document.getElementById(id); return [r.getAttribute('role') === role, r.checkVisibility(), r.textContent]; })"
+    )
     assert page.evaluate(regions) == [[True, True, ""], [True, True, ""]]  # rendered, empty, before any notice
     assert page.is_hidden("#notice")
     page.click("#btn-run")  # nothing queued: an error
@@ -35,7 +38,9 @@ def test_focus_rings_show_on_the_dark_bar_and_inside_the_tab_list(dashboard: Das
     page.focus("#btn-run")
     page.keyboard.press("Shift+Tab")  # keyboard focus, so :focus-visible applies
     page.keyboard.press("Tab")
-    ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement); return [document.activeElement.id, s.outlineStyle, s.outlineColor]; }")
+    ring = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement); return [document.activeElement.id, s.outlineStyle, s.outlineColor]; }"
+    )
     assert ring[:2] == ["btn-run", "solid"]
     assert contrast(rgb(ring[2]), rgb("#12352a")) >= 3, ring
     page.focus("#tabbtn-overview")
@@ -48,7 +53,9 @@ def test_input_edges_and_chart_colours_have_contrast(dashboard: Dashboard) -> No
     dashboard.open()
     dashboard.seed(mixed_jobs(30))
     page = dashboard.page
-    borders = page.eval_on_selector_all("input:not([type=checkbox]):not([type=file]), select", "(els) => [...new Set(els.map((e) => getComputedStyle(e).borderTopColor))]")
+    borders = page.eval_on_selector_all(
+        "input:not([type=checkbox]):not([type=file]), select", "(els) => [...new Set(els.map((e) => getComputedStyle(e).borderTopColor))]"
+    )
     assert all(contrast(rgb(c)) >= 3 for c in borders), borders
     dashboard.tab("xai")
     page.wait_for_function("() => Chart.getChart('chart-qvalues').data.labels.length > 0")

@@ -31,12 +31,24 @@ POLICIES = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "l
 CHOSEN = ("tier_agents", "greedy", "lowest_carbon")
 JOBS, SEED = 400, 11
 BOUND = "hindsight lower bound"
-METRICS = ("co2_kg", "co2_with_idle_kg", "energy_kwh", "cost", "completion_mean_min", "completion_p95_min", "wait_mean_min", "slo_miss", "starved")
+METRICS = (
+    "co2_kg",
+    "co2_with_idle_kg",
+    "energy_kwh",
+    "cost",
+    "completion_mean_min",
+    "completion_p95_min",
+    "wait_mean_min",
+    "slo_miss",
+    "starved",
+)
 FAKE_ID = "00000000-0000-4000-8000-000000000001"
 SETTLED = "() => ['done', 'failed', 'cancelled', 'error'].includes(document.body.dataset.simState)"
 
 
-def start_simulation(board: Dashboard, *, workload: str = "poisson", jobs: int = JOBS, seed: int | None = SEED, policies: tuple[str, ...] = CHOSEN) -> None:
+def start_simulation(
+    board: Dashboard, *, workload: str = "poisson", jobs: int = JOBS, seed: int | None = SEED, policies: tuple[str, ...] = CHOSEN
+) -> None:
     """Fill the Compare form and press Start (the Compare tab must be open)."""
     page = board.page
     page.select_option("#sim-workload", workload)
@@ -118,7 +130,9 @@ def test_compare_charts_and_tables_hold_the_results_numbers(dashboard: Dashboard
     wins = result["win_loss"]["wins"]
     assert result["win_loss"]["policies"] == list(CHOSEN)
     assert page.eval_on_selector_all("#winloss-head th", "(ths) => ths.map((th) => th.textContent)") == ["Row beats column", *CHOSEN]
-    cells = page.eval_on_selector_all("#winloss-body tr", "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.dataset.count ?? c.textContent))")
+    cells = page.eval_on_selector_all(
+        "#winloss-body tr", "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.dataset.count ?? c.textContent))"
+    )
     assert cells == [[row] + ["–" if i == j else str(round(wins[i][j] * JOBS)) for j in range(3)] for i, row in enumerate(CHOSEN)]
     first = page.eval_on_selector("#winloss-body tr td:nth-child(3)", "(td) => [td.textContent, getComputedStyle(td).backgroundColor]")
     assert first[0] == f"{math.floor(100 * wins[0][1] + 0.5)} %{round(wins[0][1] * JOBS)} jobs"  # toFixed rounds half up
@@ -174,7 +188,10 @@ def test_compare_errors_are_shown_in_plain_words(dashboard: Dashboard) -> None:
     start_simulation(dashboard, jobs=5 * MAX_SIM_JOBS)
     page.wait_for_function(SETTLED)
     assert dashboard.text("#notice-title") == "Too large for the server"
-    assert dashboard.text("#notice-lines") == f"jobs={5 * MAX_SIM_JOBS} is over the limit of {MAX_SIM_JOBS} per simulation (TASKPILOT_MAX_SIM_JOBS)"
+    assert (
+        dashboard.text("#notice-lines")
+        == f"jobs={5 * MAX_SIM_JOBS} is over the limit of {MAX_SIM_JOBS} per simulation (TASKPILOT_MAX_SIM_JOBS)"
+    )
     assert dashboard.text("#sim-status").startswith("Not started: Too large for the server")
     assert page.is_enabled("#sim-start") and page.is_hidden("#sim-results")
 
@@ -213,8 +230,15 @@ def fake_server(board: Dashboard, final: dict[str, Any], *, lost: tuple[int, ...
     that gets an answer. The polls numbered in `lost` (from 1) fail as on a network blip. Returns the
     methods and paths the page used."""
     config = {"workload": "poisson", "scenario": "grid", "policies": list(CHOSEN), "jobs": JOBS, "seed": SEED}
-    running = {"id": FAKE_ID, "status": "running", "config": config, "elapsed_s": 0.5, "error": None, "result": None,
-               "progress": {"done": 300, "total": 1200, "fraction": 0.25, "policy": "greedy"}}  # fmt: skip
+    running = {
+        "id": FAKE_ID,
+        "status": "running",
+        "config": config,
+        "elapsed_s": 0.5,
+        "error": None,
+        "result": None,
+        "progress": {"done": 300, "total": 1200, "fraction": 0.25, "policy": "greedy"},
+    }
     calls: list[str] = []
     current = dict(running)
 
@@ -401,9 +425,19 @@ def test_the_compare_form_has_its_defaults(dashboard: Dashboard) -> None:
     dashboard.open()
     dashboard.tab("compare")
     page = dashboard.page
-    unlabeled = page.eval_on_selector_all("#tab-compare input, #tab-compare select, #scenario-form select", "(els) => els.filter((e) => !e.labels || !e.labels.length).map((e) => e.id)")
+    unlabeled = page.eval_on_selector_all(
+        "#tab-compare input, #tab-compare select, #scenario-form select",
+        "(els) => els.filter((e) => !e.labels || !e.labels.length).map((e) => e.id)",
+    )
     assert unlabeled == []
-    assert page.eval_on_selector_all("#sim-policies input", "(els) => els.map((e) => [e.value, e.checked])") == [[p, True] for p in POLICIES]
+    assert page.eval_on_selector_all("#sim-policies input", "(els) => els.map((e) => [e.value, e.checked])") == [
+        [p, True] for p in POLICIES
+    ]
     assert page.input_value("#sim-jobs") == "2000" and page.input_value("#sim-seed") == ""
-    assert page.eval_on_selector_all("#sim-workload option", "(os) => os.map((o) => o.value)") == ["task", "poisson", "gaia-azure", "gaia-pai"]
+    assert page.eval_on_selector_all("#sim-workload option", "(os) => os.map((o) => o.value)") == [
+        "task",
+        "poisson",
+        "gaia-azure",
+        "gaia-pai",
+    ]
     assert page.eval_on_selector_all("#sim-scenario option", "(os) => os.map((o) => o.value)") == ["grid", "reference"]

@@ -13,11 +13,27 @@ import pytest
 from .conftest import TIERS, Dashboard, assert_amount, hold, jobs_csv, mixed_jobs, wait_until
 
 CHARTS = (
-    "chart-score", "chart-reward", "chart-servers", "chart-priority-mix", "chart-carbon-overview",
-    "chart-avg-reward", "chart-energy-co2", "chart-routing", "chart-energy-bands", "chart-carbon",
-    "chart-breakdown", "chart-qvalues", "chart-gauge", "chart-cum-co2", "chart-co2-priority", "chart-energy-server",
-    "chart-race", "chart-tradeoff", "chart-deferral", "chart-learning",
-)  # fmt: skip
+    "chart-score",
+    "chart-reward",
+    "chart-servers",
+    "chart-priority-mix",
+    "chart-carbon-overview",
+    "chart-avg-reward",
+    "chart-energy-co2",
+    "chart-routing",
+    "chart-energy-bands",
+    "chart-carbon",
+    "chart-breakdown",
+    "chart-qvalues",
+    "chart-gauge",
+    "chart-cum-co2",
+    "chart-co2-priority",
+    "chart-energy-server",
+    "chart-race",
+    "chart-tradeoff",
+    "chart-deferral",
+    "chart-learning",
+)
 RUN = re.compile(r".*/run\?detail=compact$")
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
 N_GOOD = 60
@@ -34,11 +50,13 @@ def test_page_loads_clean_offline_with_csp(dashboard: Dashboard) -> None:
     assert page.evaluate("() => Object.values(Chart.instances).map((c) => c.canvas.id).sort()") == sorted(CHARTS)
     assert page.evaluate("() => Chart.version") == "4.6.1"
     # Tabs are buttons with aria-selected; exactly one is selected, and its panel alone is shown.
-    assert page.eval_on_selector_all("[role=tab]", "(tabs) => tabs.map((t) => [t.tagName, t.dataset.tab, t.getAttribute('aria-selected')])") == [
-        ["BUTTON", tab, "true" if tab == "overview" else "false"] for tab in TABS
-    ]
+    assert page.eval_on_selector_all(
+        "[role=tab]", "(tabs) => tabs.map((t) => [t.tagName, t.dataset.tab, t.getAttribute('aria-selected')])"
+    ) == [["BUTTON", tab, "true" if tab == "overview" else "false"] for tab in TABS]
     # Every form control has a label.
-    unlabeled = page.eval_on_selector_all("input, select, textarea", "(els) => els.filter((e) => !e.labels || e.labels.length === 0).map((e) => e.id)")
+    unlabeled = page.eval_on_selector_all(
+        "input, select, textarea", "(els) => els.filter((e) => !e.labels || e.labels.length === 0).map((e) => e.id)"
+    )
     assert unlabeled == []
     dashboard.assert_clean()
 
@@ -167,7 +185,9 @@ def _check_overview(board: Dashboard, summary: dict[str, Any], jobs: list[dict[s
     assert dict(zip(mix["labels"], mix["datasets"][0]["data"])) == dict(Counter(j["priority"] for j in jobs))
     assert len(board.chart("chart-carbon-overview")["datasets"][0]["data"]) == N_GOOD
     assert "Carbon:" in board.text("#carbon-hint-badge") and board.text("#carbon-hint-message") != "…"
-    pool_map = board.page.eval_on_selector_all("#pool-map .pool", "(pools) => pools.map((p) => [p.dataset.tier, p.querySelectorAll('li').length])")
+    pool_map = board.page.eval_on_selector_all(
+        "#pool-map .pool", "(pools) => pools.map((p) => [p.dataset.tier, p.querySelectorAll('li').length])"
+    )
     assert pool_map == [[t, 3] for t in TIERS]
 
 
@@ -178,7 +198,14 @@ def _check_history(board: Dashboard, history: list[dict[str, Any]]) -> None:
     assert board.text("#page-info") == "Page 1 of 2"
     first = page.eval_on_selector("#history-body tr", "(tr) => Array.from(tr.cells, (c) => c.textContent)")
     h0 = history[0]
-    assert first[:5] + first[7:8] == [str(h0["job_id"]), h0["chosen_dc"], h0["priority"], h0["latency"], f"{h0['reward']:.4f}", f"{h0['cost']:.4f}"]
+    assert first[:5] + first[7:8] == [
+        str(h0["job_id"]),
+        h0["chosen_dc"],
+        h0["priority"],
+        h0["latency"],
+        f"{h0['reward']:.4f}",
+        f"{h0['cost']:.4f}",
+    ]
     assert_amount(first[5], h0["energy_kwh"])
     assert_amount(first[6], h0["co2_kg"])
     page.click("#page-next")
@@ -223,7 +250,9 @@ def _check_sustainability(board: Dashboard, summary: dict[str, Any]) -> None:
     assert len(cumulative) == N_GOOD and cumulative[-1] == pytest.approx(summary["total_co2_kg"], abs=1e-4)
     assert cumulative == sorted(cumulative)
     by_priority = board.chart("chart-co2-priority")
-    assert by_priority["labels"] == list(TIERS) and sum(by_priority["datasets"][0]["data"]) == pytest.approx(summary["total_co2_kg"], abs=1e-4)
+    assert by_priority["labels"] == list(TIERS) and sum(by_priority["datasets"][0]["data"]) == pytest.approx(
+        summary["total_co2_kg"], abs=1e-4
+    )
     assert _chart_sum(board, "chart-energy-server") == pytest.approx(summary["total_energy_kwh"], abs=1e-3)
 
 

@@ -104,7 +104,11 @@ def test_the_run_dialog_is_modal_and_nothing_else_changes_the_session_meanwhile(
     wait_until(page, lambda: held)
     sent = len(requests_started(page))
     assert page.evaluate("() => document.getElementById('overlay').matches(':modal')")
-    outside = "() => { const a = document.activeElement; return a !== document.body && !document.getElementById('overlay').contains(a) ? (a.id || a.tagName) : null; }"
+    outside = (
+        "() => "
+        "{ const a = document.activeElement; "
+        "return a !== document.body && !document.getElementById('overlay').contains(a) ? (a.id || a.tagName) : null; }"
+    )
     assert page.evaluate(outside) is None
     for key in ("Tab",) * 6 + ("Shift+Tab",) * 3:
         page.keyboard.press(key)
@@ -180,7 +184,9 @@ def test_a_session_that_expires_mid_visit_empties_the_page(dashboard: Dashboard)
     dashboard.tab("history")
     assert page.eval_on_selector_all("#history-body tr", "(trs) => trs.length") == 0
     assert dashboard.text("#history-count").startswith("No jobs yet")
-    assert page.get_attribute("#notice-status", "role") == "status" and EXPIRED in dashboard.text("#notice-status")  # information, said politely
+    assert page.get_attribute("#notice-status", "role") == "status" and EXPIRED in dashboard.text(
+        "#notice-status"
+    )  # information, said politely
 
 
 def test_a_run_in_a_second_tab_brings_the_first_tabs_jobs_too(dashboard: Dashboard) -> None:

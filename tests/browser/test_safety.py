@@ -29,7 +29,7 @@ def test_hostile_file_name_and_fields_are_shown_as_text(unguarded: Dashboard) ->
     board.allow_http_errors(422)
     board.open()
     page = board.page
-    bad = f"priority,latency,cpu,memory\n{HOSTILE_FIELD},low,1,2\ngreen,\"<script>window.__pwned=4</script>\",3,4\n".encode()
+    bad = f'priority,latency,cpu,memory\n{HOSTILE_FIELD},low,1,2\ngreen,"<script>window.__pwned=4</script>",3,4\n'.encode()
     board.upload(HOSTILE_NAME, bad)
     cells = page.eval_on_selector_all("#csv-error-rows td", "(tds) => tds.map((td) => td.textContent).join(' | ')")
     assert HOSTILE_FIELD in cells and "<script>window.__pwned=4</script>" in cells
@@ -57,7 +57,10 @@ def test_hostile_server_and_llm_text_is_shown_as_text(unguarded: Dashboard) -> N
     page.wait_for_function("() => document.getElementById('notice-title').textContent === 'The server found invalid input'")
     assert board.text("#notice-lines") == f"{HOSTILE_FIELD}: {script}"
     page.unroute("**/submit")
-    page.route("**/submit", lambda route: route.fulfill(status=400, content_type="application/json", body=json.dumps({"detail": HOSTILE_FIELD + script})))
+    page.route(
+        "**/submit",
+        lambda route: route.fulfill(status=400, content_type="application/json", body=json.dumps({"detail": HOSTILE_FIELD + script})),
+    )
     page.click("#job-form button[type=submit]")
     page.wait_for_function("() => document.getElementById('notice-title').textContent === 'The server refused the request'")
     assert board.text("#notice-alert") == "The server refused the request" + HOSTILE_FIELD + script
@@ -67,7 +70,10 @@ def test_hostile_server_and_llm_text_is_shown_as_text(unguarded: Dashboard) -> N
     board.tab("xai")
     page.wait_for_function("() => document.getElementById('xai-title').textContent.startsWith('Job 3:')")
     llm = {"job_id": 3, "explanation": f"{HOSTILE_FIELD} <b>bold</b> {script}", "source": "llm", "note": None}
-    page.route(re.compile(r".*/explanation\?llm=true$"), lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(llm)))
+    page.route(
+        re.compile(r".*/explanation\?llm=true$"),
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(llm)),
+    )
     page.click("#xai-refine")
     page.wait_for_function("() => document.getElementById('xai-source').textContent === 'Refined by the LLM.'")
     assert board.text("#xai-text") == llm["explanation"]
@@ -81,8 +87,18 @@ def test_page_modules_write_no_markup() -> None:
     assert len(modules) > 10  # the page's modules: main.js and what it imports
     body = "\n".join(path.read_text(encoding="utf-8") for path in modules)
     sinks = [
-        r"innerHTML", r"outerHTML", r"insertAdjacentHTML", r"document\.write", r"srcdoc", r"DOMParser",
-        r"createContextualFragment", r"\.href\s*=", r"\.src\s*=", r"setAttribute\(\s*['\"`]on", r"\beval\(", r"new Function",
+        r"innerHTML",
+        r"outerHTML",
+        r"insertAdjacentHTML",
+        r"document\.write",
+        r"srcdoc",
+        r"DOMParser",
+        r"createContextualFragment",
+        r"\.href\s*=",
+        r"\.src\s*=",
+        r"setAttribute\(\s*['\"`]on",
+        r"\beval\(",
+        r"new Function",
         r"[{,]\s*['\"]?on[a-z]+['\"]?\s*:",  # an on... key in an el() attribute object
     ]
     found = {sink: re.findall(sink, body) for sink in sinks}
@@ -131,7 +147,9 @@ def test_an_expired_session_is_announced(dashboard: Dashboard) -> None:
 def test_a_session_lost_by_a_restart_is_announced(dashboard: Dashboard) -> None:
     dashboard.open()
     # This browser saw 12 jobs in a session the server no longer holds (as after a restart).
-    dashboard.page.evaluate("() => { localStorage.setItem('taskpilot.session', 'gone-' + Date.now()); localStorage.setItem('taskpilot.jobsSeen', '12'); }")
+    dashboard.page.evaluate(
+        "() => { localStorage.setItem('taskpilot.session', 'gone-' + Date.now()); localStorage.setItem('taskpilot.jobsSeen', '12'); }"
+    )
     dashboard.reload()
     assert dashboard.text("#notice-title") == "This session has no jobs on the server any more."
     assert "12 scheduled jobs" in dashboard.text("#notice-lines")
@@ -158,9 +176,15 @@ def test_layout_at_390_px(dashboard: Dashboard) -> None:
     dashboard.upload(long_name, b"priority,latency,cpu,memory\npurple,low,500,1\ngreen,low,1,2,3\n")
     page.wait_for_selector("#csv-errors", state="visible")
     assert_fits(page, "the add panel at 390 px")
-    heights = page.eval_on_selector_all("#csv-error-rows tr", "(trs) => trs.map((tr) => [tr.cells[0].getClientRects().length, tr.cells[0].offsetHeight <= tr.cells[1].offsetHeight + 1])")
+    heights = page.eval_on_selector_all(
+        "#csv-error-rows tr",
+        "(trs) => trs.map((tr) => [tr.cells[0].getClientRects().length, tr.cells[0].offsetHeight <= tr.cells[1].offsetHeight + 1])",
+    )
     assert heights and all(ok for _, ok in heights)
-    nowrap = page.eval_on_selector_all("#csv-error-rows tr", "(trs) => trs.flatMap((tr) => [getComputedStyle(tr.cells[0]).whiteSpace, getComputedStyle(tr.cells[1]).whiteSpace])")
+    nowrap = page.eval_on_selector_all(
+        "#csv-error-rows tr",
+        "(trs) => trs.flatMap((tr) => [getComputedStyle(tr.cells[0]).whiteSpace, getComputedStyle(tr.cells[1]).whiteSpace])",
+    )
     assert set(nowrap) == {"nowrap"}
     # A notice and the Run dialog fit too.
     box = page.locator("#notice").bounding_box()

@@ -24,7 +24,9 @@ N_CSV = 120
 STUDY = {"jobs": 300, "seed": 7, "seeds": 2, "regions": ("ES", "NO")}
 FAKE_ID = "00000000-0000-4000-8000-000000000002"
 SETTLED = "() => ['done', 'failed', 'cancelled', 'error'].includes(document.body.dataset.simState)"
-ROWS = "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => { const t = c.querySelector('time'); return t ? t.dateTime : c.textContent; }))"
+ROWS = (
+    "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => { const t = c.querySelector('time'); return t ? t.dateTime : c.textContent; }))"
+)
 
 
 def when_rows(n: int) -> list[dict[str, Any]]:
@@ -32,11 +34,17 @@ def when_rows(n: int) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         duration = 30 + 15 * (i % 5)
-        rows.append({
-            "priority": ("green", "balanced", "performance")[i % 3], "cpu": 10 + i % 50, "memory": 20, "duration_min": duration,
-            "urgency": ("critical", "normal", "flexible")[i % 3], "deadline": duration + 60 * (1 + i % 13) if i % 4 == 0 else "",
-            "interruptible": "true" if i % 2 else "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "priority": ("green", "balanced", "performance")[i % 3],
+                "cpu": 10 + i % 50,
+                "memory": 20,
+                "duration_min": duration,
+                "urgency": ("critical", "normal", "flexible")[i % 3],
+                "deadline": duration + 60 * (1 + i % 13) if i % 4 == 0 else "",
+                "interruptible": "true" if i % 2 else "",
+            }
+        )
     return rows
 
 
@@ -86,7 +94,10 @@ def test_when_to_run_from_the_form_and_csv_to_every_view(dashboard: Dashboard) -
     page.check("#job-interruptible")
     page.click("#job-form button[type=submit]")
     page.wait_for_function("() => document.getElementById('queue-count').textContent === '1'")
-    assert "Job 1: balanced, latency medium, cpu 40 %, memory 50 %, flexible, 45 min, deadline 600 min after submission, interruptible" in dashboard.text("#queue-list")
+    assert (
+        "Job 1: balanced, latency medium, cpu 40 %, memory 50 %, flexible, 45 min, deadline 600 min after submission, interruptible"
+        in dashboard.text("#queue-list")
+    )
     # ... and a critical one with a deadline as a time: the picker starts six hours after the session's clock.
     clock = dashboard.api("GET", "/queue").json()["clock_utc"]
     page.select_option("#job-urgency", "critical")
@@ -98,11 +109,15 @@ def test_when_to_run_from_the_form_and_csv_to_every_view(dashboard: Dashboard) -
     page.fill("#job-deadline-at", deadline.removesuffix("Z"))
     page.click("#job-form button[type=submit]")
     page.wait_for_function("() => document.getElementById('queue-count').textContent === '2'")
-    assert f"Job 2: balanced, latency medium, cpu 40 %, memory 50 %, critical, 45 min, deadline {deadline[:10]} {deadline[11:16]} UTC" in dashboard.text("#queue-list")
+    assert (
+        f"Job 2: balanced, latency medium, cpu 40 %, memory 50 %, critical, 45 min, deadline {deadline[:10]} {deadline[11:16]} UTC"
+        in dashboard.text("#queue-list")
+    )
     queued = dashboard.api("GET", "/queue").json()["jobs"]
     assert [(j["urgency"], j.get("deadline"), j.get("interruptible", False), j.get("duration_min"), j.get("power_w")) for j in queued] == [
-        ("flexible", 600.0, True, 45.0, 180.0), ("critical", deadline, False, 45.0, None),
-    ]  # fmt: skip
+        ("flexible", 600.0, True, 45.0, 180.0),
+        ("critical", deadline, False, 45.0, None),
+    ]
 
     # The CSV, then Run.
     dashboard.upload("when.csv", csv_of(when_rows(N_CSV)))
@@ -142,9 +157,18 @@ def _check_timing_card(board: Dashboard, timing: dict[str, Any], deferred_now: i
     assert board.page.is_visible("#timing-card")
     assert_amount(board.text("#timing-saved"), timing["co2_saved_kg"])
     assert board.text("#timing-pct") == f"{timing['co2_saved_pct']:.2f} %"
-    counts = {"#timing-deferred": "deferred_jobs", "#timing-eco": "eco_jobs", "#timing-fast": "fast_jobs", "#timing-misses": "deadline_misses"}
+    counts = {
+        "#timing-deferred": "deferred_jobs",
+        "#timing-eco": "eco_jobs",
+        "#timing-fast": "fast_jobs",
+        "#timing-misses": "deadline_misses",
+    }
     assert {sel: board.text(sel) for sel in counts} == {sel: str(timing[key]) for sel, key in counts.items()}
-    for selector, key in (("#timing-expected", "co2_saved_expected_kg"), ("#timing-measured", "co2_saved_kg"), ("#timing-run-now", "co2_run_now_kg")):
+    for selector, key in (
+        ("#timing-expected", "co2_saved_expected_kg"),
+        ("#timing-measured", "co2_saved_kg"),
+        ("#timing-run-now", "co2_run_now_kg"),
+    ):
         assert_amount(board.text(selector).removesuffix(" kg"), timing[key])
     assert board.text("#timing-deferral") == f"{timing['mean_deferral_h']:.1f} h"
     assert board.text("#timing-show-deferred") == f"Show the {deferred_now} deferred job{'s' if deferred_now != 1 else ''}"
@@ -196,12 +220,15 @@ def _check_history(board: Dashboard, history: list[dict[str, Any]]) -> None:
     page = board.page
     head = page.eval_on_selector_all("#history-table thead th", "(ths) => ths.filter((th) => !th.hidden).map((th) => th.textContent)")
     assert head[8:13] == ["Urgency", "Status", "Mode", "Start UTC", "Deadline UTC"]
-    expected = [[str(h["job_id"]), h["urgency"], h["status"], h["mode"].upper(), h["start_at"], shown_time(h["deadline_at"])] for h in history]
+    expected = [
+        [str(h["job_id"]), h["urgency"], h["status"], h["mode"].upper(), h["start_at"], shown_time(h["deadline_at"])] for h in history
+    ]
     rows = page.eval_on_selector_all("#history-body tr", ROWS)
     assert [[r[0], *r[8:13]] for r in rows] == expected[:50]
     # A deferred job's status stands out: its own colours and a dashed border.
     styles = page.eval_on_selector_all(
-        "#history-body .status-pill", "(ps) => [...new Set(ps.map((p) => p.dataset.status + ' ' + getComputedStyle(p).borderTopStyle))].sort()"
+        "#history-body .status-pill",
+        "(ps) => [...new Set(ps.map((p) => p.dataset.status + ' ' + getComputedStyle(p).borderTopStyle))].sort()",
     )
     assert "scheduled solid" in styles and any(s in styles for s in ("deferred dashed", "released solid"))
     # Only the jobs whose start moved.
@@ -229,9 +256,23 @@ def _check_xai(board: Dashboard, job_id: int) -> None:
     text = board.api("GET", f"/jobs/{job_id}/explanation").json()["explanation"]
     when = board.text("#xai-when")
     assert when.startswith("When: deferred to ") and f"{board.text('#xai-text')} {when}" == text
-    facts = dict(page.eval_on_selector_all("#xai-facts div", "(ds) => ds.map((d) => [d.querySelector('dt').textContent, (d.querySelector('time') || d.querySelector('dd')).getAttribute('datetime') || d.querySelector('dd').textContent])"))
-    assert (facts["Urgency"], facts["Status"], facts["Mode"]) == (job["urgency"], job["status"], job["mode"].upper()) == ("flexible", "deferred", "FAST")
-    assert (facts["Start (UTC)"], facts["Finish (UTC)"], facts["Submitted (UTC)"]) == (job["start_at"], job["finish_at"], job["state"]["clock_utc"])
+    facts = dict(
+        page.eval_on_selector_all(
+            "#xai-facts div",
+            "(ds) => ds.map((d) => [d.querySelector('dt').textContent, (d.querySelector('time') || "
+            "d.querySelector('dd')).getAttribute('datetime') || d.querySelector('dd').textContent])",
+        )
+    )
+    assert (
+        (facts["Urgency"], facts["Status"], facts["Mode"])
+        == (job["urgency"], job["status"], job["mode"].upper())
+        == ("flexible", "deferred", "FAST")
+    )
+    assert (facts["Start (UTC)"], facts["Finish (UTC)"], facts["Submitted (UTC)"]) == (
+        job["start_at"],
+        job["finish_at"],
+        job["state"]["clock_utc"],
+    )
     assert facts["Deadline (UTC)"] == (job["deadline_at"] or "none")
     assert_amount(facts["Expected saving"].removesuffix(" kg CO₂"), job["co2_saved_kg"])
 
@@ -247,7 +288,7 @@ def _check_phone_layout(board: Dashboard) -> None:
         assert_fits(page, f"the {tab} tab at 390 px")
     board.tab("overview")
     box = page.locator("#timing-card").bounding_box()
-    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
 
 
 def test_a_reference_session_has_no_when_parts(dashboard: Dashboard) -> None:
@@ -320,10 +361,21 @@ def _study_rows(result: dict[str, Any], regions: list[str]) -> list[list[str | N
         if row["region"] not in regions:
             continue
         saved = f"{row['saved_pct']:.1f}" + (f" ± {row['saved_pct_std']:.1f}" if row["runs"] > 1 else "")
-        out.append([
-            row["region"], row["strategy"], saved, None, f"{row['deadline_misses']} of {row['feasible_deadlines']}",
-            f"{row['delay_mean_min']:.1f}", f"{row['delay_p95_min']:.1f}", None, f"{row['cost']:.2f}", count(row["deferred_jobs"]), count(row["eco_jobs"]),
-        ])  # fmt: skip
+        out.append(
+            [
+                row["region"],
+                row["strategy"],
+                saved,
+                None,
+                f"{row['deadline_misses']} of {row['feasible_deadlines']}",
+                f"{row['delay_mean_min']:.1f}",
+                f"{row['delay_p95_min']:.1f}",
+                None,
+                f"{row['cost']:.2f}",
+                count(row["deferred_jobs"]),
+                count(row["eco_jobs"]),
+            ]
+        )
     return out
 
 
@@ -345,8 +397,16 @@ def test_the_compare_tab_runs_the_deferral_study(dashboard: Dashboard) -> None:
     page.wait_for_function(SETTLED)
     assert page.get_attribute("body", "data-sim-state") == "done", dashboard.text("#sim-status")
     sent = json.loads(posts[0])
-    assert sent == {"study": "deferral", "workload": "task", "regions": list(STUDY["regions"]), "forecasts": ["perfect", "noisy", "persistence", "issued"],
-                    "jobs": STUDY["jobs"], "seed": STUDY["seed"], "seeds": STUDY["seeds"], "slack_h": 12}  # fmt: skip
+    assert sent == {
+        "study": "deferral",
+        "workload": "task",
+        "regions": list(STUDY["regions"]),
+        "forecasts": ["perfect", "noisy", "persistence", "issued"],
+        "jobs": STUDY["jobs"],
+        "seed": STUDY["seed"],
+        "seeds": STUDY["seeds"],
+        "slack_h": 12,
+    }
     run_id = page.evaluate("() => sessionStorage.getItem('taskpilot.simulation')")
     view = httpx.get(f"{dashboard.base}/simulate/{run_id}", trust_env=False, timeout=30).json()
     result = view["result"]
@@ -358,7 +418,9 @@ def test_the_compare_tab_runs_the_deferral_study(dashboard: Dashboard) -> None:
     def check(regions: list[str]) -> None:
         rows = page.eval_on_selector_all("#defer-table-body tr", "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent))")
         expected = _study_rows(result, regions)
-        assert [[c for c, e in zip(r, x) if e is not None] for r, x in zip(rows, expected)] == [[e for e in x if e is not None] for x in expected]
+        assert [[c for c, e in zip(r, x) if e is not None] for r, x in zip(rows, expected)] == [
+            [e for e in x if e is not None] for x in expected
+        ]
         table = [row for row in result["table"] if row["region"] in regions]
         assert len(rows) == len(table)
         for cells, row in zip(rows, table):
@@ -372,7 +434,7 @@ def test_the_compare_tab_runs_the_deferral_study(dashboard: Dashboard) -> None:
         assert [d["data"] for d in chart["datasets"]] == [[by_key.get((g, s)) for g in regions] for s in moved]
 
     check(list(STUDY["regions"]))
-    assert [o for o in page.eval_on_selector_all("#defer-region option", "(os) => os.map((o) => o.value)")] == ["", *STUDY["regions"]]
+    assert list(page.eval_on_selector_all("#defer-region option", "(os) => os.map((o) => o.value)")) == ["", *STUDY["regions"]]
     page.select_option("#defer-region", "NO")
     check(["NO"])
     assert "forecast_issued skipped" in dashboard.text("#defer-notes")
@@ -396,15 +458,26 @@ def test_a_deferral_study_can_be_cancelled(dashboard: Dashboard) -> None:
     dashboard.tab("compare")
     page = dashboard.page
     config = {"study": "deferral", "regions": ["ES"], "jobs": 5000, "seed": 1}
-    running = {"id": FAKE_ID, "status": "running", "config": config, "elapsed_s": 0.4, "error": None, "result": None,
-               "progress": {"done": 5000, "total": 35000, "fraction": 0.1429, "policy": "ES threshold"}}  # fmt: skip
+    running = {
+        "id": FAKE_ID,
+        "status": "running",
+        "config": config,
+        "elapsed_s": 0.4,
+        "error": None,
+        "result": None,
+        "progress": {"done": 5000, "total": 35000, "fraction": 0.1429, "policy": "ES threshold"},
+    }
     current = dict(running)
 
     def handle(route: Any) -> None:
         nonlocal current
         method = route.request.method
         if method == "POST":
-            route.fulfill(status=202, content_type="application/json", body=json.dumps({"id": FAKE_ID, "status": "queued", "poll": f"/simulate/{FAKE_ID}"}))
+            route.fulfill(
+                status=202,
+                content_type="application/json",
+                body=json.dumps({"id": FAKE_ID, "status": "queued", "poll": f"/simulate/{FAKE_ID}"}),
+            )
             return
         if method == "DELETE":
             current = {**running, "status": "cancelled", "error": "cancelled during ES threshold after 5,000 of 35,000 job plans"}
@@ -414,7 +487,9 @@ def test_a_deferral_study_can_be_cancelled(dashboard: Dashboard) -> None:
     page.select_option("#sim-study", "deferral")
     page.click("#sim-start")
     page.wait_for_function("() => document.body.dataset.simState === 'running'")
-    assert dashboard.text("#sim-status") == "Running ES threshold." and dashboard.text("#sim-detail") == "5,000 of 35,000 job plans (14.3 %)."
+    assert (
+        dashboard.text("#sim-status") == "Running ES threshold." and dashboard.text("#sim-detail") == "5,000 of 35,000 job plans (14.3 %)."
+    )
     page.click("#sim-cancel")
     page.wait_for_function("() => document.body.dataset.simState === 'cancelled'")
     assert dashboard.text("#sim-status") == "Cancelled: cancelled during ES threshold after 5,000 of 35,000 job plans."

@@ -53,8 +53,15 @@ def test_allowed_servers_bind_both_loops_alike(seed, m, pool):
 
 @pytest.mark.skipif(not kernel.available(), reason="no C compiler here: only the Python loop runs")
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32), m=st.integers(1, 200), lr=st.floats(0.001, 0.5), gamma=st.floats(0, 1),
-       eps_start=st.floats(0, 1), eps_floor=st.floats(0, 1), decay=st.integers(1, 300))  # fmt: skip
+@given(
+    seed=st.integers(0, 2**32),
+    m=st.integers(1, 200),
+    lr=st.floats(0.001, 0.5),
+    gamma=st.floats(0, 1),
+    eps_start=st.floats(0, 1),
+    eps_floor=st.floats(0, 1),
+    decay=st.integers(1, 300),
+)
 def test_c_kernel_takes_every_constant_from_the_config(seed, m, lr, gamma, eps_start, eps_floor, decay):
     """With hyper-parameters far from the defaults the two loops still agree: the C code holds no copy of them."""
     config = AgentConfig(lr=lr, gamma=gamma, eps_start=eps_start, eps_floor=eps_floor, eps_decay_steps=decay)
@@ -99,8 +106,9 @@ def test_explored_job_keeps_to_the_allowed_servers():
     """The second draw picks among the allowed servers only: 0.2 of all three would be server 0, of the
     two allowed it is the first of them, server 1."""
     agent = TierAgent.fresh(3)
-    result = run_sequence_py(agent, [0, 0, 0], np.zeros((1, 4)), np.zeros((1, 3)), np.array([[0.0, 0.2]]), 0.2,
-                             np.array([[False, True, True]]))  # fmt: skip
+    result = run_sequence_py(
+        agent, [0, 0, 0], np.zeros((1, 4)), np.zeros((1, 3)), np.array([[0.0, 0.2]]), 0.2, np.array([[False, True, True]])
+    )
     assert result.explored[0] and result.actions.tolist() == [1]
 
 

@@ -67,7 +67,8 @@ def test_slow_llm_falls_back_to_template_in_time(standin: GroqStandIn) -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "note"), [("error500", "HTTP 500"), ("malformed", "malformed"), ("no-choices", "malformed")],
+    ("mode", "note"),
+    [("error500", "HTTP 500"), ("malformed", "malformed"), ("no-choices", "malformed")],
     ids=["error500", "not-json", "no-choices"],
 )
 def test_bad_llm_answers_fall_back_to_template(standin: GroqStandIn, mode: str, note: str) -> None:
@@ -90,8 +91,7 @@ def test_batch_makes_at_most_one_call_per_key(standin: GroqStandIn) -> None:
     tiers = ("green", "balanced", "performance")
     bands = ("low", "medium", "high")
     # 200 jobs over 3 servers x 3 tiers x 3 bands, but servers follow the tier: 9 distinct keys.
-    batch = [BASE._replace(job_id=k, chosen=pool[k % 3], priority=tiers[k % 3], carbon_band=bands[(k // 3) % 3])
-             for k in range(200)]
+    batch = [BASE._replace(job_id=k, chosen=pool[k % 3], priority=tiers[k % 3], carbon_band=bands[(k // 3) % 3]) for k in range(200)]
     keys = {(f.chosen, f.priority, f.carbon_band) for f in batch}
     assert len(keys) == 9
     sources = [explainer.refine(f).source for f in batch]
@@ -155,9 +155,7 @@ def test_cache_is_lru_bounded() -> None:
     def at(server: str) -> DecisionFacts:
         return BASE._replace(chosen=server)
 
-    assert [explainer.refine(at(s)).source for s in ("Server 1", "Server 2", "Server 1", "Server 3")] == [
-        "llm", "llm", "llm-cache", "llm"
-    ]
+    assert [explainer.refine(at(s)).source for s in ("Server 1", "Server 2", "Server 1", "Server 3")] == ["llm", "llm", "llm-cache", "llm"]
     assert explainer.refine(at("Server 1")).source == "llm-cache"  # recently used, kept
     assert explainer.refine(at("Server 2")).source == "llm"  # least recently used, evicted
     assert llm.calls == 4 and explainer.stats()["cached"] == 2

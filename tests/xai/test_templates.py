@@ -1,4 +1,3 @@
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -66,9 +65,7 @@ def test_chosen_below_best_names_the_better_server() -> None:
     ],
     ids=["perf", "cost", "co2", "lat", "co2-not-best", "all-zero"],
 )
-def test_dominant_metric(
-    weights: tuple[float, float, float, float], scores: tuple[tuple[float, ...], ...], phrase: str
-) -> None:
+def test_dominant_metric(weights: tuple[float, float, float, float], scores: tuple[tuple[float, ...], ...], phrase: str) -> None:
     perf, cost, co2, lat = scores
     text = render(BASE._replace(weights=weights, perf=perf, cost=cost, co2=co2, lat=lat))
     assert phrase in text
@@ -153,8 +150,17 @@ def test_runner_up_matches_reference(case: tuple[list[float], int]) -> None:
     final, i = case
     pool = tuple(f"Server {k + 1}" for k in range(len(final)))
     n = len(final)
-    facts = BASE._replace(pool=pool, chosen=pool[i], final=tuple(final), perf=(0.5,) * n, cost=(0.5,) * n,
-                    co2=(0.5,) * n, lat=(0.5,) * n, loads=(1,) * n, q_values=(0.0,) * n)
+    facts = BASE._replace(
+        pool=pool,
+        chosen=pool[i],
+        final=tuple(final),
+        perf=(0.5,) * n,
+        cost=(0.5,) * n,
+        co2=(0.5,) * n,
+        lat=(0.5,) * n,
+        loads=(1,) * n,
+        q_values=(0.0,) * n,
+    )
     # Reference: the best other server, lowest index on ties.
     others = [k for k in range(n) if k != i]
     rival = min(others, key=lambda k: (-final[k], k))

@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from scheduler.cli import evaluate
-from scheduler.studies import placement as evaluation
-from scheduler.sim.policies import POLICIES
 from scheduler.settings import ROOT
 from scheduler.sim.config import EvaluationConfig
+from scheduler.sim.policies import POLICIES
+from scheduler.studies import placement as evaluation
 
 DATA = ROOT / "dataset_rl"
 
@@ -24,7 +24,9 @@ def run_cli(out, *flags: str) -> bytes:
 
 def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / "out"
-    code = evaluate.main(["--workload", "task", "--scenario", "grid", "--policies", "all", "--jobs", "400", "--seed", "9", "--out", str(out)])
+    code = evaluate.main(
+        ["--workload", "task", "--scenario", "grid", "--policies", "all", "--jobs", "400", "--seed", "9", "--out", str(out)]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert all(name in printed for name in POLICIES) and "lower bound" in printed
@@ -62,8 +64,15 @@ def test_same_seed_same_bytes_whatever_the_environment(tmp_path, monkeypatch, ca
     """The world is built from the evaluation's seed and the CLI's own flags: the server's TASKPILOT_*
     variables (another seed, pre-training, regions, basis) change nothing."""
     first = run_cli(tmp_path / "a", "--seed", "9")
-    for name, value in {"SEED": "123", "PRETRAIN_EPISODES": "3", "REGIONS_FILE": str(tmp_path / "none.csv"), "GRID_BASIS": "lca",
-                        "POWER_CURVE": "specpower", "GRID_START": "2021-06-01T00:00Z", "DATA_DIR": str(tmp_path)}.items():  # fmt: skip
+    for name, value in {
+        "SEED": "123",
+        "PRETRAIN_EPISODES": "3",
+        "REGIONS_FILE": str(tmp_path / "none.csv"),
+        "GRID_BASIS": "lca",
+        "POWER_CURVE": "specpower",
+        "GRID_START": "2021-06-01T00:00Z",
+        "DATA_DIR": str(tmp_path),
+    }.items():
         monkeypatch.setenv(f"TASKPILOT_{name}", value)
     assert run_cli(tmp_path / "b", "--seed", "9") == first
     assert run_cli(tmp_path / "c", "--seed", "10") != first

@@ -1,4 +1,4 @@
-"""scheduler.timeshift.requests and scheduler.timeshift.inputs: job files and objects, the output document, and the command line end to end."""
+"""scheduler.timeshift.requests and .inputs: job files and objects, the output document, and the command line end to end."""
 
 import json
 import subprocess
@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scheduler.data.carbon_series import CarbonSeries
 from scheduler.cli.plan import main
-from scheduler.timeshift.requests import plan_request
-from scheduler.timeshift.inputs import PlanInputError, jobs_to_slots, parse_job_dicts, read_jobs_csv
+from scheduler.data.carbon_series import CarbonSeries
 from scheduler.settings import ROOT
+from scheduler.timeshift.inputs import PlanInputError, jobs_to_slots, parse_job_dicts, read_jobs_csv
+from scheduler.timeshift.requests import plan_request
 
 WATTTIME = ROOT.parent / "shared" / "data" / "grid-carbon" / "watttime-caiso-north-2023"
 needs_watttime = pytest.mark.skipif(

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from scheduler.core.fleet import ServerTable
-from scheduler.core.fleet import build_fleet
+from scheduler.core.fleet import ServerTable, build_fleet
 
 
 def table(cpu: list[float]) -> ServerTable:
@@ -22,4 +21,3 @@ def test_sorted_by_cpu_ties_keep_file_order_and_uneven_thirds():
     fleet = build_fleet(table([32, 4, 16, 4, 8, 64, 8, 16, 2, 1]))
     assert fleet.names[:4] == ("Server 10", "Server 9", "Server 2", "Server 4")
     assert [len(p) for p in fleet.pools] == [4, 3, 3]
-

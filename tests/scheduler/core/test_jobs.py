@@ -6,15 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.core.jobs import parse_job, parse_jobs
-from scheduler.core.job_csv import parse_csv, to_csv
-from scheduler.core.job_batch import JobBatch, concat, to_dicts
 from scheduler.core.errors import JobValidationError
+from scheduler.core.job_batch import JobBatch, concat, to_dicts
+from scheduler.core.job_csv import parse_csv, to_csv
+from scheduler.core.jobs import parse_job, parse_jobs
 from scheduler.settings import ROOT
 
 
 def test_aliases_case_and_numeric_strings():
-    batch = parse_jobs([{"priority": " GREEN ", "cpu_util": "15.5", "mem": 39, "latency": "Low"}, {"priority": "performance", "cpu": 0, "memory": 100}])
+    batch = parse_jobs(
+        [{"priority": " GREEN ", "cpu_util": "15.5", "mem": 39, "latency": "Low"}, {"priority": "performance", "cpu": 0, "memory": 100}]
+    )
     assert batch.tier.tolist() == [0, 2] and batch.latency.tolist() == [0, -1]
     assert batch.cpu.tolist() == [15.5, 0.0] and batch.memory.tolist() == [39.0, 100.0]
     assert np.isnan(batch.estimated_kwh).all()
@@ -35,7 +37,19 @@ def test_aliases_case_and_numeric_strings():
         ({"priority": "green", "cpu": 1, "memory": 1, "estimated_kwh": -2}, "estimated_kwh"),
         ({"priority": 3, "cpu": 1, "memory": 1}, "priority"),
     ],
-    ids=["missing", "unknown-tier", "over-100", "negative", "nan", "text", "no-memory", "bad-latency", "typo-field", "negative-kwh", "int-priority"],
+    ids=[
+        "missing",
+        "unknown-tier",
+        "over-100",
+        "negative",
+        "nan",
+        "text",
+        "no-memory",
+        "bad-latency",
+        "typo-field",
+        "negative-kwh",
+        "int-priority",
+    ],
 )
 def test_bad_job_names_field_and_index(job, field):
     good = {"priority": "green", "cpu": 1, "memory": 1}
@@ -73,10 +87,15 @@ def test_csv_errors_name_the_file_row():
 
 @pytest.mark.parametrize(
     ("data", "needle"),
-    [(b"", "empty"), (b"priority,cpu\n", "memory"), (b"priority,cpu,memory,gpu\ngreen,1,1,1\n", "gpu"),
-     (b"priority,cpu,memory\n", "no job rows"), (b"\xff\xfe\x00", "UTF-8")],
+    [
+        (b"", "empty"),
+        (b"priority,cpu\n", "memory"),
+        (b"priority,cpu,memory,gpu\ngreen,1,1,1\n", "gpu"),
+        (b"priority,cpu,memory\n", "no job rows"),
+        (b"\xff\xfe\x00", "UTF-8"),
+    ],
     ids=["empty", "missing-column", "unknown-column", "header-only", "binary"],
-)  # fmt: skip
+)
 def test_csv_file_level_errors(data, needle):
     with pytest.raises(JobValidationError) as err:
         parse_csv(data)
@@ -85,14 +104,23 @@ def test_csv_file_level_errors(data, needle):
 
 jobs = st.lists(
     st.tuples(
-        st.integers(0, 2), st.integers(-1, 2), st.floats(0, 100), st.floats(0, 100),
-        st.none() | st.floats(0, 1e6), st.none() | st.floats(0, 1e6),
-        st.none() | st.floats(1e-3, 10_080), st.none() | st.floats(1e-3, 1e6), st.none() | st.floats(0, 1),
-        st.none() | st.floats(1e-3, 1e5), st.integers(0, 2), st.booleans(),
+        st.integers(0, 2),
+        st.integers(-1, 2),
+        st.floats(0, 100),
+        st.floats(0, 100),
+        st.none() | st.floats(0, 1e6),
+        st.none() | st.floats(0, 1e6),
+        st.none() | st.floats(1e-3, 10_080),
+        st.none() | st.floats(1e-3, 1e6),
+        st.none() | st.floats(0, 1),
+        st.none() | st.floats(1e-3, 1e5),
+        st.integers(0, 2),
+        st.booleans(),
         st.none() | st.floats(10_080, 43_200) | st.datetimes().map(lambda d: np.datetime64(d, "m")),  # minutes >= any duration_min
     ),
-    min_size=1, max_size=50,
-)  # fmt: skip
+    min_size=1,
+    max_size=50,
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -100,8 +128,10 @@ jobs = st.lists(
 def test_csv_round_trip_keeps_every_job(rows):
     nan = float("nan")
     batch = JobBatch.of(
-        tier=np.array([r[0] for r in rows], np.int8), latency=np.array([r[1] for r in rows], np.int8),
-        cpu=np.array([r[2] for r in rows]), memory=np.array([r[3] for r in rows]),
+        tier=np.array([r[0] for r in rows], np.int8),
+        latency=np.array([r[1] for r in rows], np.int8),
+        cpu=np.array([r[2] for r in rows]),
+        memory=np.array([r[3] for r in rows]),
         estimated_kwh=np.array([nan if r[4] is None else r[4] for r in rows]),
         co2_kg=np.array([nan if r[5] is None else r[5] for r in rows]),
         duration_min=np.array([nan if r[6] is None else r[6] for r in rows]),
@@ -112,7 +142,7 @@ def test_csv_round_trip_keeps_every_job(rows):
         interruptible=np.array([r[11] for r in rows]),
         deadline_min=np.array([r[12] if isinstance(r[12], float) else nan for r in rows]),
         deadline_at=np.array([r[12] if isinstance(r[12], np.datetime64) else np.datetime64("NaT") for r in rows], "datetime64[m]"),
-    )  # fmt: skip
+    )
     back = parse_csv(to_csv(batch).encode())
     for field in batch.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(back, field), getattr(batch, field))
@@ -131,7 +161,8 @@ def test_optional_fields_are_read_however_the_key_is_spelled(body):
 def test_timing_fields_default_and_parse():
     batch = parse_jobs(
         b'[{"priority":"green","cpu":1,"memory":2},'
-        b'{"priority":"green","cpu":1,"memory":2,"urgency":" Flexible ","deadline":120,"duration_min":60,"interruptible":true,"power_w":250},'
+        b'{"priority":"green","cpu":1,"memory":2,"urgency":" Flexible ","deadline":120,"duration_min":60,'
+        b'"interruptible":true,"power_w":250},'
         b'{"priority":"green","cpu":1,"memory":2,"urgency":"critical","deadline":"2023-01-01T06:00+01:00"}]'
     )
     assert batch.urgency.tolist() == [1, 2, 0]
@@ -151,10 +182,16 @@ def test_a_deadline_before_submission_plus_duration_names_both_fields():
 
 @pytest.mark.parametrize(
     ("job", "field"),
-    [({"deadline": "tomorrow"}, "deadline"), ({"deadline": 0}, "deadline"), ({"deadline": 10**6}, "deadline"),
-     ({"urgency": "asap"}, "urgency"), ({"interruptible": "maybe"}, "interruptible"), ({"power_w": -5}, "power_w"),
-     ({"power_w": True}, "power_w")],
-)  # fmt: skip
+    [
+        ({"deadline": "tomorrow"}, "deadline"),
+        ({"deadline": 0}, "deadline"),
+        ({"deadline": 10**6}, "deadline"),
+        ({"urgency": "asap"}, "urgency"),
+        ({"interruptible": "maybe"}, "interruptible"),
+        ({"power_w": -5}, "power_w"),
+        ({"power_w": True}, "power_w"),
+    ],
+)
 def test_bad_timing_fields_are_named(job, field):
     with pytest.raises(JobValidationError) as err:
         parse_jobs([{"priority": "green", "cpu": 1, "memory": 2, **job}])
@@ -190,7 +227,9 @@ def test_without_client_ids_the_batch_carries_no_id_column():
 
 
 @pytest.mark.parametrize(
-    "bad", [1.5, 3.0, True, "", "x" * 129, 2**63, -(2**63) - 1, [1], {"id": 1}], ids=["fraction", "float", "bool", "empty", "long", "big", "small", "list", "object"]
+    "bad",
+    [1.5, 3.0, True, "", "x" * 129, 2**63, -(2**63) - 1, [1], {"id": 1}],
+    ids=["fraction", "float", "bool", "empty", "long", "big", "small", "list", "object"],
 )
 def test_a_bad_client_id_is_one_error_naming_job_id(bad):
     with pytest.raises(JobValidationError) as err:
@@ -222,10 +261,14 @@ def test_an_alias_beside_its_field_is_fine_when_they_agree(fields, cpu, memory, 
 
 @pytest.mark.parametrize(
     ("fields", "field", "alias"),
-    [({"memory": 39, "mem": 40}, "memory", "mem"), ({"memory": "39", "mem": "39.5"}, "memory", "mem"),
-     ({"cpu": 15, "cpu_util": 0}, "cpu", "cpu_util"), ({"memory": 39, "mem": "lots"}, "memory", "mem")],
+    [
+        ({"memory": 39, "mem": 40}, "memory", "mem"),
+        ({"memory": "39", "mem": "39.5"}, "memory", "mem"),
+        ({"cpu": 15, "cpu_util": 0}, "cpu", "cpu_util"),
+        ({"memory": 39, "mem": "lots"}, "memory", "mem"),
+    ],
     ids=["numbers", "strings", "cpu", "alias-not-a-number"],
-)  # fmt: skip
+)
 @pytest.mark.parametrize("form", ["bytes", "list"])
 def test_an_alias_that_disagrees_with_its_field_names_both(fields, field, alias, form):
     jobs = [job_with(), job_with(**fields)]
@@ -253,11 +296,20 @@ def test_alias_conflicts_are_listed_with_every_other_problem():
     jobs = [job_with(mem=1), job_with(priority="blue"), job_with(cpu=True, cpu_util=1), job_with(gpu=1, job_id=2.5)]
     with pytest.raises(JobValidationError) as err:
         parse_jobs(orjson.dumps(jobs))
-    assert sorted((e["index"], e["field"]) for e in err.value.errors) == [(0, "memory"), (1, "priority"), (2, "cpu"), (3, "gpu"), (3, "job_id")]
+    assert sorted((e["index"], e["field"]) for e in err.value.errors) == [
+        (0, "memory"),
+        (1, "priority"),
+        (2, "cpu"),
+        (3, "gpu"),
+        (3, "job_id"),
+    ]
 
 
 def test_csv_job_id_column_and_alias_columns():
-    data = b"job_id,priority,latency,cpu,memory,mem\n1,green,low,15,39,39\n007,balanced,,50,50,50.0\nA-3,performance,high,80,70,\n,green,low,1,2,2\n"
+    data = (
+        b"job_id,priority,latency,cpu,memory,mem\n1,green,low,15,39,39\n007,balanced,,50,50,50.0\n"
+        b"A-3,performance,high,80,70,\n,green,low,1,2,2\n"
+    )
     batch = parse_csv(data)
     assert batch.client_job_id.tolist() == [1, "007", "A-3", None]  # a plain integer cell is a number, other cells text
     assert batch.memory.tolist() == [39.0, 50.0, 70.0, 2.0]
@@ -286,7 +338,13 @@ def test_to_dicts_names_the_client_id_as_answers_do():
 
 
 @settings(max_examples=50, deadline=None)
-@given(ids=st.lists(st.none() | st.integers(-(2**63), 2**63 - 1) | st.text("ab-_ ,\"'é", min_size=1, max_size=20).map(lambda s: "id" + s), min_size=1, max_size=30))
+@given(
+    ids=st.lists(
+        st.none() | st.integers(-(2**63), 2**63 - 1) | st.text("ab-_ ,\"'é", min_size=1, max_size=20).map(lambda s: "id" + s),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_csv_round_trip_keeps_client_ids(ids):
     batch = parse_jobs([job_with(job_id=i) for i in ids])
     back = parse_csv(to_csv(batch).encode())

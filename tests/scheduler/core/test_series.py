@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from scheduler.core.series import StepSeries, area, integral, integral_at, prefix_sums
 
 VALUES = st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=30)
+
+
 def test_step_series_means_are_exact_for_hourly_steps():
     s = StepSeries.of(np.array([10.0, 20.0, 30.0]))
     assert s.mean(0.5, 2.0) == pytest.approx((0.5 * 10 + 20 + 0.5 * 30) / 2)

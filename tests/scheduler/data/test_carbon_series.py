@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scheduler.data.carbon_series import CarbonSeries, iso, parse_utc, series_from_lists
-from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
 from scheduler.core.errors import SeriesError
+from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
+from scheduler.data.carbon_series import CarbonSeries, iso, parse_utc, series_from_lists
 from scheduler.data.grid import load_grid
 from scheduler.settings import ROOT
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scheduler.data.datasets import load_datasets
 from scheduler.core.errors import DatasetError
+from scheduler.data.datasets import load_datasets
 from scheduler.settings import ROOT
 
 DATA = ROOT / "dataset_rl"

@@ -82,4 +82,3 @@ def test_a_bad_regions_file_is_named_with_its_row(tmp_path: Path, world, body, n
     path.write_text(body)
     with pytest.raises(DatasetError, match=needle):
         load_regions(path, world.fleet.names, ZONES)
-

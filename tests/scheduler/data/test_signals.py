@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.data.signals import min_max, rank_percentile
 from scheduler.core.bands import carbon_band
+from scheduler.data.signals import min_max, rank_percentile
 
 
 @given(st.lists(st.integers(0, 5), min_size=1, max_size=60))
@@ -17,7 +17,7 @@ def test_rank_percentile_matches_pandas(values):
 def test_carbon_factor_blends_co2_rank_and_time_of_day(world, datasets):
     expected = 0.5 * pd.Series(datasets.steel_co2_t).rank(pct=True).to_numpy() + 0.5 * min_max(datasets.steel_nsm_s)
     np.testing.assert_allclose(world.signals.carbon_factor, expected)
-    assert 0 <= world.signals.carbon_factor.min() and world.signals.carbon_factor.max() <= 1
+    assert world.signals.carbon_factor.min() >= 0 and world.signals.carbon_factor.max() <= 1
     load = world.signals.load
     assert load[0] == pytest.approx((56 + 55) / 200) and load.max() <= 1.0
 
@@ -26,7 +26,9 @@ def test_min_max_of_constant_series_is_zero():
     assert min_max(np.array([3.0, 3.0])).tolist() == [0.0, 0.0]
 
 
-@pytest.mark.parametrize(("factor", "band"), [(0.0, "low"), (0.3499, "low"), (0.35, "medium"), (0.6499, "medium"), (0.65, "high"), (1.0, "high")])
+@pytest.mark.parametrize(
+    ("factor", "band"), [(0.0, "low"), (0.3499, "low"), (0.35, "medium"), (0.6499, "medium"), (0.65, "high"), (1.0, "high")]
+)
 def test_carbon_bands(factor, band):
     assert carbon_band(factor) == band
 

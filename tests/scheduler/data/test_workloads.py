@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scheduler.data import workloads
-from scheduler.core.errors import DatasetError
 from scheduler.core.energy import REF_MEMORY_GB
+from scheduler.core.errors import DatasetError
+from scheduler.data import workloads
 from scheduler.settings import ROOT
 
 DATA = ROOT / "dataset_rl"
@@ -95,8 +95,11 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 
 def test_native_csv(world, tmp_path):
-    path = write_csv(tmp_path / "mine.csv", ["arrival_min", "cpu", "memory", "priority", "latency", "duration_min"],
-                     [[0, 50, 10, "green", "low", 30], [5, 100, 20, "Performance", "high", ""]])  # fmt: skip
+    path = write_csv(
+        tmp_path / "mine.csv",
+        ["arrival_min", "cpu", "memory", "priority", "latency", "duration_min"],
+        [[0, 50, 10, "green", "low", 30], [5, 100, 20, "Performance", "high", ""]],
+    )
     wl = workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
     assert wl.name == "mine" and wl.tier.tolist() == [0, 2] and wl.latency.tolist() == [0, 2]
     assert wl.duration_min[0] == 30 and np.isnan(wl.duration_min[1])
@@ -111,7 +114,11 @@ def test_gaia_format_csv(world, tmp_path):
 @pytest.mark.parametrize(
     ("header", "rows", "message"),
     [
-        (["arrival_min", "cpu", "memory", "priority"], [[0, 5, 5, "purple"]], "must be one of green, balanced, performance; got \\['purple'\\]"),
+        (
+            ["arrival_min", "cpu", "memory", "priority"],
+            [[0, 5, 5, "purple"]],
+            "must be one of green, balanced, performance; got \\['purple'\\]",
+        ),
         (["arrival_min", "cpu", "memory", "priority"], [[5, 5, 5, "green"], [1, 5, 5, "green"]], "row 3 is earlier"),
         (["when", "cpu"], [[0, 5]], "needs the columns arrival_min, cpu, memory, priority"),
     ],
@@ -135,12 +142,33 @@ def with_cell(column: str, value: object) -> list[object]:
 
 @pytest.mark.parametrize(
     ("column", "value", "rule"),
-    [("cpu", 0, "> 0"), ("cpu", -5, "> 0"), ("memory", -1, ">= 0"), ("duration_min", 0, "> 0 or empty"), ("duration_min", -3, "> 0 or empty"),
-     ("duration_min", "inf", "> 0 or empty"), ("duration_min", "nan", "a number or empty"), ("size", 0, "> 0 or empty"),
-     ("intensity", 1.5, "in \\[0, 1\\] or empty"), ("intensity", -0.1, "in \\[0, 1\\] or empty"), ("arrival_min", -1, ">= 0")],
-    ids=["zero-cpu", "negative-cpu", "negative-memory", "zero-duration", "negative-duration", "infinite-duration", "nan-duration",
-         "zero-size", "intensity-above-1", "negative-intensity", "negative-arrival"],
-)  # fmt: skip
+    [
+        ("cpu", 0, "> 0"),
+        ("cpu", -5, "> 0"),
+        ("memory", -1, ">= 0"),
+        ("duration_min", 0, "> 0 or empty"),
+        ("duration_min", -3, "> 0 or empty"),
+        ("duration_min", "inf", "> 0 or empty"),
+        ("duration_min", "nan", "a number or empty"),
+        ("size", 0, "> 0 or empty"),
+        ("intensity", 1.5, "in \\[0, 1\\] or empty"),
+        ("intensity", -0.1, "in \\[0, 1\\] or empty"),
+        ("arrival_min", -1, ">= 0"),
+    ],
+    ids=[
+        "zero-cpu",
+        "negative-cpu",
+        "negative-memory",
+        "zero-duration",
+        "negative-duration",
+        "infinite-duration",
+        "nan-duration",
+        "zero-size",
+        "intensity-above-1",
+        "negative-intensity",
+        "negative-arrival",
+    ],
+)
 def test_native_csv_physics_are_checked(world, tmp_path, column, value, rule):
     """One data row breaks one rule: the second (file row 3), or the first for a negative arrival, since
     arrivals must not decrease either."""
@@ -153,7 +181,12 @@ def test_native_csv_physics_are_checked(world, tmp_path, column, value, rule):
 
 @pytest.mark.parametrize(
     ("column", "row", "rule"),
-    [("length", [0.5, 0.0, 4], "> 0"), ("length", [0.5, -1.0, 4], "> 0"), ("cpus", [0.5, 1.0, 0], "> 0"), ("arrival_time", [-0.5, 1.0, 4], ">= 0")],
+    [
+        ("length", [0.5, 0.0, 4], "> 0"),
+        ("length", [0.5, -1.0, 4], "> 0"),
+        ("cpus", [0.5, 1.0, 0], "> 0"),
+        ("arrival_time", [-0.5, 1.0, 4], ">= 0"),
+    ],
     ids=["zero-length", "negative-length", "zero-cpus", "negative-arrival"],
 )
 def test_gaia_csv_physics_are_checked(world, tmp_path, column, row, rule):

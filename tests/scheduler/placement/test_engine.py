@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.placement.engine import EngineState, World, run_batch
-from scheduler.core.states import TIERS
 from scheduler.core.job_batch import JobBatch
+from scheduler.core.states import TIERS
+from scheduler.placement.engine import EngineState, World, run_batch
 from tests.scheduler.core.test_scoring import plain_scores
 
 

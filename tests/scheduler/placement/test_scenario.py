@@ -7,8 +7,8 @@ import pytest
 from scheduler.core import energy
 from scheduler.core.jobs import parse_jobs
 from scheduler.core.scoring import pool_scores
-from scheduler.service.sessions import Session
 from scheduler.service.facts import decision_facts, explanations
+from scheduler.service.sessions import Session
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +18,17 @@ def grid(grid_world):
 
 def jobs_of(n: int, rng: np.random.Generator):
     tiers = ("green", "balanced", "performance")
-    return parse_jobs([
-        {"priority": tiers[i % 3], "cpu": float(rng.uniform(1, 100)), "memory": float(rng.uniform(1, 100)),
-         **({"size": float(rng.uniform(100, 5000)), "intensity": float(rng.uniform(0, 1))} if i % 2 else {})}
-        for i in range(n)
-    ])  # fmt: skip
+    return parse_jobs(
+        [
+            {
+                "priority": tiers[i % 3],
+                "cpu": float(rng.uniform(1, 100)),
+                "memory": float(rng.uniform(1, 100)),
+                **({"size": float(rng.uniform(100, 5000)), "intensity": float(rng.uniform(0, 1))} if i % 2 else {}),
+            }
+            for i in range(n)
+        ]
+    )
 
 
 def test_intensity_is_the_zone_value_over_the_runtime_and_co2_is_kwh_times_g_over_1000(grid):
@@ -37,7 +43,9 @@ def test_intensity_is_the_zone_value_over_the_runtime_and_co2_is_kwh_times_g_ove
         if minutes <= 60:  # the job ends inside the clock's hour
             assert step.intensity_g_per_kwh[0, s] == pytest.approx(whole)
     np.testing.assert_allclose(step.metrics.co2_kg, step.metrics.energy_kwh * step.intensity_g_per_kwh / 1000.0)
-    np.testing.assert_allclose(step.metrics.energy_kwh, energy.energy_kwh(grid.machines, energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min)))
+    np.testing.assert_allclose(
+        step.metrics.energy_kwh, energy.energy_kwh(grid.machines, energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min))
+    )
 
 
 def test_the_green_pool_ranking_changes_with_the_job_and_the_hour(grid):
@@ -67,7 +75,7 @@ def test_grid_sessions_replay_and_differ_from_reference(grid_world):
     np.testing.assert_array_equal(a.co2_kg, b.co2_kg)
     assert np.isfinite(a.intensity_g_per_kwh).all() and np.isnan(ref.intensity_g_per_kwh).all()
     assert not np.array_equal(a.co2_kg, ref.co2_kg)
-    assert (a.co2_kg * 1000.0 == pytest.approx(a.energy_kwh * a.intensity_g_per_kwh))  # kg = kWh x g/kWh / 1000
+    assert a.co2_kg * 1000.0 == pytest.approx(a.energy_kwh * a.intensity_g_per_kwh)  # kg = kWh x g/kWh / 1000
 
 
 def test_reset_returns_a_grid_session_to_its_clock_start(grid_world):
@@ -94,10 +102,12 @@ def test_the_clock_label_wraps_with_the_data(grid):
 
 
 def test_carbon_now_averages_the_zones_the_servers_use(grid_world, tmp_path):
-    from scheduler.settings import ROOT, Settings
     from scheduler.placement.world import build_world
+    from scheduler.settings import ROOT, Settings
 
-    europe = build_world(Settings(data_dir=ROOT / "dataset_rl", regions_file=ROOT / "dataset_rl" / "regions-europe.csv", pretrain_episodes=5))
+    europe = build_world(
+        Settings(data_dir=ROOT / "dataset_rl", regions_file=ROOT / "dataset_rl" / "regions-europe.csv", pretrain_episodes=5)
+    )
     scenario = europe.runtime("grid").scenario
     by_zone, factor = scenario.carbon_now(0)
     assert set(by_zone) == {"ES", "NO"}
@@ -109,8 +119,8 @@ def test_a_broken_grid_scenario_is_unavailable_with_its_reason(tmp_path):
     import shutil
 
     from scheduler.core.errors import ScenarioUnavailable
-    from scheduler.settings import ROOT, Settings
     from scheduler.placement.world import build_world
+    from scheduler.settings import ROOT, Settings
 
     data = tmp_path / "data"
     shutil.copytree(ROOT / "dataset_rl", data, ignore=shutil.ignore_patterns("grid"))
@@ -125,8 +135,8 @@ def test_a_broken_grid_scenario_is_unavailable_with_its_reason(tmp_path):
 
 def test_a_bad_region_map_stops_start_up(tmp_path):
     from scheduler.core.errors import DatasetError
-    from scheduler.settings import ROOT, Settings
     from scheduler.placement.world import build_world
+    from scheduler.settings import ROOT, Settings
 
     bad = tmp_path / "regions.csv"
     bad.write_text("server,zone\nServer 1,ATLANTIS\n")

@@ -1,14 +1,13 @@
 import numpy as np
 import orjson
 
-from scheduler.service import decisions
+from scheduler.core.states import LATENCIES, TIERS
 from scheduler.placement.engine import World, run_batch
-from scheduler.core.states import TIERS
-from scheduler.core.states import LATENCIES
-from tests.scheduler.placement.test_engine import fresh_state, make_jobs
-from tests.scheduler.core.test_scoring import plain_scores
-from xai.templates import render
+from scheduler.service import decisions
 from scheduler.service.facts import decision_facts, explanations
+from tests.scheduler.core.test_scoring import plain_scores
+from tests.scheduler.placement.test_engine import fresh_state, make_jobs
+from xai.templates import render
 
 
 def plain_full(world: World, record, i: int) -> dict:
@@ -29,10 +28,15 @@ def plain_full(world: World, record, i: int) -> dict:
         final = plain["final"][j] if j is not None else 0.0
         scores[name] = round(final, 4)
         breakdown[name] = {
-            "perf_score": round(part[0], 4), "cost_score": round(part[1], 4), "co2_score": round(part[2], 4),
-            "lat_score": round(part[3], 4), "capacity_score": round(float(fleet.capacity_tier[k]), 4),
-            "final": round(final, 4), "in_pool": j is not None, "server_load": int(record.loads_before[i, k]),
-        }  # fmt: skip
+            "perf_score": round(part[0], 4),
+            "cost_score": round(part[1], 4),
+            "co2_score": round(part[2], 4),
+            "lat_score": round(part[3], 4),
+            "capacity_score": round(float(fleet.capacity_tier[k]), 4),
+            "final": round(final, 4),
+            "in_pool": j is not None,
+            "server_load": int(record.loads_before[i, k]),
+        }
     latency = int(record.jobs.latency[i])
     return {
         "job_id": int(record.job_ids[i]),
@@ -45,17 +49,26 @@ def plain_full(world: World, record, i: int) -> dict:
         "priority": TIERS[tier],
         "latency": LATENCIES[latency] if latency >= 0 else None,
         "state": {
-            "load": round(float(load), 4), "energy_price": round(float(price), 4), "carbon_factor": round(float(carbon), 4),
-            "energy_factor": round(float(s.energy_factor[steel]), 4), "steel_energy_kwh": round(float(s.steel_usage_kwh[steel]), 4),
-            "steel_co2": round(float(s.steel_co2_t[steel]), 4), "load_type": s.load_type.names[s.load_type.codes[steel]],
-            "week_status": s.week_status.names[s.week_status.codes[steel]], "day_of_week": s.day_of_week.names[s.day_of_week.codes[steel]],
-        },  # fmt: skip
+            "load": round(float(load), 4),
+            "energy_price": round(float(price), 4),
+            "carbon_factor": round(float(carbon), 4),
+            "energy_factor": round(float(s.energy_factor[steel]), 4),
+            "steel_energy_kwh": round(float(s.steel_usage_kwh[steel]), 4),
+            "steel_co2": round(float(s.steel_co2_t[steel]), 4),
+            "load_type": s.load_type.names[s.load_type.codes[steel]],
+            "week_status": s.week_status.names[s.week_status.codes[steel]],
+            "day_of_week": s.day_of_week.names[s.day_of_week.codes[steel]],
+        },
         "power_kwh": round(energy[chosen], 4),
         "cost": round(energy[chosen] * price, 6),
         "co2": round(energy[chosen] * (0.35 + carbon), 6),
         "all_metrics": {
-            name: {"energy_kwh": round(energy[k], 4), "cost": round(energy[k] * price, 6), "co2": round(energy[k] * (0.35 + carbon), 6),
-                   "capacity_tier": round(float(fleet.capacity_tier[k]), 4)}  # fmt: skip
+            name: {
+                "energy_kwh": round(energy[k], 4),
+                "cost": round(energy[k] * price, 6),
+                "co2": round(energy[k] * (0.35 + carbon), 6),
+                "capacity_tier": round(float(fleet.capacity_tier[k]), 4),
+            }
             for k, name in enumerate(fleet.names)
         },
     }
@@ -80,7 +93,13 @@ def test_slices_and_compact_agree_with_full(world):
     assert part == whole[40:60]
     compact = orjson.loads(b"[" + decisions.encode_compact(world, record, 0, 100) + b"]")
     for c, f in zip(compact, whole):
-        assert (c["job_id"], c["chosen_dc"], c["priority"], c["latency"], c["reward"]) == (f["job_id"], f["chosen_dc"], f["priority"], f["latency"], f["reward"])
+        assert (c["job_id"], c["chosen_dc"], c["priority"], c["latency"], c["reward"]) == (
+            f["job_id"],
+            f["chosen_dc"],
+            f["priority"],
+            f["latency"],
+            f["reward"],
+        )
         assert (c["energy_kwh"], c["cost"], c["co2_kg"]) == (f["power_kwh"], f["cost"], f["co2"])
         assert c["reason"].startswith(f"{f['priority']} pool -> {f['chosen_dc']}, ")
         why = c["reason"].split(", ", 1)[1].removesuffix(" (exploration step)")
@@ -107,8 +126,8 @@ def test_explanation_facts_come_from_the_record(world):
 
 def test_uneven_pools_encode_to_valid_json(world):
     """Ten servers split 4/3/3: Q-value objects differ in size per tier and still parse."""
-    from scheduler.placement.pretrain import pretrain_agents
     from scheduler.core.fleet import build_fleet
+    from scheduler.placement.pretrain import pretrain_agents
     from tests.scheduler.core.test_fleet import table
 
     fleet = build_fleet(table([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
 from scheduler.core.jobs import parse_jobs
 from scheduler.service.sessions import Session, SessionStore, derive_seed
-from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
 
 JOBS = [{"priority": p, "cpu": (10 * i) % 101, "memory": (5 * i) % 101} for i, p in enumerate(["green", "balanced", "performance"] * 20)]
 
@@ -51,7 +51,9 @@ def test_find_and_check_room(world):
         session.check_room(76, 100)
 
 
-@pytest.mark.parametrize("bad", ["", "a" * 65, "a b", "../x", "é", "id;drop"], ids=["empty", "too-long", "space", "path", "unicode", "semicolon"])
+@pytest.mark.parametrize(
+    "bad", ["", "a" * 65, "a b", "../x", "é", "id;drop"], ids=["empty", "too-long", "space", "path", "unicode", "semicolon"]
+)
 def test_bad_ids(world, bad):
     with pytest.raises(BadSessionId):
         SessionStore(world, 1, 60, 10).get(bad)
@@ -84,9 +86,8 @@ def test_cap_evicts_least_recently_used_idle_session(world):
 def test_cap_never_evicts_a_busy_session(world):
     store = SessionStore(world, 1, ttl_s=600, max_sessions=1)
     busy = store.create()
-    with busy.lock:
-        with pytest.raises(SessionsFull, match="busy"):
-            store.create()
+    with busy.lock, pytest.raises(SessionsFull, match="busy"):
+        store.create()
     assert store.create().id != busy.id
 
 

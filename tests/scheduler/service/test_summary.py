@@ -20,7 +20,9 @@ def test_score_is_the_weighted_sum_of_its_parts(world):
     green = 0.5
     carbon = 1 - record.carbon_factor.mean()
     efficiency = 1 - record.co2_kg.sum() / record.co2_baseline_kg.sum()
-    assert out["score_parts"] == pytest.approx({"avg_reward": avg, "green_ratio": green, "carbon_score": carbon, "co2_efficiency": efficiency}, abs=1e-4)
+    assert out["score_parts"] == pytest.approx(
+        {"avg_reward": avg, "green_ratio": green, "carbon_score": carbon, "co2_efficiency": efficiency}, abs=1e-4
+    )
     assert out["sustainability_score"] == pytest.approx(100 * (0.3 * avg + 0.25 * green + 0.25 * carbon + 0.2 * efficiency), abs=0.06)
     assert out["total_jobs"] == 20 and sum(out["jobs_by_server"].values()) == 20
     assert out["total_energy_kwh"] == pytest.approx(record.energy_kwh.sum(), abs=1e-4)

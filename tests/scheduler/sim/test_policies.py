@@ -6,13 +6,13 @@ import pytest
 from rl import kernel
 from rl.agent import run_sequence_py
 from rl.features import static_features
-from scheduler.sim.signal_clock import Clock
 from scheduler.core.energy import build_machines
-from scheduler.data.power_curves import load_power_curve
 from scheduler.core.series import StepSeries
-from scheduler.sim.policies import POLICIES, Fixed, Oracle, TierAgents, make_policy
+from scheduler.data.power_curves import load_power_curve
 from scheduler.settings import ROOT
 from scheduler.sim.metrics import co2_lower_bound_g, least_energy_kwh
+from scheduler.sim.policies import POLICIES, Fixed, Oracle, TierAgents, make_policy
+from scheduler.sim.signal_clock import Clock
 from scheduler.sim.simulator import FleetState, build_problem, simulate
 from tests.scheduler.sim.test_signal_clock import flat_clock, real_grid_clock
 from tests.scheduler.sim.test_simulator import make_workload, random_workload
@@ -137,7 +137,14 @@ def test_when_capacity_never_binds_the_oracle_beats_every_policy(world, grid_clo
 def two_zone_clock(green: list[float], dirty: list[float], green_servers: list[int]) -> Clock:
     zone = np.ones(9, np.intp)
     zone[green_servers] = 0
-    return Clock((StepSeries.of(np.array(green)), StepSeries.of(np.array(dirty))), StepSeries.of(np.array([0.5])), zone, ("green", "dirty"), 0.0, "test")
+    return Clock(
+        (StepSeries.of(np.array(green)), StepSeries.of(np.array(dirty))),
+        StepSeries.of(np.array([0.5])),
+        zone,
+        ("green", "dirty"),
+        0.0,
+        "test",
+    )
 
 
 def test_the_oracle_is_not_optimal_over_a_run(world):
@@ -148,9 +155,15 @@ def test_the_oracle_is_not_optimal_over_a_run(world):
     (small on a dirty server, big on the green one) emits less."""
     fleet, machines = world.fleet, build_machines(world.fleet)
     hours = [5000.0] + [10.0] * 23
-    queued = build_problem(fleet, machines, two_zone_clock(hours, hours, []), make_workload([0.0, 0.0], [25.0, 25.0], [30.0, 600.0], [0, 0]))
-    swapped = build_problem(fleet, machines, two_zone_clock([10.0] * 5 + [1000.0] * 19, [500.0] * 24, [0]),
-                            make_workload([0.0, 1.0], [6.25, 25.0], [180.0, 100.0], [0, 0]))  # fmt: skip
+    queued = build_problem(
+        fleet, machines, two_zone_clock(hours, hours, []), make_workload([0.0, 0.0], [25.0, 25.0], [30.0, 600.0], [0, 0])
+    )
+    swapped = build_problem(
+        fleet,
+        machines,
+        two_zone_clock([10.0] * 5 + [1000.0] * 19, [500.0] * 24, [0]),
+        make_workload([0.0, 1.0], [6.25, 25.0], [180.0, 100.0], [0, 0]),
+    )
     for problem, better in ((queued, Fixed("queue", np.array([0, 0]))), (swapped, Fixed("swap", np.array([1, 0])))):
         oracle = simulate(problem, Oracle(problem))
         other = simulate(problem, better)
@@ -205,7 +218,9 @@ def test_tier_agents_act_and_learn_as_the_service_does(world, masked):
     as the service's C kernel, with or without a mask of allowed servers."""
     rng = np.random.default_rng(13)
     n = 400
-    wl = make_workload(np.sort(rng.uniform(0, 100, n)), rng.uniform(0, 100, n), np.full(n, 1e6), rng.integers(3, size=n), memory=rng.uniform(0, 100, n))
+    wl = make_workload(
+        np.sort(rng.uniform(0, 100, n)), rng.uniform(0, 100, n), np.full(n, 1e6), rng.integers(3, size=n), memory=rng.uniform(0, 100, n)
+    )
     problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [100.0, 200.0, 350.0]), wl)
     pools = world.fleet.pools
     allowed = None
@@ -223,8 +238,15 @@ def test_tier_agents_act_and_learn_as_the_service_does(world, masked):
         draws = np.random.default_rng(seeds[tier]).random((len(rows), 2))
         for loop in loops:
             agent = world.pretrained[tier].copy()
-            reference = loop(agent, [0] * len(pool), static[rows], problem.quality[np.ix_(rows, pool)], draws,
-                             1.0 / agent.config.overload_divisor, allowed=mask)  # fmt: skip
+            reference = loop(
+                agent,
+                [0] * len(pool),
+                static[rows],
+                problem.quality[np.ix_(rows, pool)],
+                draws,
+                1.0 / agent.config.overload_divisor,
+                allowed=mask,
+            )
             np.testing.assert_array_equal(run.server[rows], pool[reference.actions])
             assert policy.agents[tier].weights.tobytes() == agent.weights.tobytes()
             assert policy.agents[tier].steps == agent.steps

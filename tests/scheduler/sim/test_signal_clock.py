@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
-from scheduler.data.grid import REGIONS_FILE, load_grid, load_regions
 from scheduler.core.series import StepSeries
+from scheduler.data.grid import REGIONS_FILE, load_grid, load_regions
 from scheduler.settings import ROOT
 from scheduler.sim.config import GRID_HOURS, REFERENCE_HOURS
+from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
 
 DATA = ROOT / "dataset_rl"
 
@@ -59,5 +59,5 @@ def test_reference_clock_is_one_proxy_zone_of_hourly_means(world):
 
 def test_series_lengths_behind_the_start_hour_bounds(world):
     """EvaluationConfig bounds start_hour by these constants; they must be the series' real lengths."""
-    assert GRID_HOURS == load_grid(DATA).n_hours
-    assert REFERENCE_HOURS == len(reference_clock(world.signals, world.fleet.n_servers).carbon[0].values)
+    assert load_grid(DATA).n_hours == GRID_HOURS
+    assert len(reference_clock(world.signals, world.fleet.n_servers).carbon[0].values) == REFERENCE_HOURS

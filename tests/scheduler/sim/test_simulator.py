@@ -7,15 +7,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.sim.signal_clock import Clock
 from scheduler.core.energy import build_machines, job_work, power_w, runtime_min
-from scheduler.data.power_curves import load_power_curve
 from scheduler.core.series import StepSeries
-from scheduler.sim.policies import Fixed, make_policy
+from scheduler.data.power_curves import load_power_curve
+from scheduler.data.workloads import Workload
 from scheduler.settings import ROOT
 from scheduler.sim.metrics import summarise
+from scheduler.sim.policies import Fixed, make_policy
+from scheduler.sim.signal_clock import Clock
 from scheduler.sim.simulator import MILLI, FleetState, ServerQueue, build_problem, simulate
-from scheduler.data.workloads import Workload
 from tests.scheduler.sim.test_signal_clock import flat_clock
 
 DATA = ROOT / "dataset_rl"
@@ -38,9 +38,12 @@ def make_workload(arrival_min, cpu, duration_min, tier, latency=None, memory=Non
 
 def random_workload(n: int, rng: np.random.Generator, mean_gap_min: float = 3.0) -> Workload:
     return make_workload(
-        np.cumsum(rng.exponential(mean_gap_min, n)), rng.uniform(5, 150, n), rng.uniform(5, 120, n),
-        rng.integers(3, size=n), rng.integers(3, size=n),
-    )  # fmt: skip
+        np.cumsum(rng.exponential(mean_gap_min, n)),
+        rng.uniform(5, 150, n),
+        rng.uniform(5, 120, n),
+        rng.integers(3, size=n),
+        rng.integers(3, size=n),
+    )
 
 
 class Recorder:
@@ -183,7 +186,9 @@ def plain_shared_charges(problem, run) -> tuple[np.ndarray, np.ndarray, np.ndarr
             if not running:
                 continue
             server_w = m.p_idle_w[s] + (m.p_peak_w[s] - m.p_idle_w[s]) * m.dynamic_fraction(np.array(u))
-            job_w = [share[j] * m.p_idle_w[s] + (m.p_peak_w[s] - m.p_idle_w[s]) * share[j] * m.dynamic_fraction(np.array(u)) / u for j in running]
+            job_w = [
+                share[j] * m.p_idle_w[s] + (m.p_peak_w[s] - m.p_idle_w[s]) * share[j] * m.dynamic_fraction(np.array(u)) / u for j in running
+            ]
             assert sum(job_w) <= m.p_peak_w[s] * (1 + 1e-12)
             hours = (b - a) / 60.0
             g_per_kwh = clock.carbon_mean(np.array([s]), np.array([a]), np.array([b - a]))[0]
@@ -216,8 +221,12 @@ def test_specpower_charges_match_a_plain_sweep(world):
     the server draws, P_idle + (P_peak - P_idle) x curve(U), over the horizon."""
     rng = np.random.default_rng(21)
     n = 400
-    wl = make_workload(np.cumsum(rng.exponential(1.0, n)), rng.integers(1, 24, n) * 100.0 / 16, rng.uniform(5, 120, n), rng.integers(3, size=n))
-    problem = build_problem(world.fleet, build_machines(world.fleet, load_power_curve(DATA)), flat_clock(9, [100.0, 300.0, 50.0], price=0.5), wl)
+    wl = make_workload(
+        np.cumsum(rng.exponential(1.0, n)), rng.integers(1, 24, n) * 100.0 / 16, rng.uniform(5, 120, n), rng.integers(3, size=n)
+    )
+    problem = build_problem(
+        world.fleet, build_machines(world.fleet, load_power_curve(DATA)), flat_clock(9, [100.0, 300.0, 50.0], price=0.5), wl
+    )
     run = simulate(problem, make_policy("random", problem, np.random.default_rng(4), world.pretrained))
     energy, co2, cost, drawn_kwh, busy_min = plain_shared_charges(problem, run)
     np.testing.assert_allclose(run.energy_kwh, energy, rtol=1e-9)
@@ -244,7 +253,10 @@ def test_determinism_same_inputs_same_run(world):
     def once():
         wl = random_workload(400, np.random.default_rng(3), mean_gap_min=1.5)
         problem = build_problem(world.fleet, build_machines(world.fleet), flat_clock(9, [80.0, 120.0, 310.0]), wl)
-        return [simulate(problem, make_policy(name, problem, np.random.default_rng(9), world.pretrained)) for name in ("tier_agents", "random", "oracle")]
+        return [
+            simulate(problem, make_policy(name, problem, np.random.default_rng(9), world.pretrained))
+            for name in ("tier_agents", "random", "oracle")
+        ]
 
     for a, b in zip(once(), once()):
         for name in ("server", "start_min", "finish_min", "energy_kwh", "co2_g", "cost", "busy_core_min"):

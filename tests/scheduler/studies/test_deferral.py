@@ -10,21 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scheduler.studies import deferral
-from scheduler.studies import deferral_regions
-from scheduler.studies import deferral_schedules
 from scheduler.cli import evaluate
-from scheduler.data.carbon_series import CarbonSeries
-from scheduler.data.datasets import load_datasets
-from scheduler.studies.deferral_regions import Region
-from scheduler.studies.deferral_schedules import Frame, Jobs
+from scheduler.core import states
 from scheduler.core.energy import ECO
 from scheduler.core.fleet import build_fleet
-from scheduler.timeshift.forecast import PerfectForecast, PersistenceForecast
-from scheduler.settings import ROOT
+from scheduler.data.carbon_series import CarbonSeries
+from scheduler.data.datasets import load_datasets
 from scheduler.data.signals import build_signals
+from scheduler.settings import ROOT
 from scheduler.sim.config import DEFERRAL_REGIONS, DeferralConfig
-from scheduler.core import states
+from scheduler.studies import deferral, deferral_regions, deferral_schedules
+from scheduler.studies.deferral_regions import Region
+from scheduler.studies.deferral_schedules import Frame, Jobs
+from scheduler.timeshift.forecast import PerfectForecast, PersistenceForecast
 
 DATA = ROOT / "dataset_rl"
 SHARED = deferral_regions.SHARED_DATA_DIR

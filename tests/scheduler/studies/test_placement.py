@@ -7,18 +7,17 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from scheduler.placement.pretrain import pretrain_agents
-from scheduler.studies import placement as evaluation
-from scheduler.placement.engine import World
-from scheduler.studies.placement import grid_inputs, render_html, run_evaluation, seed_streams
 from scheduler.core.errors import EvaluationCancelled
-from scheduler.sim.config import EvaluationConfig
 from scheduler.data.grid import REGIONS_FILE, load_grid, load_regions
-from scheduler.sim.policies import POLICIES
+from scheduler.placement.engine import World
+from scheduler.placement.pretrain import pretrain_agents
 from scheduler.placement.scenario import GridScenario
-from scheduler.settings import ROOT
-from scheduler.sim.config import GRID_HOURS, MAX_JOBS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS
 from scheduler.placement.world import WORLD_STREAMS
+from scheduler.settings import ROOT
+from scheduler.sim.config import GRID_HOURS, MAX_JOBS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS, EvaluationConfig
+from scheduler.sim.policies import POLICIES
+from scheduler.studies import placement as evaluation
+from scheduler.studies.placement import grid_inputs, render_html, run_evaluation, seed_streams
 
 DATA = ROOT / "dataset_rl"
 
@@ -63,7 +62,9 @@ def test_a_policy_does_not_depend_on_the_others(world, grid, regions):
 
 def test_drawn_seed_is_reported_and_replays(world, grid, regions):
     first = run_evaluation(world, grid, EvaluationConfig(workload="task", jobs=200, policies="random,tier_agents"), regions=regions)
-    again = run_evaluation(world, grid, EvaluationConfig(workload="task", jobs=200, policies="random,tier_agents", seed=first.seed), regions=regions)
+    again = run_evaluation(
+        world, grid, EvaluationConfig(workload="task", jobs=200, policies="random,tier_agents", seed=first.seed), regions=regions
+    )
     assert first.summaries == again.summaries
 
 
@@ -97,14 +98,33 @@ def test_grid_scenario_without_grid_is_refused(world):
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("policies", "greedy,fastest", "fastest"), ("policies", "greedy,greedy", "distinct"), ("jobs", MAX_JOBS + 1, "less than or equal"),
-     ("workload", "/etc/passwd.csv", "task"), ("colour", "red", "Extra inputs"),
-     ("start_hour", GRID_HOURS, "less than or equal to 26279"), ("start_hour", 10**20, "less than or equal to 26279"),
-     ("start_hour", 10**400, "less than or equal to 26279"), ("load", 1e-300, "greater than or equal to 0.01"),
-     ("pretrain_episodes", MAX_PRETRAIN_EPISODES + 1, "less than or equal"), ("pretrain_episodes", "5", "valid integer")],
-    ids=["unknown-policy", "repeated-policy", "too-many-jobs", "path-as-workload", "unknown-field", "start-past-the-grid",
-         "start-past-uint64", "start-overflows-float", "tiny-load", "too-much-pretraining", "string-pretraining"],
-)  # fmt: skip
+    [
+        ("policies", "greedy,fastest", "fastest"),
+        ("policies", "greedy,greedy", "distinct"),
+        ("jobs", MAX_JOBS + 1, "less than or equal"),
+        ("workload", "/etc/passwd.csv", "task"),
+        ("colour", "red", "Extra inputs"),
+        ("start_hour", GRID_HOURS, "less than or equal to 26279"),
+        ("start_hour", 10**20, "less than or equal to 26279"),
+        ("start_hour", 10**400, "less than or equal to 26279"),
+        ("load", 1e-300, "greater than or equal to 0.01"),
+        ("pretrain_episodes", MAX_PRETRAIN_EPISODES + 1, "less than or equal"),
+        ("pretrain_episodes", "5", "valid integer"),
+    ],
+    ids=[
+        "unknown-policy",
+        "repeated-policy",
+        "too-many-jobs",
+        "path-as-workload",
+        "unknown-field",
+        "start-past-the-grid",
+        "start-past-uint64",
+        "start-overflows-float",
+        "tiny-load",
+        "too-much-pretraining",
+        "string-pretraining",
+    ],
+)
 def test_bad_config_is_named(field, value, message):
     with pytest.raises(ValidationError, match=message):
         EvaluationConfig(**{field: value})
@@ -116,7 +136,9 @@ def test_reference_start_hour_is_bounded_by_its_year():
         EvaluationConfig(scenario="reference", start_hour=REFERENCE_HOURS)
 
 
-@pytest.mark.parametrize("scenario, hour", [("grid", GRID_HOURS), ("reference", REFERENCE_HOURS), ("grid", 10**18)], ids=["grid", "reference", "frozen-clock"])
+@pytest.mark.parametrize(
+    "scenario, hour", [("grid", GRID_HOURS), ("reference", REFERENCE_HOURS), ("grid", 10**18)], ids=["grid", "reference", "frozen-clock"]
+)
 def test_build_clock_refuses_a_start_outside_its_series(world, grid, regions, scenario, hour):
     config = EvaluationConfig(scenario=scenario).model_copy(update={"start_hour": hour})  # past the model's bounds, as a caller could
     with pytest.raises(ValueError, match=f"start_hour must be 0..{hour - 1 if hour < 10**9 else GRID_HOURS - 1}.*got {hour}"):
@@ -132,7 +154,7 @@ def test_same_config_same_document_whatever_the_worlds_agents(world, grid, regio
     """A server's world is pre-trained from its own TASKPILOT_SEED, the CLI's from the run's seed: the
     run pre-trains its own agents from its seed, so both give the same results.json."""
     other = World(world.fleet, world.signals, pretrain_agents(world.fleet, world.signals, 30, np.random.default_rng(99)))
-    config = dict(workload="task", jobs=400, seed=8, policies="tier_agents,greedy", pretrain_episodes=40)
+    config = {"workload": "task", "jobs": 400, "seed": 8, "policies": "tier_agents,greedy", "pretrain_episodes": 40}
     a, b = evaluate_json(world, grid, regions, **config), evaluate_json(other, grid, regions, **config)
     assert a == b
     assert orjson.loads(a)["config"]["pretrain_episodes"] == 40
@@ -188,9 +210,13 @@ def test_html_escapes_every_value():
 
 
 def test_result_units(world, grid, regions):
-    result = run_evaluation(world, grid, EvaluationConfig(workload="gaia-azure", jobs=300, seed=4, policies="least_loaded"), regions=regions)
+    result = run_evaluation(
+        world, grid, EvaluationConfig(workload="gaia-azure", jobs=300, seed=4, policies="least_loaded"), regions=regions
+    )
     summary = result.summaries[0]
     assert summary.co2_kg < summary.energy_kwh  # kg CO2 per kWh is below 1 on these grids (g/kWh < 1000)
     assert 0 < summary.utilisation <= 1 and summary.slo_miss <= 1
-    assert np.isclose(sum(result.server_utilisation["least_loaded"][s] * c for s, c in enumerate(world.fleet.cores)) / world.fleet.cores.sum(),
-                      summary.utilisation)  # fmt: skip
+    assert np.isclose(
+        sum(result.server_utilisation["least_loaded"][s] * c for s, c in enumerate(world.fleet.cores)) / world.fleet.cores.sum(),
+        summary.utilisation,
+    )

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
 from scheduler.data.carbon_series import CarbonSeries
 from scheduler.data.issued_forecasts import IssuedForecasts, issued_from_arrays
-from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
+from scheduler.settings import ROOT
 from scheduler.timeshift.forecast import (
     FORECASTS,
     IssuedForecast,
@@ -16,7 +17,6 @@ from scheduler.timeshift.forecast import (
     make_forecast,
 )
 from scheduler.timeshift.planner import PlanJobs, best_block, plan
-from scheduler.settings import ROOT
 
 WATTTIME = ROOT.parent / "shared" / "data" / "grid-carbon" / "watttime-caiso-north-2023"
 needs_watttime = pytest.mark.skipif(

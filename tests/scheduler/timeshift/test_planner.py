@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scheduler.timeshift.forecast import NoisyForecast, PerfectForecast, PersistenceForecast
 from scheduler.core.series import area as integral
+from scheduler.timeshift.forecast import NoisyForecast, PerfectForecast, PersistenceForecast
 from scheduler.timeshift.planner import PlanJobs, best_block, best_slots, plan
 
 SERIES = np.array([5.0, 1.0, 1.0, 9.0, 2.0])

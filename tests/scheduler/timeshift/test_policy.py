@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from scheduler.timeshift import policy as ts
-from scheduler.core.series import StepSeries
-from xai.when import describe as describe_when
 from scheduler.core import bands, states, timing
-from scheduler.core.series import area
+from scheduler.core.series import StepSeries, area
+from scheduler.timeshift import policy as ts
+from xai.when import describe as describe_when
 
 ECO_SLOWDOWN = 2.5
 
@@ -29,10 +28,19 @@ def _plan(now_g=150.0, urgency=states.FLEXIBLE, deadline_min=600.0, runtime_min=
     series = StepSeries.of(values)
     config = timing.WhenConfig(bands.BandPolicy("absolute", 100.0, 200.0), forecast)
     return ts.plan_when(
-        config, (series,), np.array([48.0]), np.array([0]), np.array([urgency], np.int8), np.array([deadline_min]),
-        np.array([interruptible]), np.array([runtime_min]), np.array([1000.0]), np.array([400.0]), ECO_SLOWDOWN,
+        config,
+        (series,),
+        np.array([48.0]),
+        np.array([0]),
+        np.array([urgency], np.int8),
+        np.array([deadline_min]),
+        np.array([interruptible]),
+        np.array([runtime_min]),
+        np.array([1000.0]),
+        np.array([400.0]),
+        ECO_SLOWDOWN,
         np.random.default_rng(0),
-    )  # fmt: skip
+    )
 
 
 def test_medium_band_flexible_job_is_deferred_to_the_forecast_greenest_hour():
@@ -129,8 +137,20 @@ def test_random_plans_never_miss_a_feasible_deadline_and_never_move_critical_job
     deadline = np.where(rng.random(n) < 0.3, np.nan, runtime + rng.uniform(0, 48 * 60, n))
     for forecast in ("perfect", "persistence", "noisy"):
         config = timing.WhenConfig(bands.BandPolicy(), forecast)
-        t = ts.plan_when(config, (series,), hour, np.zeros(n, np.intp), urgency, deadline, rng.random(n) < 0.5, runtime,
-                         np.full(n, 300.0), np.full(n, 120.0), ECO_SLOWDOWN, np.random.default_rng(3))  # fmt: skip
+        t = ts.plan_when(
+            config,
+            (series,),
+            hour,
+            np.zeros(n, np.intp),
+            urgency,
+            deadline,
+            rng.random(n) < 0.5,
+            runtime,
+            np.full(n, 300.0),
+            np.full(n, 120.0),
+            ECO_SLOWDOWN,
+            np.random.default_rng(3),
+        )
         has = ~np.isnan(t.deadline_h)
         assert (t.finish_h[has] <= t.deadline_h[has] + 1e-9).all()
         assert (t.start_h >= hour - 1e-12).all()
@@ -147,10 +167,14 @@ def _batch(n: int, seed: int, first_h: float, span_h: float) -> dict:
     hour = rng.uniform(first_h, first_h + span_h, n)
     return {
         "hour": np.where(rng.random(n) < 0.2, np.floor(hour), hour),  # some on the hour
-        "zone": rng.integers(0, 2, n), "urgency": np.full(n, states.FLEXIBLE, np.int8), "deadline_min": runtime + rng.uniform(1, 72 * 60, n),
-        "interruptible": rng.random(n) < 0.5, "runtime_min": runtime, "power_fast_w": rng.uniform(50, 500, n),
+        "zone": rng.integers(0, 2, n),
+        "urgency": np.full(n, states.FLEXIBLE, np.int8),
+        "deadline_min": runtime + rng.uniform(1, 72 * 60, n),
+        "interruptible": rng.random(n) < 0.5,
+        "runtime_min": runtime,
+        "power_fast_w": rng.uniform(50, 500, n),
         "power_eco_w": np.full(n, 40.0),
-    }  # fmt: skip
+    }
 
 
 def _two_zones(seed: int = 7) -> tuple[StepSeries, StepSeries]:
@@ -165,14 +189,17 @@ def _plan_batch(config: timing.WhenConfig, series: tuple[StepSeries, ...], jobs:
 
 def _one_at_a_time(config: timing.WhenConfig, series: tuple[StepSeries, ...], jobs: dict, deadline_h: np.ndarray) -> list[tuple]:
     """The plain reference: each job's own forecast window and plan (planner.best_block / best_slots)."""
-    from scheduler.timeshift import forecast
-    from scheduler.timeshift import planner
+    from scheduler.timeshift import forecast, planner
 
     out = []
     for h, z, run_min, e, split, watts in zip(
-        jobs["hour"].tolist(), jobs["zone"].tolist(), jobs["runtime_min"].tolist(), deadline_h.tolist(), jobs["interruptible"].tolist(),
+        jobs["hour"].tolist(),
+        jobs["zone"].tolist(),
+        jobs["runtime_min"].tolist(),
+        deadline_h.tolist(),
+        jobs["interruptible"].tolist(),
         jobs["power_fast_w"].tolist(),
-    ):  # fmt: skip
+    ):
         d, base = run_min / 60, int(np.floor(h)) - 24
         excerpt = np.take(series[z].values, np.arange(base, int(np.ceil(e))), mode="wrap")
         window = forecast.make_forecast(config.forecast, excerpt, period_slots=24).window(24, len(excerpt))
@@ -223,7 +250,18 @@ def test_no_choice_reads_the_actual_signal_at_or_after_the_decision_slot():
     future = tuple(StepSeries.of(np.r_[s.values[:200], rng.uniform(0, 900, len(s.values) - 200)]) for s in series)
     after = _plan_batch(config, future, jobs)
     assert (before.action == states.DEFER).any() and (before.mode == 1).any()
-    decided = ("band", "intensity_now_g", "band_low_g", "band_high_g", "action", "reason", "mode", "start_h", "finish_h", "saved_expected_kg")
+    decided = (
+        "band",
+        "intensity_now_g",
+        "band_low_g",
+        "band_high_g",
+        "action",
+        "reason",
+        "mode",
+        "start_h",
+        "finish_h",
+        "saved_expected_kg",
+    )
     for field in decided:
         assert np.array_equal(getattr(before, field), getattr(after, field)), field
     assert before.runs == after.runs and not np.array_equal(before.co2_kg, after.co2_kg)  # only what was measured changed
@@ -254,9 +292,19 @@ def test_eco_that_costs_more_energy_says_so():
     series = _series()
     config = timing.WhenConfig(bands.BandPolicy("absolute", 100.0, 120.0))
     t = ts.plan_when(
-        config, (series,), np.array([48.0]), np.array([0]), np.array([states.NORMAL], np.int8), np.array([np.nan]), np.array([False]),
-        np.array([60.0]), np.array([1000.0]), np.array([500.0]), ECO_SLOWDOWN, np.random.default_rng(0),
-    )  # fmt: skip
+        config,
+        (series,),
+        np.array([48.0]),
+        np.array([0]),
+        np.array([states.NORMAL], np.int8),
+        np.array([np.nan]),
+        np.array([False]),
+        np.array([60.0]),
+        np.array([1000.0]),
+        np.array([500.0]),
+        ECO_SLOWDOWN,
+        np.random.default_rng(0),
+    )
     assert t.mode[0] == 1 and t.saved_expected_kg[0] == pytest.approx((1000 - 1250) * 150 / 1e6)
     text = describe_when(t, ["ES"], ["a"], ["b"], ["c"], config)[0]
     assert "expected to emit 0.0375 kg CO2 more" in text and "saves" not in text
