@@ -162,10 +162,10 @@ def _deadline(value: float | str | None) -> float | np.datetime64 | None:
         pass
     try:
         when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if when.tzinfo is not None:  # OverflowError: an offset that moves it past year 1 or 9999
+            when = when.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise ValueError(f"must be minutes after submission or an ISO time such as 2023-01-01T06:00Z; got {_short(value)}") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
     return np.datetime64(when, "m")
 
 

@@ -138,10 +138,10 @@ def parse_utc(cells: Sequence[str]) -> np.ndarray:
 def _one_time(cell: str) -> np.datetime64:
     try:
         when = datetime.fromisoformat(cell)
-    except ValueError:
+        if when.tzinfo is not None:  # OverflowError: an offset that moves it past year 1 or 9999
+            when = when.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return np.datetime64("NaT")
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
     return np.datetime64(when, "s")
 
 

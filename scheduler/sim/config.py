@@ -180,10 +180,10 @@ class DeferralConfig(BaseModel):
             return None
         try:
             when = datetime.fromisoformat(value)
-        except ValueError:
+            if when.tzinfo is not None:  # OverflowError: an offset that moves it past year 1 or 9999
+                when = when.astimezone(UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError):
             raise ValueError(f"start must be an ISO date or time such as 2021-06-01T00:00 (UTC); got {value!r}") from None
-        if when.tzinfo is not None:
-            when = when.astimezone(UTC).replace(tzinfo=None)
         return when.isoformat(timespec="minutes")
 
     @field_validator("bands")

@@ -1,6 +1,7 @@
-"""Every number the API takes is bounded and typed where it enters (web/params.py, web/schemas.py,
+"""Every number the API takes is bounded and typed where it enters (web/params.py, web/schemas/,
 scheduler/sim/config.py): too big for 64 bits is a 422 naming the parameter, not a 500 from deeper in, and a
-JSON boolean where a number belongs is a 422 naming the field, not a silent 0 or 1. One case per bug found."""
+JSON boolean where a number belongs is a 422 naming the field, not a silent 0 or 1. A time whose offset
+moves it past year 1 or 9999 is a 422 too. One case per bug found."""
 
 from __future__ import annotations
 
@@ -105,3 +106,33 @@ def test_plans_take_numbers_only_where_numbers_belong(shared_client: TestClient,
 def test_the_same_plan_with_numbers_is_planned(shared_client: TestClient) -> None:
     """The cases above fail on their one field: the rest of the request is a plan."""
     assert shared_client.post("/plan", json={**PLAN, "forecast_error": 1, "capacity": 1}).status_code == 200
+
+
+EARLY, LATE = "0001-01-01T00:00:00+05:30", "9999-12-31T23:59:59-23:59"
+"""Valid ISO times that cannot be moved to UTC: Python's datetime stops at years 1 and 9999 (OverflowError)."""
+PLAN_JOB = PLAN["jobs"][0]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/plan", {**PLAN, "carbon": {"times": [EARLY, "2023-01-01T01:00Z"], "values": [1, 2]}}, "times"),
+        ("/plan", {**PLAN, "jobs": [{**PLAN_JOB, "submit_time": LATE}]}, "submit_time"),
+        ("/plan", {**PLAN, "jobs": [{**PLAN_JOB, "deadline": EARLY}]}, "deadline"),
+        ("/simulate", {**DEFERRAL, "start": EARLY}, "start"),
+        ("/simulate", {**DEFERRAL, "start": LATE}, "start"),
+    ],
+    ids=["plan-series-time", "plan-submit-time", "plan-deadline", "deferral-start-before-year-1", "deferral-start-after-9999"],
+)
+def test_times_past_the_calendar_are_422_naming_the_field(shared_client: TestClient, path: str, body: dict[str, Any], field: str) -> None:
+    assert field in str(assert_error(shared_client.post(path, json=body), 422))
+
+
+@pytest.mark.parametrize("deadline", [EARLY, LATE], ids=["before-year-1", "after-9999"])
+def test_a_grid_deadline_past_the_calendar_is_422_naming_the_field_and_row(shared_client: TestClient, deadline: str) -> None:
+    grid = Visitor(shared_client, shared_client.get("/session?scenario=grid").json()["session_id"])
+    detail = assert_error(grid.post("/submit", json={"priority": "green", "cpu": 1, "memory": 1, "deadline": deadline}), 422)
+    assert [(d["index"], d["field"]) for d in detail] == [(0, "deadline")]
+    csv = f"priority,cpu,memory,deadline\ngreen,1,1,{deadline}\n".encode()
+    detail = assert_error(grid.post("/upload", files={"file": ("jobs.csv", csv)}), 422)
+    assert [(d["row"], d["field"]) for d in detail] == [(2, "deadline")]

@@ -62,12 +62,12 @@ def _zone_series(world: WorldDep, body: PlanIn) -> Any:
 
 
 def _hour(text: str, field: str) -> Any:
+    """The hour `text` falls in, read as the series' times are (an offset is honoured, not warned about)."""
     import numpy as np
 
-    try:
-        when = np.datetime64(text.strip().rstrip("Z"), "h")
-    except ValueError:
-        when = np.datetime64("NaT")
+    from scheduler.data.carbon_series import parse_utc
+
+    when = parse_utc([text])[0]
     if np.isnat(when):  # "", "NaT" and the like parse as not-a-time
         raise ValueError(f"{field} must be an ISO time such as 2023-01-01T00:00Z, got {text!r}")
-    return when
+    return when.astype("datetime64[h]")
