@@ -10,6 +10,7 @@ from rl.features import feature_names
 from scheduler.core.bands import GRID_FACTOR_SCALE_G, carbon_band
 from scheduler.core.states import TIERS
 from scheduler.placement.scenario import GridScenario
+from scheduler.service.facts import decision_facts
 from scheduler.service.summary import summarise
 from scheduler.settings import ROOT
 from web.deps import (
@@ -24,7 +25,6 @@ from web.params import Seed
 from web.responses import BUILD, SESSION_ERRORS, errors, links
 from web.schemas.info import AgentsOut, ExplainIn, ExplanationOut, HealthOut, InfoOut, SessionOut, SummaryOut, SustainabilityOut, TiersOut
 from xai.templates import tier_summary
-from scheduler.service.facts import decision_facts
 
 router = APIRouter()
 DASHBOARD = ROOT / "frontend" / "templates" / "dashboard.html"
@@ -146,7 +146,13 @@ def agents(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     return {"agents": out}
 
 
-_EXPLAIN_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": ExplainIn.model_json_schema()}}}}
+_EXPLAIN_EXAMPLES = {"job": {"value": {"job_id": 1}}, "tier": {"value": {"priority": "green"}}}
+_EXPLAIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ExplainIn.model_json_schema(), "examples": _EXPLAIN_EXAMPLES}},
+    }
+}
 
 
 # The body is read as any object on purpose (see ExplainIn): a job_id that is not a scheduled job's is a

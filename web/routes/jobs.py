@@ -9,11 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from scheduler.core.errors import JobValidationError
-from scheduler.core.jobs import JOB_SCHEMA, parse_job, parse_jobs
-from scheduler.core.job_csv import CSV_COLUMNS, parse_csv_rows
 from scheduler.core.job_batch import JobBatch, to_dicts
+from scheduler.core.job_csv import CSV_COLUMNS, parse_csv_rows
+from scheduler.core.jobs import JOB_SCHEMA, parse_job, parse_jobs
 from scheduler.placement.engine import BatchRecord, World
 from scheduler.service import decisions
+from scheduler.service.facts import decision_facts
 from scheduler.service.sessions import Session, SessionStore
 from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded
@@ -21,7 +22,6 @@ from web.params import DEFAULT_PAGE, DeferredLimit, DeferredOffset, JobId, Limit
 from web.responses import SAME_SESSION, SESSION_ERRORS, errors, links
 from web.schemas.info import ExplanationOut
 from web.schemas.jobs import DecisionOut, HistoryOut, QueueOut, ResetOut, RunOut, SubmitBatchOut, SubmitOut, UploadOut
-from scheduler.service.facts import decision_facts
 
 router = APIRouter(tags=["jobs"])
 _SESSION = errors(*SESSION_ERRORS)
@@ -39,8 +39,12 @@ _RAN = links(
 STREAM_CHUNK_JOBS = {"full": 1000, "compact": 10_000}
 """Jobs per streamed piece: about 4 MB either way, few thread-pool hops, bounded memory."""
 # These routes read the raw body (validated by scheduler.core.jobs in one pass); the schema is declared here.
-_ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "array", "items": JOB_SCHEMA}}}}}
-_OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": JOB_SCHEMA}}}}
+_JOB_EXAMPLE = {"priority": "green", "latency": "low", "cpu": 15, "memory": 39}
+_TIMED_EXAMPLE = {"priority": "performance", "cpu": 80, "memory": 70, "urgency": "flexible", "deadline": 240, "duration_min": 30}
+_ARRAY_BODY = {"requestBody": {"required": False, "content": {"application/json": {
+    "schema": {"type": "array", "items": JOB_SCHEMA}, "examples": {"jobs": {"value": [_JOB_EXAMPLE, _TIMED_EXAMPLE]}}}}}}  # fmt: skip
+_OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": JOB_SCHEMA, "examples": {"job": {"value": _JOB_EXAMPLE}, "flexible job": {"value": _TIMED_EXAMPLE}}}}}}  # fmt: skip
 
 
 def _check_batch(n: int, limit: int) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, HTTPException
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
 from web.responses import ORJSONResponse, errors
-from web.schemas.plan import PlanIn, PlanOut
+from web.schemas.plan import EXAMPLE, PlanIn, PlanOut
 
 router = APIRouter(tags=["plan"])
 MAX_SERIES_POINTS = 250_000
@@ -17,7 +17,12 @@ MAX_SERIES_POINTS = 250_000
 
 # A plan holds up to TASKPILOT_MAX_PLAN_JOBS jobs' runs: it goes out through orjson as built, and PlanOut
 # only documents it (FastAPI does not validate a returned Response).
-@router.post("/plan", response_model=PlanOut, responses=errors(400, 413, 422, 503))
+@router.post(
+    "/plan",
+    response_model=PlanOut,
+    responses=errors(400, 413, 422, 503),
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": {"inline series": {"value": EXAMPLE}}}}}},
+)
 def plan_jobs(world: WorldDep, settings: SettingsDep, body: Annotated[PlanIn, Body()]) -> ORJSONResponse:
     """Plan start times that minimise forecast emissions before each job's deadline (one block, or the
     cheapest slots for interruptible jobs); emissions are measured on the actual series. Stateless:

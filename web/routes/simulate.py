@@ -25,7 +25,16 @@ def _runner(request: Request) -> SimulationRunner:
     return request.app.state.simulations
 
 
-_BODY_SCHEMA = {"oneOf": [EvaluationConfig.model_json_schema(), DeferralConfig.model_json_schema()]}
+# anyOf, not oneOf: {} (every default) is a valid config of both studies, and is the placement one.
+_BODY_SCHEMA = {"anyOf": [EvaluationConfig.model_json_schema(), DeferralConfig.model_json_schema()]}
+_EXAMPLES = {
+    "placement": {
+        "value": {"workload": "poisson", "jobs": 300, "seed": 5, "policies": ["round_robin", "lowest_carbon"], "scenario": "grid"}
+    },
+    "deferral": {
+        "value": {"study": "deferral", "jobs": 200, "seed": 3, "seeds": 2, "regions": ["ES", "NO"], "forecasts": ["perfect", "noisy"]}
+    },
+}
 
 
 @router.post(
@@ -36,7 +45,7 @@ _BODY_SCHEMA = {"oneOf": [EvaluationConfig.model_json_schema(), DeferralConfig.m
         **errors(400, 413, 422, 429, 503),
         **links(202, get_simulation={"run_id": "$response.body#/id"}, cancel_simulation={"run_id": "$response.body#/id"}),
     },
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA, "examples": _EXAMPLES}}}},
 )
 def start_simulation(
     request: Request, response: Response, world: WorldDep, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]

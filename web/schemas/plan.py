@@ -1,6 +1,6 @@
 """POST /plan's body and answer (web/routes/plan.py)."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -12,12 +12,38 @@ from web.schemas.common import Out, Runs, StrictFloat, StrictInt
 MAX_CAPACITY = 1_000_000
 """More jobs per slot than a plan may hold (TASKPILOT_MAX_PLAN_JOBS is far lower) is the same as no limit;
 the bound keeps the number inside the planner's int64 arithmetic."""
+Zone = Literal[ZONES]  # type: ignore[valid-type]
+IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+"""An ISO time, UTC unless it gives an offset: RFC 3339 (2023-01-01T06:00:00Z), or to the minute (2023-01-01T06:00Z)."""
+
+
+def ONE_SERIES(field: str, kind: str) -> dict[str, Any]:  # noqa: N802 -- reads as the constant it builds
+    return {"required": [field], "properties": {field: {"type": kind}}}
+
+
+EXAMPLE = {
+    "carbon": {
+        "times": ["2023-01-01T00:00:00Z", "2023-01-01T01:00:00Z", "2023-01-01T02:00:00Z", "2023-01-01T03:00:00Z"],
+        "values": [310, 240, 120, 180],
+    },
+    "jobs": [
+        {"job_id": "backup", "submit_time": "2023-01-01T00:00:00Z", "duration_min": 60, "deadline": 240, "power_w": 300},
+        {
+            "job_id": "report",
+            "submit_time": "2023-01-01T00:30:00Z",
+            "duration_min": 45,
+            "deadline": "2023-01-01T04:00:00Z",
+            "interruptible": True,
+        },
+    ],
+    "forecasts": ["perfect", "persistence"],
+}
 
 
 class CarbonSeriesIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    times: list[str] = Field(description="ISO times (UTC), one per value, ascending.")
+    times: list[IsoTime] = Field(description="ISO times (UTC unless they give an offset), one per value, ascending.")
     values: list[StrictFloat | str | None] = Field(description="Carbon intensity per time; each holds until the next time.")
     unit: Literal["g_per_kwh", "lbs_per_mwh"] = "g_per_kwh"
 
@@ -27,9 +53,9 @@ class PlanJobIn(BaseModel):
     problem's `index`, `field` and `message`)."""
 
     job_id: str | int
-    submit_time: str = Field(description="ISO time (UTC unless it says otherwise).")
+    submit_time: IsoTime
     duration_min: float = Field(gt=0, le=366 * 24 * 60)
-    deadline: str | float | None = Field(None, description="ISO time, or minutes after submission; empty or null: none.")
+    deadline: IsoTime | float | None = Field(None, description="ISO time, or minutes after submission; empty or null: none.")
     interruptible: bool | str | None = Field(None, description="true/false, 1/0, yes/no; default false.")
     power_w: float | None = Field(None, gt=0, le=1e7, description="Default 1 W.")
 
@@ -38,15 +64,18 @@ class PlanIn(BaseModel):
     """The CLI's inputs: a series (inline `carbon`, or a shipped `zone` between `start` and `end`), the
     jobs, and the forecasts to compare with running now and with the perfect forecast."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The schema says "exactly one of carbon or zone" too, so generated clients and the fuzzer send one.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"oneOf": [ONE_SERIES("carbon", "object"), ONE_SERIES("zone", "string")]}
+    )
 
     carbon: CarbonSeriesIn | None = None
-    zone: Literal[ZONES] | None = Field(
+    zone: Zone | None = Field(
         None, description="A shipped Electricity Maps zone (hourly average intensity, 2021-2023) instead of `carbon`."
-    )  # type: ignore[valid-type]
+    )
     basis: Literal["direct", "lca"] = "direct"
-    start: str | None = Field(None, description="With `zone`: first hour (ISO, UTC); default the series start.")
-    end: str | None = Field(None, description="With `zone`: end (exclusive); default start + 31 days.")
+    start: IsoTime | None = Field(None, description="With `zone`: first hour; default the series start.")
+    end: IsoTime | None = Field(None, description="With `zone`: end (exclusive); default start + 31 days.")
     jobs: list[dict[str, Any]] = Field(
         description="job_id, submit_time, duration_min, deadline (ISO or minutes after submission; empty: none), interruptible, power_w.",
         json_schema_extra={"items": PlanJobIn.model_json_schema()},
