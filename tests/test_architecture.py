@@ -20,6 +20,7 @@ LAYERS: dict[str, set[str]] = {
     "xai": {"scheduler.core"},
     "scheduler.settings": {"scheduler.core"},
     "scheduler.data": {"scheduler.core"},
+    "scheduler.store": {"scheduler.core"},
     "scheduler.timeshift": {"scheduler.data", "scheduler.core"},
     "scheduler.placement": {"scheduler.timeshift", "scheduler.data", "scheduler.core", "scheduler.settings", "rl"},
     "scheduler.service": {

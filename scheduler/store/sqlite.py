@@ -1,0 +1,316 @@
+"""SqliteStore: the Store in one SQLite file (the standard library's sqlite3, no ORM), or ':memory:'.
+
+WAL mode, so readers (GET /workflows, `python -m scheduler status`, another process) never wait for the
+writer, and synchronous=NORMAL: a commit is in the WAL before the call returns, which a killed process (kill
+-9) cannot undo; a power cut may lose the last commits (use FULL for that, at an fsync per commit). One
+connection per store, shared by the executor and the request threads behind a re-entrant lock; a
+transaction is BEGIN IMMEDIATE .. COMMIT, so another process writing the same file waits (busy_timeout)
+rather than failing.
+"""
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from scheduler.core.states import check_task_transition, check_workflow_transition
+from scheduler.store.base import (
+    MOVABLE,
+    ORDER_COLUMNS,
+    AttemptRecord,
+    RunnerRecord,
+    TaskRecord,
+    TransitionRecord,
+    WorkflowRecord,
+)
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE workflows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session TEXT NOT NULL, name TEXT NOT NULL,
+    state TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL, idem_key TEXT, doc TEXT NOT NULL);
+CREATE UNIQUE INDEX workflows_key ON workflows(session, idem_key) WHERE idem_key IS NOT NULL;
+CREATE INDEX workflows_session ON workflows(session, seq);
+CREATE TABLE tasks (pk INTEGER PRIMARY KEY, workflow TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    pool TEXT NOT NULL, state TEXT NOT NULL, session TEXT NOT NULL, spec TEXT NOT NULL, role TEXT NOT NULL, compensates INTEGER,
+    job_id INTEGER, attempts INTEGER NOT NULL, failures INTEGER NOT NULL, not_before REAL, deadline_at REAL, priority INTEGER NOT NULL,
+    expected_s REAL NOT NULL, error TEXT, updated_at REAL NOT NULL);
+CREATE INDEX tasks_workflow ON tasks(workflow, pk);
+CREATE INDEX tasks_queued ON tasks(pool, pk) WHERE state = 'queued';
+CREATE INDEX tasks_due ON tasks(not_before) WHERE state IN ('deferred', 'retrying');
+CREATE INDEX tasks_state ON tasks(state);
+CREATE INDEX tasks_job ON tasks(session, job_id);
+CREATE TABLE edges (parent INTEGER NOT NULL, child INTEGER NOT NULL, PRIMARY KEY (parent, child)) WITHOUT ROWID;
+CREATE INDEX edges_child ON edges(child, parent);
+CREATE TABLE attempts (task INTEGER NOT NULL, n INTEGER NOT NULL, worker TEXT NOT NULL, runner TEXT NOT NULL, started_at REAL NOT NULL,
+    ended_at REAL, outcome TEXT, error TEXT, runtime_s REAL, energy_kwh REAL, co2_kg REAL, cpu_energy_j REAL, result TEXT,
+    PRIMARY KEY (task, n)) WITHOUT ROWID;
+CREATE TABLE transitions (id INTEGER PRIMARY KEY, task INTEGER NOT NULL, at REAL NOT NULL, source TEXT, target TEXT NOT NULL,
+    attempt INTEGER NOT NULL, worker TEXT, reason TEXT NOT NULL);
+CREATE INDEX transitions_task ON transitions(task, id);
+CREATE TABLE runners (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started TEXT NOT NULL, heartbeat REAL NOT NULL);
+"""
+WF_COLS = "id, session, name, state, created_at, finished_at, idem_key, doc, seq"
+TASK_COLS = (
+    "workflow, idx, name, kind, pool, state, session, spec, role, compensates, job_id, attempts, failures, not_before, deadline_at, "
+    "priority, expected_s, error, updated_at, pk"
+)
+ATTEMPT_COLS = "task, n, worker, runner, started_at, ended_at, outcome, error, runtime_s, energy_kwh, co2_kg, cpu_energy_j, result"
+ATTEMPT_FIELDS = frozenset(ATTEMPT_COLS.split(", ")) - {"task", "n"}
+
+
+def _workflow(row: tuple[Any, ...]) -> WorkflowRecord:
+    return WorkflowRecord(*row[:7], doc=orjson.loads(row[7]), seq=row[8])
+
+
+def _task(row: tuple[Any, ...]) -> TaskRecord:
+    return TaskRecord(*row[:7], orjson.loads(row[7]), *row[8:])
+
+
+def _attempt(row: tuple[Any, ...]) -> AttemptRecord:
+    return AttemptRecord(*row[:12], None if row[12] is None else orjson.loads(row[12]))
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        with self.transaction():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                for statement in SCHEMA.split(";"):  # one by one: executescript would commit the open transaction
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema version {version}, this TaskPilot reads {SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- workflows -----------------------------------------------------------------------------------
+
+    def add_workflow(
+        self, workflow: WorkflowRecord, tasks: list[TaskRecord], parents: list[list[int]], at: float
+    ) -> tuple[WorkflowRecord, bool]:
+        with self.transaction():
+            if workflow.idempotency_key is not None:
+                rows = self._all(
+                    f"SELECT {WF_COLS} FROM workflows WHERE session=? AND idem_key=?", (workflow.session, workflow.idempotency_key)
+                )
+                if rows:
+                    return _workflow(rows[0]), False
+            w = workflow
+            cursor = self._db.execute(
+                "INSERT INTO workflows (id, session, name, state, created_at, finished_at, idem_key, doc) VALUES (?,?,?,?,?,?,?,?)",
+                (w.id, w.session, w.name, w.state, w.created_at, w.finished_at, w.idempotency_key, orjson.dumps(w.doc)),
+            )
+            stored = WorkflowRecord(
+                w.id, w.session, w.name, w.state, w.created_at, w.finished_at, w.idempotency_key, w.doc, cursor.lastrowid
+            )
+            self._insert(w.id, tasks, parents, at, "submitted", positional=True)
+        return stored, True
+
+    def workflow(self, workflow_id: str) -> WorkflowRecord | None:
+        rows = self._all(f"SELECT {WF_COLS} FROM workflows WHERE id=?", (workflow_id,))
+        return _workflow(rows[0]) if rows else None
+
+    def workflows(self, session: str, offset: int, limit: int) -> tuple[int, list[WorkflowRecord]]:
+        with self._lock:
+            total = self._all("SELECT count(*) FROM workflows WHERE session=?", (session,))[0][0]
+            rows = self._all(
+                f"SELECT {WF_COLS} FROM workflows WHERE session=? ORDER BY seq DESC LIMIT ? OFFSET ?", (session, limit, offset)
+            )
+        return total, [_workflow(r) for r in rows]
+
+    def move_workflow(self, workflow_id: str, source: str, target: str, at: float) -> bool:
+        check_workflow_transition(source, target)
+        finished = None if target == "running" else at
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE workflows SET state=?, finished_at=? WHERE id=? AND state=?", (target, finished, workflow_id, source)
+            )
+        return cursor.rowcount == 1
+
+    # --- tasks ---------------------------------------------------------------------------------------
+
+    def add_tasks(self, workflow: str, tasks: list[TaskRecord], parents: list[list[int]], at: float, reason: str) -> list[TaskRecord]:
+        with self.transaction():
+            return self._insert(workflow, tasks, parents, at, reason)
+
+    def _insert(
+        self, workflow: str, tasks: list[TaskRecord], parents: list[list[int]], at: float, reason: str, positional: bool = False
+    ) -> list[TaskRecord]:
+        for task in tasks:
+            check_task_transition(None, task.state)
+        stored = []
+        for t in tasks:
+            cursor = self._db.execute(
+                f"INSERT INTO tasks ({TASK_COLS.removesuffix(', pk')}) VALUES ({', '.join('?' * 19)})",
+                (workflow, t.index, t.name, t.kind, t.pool, t.state, t.session, orjson.dumps(t.spec), t.role, t.compensates, t.job_id,
+                 t.attempts, t.failures, t.not_before, t.deadline_at, t.priority, t.expected_s, t.error, at),
+            )  # fmt: skip
+            stored.append(TaskRecord(**{**t.__dict__, "workflow": workflow, "updated_at": at, "pk": cursor.lastrowid}))
+        links = [(stored[p].pk if positional else p, child.pk) for child, row in zip(stored, parents) for p in row]
+        self._db.executemany("INSERT OR IGNORE INTO edges (parent, child) VALUES (?, ?)", links)
+        self._db.executemany(
+            "INSERT INTO transitions (task, at, source, target, attempt, worker, reason) VALUES (?, ?, NULL, ?, 0, NULL, ?)",
+            [(t.pk, at, t.state, reason) for t in stored],
+        )
+        return stored
+
+    def task(self, pk: int) -> TaskRecord | None:
+        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE pk=?", (pk,))
+        return _task(rows[0]) if rows else None
+
+    def tasks(self, workflow: str) -> list[TaskRecord]:
+        return [_task(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE workflow=? ORDER BY pk", (workflow,))]
+
+    def task_by_job(self, session: str, job_id: int) -> TaskRecord | None:
+        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE session=? AND job_id=? ORDER BY pk DESC LIMIT 1", (session, job_id))
+        return _task(rows[0]) if rows else None
+
+    def edges(self, workflow: str) -> list[tuple[int, int]]:
+        sql = "SELECT e.parent, e.child FROM edges e JOIN tasks t ON t.pk = e.child WHERE t.workflow=? ORDER BY e.child, e.parent"
+        return [(p, c) for p, c in self._all(sql, (workflow,))]
+
+    def children(self, pk: int) -> list[TaskRecord]:
+        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE pk IN (SELECT child FROM edges WHERE parent=?) ORDER BY pk", (pk,))
+        return [_task(r) for r in rows]
+
+    def parents(self, pk: int) -> list[TaskRecord]:
+        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE pk IN (SELECT parent FROM edges WHERE child=?) ORDER BY pk", (pk,))
+        return [_task(r) for r in rows]
+
+    def move(
+        self,
+        pk: int,
+        source: str,
+        target: str,
+        at: float,
+        reason: str,
+        attempt: int | None = None,
+        worker: str | None = None,
+        **fields: Any,
+    ) -> bool:
+        check_task_transition(source, target)
+        if set(fields) - MOVABLE:
+            raise ValueError(f"a move may not set {sorted(set(fields) - MOVABLE)}")
+        sets = "".join(f", {name}=?" for name in fields)
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE tasks SET state=?, updated_at=?{sets} WHERE pk=? AND state=?", (target, at, *fields.values(), pk, source)
+            )
+            if cursor.rowcount != 1:
+                return False
+            n = attempt if attempt is not None else self._db.execute("SELECT attempts FROM tasks WHERE pk=?", (pk,)).fetchone()[0]
+            self._db.execute(
+                "INSERT INTO transitions (task, at, source, target, attempt, worker, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pk, at, source, target, n, worker, reason),
+            )
+        return True
+
+    def ready(self, pool: str, order: tuple[str, ...], limit: int) -> list[TaskRecord]:
+        if set(order) - ORDER_COLUMNS:
+            raise ValueError(f"unknown order columns {sorted(set(order) - ORDER_COLUMNS)}")
+        by = ", ".join(f"{c} IS NULL, {c}" for c in order) + (", pk" if order else "pk")
+        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE state='queued' AND pool=? ORDER BY {by} LIMIT ?", (pool, limit))
+        return [_task(r) for r in rows]
+
+    def due(self, now: float, limit: int) -> list[TaskRecord]:
+        sql = f"SELECT {TASK_COLS} FROM tasks WHERE state IN ('deferred', 'retrying') AND not_before <= ? ORDER BY not_before, pk LIMIT ?"
+        return [_task(r) for r in self._all(sql, (now, limit))]
+
+    def next_due(self) -> float | None:
+        return self._all("SELECT min(not_before) FROM tasks WHERE state IN ('deferred', 'retrying')")[0][0]
+
+    def in_state(self, state: str) -> list[TaskRecord]:
+        return [_task(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE state=? ORDER BY pk", (state,))]
+
+    def dead(self, session: str, offset: int, limit: int) -> tuple[int, list[TaskRecord]]:
+        with self._lock:
+            total = self._all("SELECT count(*) FROM tasks WHERE session=? AND state='dead'", (session,))[0][0]
+            sql = f"SELECT {TASK_COLS} FROM tasks WHERE session=? AND state='dead' ORDER BY pk DESC LIMIT ? OFFSET ?"
+            rows = self._all(sql, (session, limit, offset))
+        return total, [_task(r) for r in rows]
+
+    # --- attempts, transitions, runners ----------------------------------------------------------------
+
+    def start_attempt(self, attempt: AttemptRecord) -> None:
+        a = attempt
+        result = None if a.result is None else orjson.dumps(a.result)
+        values = (a.task, a.n, a.worker, a.runner, a.started_at, a.ended_at, a.outcome, a.error, a.runtime_s, a.energy_kwh, a.co2_kg,
+                  a.cpu_energy_j, result)  # fmt: skip
+        with self.transaction():
+            self._db.execute(f"INSERT OR REPLACE INTO attempts ({ATTEMPT_COLS}) VALUES ({', '.join('?' * 13)})", values)
+
+    def end_attempt(self, task: int, n: int, **fields: Any) -> None:
+        if set(fields) - ATTEMPT_FIELDS:
+            raise ValueError(f"an attempt has no {sorted(set(fields) - ATTEMPT_FIELDS)}")
+        if "result" in fields and fields["result"] is not None:
+            fields["result"] = orjson.dumps(fields["result"])
+        sets = ", ".join(f"{name}=?" for name in fields)
+        with self.transaction():
+            self._db.execute(f"UPDATE attempts SET {sets} WHERE task=? AND n=?", (*fields.values(), task, n))
+
+    def attempts(self, workflow: str) -> list[AttemptRecord]:
+        sql = f"SELECT {ATTEMPT_COLS} FROM attempts WHERE task IN (SELECT pk FROM tasks WHERE workflow=?) ORDER BY task, n"
+        return [_attempt(r) for r in self._all(sql, (workflow,))]
+
+    def transitions(self, workflow: str) -> list[TransitionRecord]:
+        sql = (
+            "SELECT task, at, source, target, attempt, worker, reason FROM transitions "
+            "WHERE task IN (SELECT pk FROM tasks WHERE workflow=?) ORDER BY task, id"
+        )
+        return [TransitionRecord(*r) for r in self._all(sql, (workflow,))]
+
+    def add_runner(self, runner: RunnerRecord) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO runners VALUES (?, ?, ?, ?, ?)",
+                (runner.id, runner.host, runner.pid, runner.started, runner.heartbeat),
+            )
+
+    def runners(self) -> list[RunnerRecord]:
+        return [RunnerRecord(*r) for r in self._all("SELECT id, host, pid, started, heartbeat FROM runners")]
+
+    def heartbeat(self, runner: str, at: float) -> None:
+        with self.transaction():
+            self._db.execute("UPDATE runners SET heartbeat=? WHERE id=?", (at, runner))
+
+    def drop_runner(self, runner: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM runners WHERE id=?", (runner,))
