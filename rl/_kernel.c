@@ -6,7 +6,8 @@
  * With episode_len > 0 the m steps are m / episode_len episodes: each starts from its row of
  * episode_loads (P loads) and its last step learns without bootstrap, as if run one call each.
  * allowed (uint8, m x P, or NULL for all) limits which servers a job may take, greedy or exploring;
- * every row allows at least one. The bootstrap target still maximises over every action. */
+ * every row allows at least one. The bootstrap target still maximises over every action.
+ * w_out (m x P x F, or NULL) receives the weights each step's Q-values were computed with. */
 #include <stdint.h>
 
 #define MAX_POOL 64
@@ -55,7 +56,7 @@ int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
                      double overload_weight, double lr, double gamma,
                      double eps_start, double eps_floor, double eps_decay_steps,
                      int64_t *actions, double *q_out, double *rewards, uint8_t *explored,
-                     int64_t episode_len, const int64_t *episode_loads, const uint8_t *allowed) {
+                     int64_t episode_len, const int64_t *episode_loads, const uint8_t *allowed, double *w_out) {
     const int F = P + 4;
     double phi[MAX_POOL + 4], prev_phi[MAX_POOL + 4], q[MAX_POOL];
     int prev_a = -1;  /* the pending update of Learner.step: phi, action, reward and Q(s, a) of the last job */
@@ -80,6 +81,7 @@ int64_t run_sequence(int P, double *W, int64_t steps, int64_t *loads, int64_t m,
             td_update(W + prev_a * F, prev_phi, F, prev_q, prev_r + gamma * best, lr);
             q[prev_a] = dot(W + prev_a * F, phi, F);
         }
+        if (w_out) for (int j = 0; j < P * F; j++) w_out[i * P * F + j] = W[j];
         double eps = epsilon(steps, eps_start, eps_floor, eps_decay_steps);
         int a = act(q, P, eps, draws[i * 2], draws[i * 2 + 1], allowed ? allowed + i * P : 0, explored + i);
         double over = (double)loads[a] - (double)total / P;

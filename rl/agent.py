@@ -108,24 +108,27 @@ def run_sequence(
     overload_weight: float,
     episode_loads: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
+    record_weights: bool = False,
 ) -> SequenceResult:
     """Act and learn on m consecutive jobs of one tier (see run_sequence_py); the fast path when built.
 
     episode_loads: (e, pool_size), for pre-training: the m jobs are e equal episodes, each starting
     from its row of loads and ending without bootstrap, exactly as e separate calls would run them.
     allowed: (m, pool_size) bool, the servers each job may take (None: all); see run_sequence_py.
+    record_weights: also return the weights of each decision (SequenceResult.weights).
     """
     if kernel.available():
-        return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads, allowed)
+        return kernel.run_sequence(agent, loads, static, quality, draws, overload_weight, episode_loads, allowed, record_weights)
     if episode_loads is None:
-        return run_sequence_py(agent, loads, static, quality, draws, overload_weight, allowed)
+        return run_sequence_py(agent, loads, static, quality, draws, overload_weight, allowed, record_weights)
     length = len(static) // len(episode_loads)
     parts = []
     for e, start in enumerate(episode_loads.tolist()):
         rows = slice(e * length, (e + 1) * length)
         loads[:] = start
-        parts.append(run_sequence_py(agent, loads, static[rows], quality[rows], draws[rows], overload_weight))
-    return SequenceResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("actions", "q_values", "rl_reward", "explored")))
+        parts.append(run_sequence_py(agent, loads, static[rows], quality[rows], draws[rows], overload_weight, None, record_weights))
+    joined = [np.concatenate([getattr(p, f) for p in parts]) for f in ("actions", "q_values", "rl_reward", "explored")]
+    return SequenceResult(*joined, np.concatenate([p.weights for p in parts]) if record_weights else None)
 
 
 def run_sequence_py(
@@ -136,6 +139,7 @@ def run_sequence_py(
     draws: np.ndarray,
     overload_weight: float,
     allowed: np.ndarray | None = None,
+    record_weights: bool = False,
 ) -> SequenceResult:
     """Act and learn on m consecutive jobs of one tier; mutates `agent` and `loads` (the pool's job counts).
 
@@ -144,6 +148,7 @@ def run_sequence_py(
     Drawing exactly two per job keeps a session's stream independent of how jobs are split into batches.
     allowed: (m, pool_size) bool or None: the servers a job may take, greedy or exploring (the ones that
     can meet its deadline); each row allows one at least. Each job is one Learner.step.
+    record_weights: also return the weights each step's Q-values were computed with.
     """
     m, n_actions = len(static), len(loads)
     actions = [0] * m
@@ -153,8 +158,11 @@ def run_sequence_py(
     ok_rows = [None] * m if allowed is None else [[k for k, ok in enumerate(row) if ok] for row in allowed.tolist()]
     learner = Learner(agent)
     step = learner.step
+    weights = np.empty((m, n_actions, n_actions + 4)) if record_weights else None
     for i, (feat, qual, (u, v), ok) in enumerate(zip(static.tolist(), quality.tolist(), draws.tolist(), ok_rows)):
         a, q_rows[i], rewards[i], explored[i] = step(loads, feat, qual, u, v, overload_weight, ok)
+        if weights is not None:
+            weights[i] = learner._w  # after step: the rows q was computed with (this job's own update is still pending)
         loads[a] += 1
         actions[i] = a
     learner.close()
@@ -163,4 +171,5 @@ def run_sequence_py(
         q_values=np.asarray(q_rows, dtype=np.float64).reshape(m, n_actions),
         rl_reward=np.asarray(rewards),
         explored=np.asarray(explored),
+        weights=weights,
     )

@@ -72,6 +72,7 @@ def _library() -> ctypes.CDLL | None:
             ctypes.c_int64,
             _ptr,
             _ptr,
+            _ptr,
         ]
         return lib
     log.warning("no C kernel for the agents (no working C compiler); using the slower Python loop")
@@ -103,6 +104,7 @@ def run_sequence(
     overload_weight: float,
     episode_loads: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
+    record_weights: bool = False,
 ) -> SequenceResult:
     """Same contract as rl.agent.run_sequence; every hyper-parameter goes to the C code from agent.config."""
     lib = _library()
@@ -119,6 +121,7 @@ def run_sequence(
     q_values = np.empty((m, pool))
     rewards = np.empty(m)
     explored = np.empty(m, np.uint8)
+    weights_out = np.empty((m, pool, pool + 4)) if record_weights else None
     episode_len = 0
     if episode_loads is not None:
         assert m % len(episode_loads) == 0 and episode_loads.shape[1] == pool, "episodes must split the jobs evenly"
@@ -149,11 +152,12 @@ def run_sequence(
         episode_len,
         None if episode_loads is None else episode_loads.ctypes.data,
         None if allowed is None else allowed.ctypes.data,
+        None if weights_out is None else weights_out.ctypes.data,
     )
     agent.weights[:] = weights
     agent.steps = int(steps)
     loads[:] = pool_loads.tolist()
-    return SequenceResult(actions=actions.astype(np.intp), q_values=q_values, rl_reward=rewards, explored=explored.view(bool))
+    return SequenceResult(actions.astype(np.intp), q_values, rewards, explored.view(bool), weights_out)
 
 
 if __name__ == "__main__":  # `python -m rl.kernel`: build the kernel now (deploy build steps run this)

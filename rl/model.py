@@ -60,3 +60,6 @@ class SequenceResult:
     q_values: np.ndarray  # (m, pool_size) Q(s, .) when the action was chosen
     rl_reward: np.ndarray  # (m,) training reward
     explored: np.ndarray  # (m,) bool, epsilon step
+    weights: np.ndarray | None = None
+    """(m, pool_size, pool_size + 4) the weights each decision's Q-values were computed with (Q(s, a) =
+    W[a] . phi(s)), when asked for: what lets an explanation split a choice into per-feature terms."""

@@ -75,6 +75,28 @@ def test_c_kernel_takes_every_constant_from_the_config(seed, m, lr, gamma, eps_s
     assert np.array_equal(a_agent.weights, b_agent.weights) and a_agent.steps == b_agent.steps
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32), m=st.integers(0, 200), pool=st.integers(1, 6))
+def test_recorded_weights_are_the_ones_each_decision_used(seed, m, pool):
+    """Each step's recorded weights give back its Q-values (Q = W . phi, phi rebuilt from the loads the step
+    saw), in both loops alike; asking for them changes no decision."""
+    agent, loads, static, quality, draws = random_inputs(seed, m, pool)
+    plain_agent, plain_loads = agent.copy(), list(loads)
+    start = list(loads)
+    b = run_sequence_py(agent.copy(), list(loads), static, quality, draws, 0.2, record_weights=True)
+    plain = run_sequence_py(plain_agent, plain_loads, static, quality, draws, 0.2)
+    assert plain.weights is None and b.actions.tolist() == plain.actions.tolist()
+    placed = np.zeros((m, pool), np.int64)
+    placed[np.arange(m), b.actions] = 1
+    seen = np.asarray(start) + np.cumsum(placed, axis=0) - placed  # loads before each job
+    phi = np.hstack([seen / np.maximum(seen.max(axis=1, keepdims=True), 1), static]) if m else np.empty((0, pool + 4))
+    assert b.weights.shape == (m, pool, pool + 4)
+    np.testing.assert_allclose(np.einsum("mpf,mf->mp", b.weights, phi), b.q_values, rtol=1e-12, atol=1e-12)
+    if kernel.available():
+        a = kernel.run_sequence(agent.copy(), list(loads), static, quality, draws, 0.2, record_weights=True)
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.q_values, b.q_values)
+
+
 def _no_kernel(monkeypatch):
     """As on a machine without a C compiler; calling the kernel anyway fails the test."""
     monkeypatch.setattr(kernel, "available", lambda: False)
