@@ -32,6 +32,7 @@ LAYERS: dict[str, set[str]] = {
         "rl",
         "xai",
     },
+    "scheduler.execution": {"scheduler.store", "scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core"},
     "scheduler.sim": {"scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core", "rl"},
     "scheduler.studies": {
         "scheduler.sim",

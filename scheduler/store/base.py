@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from scheduler.core.states import TASK_FINAL
+
 ORDER_COLUMNS = frozenset({"pk", "priority", "deadline_at", "expected_s"})
 """Columns a queue order may sort by (scheduler.execution.policies); missing values sort last."""
 MOVABLE = frozenset({"attempts", "failures", "not_before", "error"})
@@ -30,6 +32,7 @@ class WorkflowRecord:
     idempotency_key: str | None = None
     doc: dict[str, Any] = field(default_factory=dict)  # deadline, seed, scenario, critical path, plan: read-only after submission
     seq: int = 0  # submission order, given by the store
+    open_tasks: int = 0  # its tasks (not compensations) not yet in a final state, kept by the store's moves
 
 
 @dataclass
@@ -82,6 +85,7 @@ class TransitionRecord:
     attempt: int
     worker: str | None
     reason: str
+    seq: int = 0  # the store's order of all transitions: which of two moves at the same clock time came first
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,8 @@ class Store(Protocol):
         **fields: Any,
     ) -> bool:
         """Move the task from `source` to `target` if it is in `source` (False otherwise), setting `fields`
-        (MOVABLE), and record the transition. IllegalTransition for a move the state machine forbids."""
+        (MOVABLE), and record the transition; a task (not a compensation) entering or leaving a final state
+        changes its workflow's open_tasks. IllegalTransition for a move the state machine forbids."""
         ...
 
     def ready(self, pool: str, order: tuple[str, ...], limit: int) -> list[TaskRecord]:
@@ -167,6 +172,10 @@ class Store(Protocol):
 
     def in_state(self, state: str) -> list[TaskRecord]: ...
 
+    def states(self, pks: list[int]) -> dict[int, str]:
+        """The state of each task named (unknown pks are left out)."""
+        ...
+
     def dead(self, session: str, offset: int, limit: int) -> tuple[int, list[TaskRecord]]:
         """The session's dead tasks (the dead-letter list), newest first, and their count."""
         ...
@@ -175,6 +184,8 @@ class Store(Protocol):
     def start_attempt(self, attempt: AttemptRecord) -> None: ...
 
     def end_attempt(self, task: int, n: int, **fields: Any) -> None: ...
+
+    def attempt(self, task: int, n: int) -> AttemptRecord | None: ...
 
     def attempts(self, workflow: str) -> list[AttemptRecord]: ...
 
@@ -188,3 +199,11 @@ class Store(Protocol):
     def heartbeat(self, runner: str, at: float) -> None: ...
 
     def drop_runner(self, runner: str) -> None: ...
+
+
+def open_change(role: str, source: str | None, target: str) -> int:
+    """How a move changes its workflow's open_tasks: -1 into a final state, +1 out of one (tasks only; a new
+    task is counted when its workflow is stored)."""
+    if role != "task" or source is None:
+        return 0
+    return int(source in TASK_FINAL) - int(target in TASK_FINAL)

@@ -23,6 +23,7 @@ from scheduler.store.base import (
     TaskRecord,
     TransitionRecord,
     WorkflowRecord,
+    open_change,
 )
 
 _DUE_STATES = ("deferred", "retrying")
@@ -42,6 +43,7 @@ class MemoryStore:
         self._runners: dict[str, RunnerRecord] = {}
         self._pks = itertools.count(1)
         self._seqs = itertools.count(1)
+        self._steps = itertools.count(1)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -60,7 +62,7 @@ class MemoryStore:
             key = (workflow.session, workflow.idempotency_key) if workflow.idempotency_key is not None else None
             if key in self._keys:
                 return self._copy(self._workflows[self._keys[key]]), False  # type: ignore[index]
-            stored = dataclasses.replace(workflow, seq=next(self._seqs))
+            stored = dataclasses.replace(workflow, seq=next(self._seqs), open_tasks=sum(t.role == "task" for t in tasks))
             self._workflows[stored.id] = stored
             if key is not None:
                 self._keys[key] = stored.id
@@ -108,7 +110,7 @@ class MemoryStore:
         for record in stored:
             self._tasks[record.pk] = record
             self._by_workflow[workflow].append(record.pk)
-            self._transitions[record.pk].append(TransitionRecord(record.pk, at, None, record.state, 0, None, reason))
+            self._transitions[record.pk].append(TransitionRecord(record.pk, at, None, record.state, 0, None, reason, next(self._steps)))
         return [self._copy(t) for t in stored]
 
     def _link(self, parent: int, child: int) -> None:
@@ -160,10 +162,11 @@ class MemoryStore:
             if task is None or task.state != source:
                 return False
             task.state, task.updated_at = target, at
+            self._workflows[task.workflow].open_tasks += open_change(task.role, source, target)
             for name, value in fields.items():
                 setattr(task, name, value)
             n = task.attempts if attempt is None else attempt
-            self._transitions[pk].append(TransitionRecord(pk, at, source, target, n, worker, reason))
+            self._transitions[pk].append(TransitionRecord(pk, at, source, target, n, worker, reason, next(self._steps)))
             return True
 
     def ready(self, pool: str, order: tuple[str, ...], limit: int) -> list[TaskRecord]:
@@ -189,6 +192,10 @@ class MemoryStore:
         with self._lock:
             return [self._copy(t) for t in self._tasks.values() if t.state == state]
 
+    def states(self, pks: list[int]) -> dict[int, str]:
+        with self._lock:
+            return {pk: self._tasks[pk].state for pk in pks if pk in self._tasks}
+
     def dead(self, session: str, offset: int, limit: int) -> tuple[int, list[TaskRecord]]:
         with self._lock:
             found = sorted((t for t in self._tasks.values() if t.session == session and t.state == "dead"), key=lambda t: -t.pk)
@@ -206,6 +213,11 @@ class MemoryStore:
             if found is not None:
                 for name, value in fields.items():
                     setattr(found, name, value)
+
+    def attempt(self, task: int, n: int) -> AttemptRecord | None:
+        with self._lock:
+            found = self._attempts.get((task, n))
+            return None if found is None else dataclasses.replace(found)
 
     def attempts(self, workflow: str) -> list[AttemptRecord]:
         with self._lock:

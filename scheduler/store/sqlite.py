@@ -26,12 +26,13 @@ from scheduler.store.base import (
     TaskRecord,
     TransitionRecord,
     WorkflowRecord,
+    open_change,
 )
 
 SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE workflows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session TEXT NOT NULL, name TEXT NOT NULL,
-    state TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL, idem_key TEXT, doc TEXT NOT NULL);
+    state TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL, idem_key TEXT, doc TEXT NOT NULL, open_tasks INTEGER NOT NULL);
 CREATE UNIQUE INDEX workflows_key ON workflows(session, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX workflows_session ON workflows(session, seq);
 CREATE TABLE tasks (pk INTEGER PRIMARY KEY, workflow TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -53,7 +54,7 @@ CREATE TABLE transitions (id INTEGER PRIMARY KEY, task INTEGER NOT NULL, at REAL
 CREATE INDEX transitions_task ON transitions(task, id);
 CREATE TABLE runners (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started TEXT NOT NULL, heartbeat REAL NOT NULL);
 """
-WF_COLS = "id, session, name, state, created_at, finished_at, idem_key, doc, seq"
+WF_COLS = "id, session, name, state, created_at, finished_at, idem_key, doc, seq, open_tasks"
 TASK_COLS = (
     "workflow, idx, name, kind, pool, state, session, spec, role, compensates, job_id, attempts, failures, not_before, deadline_at, "
     "priority, expected_s, error, updated_at, pk"
@@ -63,7 +64,7 @@ ATTEMPT_FIELDS = frozenset(ATTEMPT_COLS.split(", ")) - {"task", "n"}
 
 
 def _workflow(row: tuple[Any, ...]) -> WorkflowRecord:
-    return WorkflowRecord(*row[:7], doc=orjson.loads(row[7]), seq=row[8])
+    return WorkflowRecord(*row[:7], doc=orjson.loads(row[7]), seq=row[8], open_tasks=row[9])
 
 
 def _task(row: tuple[Any, ...]) -> TaskRecord:
@@ -133,13 +134,13 @@ class SqliteStore:
                 )
                 if rows:
                     return _workflow(rows[0]), False
-            w = workflow
+            w, n_open = workflow, sum(t.role == "task" for t in tasks)
             cursor = self._db.execute(
-                "INSERT INTO workflows (id, session, name, state, created_at, finished_at, idem_key, doc) VALUES (?,?,?,?,?,?,?,?)",
-                (w.id, w.session, w.name, w.state, w.created_at, w.finished_at, w.idempotency_key, orjson.dumps(w.doc)),
+                f"INSERT INTO workflows ({WF_COLS.replace(', seq', '')}) VALUES ({', '.join('?' * 9)})",
+                (w.id, w.session, w.name, w.state, w.created_at, w.finished_at, w.idempotency_key, orjson.dumps(w.doc), n_open),
             )
             stored = WorkflowRecord(
-                w.id, w.session, w.name, w.state, w.created_at, w.finished_at, w.idempotency_key, w.doc, cursor.lastrowid
+                w.id, w.session, w.name, w.state, w.created_at, w.finished_at, w.idempotency_key, w.doc, cursor.lastrowid, n_open
             )
             self._insert(w.id, tasks, parents, at, "submitted", positional=True)
         return stored, True
@@ -236,10 +237,12 @@ class SqliteStore:
             )
             if cursor.rowcount != 1:
                 return False
-            n = attempt if attempt is not None else self._db.execute("SELECT attempts FROM tasks WHERE pk=?", (pk,)).fetchone()[0]
+            n, role, workflow = self._db.execute("SELECT attempts, role, workflow FROM tasks WHERE pk=?", (pk,)).fetchone()
+            if change := open_change(role, source, target):
+                self._db.execute("UPDATE workflows SET open_tasks = open_tasks + ? WHERE id=?", (change, workflow))
             self._db.execute(
                 "INSERT INTO transitions (task, at, source, target, attempt, worker, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (pk, at, source, target, n, worker, reason),
+                (pk, at, source, target, n if attempt is None else attempt, worker, reason),
             )
         return True
 
@@ -259,6 +262,13 @@ class SqliteStore:
 
     def in_state(self, state: str) -> list[TaskRecord]:
         return [_task(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE state=? ORDER BY pk", (state,))]
+
+    def states(self, pks: list[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for start in range(0, len(pks), 500):  # SQLite's variable limit
+            chunk = pks[start : start + 500]
+            found.update(self._all(f"SELECT pk, state FROM tasks WHERE pk IN ({', '.join('?' * len(chunk))})", tuple(chunk)))
+        return found
 
     def dead(self, session: str, offset: int, limit: int) -> tuple[int, list[TaskRecord]]:
         with self._lock:
@@ -286,13 +296,17 @@ class SqliteStore:
         with self.transaction():
             self._db.execute(f"UPDATE attempts SET {sets} WHERE task=? AND n=?", (*fields.values(), task, n))
 
+    def attempt(self, task: int, n: int) -> AttemptRecord | None:
+        rows = self._all(f"SELECT {ATTEMPT_COLS} FROM attempts WHERE task=? AND n=?", (task, n))
+        return _attempt(rows[0]) if rows else None
+
     def attempts(self, workflow: str) -> list[AttemptRecord]:
         sql = f"SELECT {ATTEMPT_COLS} FROM attempts WHERE task IN (SELECT pk FROM tasks WHERE workflow=?) ORDER BY task, n"
         return [_attempt(r) for r in self._all(sql, (workflow,))]
 
     def transitions(self, workflow: str) -> list[TransitionRecord]:
         sql = (
-            "SELECT task, at, source, target, attempt, worker, reason FROM transitions "
+            "SELECT task, at, source, target, attempt, worker, reason, id FROM transitions "
             "WHERE task IN (SELECT pk FROM tasks WHERE workflow=?) ORDER BY task, id"
         )
         return [TransitionRecord(*r) for r in self._all(sql, (workflow,))]

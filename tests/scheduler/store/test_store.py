@@ -163,3 +163,21 @@ def test_open_store_picks_by_name(tmp_path: Path) -> None:
     assert isinstance(open_store("sqlite", str(tmp_path / "x.db")), SqliteStore)
     with pytest.raises(ValueError, match="known: memory, sqlite"):
         open_store("redis", "")
+
+
+def test_open_tasks_follow_moves_into_and_out_of_final_states(store: Store) -> None:
+    t0, t1, _ = add(store)
+    assert store.workflow("w1").open_tasks == 3  # type: ignore[union-attr]
+    store.move(t0.pk, "queued", "running", 1.0, "run", attempts=1)
+    store.move(t0.pk, "running", "dead", 2.0, "boom")
+    store.move(t1.pk, "pending", "upstream_failed", 2.0, "parent dead")
+    assert store.workflow("w1").open_tasks == 1  # type: ignore[union-attr]
+    store.move(t1.pk, "upstream_failed", "pending", 3.0, "parent retried")
+    store.move(t0.pk, "dead", "queued", 3.0, "retried by hand")
+    assert store.workflow("w1").open_tasks == 3  # type: ignore[union-attr]
+    [undo] = store.add_tasks("w1", [task(5, "queued", role="compensation", compensates=t0.pk)], [[]], 4.0, "rollback")
+    store.move(undo.pk, "queued", "cancelled", 5.0, "x")  # compensations are not counted
+    assert store.workflow("w1").open_tasks == 3  # type: ignore[union-attr]
+    assert store.states([t0.pk, t1.pk, undo.pk, 999]) == {t0.pk: "queued", t1.pk: "pending", undo.pk: "cancelled"}
+    store.start_attempt(AttemptRecord(t0.pk, 1, "fast-0", "r", 1.0))
+    assert store.attempt(t0.pk, 1).worker == "fast-0" and store.attempt(t0.pk, 2) is None  # type: ignore[union-attr]

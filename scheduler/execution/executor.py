@@ -1,0 +1,312 @@
+"""The executor: one thread that releases due tasks, hands ready ones to free workers in the queue's order,
+collects outcomes, enforces timeouts, and records every step in the store, the store being the only truth.
+
+Each loop: collect what the workers sent back (and notice workers that died), end clock tasks whose time
+came and attempts past their timeout (their process killed and replaced), queue deferred and retrying tasks
+whose time came, claim as many ready tasks as there are free slots (one transaction), and wait, on the
+workers' pipes and a wake-up pipe, until the next thing due on the clock. A claim is committed before its
+task is sent, so a crash in between leaves the task running under a runner that is gone, and the next
+executor runs it again (at least once). stop() is the graceful shutdown.
+"""
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Any
+
+from scheduler.execution import control
+from scheduler.execution.builtin_kinds import load_kinds
+from scheduler.execution.clock import Clock
+from scheduler.execution.footprint import estimate
+from scheduler.execution.kinds import REGISTRY, TaskContext, task_rng
+from scheduler.execution.policies import ORDERS, QueueOrder
+from scheduler.execution.retry import TIMED_OUT, WORKER_DIED, RetryPolicy
+from scheduler.execution.runners import this_process
+from scheduler.execution.settle import COMPENSATION, settle
+from scheduler.execution.workers import Slot, make_pools
+from scheduler.store.base import AttemptRecord, Store, TaskRecord, WorkflowRecord
+
+log = logging.getLogger("taskpilot.execution")
+HEARTBEAT_S = 10.0
+RECOVER_S = 5.0
+"""How often other runners' liveness is checked (a process that shares the database may die at any time)."""
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    pools: dict[str, int] = field(default_factory=lambda: {"fast": 2, "eco": 1})
+    order: QueueOrder = ORDERS["fifo"]
+    task_module: str | None = None
+    grace_s: float = 30.0
+    poll_s: float = 0.5
+    """The longest the loop sleeps: what another process's changes to a shared database wait for, at most."""
+
+
+@dataclass(eq=False)
+class Run:
+    task: TaskRecord
+    attempt: int
+    slot: Slot
+    started: float  # executor clock
+    wall: float  # perf_counter at the start
+    ends_at: float | None  # clock kinds: when the wait is over
+    timeout_at: float | None
+
+
+class Executor:
+    def __init__(self, store: Store, clock: Clock, config: ExecutorConfig | None = None) -> None:
+        self.store, self.clock, self.config = store, clock, config or ExecutorConfig()
+        self.runner = this_process()
+        self.slots = make_pools(self.config.pools, self.config.task_module)
+        self._runs: dict[int, Run] = {}
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._grace_until = 0.0
+        self._check_runs = False
+        self._closed = False
+        self._ticks = {"heartbeat": time.monotonic(), "recover": time.monotonic()}
+        clock.on_advance(self.wake)
+
+    # --- what callers ask ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        load_kinds(self.config.task_module)
+        self.store.add_runner(self.runner)
+        control.recover(self.store, self.runner, self.clock.now())
+        self._thread = threading.Thread(target=self._loop, name="taskpilot-executor", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace_s: float | None = None) -> None:
+        """Take no more work; let running tasks finish for up to the grace period; then stop the rest, which
+        is queued again (its attempt counted) for the next start. Sleeps stop at once: nothing is lost."""
+        self._grace_until = time.monotonic() + (self.config.grace_s if grace_s is None else grace_s)
+        self._stopping = True
+        self.wake()
+        if self._thread is not None:
+            self._thread.join()
+        for pool in self.slots.values():
+            for slot in pool:
+                slot.close()
+        self.store.drop_runner(self.runner.id)
+        self._closed = True
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def wake(self) -> None:
+        if self._closed:  # its descriptor may belong to another file by now
+            return
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: a wake-up is pending anyway
+            os.write(self._wake_w, b"x")
+
+    def submit(self, workflow: WorkflowRecord, tasks: list[TaskRecord], parents: list[list[int]]) -> tuple[WorkflowRecord, bool]:
+        stored, created = control.submit(self.store, workflow, tasks, parents, self.clock.now())
+        self.wake()
+        return stored, created
+
+    def cancel(self, workflow_id: str, session: str | None = None) -> int:
+        moved = control.cancel(self.store, workflow_id, self.clock.now(), session)
+        self._check_runs = True
+        self.wake()
+        return moved
+
+    def retry(self, task: TaskRecord) -> TaskRecord:
+        retried = control.retry(self.store, task, self.clock.now())
+        self.wake()
+        return retried
+
+    def busy(self) -> dict[str, int]:
+        return {pool: sum(not s.free for s in slots) for pool, slots in self.slots.items()}
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- the loop --------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self._collect()
+                now = self.clock.now()
+                self._expire(now)
+                if self._stopping and self._shut_down():
+                    return
+                if not self._stopping:
+                    self._release(now)
+                    self._dispatch(now)
+                self._tick()
+            except Exception:  # the loop must outlive any one failure; what failed is logged and tried again
+                log.exception("executor loop")
+                time.sleep(self.config.poll_s)
+            self._wait()
+
+    def _collect(self) -> None:
+        for run in list(self._runs.values()):
+            slot = run.slot
+            if slot.conn is None or run.ends_at is not None:
+                continue
+            try:
+                message = slot.conn.recv() if slot.conn.poll() else None
+            except (EOFError, OSError):
+                message = None
+            if message is not None:
+                _, outcome, kinds, error, result, runtime_s, cpu_j = message
+                self._finish(run, outcome, kinds, error, result, runtime_s, cpu_j)
+            elif slot.process is not None and not slot.process.is_alive():
+                code = slot.process.exitcode
+                slot.kill()
+                self._finish(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: the worker process died (exit code {code})", None)
+
+    def _expire(self, now: float) -> None:
+        for run in list(self._runs.values()):
+            if run.timeout_at is not None and now >= run.timeout_at and (run.ends_at is None or run.timeout_at <= run.ends_at):
+                run.slot.kill()  # the task's code gets no say; the slot starts a fresh process next time
+                timeout = run.task.spec.get("timeout_s")
+                self._finish(run, "timed_out", [TIMED_OUT], f"{TIMED_OUT}: still running after timeout_s = {timeout:g} s", None)
+            elif run.ends_at is not None and now >= run.ends_at:
+                self._finish(run, "succeeded", [], None, {"seconds": run.ends_at - run.started}, run.ends_at - run.started)
+
+    def _release(self, now: float) -> None:
+        due = self.store.due(now, 1000)
+        if due:
+            with self.store.transaction():
+                for task in due:
+                    reason = "planned start reached" if task.state == "deferred" else "backoff over"
+                    self.store.move(task.pk, task.state, "queued", now, reason)
+
+    def _dispatch(self, now: float) -> None:
+        order = self.config.order
+        for pool, slots in self.slots.items():
+            free = [s for s in slots if s.free]
+            if not free:
+                continue
+            claimed: list[tuple[TaskRecord, Slot]] = []
+            with self.store.transaction():
+                for task in order.choose(self.store.ready(pool, order.columns, len(free) * order.window), len(free)):
+                    slot, n = free[len(claimed)], task.attempts + 1
+                    if self.store.move(
+                        task.pk, "queued", "running", now, f"claimed by {slot.name}", attempt=n, worker=slot.name, attempts=n
+                    ):
+                        self.store.start_attempt(AttemptRecord(task.pk, n, slot.name, self.runner.id, now))
+                        task.attempts = n
+                        claimed.append((task, slot))
+            for task, slot in claimed:
+                self._start(task, slot, now)
+
+    def _start(self, task: TaskRecord, slot: Slot, now: float) -> None:
+        params, kind = task.spec.get("params", {}), REGISTRY.get(task.kind)
+        timeout = task.spec.get("timeout_s")
+        clock_kind = kind is not None and kind.runs == "clock"
+        ends = now + float(params.get("seconds") or 0.0) if clock_kind else None
+        run = Run(task, task.attempts, slot, now, time.perf_counter(), ends, None if timeout is None else now + float(timeout))
+        slot.running = run
+        self._runs[task.pk] = run
+        if clock_kind:
+            return
+        context = TaskContext(
+            task.workflow, task.name, task.attempts, int(task.spec.get("seed", 0)), task.index, task.spec.get("job", {}), task.pool
+        )
+        try:
+            slot.send(((task.pk, task.attempts), task.kind, params, context))
+        except OSError as exc:  # the process died between its check and the send
+            slot.kill()
+            self._finish(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: could not reach the worker process ({exc})", None)
+
+    def _finish(self, run: Run, outcome: str, kinds: list[str], error: str | None, result: Any, runtime_s: float | None = None,
+                cpu_j: float | None = None) -> None:  # fmt: skip
+        """Record an attempt's end and what follows from it, in one transaction."""
+        task, n, now = run.task, run.attempt, self.clock.now()
+        run.slot.running = None
+        self._runs.pop(task.pk, None)
+        runtime = runtime_s if runtime_s is not None else time.perf_counter() - run.wall
+        energy, co2 = estimate(task.spec.get("placement", {}), runtime)
+        ended = {"ended_at": now, "outcome": outcome, "error": error, "runtime_s": runtime, "energy_kwh": energy, "co2_kg": co2,
+                 "cpu_energy_j": cpu_j, "result": result}  # fmt: skip
+        worker = run.slot.name
+        with self.store.transaction():
+            self.store.end_attempt(task.pk, n, **ended)
+            if outcome == "succeeded":
+                if self.store.move(task.pk, "running", "succeeded", now, f"attempt {n} succeeded", attempt=n, worker=worker):
+                    if task.role == COMPENSATION and task.compensates is not None:
+                        self.store.move(task.compensates, "succeeded", "rolled_back", now, f"undone by {task.name}")
+                    settle(self.store, task.pk, now)
+                return
+            policy, failures = RetryPolicy.of(task.spec.get("retries")), task.failures + 1
+            verdict = policy.verdict(failures, kinds)
+            if verdict is None:
+                delay = policy.delay(failures, task_rng(int(task.spec.get("seed", 0)), task.index, n, 1))
+                reason = f"attempt {n} {outcome.replace('_', ' ')}: {error}; next attempt in {delay:.3f} s"
+                self.store.move(
+                    task.pk, "running", "retrying", now, reason, n, worker, failures=failures, not_before=now + delay, error=error
+                )
+            elif self.store.move(task.pk, "running", "dead", now, f"attempt {n} {outcome.replace('_', ' ')}: {error}; {verdict}", n, worker,
+                                 failures=failures, error=error):  # fmt: skip
+                settle(self.store, task.pk, now)
+
+    def _interrupt(self, run: Run, reason: str) -> None:
+        """Stop an attempt without judging it (a shutdown): the task is queued again, its attempt counted."""
+        now = self.clock.now()
+        run.slot.running = None
+        self._runs.pop(run.task.pk, None)
+        with self.store.transaction():
+            self.store.end_attempt(run.task.pk, run.attempt, ended_at=now, outcome="interrupted", error=reason)
+            self.store.move(run.task.pk, "running", "queued", now, reason, run.attempt, run.slot.name)
+
+    def _shut_down(self) -> bool:
+        """One step of the graceful shutdown; True when nothing of ours runs any more."""
+        for run in [r for r in self._runs.values() if r.ends_at is not None]:
+            self._interrupt(run, "shutdown: a sleep stops at once and runs again at the next start")
+        if self._runs and time.monotonic() >= self._grace_until:
+            for run in list(self._runs.values()):
+                run.slot.kill()
+                self._interrupt(run, "shutdown: still running when the grace period ended; it runs again at the next start")
+        return not self._runs
+
+    def _tick(self) -> None:
+        if self._check_runs and self._runs:
+            self._check_runs = False
+            states = self.store.states(list(self._runs))
+            for pk, run in list(self._runs.items()):
+                if states.get(pk) != "running":  # cancelled, here or by another process
+                    if run.ends_at is None:
+                        run.slot.kill()
+                    run.slot.running = None
+                    del self._runs[pk]
+                    self.store.end_attempt(pk, run.attempt, ended_at=self.clock.now(), outcome="cancelled", error="cancelled while running")
+        mono = time.monotonic()
+        if mono - self._ticks["heartbeat"] >= HEARTBEAT_S:
+            self._ticks["heartbeat"] = mono
+            self.store.heartbeat(self.runner.id, time.time())
+        if mono - self._ticks["recover"] >= RECOVER_S:
+            self._ticks["recover"] = mono
+            self._check_runs = True  # also picks up cancels made by another process
+            control.recover(self.store, self.runner, self.clock.now())
+
+    def _wait(self) -> None:
+        now = self.clock.now()
+        moments = [t for r in self._runs.values() for t in (r.ends_at, r.timeout_at) if t is not None]
+        if not self._stopping and (due := self.store.next_due()) is not None:
+            moments.append(due)
+        timeout = self.config.poll_s
+        if moments:
+            until = self.clock.wall_timeout(min(moments))
+            timeout = min(timeout, until) if until is not None else timeout
+        if self._stopping:
+            timeout = min(timeout, max(0.0, self._grace_until - time.monotonic()))
+        if min(moments, default=now + 1) <= now:
+            timeout = 0.0
+        waitables: list[Any] = [self._wake_r]
+        for run in self._runs.values():
+            if run.slot.conn is not None and run.ends_at is None:
+                waitables += [run.slot.conn, run.slot.process.sentinel] if run.slot.process is not None else [run.slot.conn]
+        if wait(waitables, timeout):
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 4096):
+                    pass
