@@ -181,10 +181,19 @@ def test_explain_unknown_job_with_priority_gets_tier_text(shared_client: TestCli
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({}, 422), ({"priority": "purple"}, 422), ({"job_id": 5}, 404), ({"job_id": "5"}, 404), ({"job_id": True}, 404),
-     ({"job_id": 5, "priority": 3}, 404), ([{"job_id": 1}], 422), ("green", 422), (None, 422)],
+    [
+        ({}, 422),
+        ({"priority": "purple"}, 422),
+        ({"job_id": 5}, 404),
+        ({"job_id": "5"}, 404),
+        ({"job_id": True}, 404),
+        ({"job_id": 5, "priority": 3}, 404),
+        ([{"job_id": 1}], 422),
+        ("green", 422),
+        (None, 422),
+    ],
     ids=["empty-object", "bad-priority", "unknown-id", "id-as-text", "id-as-bool", "unknown-id-bad-priority", "array", "string", "null"],
-)  # fmt: skip
+)
 def test_explain_nothing_usable(shared_client: TestClient, body: object, status: int) -> None:
     v = Visitor(shared_client)
     v.run([job()])  # job 1 exists, so only the id's form decides
@@ -258,7 +267,11 @@ def test_history_pages_across_runs(shared_client: TestClient) -> None:
     assert v.history(10**12, 5)["jobs"] == []
 
 
-@pytest.mark.parametrize("query", ["offset=-1", "limit=0", "limit=1001", "limit=x", "offset=1.5"], ids=["neg-offset", "zero-limit", "big-limit", "text-limit", "float-offset"])
+@pytest.mark.parametrize(
+    "query",
+    ["offset=-1", "limit=0", "limit=1001", "limit=x", "offset=1.5"],
+    ids=["neg-offset", "zero-limit", "big-limit", "text-limit", "float-offset"],
+)
 def test_history_bad_paging(shared_client: TestClient, query: str) -> None:
     assert_error(Visitor(shared_client).get(f"/history?{query}"), 422)
 
@@ -280,9 +293,19 @@ def test_job_detail_equals_the_run_row(shared_client: TestClient) -> None:
         assert v.ok("GET", f"/jobs/{row['job_id']}") == row
 
 
-@pytest.mark.parametrize(("path", "status"), [("/jobs/6", 404), ("/jobs/0", 422), ("/jobs/-3", 422), ("/jobs/abc", 422), (f"/jobs/{2**70}", 422), ("/jobs/4/explanation", 404),
-                          ("/jobs/1/explanation?llm=maybe", 422)],
-                         ids=["unknown", "zero", "negative", "text", "huge", "queued-not-run", "llm-not-bool"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/jobs/6", 404),
+        ("/jobs/0", 422),
+        ("/jobs/-3", 422),
+        ("/jobs/abc", 422),
+        (f"/jobs/{2**70}", 422),
+        ("/jobs/4/explanation", 404),
+        ("/jobs/1/explanation?llm=maybe", 422),
+    ],
+    ids=["unknown", "zero", "negative", "text", "huge", "queued-not-run", "llm-not-bool"],
+)
 def test_job_lookup_errors(shared_client: TestClient, path: str, status: int) -> None:
     v = Visitor(shared_client)
     v.run(mixed_jobs(3))
@@ -329,7 +352,7 @@ def test_summary_kpis_agree_with_history(shared_client: TestClient) -> None:
     assert s["avg_reward"] == pytest.approx(sum(r["reward"] for r in rows) / n, abs=1e-4)
     assert s["jobs_by_priority"] == {t: sum(r["priority"] == t for r in rows) for t in TIERS}
     assert s["green_ratio"] == pytest.approx(s["jobs_by_priority"]["green"] / n, abs=1e-4)
-    by_server = {name: 0 for name in shared_client.get("/info").json()["server_ids"]}
+    by_server = dict.fromkeys(shared_client.get("/info").json()["server_ids"], 0)
     for r in rows:
         by_server[r["chosen_dc"]] += 1
     assert s["jobs_by_server"] == by_server
@@ -367,8 +390,10 @@ def test_upload_queues_every_row(shared_client: TestClient) -> None:
     assert v.summary()["queued_jobs"] == 3
     rows = v.run(detail="compact")
     assert [(r["priority"], r["latency"], r["cpu"], r["memory"]) for r in rows] == [
-        ("green", "low", 15.0, 39.0), ("performance", "high", 90.5, 80.0), ("balanced", None, 50.0, 60.0),
-    ]  # fmt: skip
+        ("green", "low", 15.0, 39.0),
+        ("performance", "high", 90.5, 80.0),
+        ("balanced", None, 50.0, 60.0),
+    ]
 
 
 def test_upload_reference_sample_files(shared_client: TestClient) -> None:
@@ -407,7 +432,17 @@ def test_unknown_session_id_is_created_empty(shared_client: TestClient) -> None:
 
 def test_queue_lists_waiting_jobs_in_order_and_empties_on_run(shared_client) -> None:
     v = Visitor(shared_client)
-    assert v.ok("GET", "/queue") == {"total": 0, "offset": 0, "limit": 100, "jobs": [], "deferred_total": 0, "deferred_offset": 0, "deferred_limit": 100, "deferred": [], "clock_utc": None}
+    assert v.ok("GET", "/queue") == {
+        "total": 0,
+        "offset": 0,
+        "limit": 100,
+        "jobs": [],
+        "deferred_total": 0,
+        "deferred_offset": 0,
+        "deferred_limit": 100,
+        "deferred": [],
+        "clock_utc": None,
+    }
     v.ok("POST", "/submit_batch", json=[job("green", latency="low"), job("Performance", cpu=" 80 ", memory=50)])
     v.ok("POST", "/submit", json=job("balanced", cpu=1, memory=2))
     page = v.ok("GET", "/queue?offset=1&limit=5")
@@ -428,5 +463,14 @@ def test_queue_pages_across_batches_and_keeps_optional_fields(shared_client) -> 
     assert page["total"] == 4
     assert page["jobs"] == [
         {"job_id": 3, "priority": "green", "latency": None, "cpu": 3.0, "memory": 3.0, "urgency": "normal"},
-        {"job_id": 4, "priority": "balanced", "latency": None, "cpu": 9.0, "memory": 9.0, "urgency": "normal", "duration_min": 30.0, "intensity": 0.5},
+        {
+            "job_id": 4,
+            "priority": "balanced",
+            "latency": None,
+            "cpu": 9.0,
+            "memory": 9.0,
+            "urgency": "normal",
+            "duration_min": 30.0,
+            "intensity": 0.5,
+        },
     ]

@@ -67,9 +67,17 @@ def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
         ({"carbon": None, "zone": "ES", "end": "", "jobs": []}, "end must be an ISO time"),
     ],
     ids=[
-        "deadline-before-duration", "bad-time", "bad-duration", "huge-numbers", "bad-series", "two-series", "bad-forecast", "huge-capacity", "start-nat",
+        "deadline-before-duration",
+        "bad-time",
+        "bad-duration",
+        "huge-numbers",
+        "bad-series",
+        "two-series",
+        "bad-forecast",
+        "huge-capacity",
+        "start-nat",
         "end-empty",
-    ],  # fmt: skip
+    ],
 )
 def test_bad_plans_are_422_and_name_the_field(shared_client: TestClient, body: dict[str, Any], needle: str) -> None:
     detail = assert_error(shared_client.post("/plan", json={"carbon": SERIES, **body}), 422)

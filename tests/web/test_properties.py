@@ -23,7 +23,9 @@ spelled_tier = st.sampled_from(TIERS).flatmap(lambda t: st.sampled_from([t, t.up
 
 
 def job_lists(numbers: st.SearchStrategy[float]) -> st.SearchStrategy[list[dict[str, Any]]]:
-    one = st.fixed_dictionaries({"priority": spelled_tier, "cpu": numbers, "memory": numbers}, optional={"latency": st.sampled_from(LATENCIES)})
+    one = st.fixed_dictionaries(
+        {"priority": spelled_tier, "cpu": numbers, "memory": numbers}, optional={"latency": st.sampled_from(LATENCIES)}
+    )
     return st.lists(one, min_size=1, max_size=40)
 
 

@@ -76,7 +76,7 @@ def dashboard_csv_queue(text: str, queue: list[dict[str, Any]] | None = None) ->
     for line in lines[1:]:
         cols = line.split(",")
 
-        def cell(name: str) -> str | None:
+        def cell(name: str, cols: list[str] = cols) -> str | None:
             return cols[index[name]] if 0 <= index[name] < len(cols) else None
 
         payload = {
@@ -95,7 +95,9 @@ def decision_problems(row: dict[str, Any]) -> list[str]:
     reference keys them by the job's own pool servers (api.py's rl_q), which score_breakdown's in_pool gives."""
     pool = [name for name, part in row.get("score_breakdown", {}).items() if part.get("in_pool")]
     problems = conform({**DECISION_SCHEMA, "rl_q_values": dict.fromkeys(pool, "float")}, row)
-    return problems + ([] if len(pool) == 3 and set(row.get("rl_q_values", {})) == set(pool) else [f"pool {pool}: rl_q_values {row.get('rl_q_values')}"])
+    return problems + (
+        [] if len(pool) == 3 and set(row.get("rl_q_values", {})) == set(pool) else [f"pool {pool}: rl_q_values {row.get('rl_q_values')}"]
+    )
 
 
 def run_problems(body: dict[str, Any]) -> list[str]:
@@ -117,11 +119,16 @@ def run_ok(dashboard: Dashboard, queue: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_the_readme_csv_queue_runs_with_its_ids_kept(shared_client: TestClient) -> None:
     dash = Dashboard(shared_client)
-    assert dashboard_csv_queue("priority,latency,cpu,memory\ngreen,low,15,39\nperformance,high,80,70\nbalanced,medium,45,55\n") == README_CSV_QUEUE
+    assert (
+        dashboard_csv_queue("priority,latency,cpu,memory\ngreen,low,15,39\nperformance,high,80,70\nbalanced,medium,45,55\n")
+        == README_CSV_QUEUE
+    )
     rows = run_ok(dash, README_CSV_QUEUE)["scheduled_jobs"]
     assert [(r["job_id"], r["client_job_id"], r["priority"], r["latency"]) for r in rows] == [
-        (1, 1, "green", "low"), (2, 2, "performance", "high"), (3, 3, "balanced", "medium"),
-    ]  # fmt: skip
+        (1, 1, "green", "low"),
+        (2, 2, "performance", "high"),
+        (3, 3, "balanced", "medium"),
+    ]
     assert dash.summary()["total_jobs"] == 3
 
 
@@ -145,8 +152,10 @@ def test_client_ids_sit_beside_ours_in_every_answer(shared_client: TestClient) -
     client's comes back as client_job_id, only on the jobs that had one."""
     dash = Dashboard(shared_client)
     dash.ok("POST", "/submit_batch", json=[{"priority": "green", "latency": "low", "cpu": 10, "memory": 10}])  # queued, no client id
-    queue = [{"job_id": 100, "priority": "green", "latency": "low", "cpu": 15, "memory": 39, "mem": 39},
-             {"job_id": "ticket-7", "priority": "balanced", "latency": "medium", "cpu": 45, "memory": 55}]  # fmt: skip
+    queue = [
+        {"job_id": 100, "priority": "green", "latency": "low", "cpu": 15, "memory": 39, "mem": 39},
+        {"job_id": "ticket-7", "priority": "balanced", "latency": "medium", "cpu": 45, "memory": 55},
+    ]
     rows = run_ok(dash, queue)["scheduled_jobs"]
     assert [(r["job_id"], r.get("client_job_id", "absent")) for r in rows] == [(1, "absent"), (2, 100), (3, "ticket-7")]
     one = dash.ok("GET", "/jobs/2")
@@ -205,7 +214,7 @@ def test_the_dashboards_plain_gets(shared_client: TestClient, path: str) -> None
     ("bad", "field", "alias"),
     [({"memory": 39, "mem": 40}, "memory", "mem"), ({"cpu": 15, "cpu_util": "16"}, "cpu", "cpu_util")],
     ids=["mem", "cpu_util"],
-)  # fmt: skip
+)
 def test_an_alias_that_disagrees_is_a_422_naming_both_and_the_index(shared_client: TestClient, bad: dict, field: str, alias: str) -> None:
     dash = Dashboard(shared_client)
     queue = [*README_CSV_QUEUE, {"job_id": 4, "priority": "green", "latency": "low", "cpu": 15, "memory": 39, **bad}]
@@ -217,9 +226,15 @@ def test_an_alias_that_disagrees_is_a_422_naming_both_and_the_index(shared_clien
 
 @pytest.mark.parametrize(
     ("extra", "field"),
-    [({"llm_loaded": True}, "llm_loaded"), ({"gpu": 1}, "gpu"), ({"job_id": 1.5}, "job_id"), ({"job_id": True}, "job_id"), ({"job_id": ""}, "job_id")],
+    [
+        ({"llm_loaded": True}, "llm_loaded"),
+        ({"gpu": 1}, "gpu"),
+        ({"job_id": 1.5}, "job_id"),
+        ({"job_id": True}, "job_id"),
+        ({"job_id": ""}, "job_id"),
+    ],
     ids=["unknown", "typo", "fractional-id", "boolean-id", "empty-id"],
-)  # fmt: skip
+)
 def test_other_unknown_fields_and_bad_ids_stay_errors(shared_client: TestClient, extra: dict, field: str) -> None:
     dash = Dashboard(shared_client)
     detail = assert_error(dash.post_json("/run", [README_CSV_QUEUE[0], {**README_CSV_QUEUE[1], **extra}]), 422)

@@ -43,10 +43,7 @@ SESSION_ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
 
 
 def endpoint_params(endpoints: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
-    return [
-        pytest.param(m, p, kw, id=f"{m} {p}")
-        for m, p, kw in endpoints
-    ]  # fmt: skip
+    return [pytest.param(m, p, kw, id=f"{m} {p}") for m, p, kw in endpoints]
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), endpoint_params(SESSION_ENDPOINTS))
@@ -80,7 +77,9 @@ ERRORS_IN_A_SESSION = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "status"), ERRORS_IN_A_SESSION, ids=["422-batch", "422-run", "404-job", "404-explain"])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"), ERRORS_IN_A_SESSION, ids=["422-batch", "422-run", "404-job", "404-explain"]
+)
 def test_session_header_on_error_responses(shared_client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int) -> None:
     response = shared_client.request(method, path, **kwargs)  # no header: a new session was made for it
     assert response.status_code == status
@@ -218,12 +217,18 @@ def test_sessions_are_isolated() -> None:
         expected = b_script(control, lambda: None)
     with serve() as busy:
         a = Visitor(busy, "visitor-a")
-        steps = iter([
-            lambda: a.run(mixed_jobs(50, salt=9)),
-            lambda: a.ok("POST", "/reset"),
-            lambda: (a.ok("POST", "/submit_batch", json=mixed_jobs(30)), a.run(mixed_jobs(30, salt=4), detail="compact")),
-            lambda: (a.run(mixed_jobs(5)), a.ok("POST", "/reset"), a.ok("POST", "/upload", files={"file": ("x.csv", b"priority,cpu,memory\ngreen,1,1\n")})),
-        ])  # fmt: skip
+        steps = iter(
+            [
+                lambda: a.run(mixed_jobs(50, salt=9)),
+                lambda: a.ok("POST", "/reset"),
+                lambda: (a.ok("POST", "/submit_batch", json=mixed_jobs(30)), a.run(mixed_jobs(30, salt=4), detail="compact")),
+                lambda: (
+                    a.run(mixed_jobs(5)),
+                    a.ok("POST", "/reset"),
+                    a.ok("POST", "/upload", files={"file": ("x.csv", b"priority,cpu,memory\ngreen,1,1\n")}),
+                ),
+            ]
+        )
         actual = b_script(busy, lambda: next(steps)())
         assert a.summary()["queued_jobs"] == 1  # A's own state went its own way
     assert actual == expected
@@ -265,7 +270,8 @@ DETERMINISM_SCRIPT = textwrap.dedent(
         client.post("/submit_batch", headers=headers, json=jobs[:120]).raise_for_status()
         run = client.post("/run", headers=headers, json=jobs[120:])
         run.raise_for_status()
-        decisions = [(d["job_id"], d["chosen_dc"], d["rl_q_values"], d["reward"], d["rl_reward"], d["scores"]) for d in run.json()["scheduled_jobs"]]
+        fields = ("job_id", "chosen_dc", "rl_q_values", "reward", "rl_reward", "scores")
+        decisions = [tuple(d[f] for f in fields) for d in run.json()["scheduled_jobs"]]
         assert len(decisions) == 200
         print(hashlib.sha256(json.dumps(decisions, sort_keys=True).encode()).hexdigest())
     """
@@ -274,10 +280,16 @@ DETERMINISM_SCRIPT = textwrap.dedent(
 
 def test_same_seed_same_decisions_across_processes() -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", DETERMINISM_SCRIPT, str(seed)], cwd=ROOT, env=clean_env(PYTHONHASHSEED=str(hash_seed)),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", DETERMINISM_SCRIPT, str(seed)],
+            cwd=ROOT,
+            env=clean_env(PYTHONHASHSEED=str(hash_seed)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for seed, hash_seed in ((7, 1), (7, 2), (8, 1))
-    ]  # fmt: skip
+    ]
     hashes = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

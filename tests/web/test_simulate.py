@@ -104,8 +104,19 @@ def test_a_run_replays_on_any_server() -> None:
         ({"load": 1e-300}, 422, "load"),
         ({"pretrain_episodes": 10**6}, 422, "pretrain_episodes"),
     ],
-    ids=["too-many-jobs", "no-jobs", "unknown-policy", "file-workload", "unknown-scenario", "unknown-field", "start-past-uint64",
-         "start-past-the-grid", "start-past-the-reference-year", "tiny-load", "too-much-pretraining"],
+    ids=[
+        "too-many-jobs",
+        "no-jobs",
+        "unknown-policy",
+        "file-workload",
+        "unknown-scenario",
+        "unknown-field",
+        "start-past-uint64",
+        "start-past-the-grid",
+        "start-past-the-reference-year",
+        "tiny-load",
+        "too-much-pretraining",
+    ],
 )
 def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str, Any], status: int, needle: str) -> None:
     detail = assert_error(shared_client.post("/simulate", json=body), status)
@@ -147,12 +158,18 @@ def test_a_run_past_its_time_limit_fails_and_says_why() -> None:
         assert view["status"] == "failed" and "TASKPILOT_SIM_TIMEOUT_S" in view["error"]
 
 
-@pytest.mark.parametrize("body", [{"policies": None}, {"policies": [1, 2]}, {"jobs": True}, {"jobs": "12"}, {"seed": -1}], ids=["null-policies", "number-policies", "bool-jobs", "string-jobs", "negative-seed"])
+@pytest.mark.parametrize(
+    "body",
+    [{"policies": None}, {"policies": [1, 2]}, {"jobs": True}, {"jobs": "12"}, {"seed": -1}],
+    ids=["null-policies", "number-policies", "bool-jobs", "string-jobs", "negative-seed"],
+)
 def test_wrong_types_are_422_not_500(shared_client: TestClient, body: dict[str, Any]) -> None:
     assert_error(shared_client.post("/simulate", json=body), 422)
 
 
-def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(
+    shared_client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
     from scheduler.studies import placement as evaluation
 
     monkeypatch.setattr(evaluation, "SHARED_GAIA_DIR", tmp_path / "absent")

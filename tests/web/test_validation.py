@@ -125,11 +125,16 @@ def test_every_problem_is_listed(shared_client: TestClient) -> None:
 @pytest.mark.parametrize("path", ["/submit_batch", "/run"])
 @pytest.mark.parametrize(
     "body",
-    [b"{", b'{"priority": "green"}', b'"jobs"', b"42", b"null", b"[1, 2]", b"[[]]", b"\xff\xfe\x00", b"[{}]", b'[{"priority":"green","cpu":1,"memory":1}',
-     b'[{"priority":"green","cpu":1,"memory":1}] trailing', b'[{"priority":"green","cpu":1e309,"memory":1}]', b'[{"priority":"green","cpu":NaN,"memory":1}]',
-     b'[{"priority":"green","cpu":-Infinity,"memory":1}]', b'[{"priority":"green","priority":"blue","cpu":1,"memory":1}]'],
-    ids=["truncated", "object-not-array", "string", "number", "null", "numbers", "nested-array", "binary", "empty-object", "unclosed", "trailing",
-         "overflow-literal", "nan-literal", "infinity-literal", "duplicate-key-last-wins"],
+    [
+        b"{", b'{"priority": "green"}', b'"jobs"', b"42", b"null", b"[1, 2]", b"[[]]", b"\xff\xfe\x00", b"[{}]",
+        b'[{"priority":"green","cpu":1,"memory":1}', b'[{"priority":"green","cpu":1,"memory":1}] trailing',
+        b'[{"priority":"green","cpu":1e309,"memory":1}]', b'[{"priority":"green","cpu":NaN,"memory":1}]',
+        b'[{"priority":"green","cpu":-Infinity,"memory":1}]', b'[{"priority":"green","priority":"blue","cpu":1,"memory":1}]',
+    ],
+    ids=[
+        "truncated", "object-not-array", "string", "number", "null", "numbers", "nested-array", "binary", "empty-object",
+        "unclosed", "trailing", "overflow-literal", "nan-literal", "infinity-literal", "duplicate-key-last-wins",
+    ],
 )  # fmt: skip
 def test_malformed_batch_bodies(shared_client: TestClient, path: str, body: bytes) -> None:
     v = Visitor(shared_client)
