@@ -1,8 +1,10 @@
 """Explanations of scheduling decisions: cached LLM text, else a fresh LLM answer, else the template.
 
-LLM answers are cached per (server, priority, carbon band), the seed's key, which caps a batch at
-about 9 calls (3 servers x 3 tiers x 3 bands). `refine` never raises for LLM trouble: it falls back
-to the deterministic template and says why in `Explanation.note`.
+LLM answers are cached per (server, priority, carbon band), the seed's key, plus the decision's cause (its
+kind, the server it is explained against and the metric or feature named first, xai.causes): an answer is
+only reused for a job whose choice had the same cause, so a reused text never states another job's reason.
+`refine` never raises for LLM trouble: it falls back to the deterministic template and says why in
+`Explanation.note`.
 """
 
 import logging
@@ -22,7 +24,8 @@ NO_KEY_NOTE = "no GROQ_API_KEY configured"
 COOLDOWN_S = 30.0
 """After a failed LLM call, every key gets the template for this long instead of another call."""
 
-CacheKey = tuple[str, str, str, str]  # (chosen server, priority, carbon band, signal: "grid" | "proxy")
+CacheKey = tuple[str, str, str, str, tuple[str, str | None, str]]
+"""(chosen server, priority, carbon band, signal: "grid" | "proxy", cause: kind, rival, what it names first)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,13 @@ class Explainer:
         if self._llm is None:
             return self._fallback(facts, NO_KEY_NOTE)
         # The signal is part of the key: a grid session's text speaks of real intensity, a proxy's must not.
-        key = (facts.chosen, facts.priority, facts.carbon_band, "proxy" if math.isnan(facts.intensity_g_per_kwh) else "grid")
+        key = (
+            facts.chosen,
+            facts.priority,
+            facts.carbon_band,
+            "proxy" if math.isnan(facts.intensity_g_per_kwh) else "grid",
+            _cause_key(facts),
+        )
         hit = self._cached(key)
         if hit is not None:
             return hit
@@ -146,6 +155,15 @@ class Explainer:
             level = logging.INFO if note == NO_KEY_NOTE else logging.WARNING
             logger.log(level, "Using template explanations: %s", note)
         return Explanation(render(facts) if text is None else text, "template", note)
+
+
+def _cause_key(facts: DecisionFacts) -> tuple[str, str | None, str]:
+    """What a cached answer may be reused for: the cause's kind, its rival and the metric or feature it names first."""
+    c = facts.cause
+    if c is None:
+        return ("", None, "")
+    first = str(c.metric) if c.kind == "top" else c.features[c.terms[0]] if c.terms and c.terms[0] < len(c.features) else ""
+    return (c.kind, c.rival, first)
 
 
 def build_explainer(api_key: str | None, model: str, timeout_s: float, base_url: str | None, cache_size: int) -> Explainer:

@@ -81,14 +81,14 @@ def _answer_text(response: object) -> str:
 def build_prompt(facts: DecisionFacts, template_text: str) -> str:
     """A structured prompt asking for a short plain-English explanation of one placement.
 
-    The answer is cached per (server, priority, carbon band) and reused for other jobs, so the
-    prompt asks the model to leave out job-specific numbers.
+    The answer is cached per (server, priority, carbon band, cause) and reused for other jobs with the same
+    cause (xai.explainer), so the prompt asks the model to keep the cause and leave out job-specific numbers.
     """
     w = facts.weights
     rows = "\n".join(
         f"- {name}{' (chosen)' if name == facts.chosen else ''}: quality {_at(facts.final, k)},"
         f" performance {_at(facts.perf, k)}, cost {_at(facts.cost, k)}, CO2 {_at(facts.co2, k)},"
-        f" latency {_at(facts.lat, k)}, jobs already placed {_at(facts.loads, k)}"
+        f" latency {_at(facts.lat, k)}, jobs already placed {_at(facts.loads, k)}, agent's Q-value {_at(facts.q_values, k)}"
         for k, name in enumerate(facts.pool)
     )
     return (
@@ -98,23 +98,41 @@ def build_prompt(facts: DecisionFacts, template_text: str) -> str:
         f"Chosen server: {facts.chosen}"
         f"{' (an exploration step: picked at random to keep learning)' if facts.explored else ''}.\n"
         f"Tier weights: performance {w[0]:.2f}, cost {w[1]:.2f}, CO2 {w[2]:.2f}, latency {w[3]:.2f}.\n"
-        "Per-server scores (0-1, higher is better; cost and CO2 scores are 1 for the cheapest and cleanest):\n"
+        "Per-server scores (0-1, higher is better; cost and CO2 scores are 1 for the cheapest and cleanest), and the"
+        " agent's Q-values (its learned estimate of discounted return; it picks the highest unless exploring):\n"
         f"{rows}\n"
+        f"{_cause_lines(facts)}"
         f"{_carbon_line(facts)}\n\n"
         f"Draft explanation:\n{template_text}\n\n"
-        "Rewrite the draft as 2-3 plain-English sentences saying why this server was chosen for this tier"
-        " under these carbon conditions. Do not mention the job number or exact energy, CO2 or cost figures,"
-        " because the text is reused for similar jobs. Plain text only: no markdown, lists or headings."
+        "Rewrite the draft as 2-3 plain-English sentences saying why this server was chosen. Keep the draft's cause"
+        " exactly: if the agent's learned values chose against the better quality score, say so and name the same"
+        " features; if it was an exploration step, say so; never present what the server is good at as the reason"
+        " unless the draft does. Do not mention the job number or exact figures, because the text is reused for"
+        " jobs with the same cause. Plain text only: no markdown, lists or headings."
+    )
+
+
+def _cause_lines(facts: DecisionFacts) -> str:
+    """The cause as the service computed it: the rival and the per-feature terms of Q(chosen) - Q(rival)."""
+    c = facts.cause
+    if c is None or c.rival is None:
+        return ""
+    terms = ", ".join(f"{name} {value:+.3f}" for name, value in zip(c.features, c.contributions))
+    return (
+        f"Cause ({c.kind}): compared with {c.rival}, the best-scored other server the job could take. Each feature's"
+        f" term of Q({facts.chosen}) - Q({c.rival}) (positive favours {facts.chosen}): {terms}.\n"
     )
 
 
 def _carbon_line(facts: DecisionFacts) -> str:
     if facts.intensity_g_per_kwh == facts.intensity_g_per_kwh:  # not NaN: real grid data
         return (
-            f"Grid carbon: {facts.carbon_band} across the pool's grids; each server draws power from its own grid, and the"
-            " CO2 scores compare real average carbon intensity (gCO2eq/kWh) over the job's runtime."
+            f"Grid carbon: the {facts.zone} grid the chosen server draws from is in its {facts.carbon_band} band"
+            f" ({facts.band_scale}); each server draws power from its own grid, and the CO2 scores compare real"
+            " average carbon intensity (gCO2eq/kWh) over the job's runtime. A low band is not necessarily a clean grid."
         )
-    return f"Carbon: {facts.carbon_band} (a unitless 0-1 proxy factor of {facts.carbon_factor:.2f}, the same for every server)."
+    factor = f"a unitless 0-1 proxy factor of {facts.carbon_factor:.2f}, the same for every server"
+    return f"Carbon: {facts.carbon_band} ({factor}; {facts.band_scale})."
 
 
 def _at(values: tuple[float, ...] | tuple[int, ...], k: int) -> str:

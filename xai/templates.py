@@ -1,7 +1,13 @@
 """Deterministic plain-English explanation of one scheduling decision.
 
-`render` runs for every job of a batch (10,000 jobs must stay cheap), so it is plain f-strings over
-precomputed phrase tables: no regex, no numpy. The LLM path in `xai.explainer` refines this text.
+An explanation names the pool and what this job would use on it, then the actual cause of the choice
+(xai.causes: the agent's per-feature terms, exploration, or the metric that made the server the best scored),
+then the carbon band on the decision's one scale (xai.carbon) and, in grid sessions, the "When:" sentence.
+Every number comes from the facts the service built from its own record (scheduler.service.facts).
+
+`render_many` runs for every job of a batch (10,000 jobs must stay cheap): per-row f-strings over columns
+turned into plain lists once. `render` (one job, for the LLM path and POST /explain) calls the same per-row
+functions, so the two always agree.
 """
 
 from functools import lru_cache
@@ -9,7 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scheduler.core.bands import GRID_BAND_EDGES_G
+from xai.carbon import carbon_clause, pool_energy_clause
+from xai.causes import KINDS, STANDING, Cause, cause_sentence, late_sentence
 
 
 class DecisionFacts(NamedTuple):
@@ -43,13 +50,13 @@ class DecisionFacts(NamedTuple):
     loads: tuple[int, ...]
     """Jobs already placed on each pool server in this session, before this job."""
     q_values: tuple[float, ...]
-    """The RL agent's Q-value per pool server."""
+    """The RL agent's Q-value per pool server: its estimate of discounted return."""
     explored: bool
     """True when epsilon-greedy picked a random server instead of the best Q."""
     carbon_factor: float
-    """Grid carbon proxy at decision time, 0..1."""
+    """Carbon factor at decision time, 0..1 (the agent's feature)."""
     carbon_band: str
-    """Carbon level: "low" | "medium" | "high", computed by the caller from `carbon_factor`."""
+    """The decision's carbon band, "low" | "medium" | "high", on the scale `band_scale` names."""
     energy_kwh: float
     """Energy of the job on the chosen server."""
     co2_kg: float
@@ -57,33 +64,70 @@ class DecisionFacts(NamedTuple):
     price_cost: float
     """Cost of the job on the chosen server, in currency units."""
     intensity_g_per_kwh: float = float("nan")
-    """Average grid carbon intensity on the chosen server in the hour before submission (the latest reading),
-    gCO2eq/kWh (grid scenario); NaN for the proxy."""
+    """Grid sessions: the chosen server's zone's latest reading before submission, gCO2eq/kWh (what the band
+    compares); NaN for the proxy."""
     when: str = ""
     """The "When:" sentence (xai.when.describe) of a grid decision: when and how it runs; empty otherwise."""
+    cause: Cause | None = None
+    """Why the choice went where it did (xai.causes); None for facts built without it."""
+    band_scale: str = ""
+    """The scale `carbon_band` was read on, with its thresholds (xai.carbon.scale_text)."""
+    zone: str | None = None
+    """Grid sessions: the chosen server's grid zone."""
+    pool_energy_kwh: tuple[float, ...] = ()
+    """kWh the job would use on each pool server, run now."""
+    least_energy: tuple[str, float] = ("", float("nan"))
+    """The fleet server on which the job would use the least energy, run now, and that energy."""
+
+
+class TierColumns(NamedTuple):
+    """m decisions of one tier, column-wise: what render_many reads, and DecisionFacts row by row (facts_of).
+    Positions (chosen, rival, greedy, terms) index the pool; F = pool size + 4 features."""
+
+    priority: str
+    pool: tuple[str, ...]
+    weights: tuple[float, float, float, float]
+    features: tuple[str, ...]  # (F,) labels (xai.causes.feature_labels)
+    job_id: np.ndarray
+    latency: list[str | None]
+    chosen: np.ndarray
+    parts: np.ndarray  # (m, 5, P) perf, cost, co2, lat, final
+    loads: np.ndarray  # (m, P)
+    q_values: np.ndarray  # (m, P)
+    explored: np.ndarray
+    standing: np.ndarray  # (m,) xai.causes TOP / TIE / AGENT
+    rival: np.ndarray  # (m,) -1: none
+    greedy: np.ndarray
+    metric: np.ndarray  # (m,) -1: none
+    terms: np.ndarray  # (m, 2) feature indices, -1: none
+    phi: np.ndarray  # (m, F)
+    contributions: np.ndarray  # (m, F)
+    static: np.ndarray  # (m, 4) carbon factor, price, cpu, memory as given
+    allowed: np.ndarray  # (m, P) bool
+    late: np.ndarray  # (m, P) bool
+    pool_energy_kwh: np.ndarray  # (m, P)
+    least_server: list[str]
+    least_kwh: np.ndarray
+    carbon_factor: np.ndarray
+    carbon_band: list[str]
+    band_scale: list[str]
+    intensity_g_per_kwh: np.ndarray  # NaN in reference sessions
+    zone: list[str | None]
+    energy_kwh: np.ndarray
+    co2_kg: np.ndarray
+    price_cost: np.ndarray
+    when: list[str]
 
 
 _POOL_REASON = {
-    "green": "the least powerful, most energy-efficient servers",
-    "balanced": "mid-range servers that balance speed, cost and emissions",
-    "performance": "the most powerful servers",
+    "green": "the fleet's smallest servers by CPU",
+    "balanced": "its mid-sized servers",
+    "performance": "its largest servers by CPU",
 }
 _TIER_FOCUS = {
     "green": "weighting CO2 40%, cost 25%, latency 25% and performance 10%",
     "balanced": "weighting performance, cost, CO2 and latency equally",
     "performance": "weighting performance 40%, latency 40%, cost 10% and CO2 10%",
-}
-# Per metric, in weight order (perf, cost, co2, lat): (best in the pool, merely good).
-_METRIC_WORDS = (
-    ("mostly because it offers the most compute in the pool", "mostly thanks to its strong compute"),
-    ("mostly because it is the cheapest in the pool", "mostly thanks to its low cost"),
-    ("mostly because it has the lowest CO2 in the pool", "mostly thanks to its low CO2"),
-    ("mostly because it is the fastest in the pool", "mostly thanks to its low latency"),
-)
-_BAND_GLOSS = {
-    "low": ", a clean time to run",
-    "medium": "",
-    "high": ", so low-emission servers matter more",
 }
 
 
@@ -94,199 +138,149 @@ def tier_summary(priority: str, pool: tuple[str, ...]) -> str:
     return f"{priority.capitalize()} jobs only run in the {priority} pool ({', '.join(pool)}), {reason}, {focus}."
 
 
-def render(facts: DecisionFacts) -> str:
-    """A 2-4 sentence explanation of why `facts.chosen` got the job; same facts give the same text.
-
-    Names the pool and why, the chosen server's score and its dominant weighted metric, the best
-    other server and the gap, grid carbon, load and exploration. Ties go to the lowest pool index.
-    """
-    f = facts
-    opening = _opening(f.priority, f.latency, f.pool)
-    carbon = _carbon_sentence(f.carbon_band, f.carbon_factor, f.intensity_g_per_kwh, f.chosen, f.energy_kwh, f.co2_kg)
-    try:
-        i = f.pool.index(f.chosen)
-        choice = _choice(f, i)
-        agent = _agent(f, i)
-    except (ValueError, IndexError, ZeroDivisionError):
-        # Inconsistent facts (chosen outside the pool, short tuples) still get a truthful text.
-        return f"Job {f.job_id}{opening} {f.chosen} was chosen.{carbon}" + (f" {f.when}" if f.when else "")
-    return f"Job {f.job_id}{opening}{choice}{carbon}{agent}" + (f" {f.when}" if f.when else "")
-
-
 @lru_cache(maxsize=256)
 def _opening(priority: str, latency: str | None, pool: tuple[str, ...]) -> str:
-    """The first sentence after "Job N": the tier pool and why the job was confined to it (a handful
-    of distinct values in practice, so cached)."""
+    """The first sentence after "Job N", up to what the job would use on the pool (a handful of distinct
+    values in practice, so cached)."""
     need = "" if latency is None else f" and {latency} latency needs"
     reason = _POOL_REASON.get(priority, "a fixed group of servers")
-    return f" has {priority} priority{need}, so it was restricted to the {priority} pool ({', '.join(pool)}), {reason}."
+    return f" has {priority} priority{need}, so it was restricted to the {priority} pool ({', '.join(pool)}), {reason}"
 
 
-def _choice(f: DecisionFacts, i: int) -> str:
-    """Second sentence: score and dominant weighted metric of server `i`, and the best other server."""
-    w = f.weights
-    top, own, best = 0, f.perf, w[0] * f.perf[i]
-    # Unrolled on purpose (hot path); strict > keeps the lowest metric index on ties.
-    if w[1] * f.cost[i] > best:
-        top, own, best = 1, f.cost, w[1] * f.cost[i]
-    if w[2] * f.co2[i] > best:
-        top, own, best = 2, f.co2, w[2] * f.co2[i]
-    if w[3] * f.lat[i] > best:
-        top, own, best = 3, f.lat, w[3] * f.lat[i]
-    if best <= 0.0:
-        why = "with no single metric standing out"
-    else:
-        why = _METRIC_WORDS[top][0 if own[i] >= max(own) else 1]
-    final = f.final
-    score = final[i]
-    n = len(final)
-    if n < 2:
-        return f" {f.chosen} was chosen with a quality score of {score:.2f}, {why}; it was the only server in the pool."
-    rival = 1 if i == 0 else 0
-    for j in range(rival + 1, n):
-        if j != i and final[j] > final[rival]:  # strict > keeps the lowest index on ties
-            rival = j
-    gap = score - final[rival]
-    if gap >= 0.0:
-        rest = f"; the runner-up, {f.pool[rival]}, scored {gap:.2f} lower."
-    else:
-        rest = f", although {f.pool[rival]} scored {-gap:.2f} higher."
-    return f" {f.chosen} was chosen with a quality score of {score:.2f}, {why}{rest}"
+def render(facts: DecisionFacts) -> str:
+    """A 3-5 sentence explanation of why `facts.chosen` got the job; same facts give the same text."""
+    f = facts
+    when = f" {f.when}" if f.when else ""
+    carbon = carbon_clause(f.carbon_band, f.carbon_factor, f.intensity_g_per_kwh, f.zone, f.band_scale, f.chosen, f.energy_kwh, f.co2_kg)
+    energy = f.pool_energy_kwh or (float("nan"),)
+    opening = _opening(f.priority, f.latency, f.pool) + pool_energy_clause(f.pool, min(energy), max(energy), *f.least_energy)
+    c = f.cause
+    try:
+        i = f.pool.index(f.chosen)
+        assert c is not None
+        rival = -1 if c.rival is None else f.pool.index(c.rival)
+        parts = (f.perf, f.cost, f.co2, f.lat)
+        m = c.metric
+        metric = (m, parts[m][i], parts[m][rival], f.weights[m]) if m >= 0 else (-1, 0.0, 0.0, 0.0)
+        amounts = (*f.loads, *c.static)
+        terms = [x for j in (*c.terms, -1, -1)[:2] for x in ((j, amounts[j], c.contributions[j]) if j >= 0 else (-1, 0.0, 0.0))]
+        standing = STANDING.get(c.standing, 0)
+        cause = cause_sentence(
+            f.pool, i, standing, rival, f.pool.index(c.greedy), f.explored, list(f.final), list(f.q_values), metric, tuple(terms)
+        )
+    except (ValueError, IndexError, AssertionError):
+        # Inconsistent facts (chosen outside the pool, short tuples, no cause) still get a truthful text.
+        return f"Job {f.job_id}{opening} {f.chosen} was chosen.{carbon}{when}"
+    return f"Job {f.job_id}{opening}{cause}{late_sentence(c.late)}{carbon}{when}"
 
 
-def _agent(f: DecisionFacts, i: int) -> str:
-    """Optional last sentence: load against the pool mean, and whether the agent was exploring."""
-    q = f.q_values
-    best_q = 0
-    for j in range(1, len(q)):
-        if q[j] > q[best_q]:  # strict > keeps the lowest index on ties
-            best_q = j
-    return _agent_sentence(f.pool, i, f.loads[i], sum(f.loads) / len(f.loads), f.explored, best_q)
+def render_many(cols: TierColumns) -> list[str]:
+    """render() for m jobs of one tier at once, from columns (see TierColumns): the per-row choices of
+    values (the metric's scores, the named terms) are made with numpy, the text by the same functions."""
+    m = len(cols.chosen)
+    every = np.arange(m)
+    names = np.array(cols.pool, dtype=object)
+    late: list[list[str]] = [[]] * m
+    for r in np.flatnonzero(cols.late.any(axis=1)).tolist():  # few rows: only jobs with a deadline
+        late[r] = names[cols.late[r]].tolist()
+    opening = [_opening(cols.priority, latency, cols.pool) for latency in cols.latency]
+    energy = zip(
+        cols.pool_energy_kwh.min(axis=1).tolist(), cols.pool_energy_kwh.max(axis=1).tolist(), cols.least_server, cols.least_kwh.tolist()
+    )
+    carbon = zip(cols.carbon_band, cols.carbon_factor.tolist(), cols.intensity_g_per_kwh.tolist(), cols.zone, cols.band_scale)
+    metric = np.maximum(cols.metric, 0)
+    rival = np.maximum(cols.rival, 0)
+    scores = np.column_stack(
+        (cols.metric, cols.parts[every, metric, cols.chosen], cols.parts[every, metric, rival], np.asarray(cols.weights)[metric])
+    )
+    named = np.maximum(cols.terms, 0)
+    amounts = np.take_along_axis(np.hstack((cols.loads, cols.static)), named, axis=1)
+    values = np.take_along_axis(cols.contributions, named, axis=1)
+    terms = np.stack((cols.terms, amounts, values), axis=2).reshape(m, 6)
+    cause = zip(
+        cols.chosen.tolist(),
+        cols.standing.tolist(),
+        cols.rival.tolist(),
+        cols.greedy.tolist(),
+        cols.explored.tolist(),
+        cols.parts[:, 4].tolist(),
+        cols.q_values.tolist(),
+        [(int(row[0]), *row[1:]) for row in scores.tolist()],
+        map(tuple, terms.tolist()),
+    )
+    rows = zip(cols.job_id.tolist(), opening, energy, cause, late, carbon, cols.energy_kwh.tolist(), cols.co2_kg.tolist(), cols.when)
+    return [_row(cols.pool, *row) for row in rows]
 
 
-def _agent_sentence(pool: tuple[str, ...], chosen: int, own: int, mean: float, explored: bool, best_q: int) -> str:
-    if own < mean:
-        load = f"had fewer jobs than the pool average ({own} vs {mean:.1f}), which spreads the load"
-    elif own > mean:
-        load = f"was busier than the pool average ({own} vs {mean:.1f} jobs)"
-    else:
-        load = ""
-    if not explored:
-        if own > mean:
-            return f" The agent's learned values still favoured it, although it {load}."
-        return f" It {load}." if load else ""
-    if best_q == chosen:
-        explore = " This was an exploration step: the agent picked a random server, which matched its best Q-value choice"
-    else:
-        explore = f" This was an exploration step: the agent tried a random server instead of its best Q-value choice, {pool[best_q]}"
-    return f"{explore}; it {load}." if load else f"{explore}."
-
-
-def short_reason(priority: str, chosen: str, metric: int | None, best: bool, explored: bool) -> str:
-    """One line for compact listings: pool, server and its dominant weighted metric (index into
-    perf, cost, co2, lat; None when no metric contributes). Few distinct values, so callers tabulate it."""
-    why = "no single metric stood out" if metric is None else _METRIC_WORDS[metric][0 if best else 1]
-    text = f"{priority} pool -> {chosen}, {why}"
-    return text + " (exploration step)" if explored else text
-
-
-def render_many(
-    priority: str,
+def _row(
     pool: tuple[str, ...],
-    weights: tuple[float, float, float, float],
-    job_id: np.ndarray,
-    latency: list[str | None],
-    chosen: np.ndarray,
-    parts: np.ndarray,
-    loads: np.ndarray,
-    q_values: np.ndarray,
-    explored: np.ndarray,
-    carbon_factor: np.ndarray,
-    carbon_band: list[str],
-    energy_kwh: np.ndarray,
-    co2_kg: np.ndarray,
-    intensity_g_per_kwh: np.ndarray | None = None,
-) -> list[str]:
-    """render() for m jobs of one tier at once: the same text, built column-wise.
+    job: int,
+    opening: str,
+    energy: tuple,
+    cause: tuple,
+    late: list[str],
+    carbon: tuple,
+    kwh: float,
+    co2: float,
+    when: str,
+) -> str:
+    """One row of render_many: the same per-row functions, in the same order, as render()."""
+    because = cause_sentence(pool, *cause)
+    place = carbon_clause(*carbon, pool[cause[0]], kwh, co2)
+    text = f"Job {job}{opening}{pool_energy_clause(pool, *energy)}{because}{late_sentence(late)}{place}"
+    return f"{text} {when}" if when else text
 
-    chosen: (m,) index into pool; parts: (m, 5, pool_size) perf, cost, co2, lat, final; loads and
-    q_values: (m, pool_size). The choices (dominant metric, runner-up, load and exploration clauses)
-    are made with numpy, numbers are formatted as render() does, and each text is one join; a 10,000
-    job batch spends about a fifth of the time render() would. Tests check both agree.
-    """
-    m, size = len(chosen), len(pool)
-    rows = np.arange(m)
-    own = parts[rows, :, chosen]  # (m, 5) the chosen server's scores
-    weighted = own[:, :4] * np.asarray(weights)
-    top = weighted.argmax(axis=1)  # first maximum: the lowest metric index on ties, as render()
-    is_best = own[rows, top] >= parts[rows, top].max(axis=1)
-    why_table = [w for pair in _METRIC_WORDS for w in pair] + ["with no single metric standing out"]
-    why = np.where(weighted[rows, top] <= 0.0, len(why_table) - 1, top * 2 + (~is_best))
-    names = np.array(pool, dtype=object)
-    score = own[:, 4]
-    pieces: list[list[str]] = [
-        [f"Job {j}" for j in job_id.tolist()],
-        [_opening(priority, lat, pool) for lat in latency],
-        [f" {c} was chosen with a quality score of " for c in names[chosen].tolist()],
-        [f"{x:.2f}" for x in score.tolist()],
-        [", " + why_table[w] for w in why.tolist()],
-    ]
-    if size < 2:
-        pieces.append(["; it was the only server in the pool."] * m)
-    else:
-        others = np.where(np.arange(size) == chosen[:, None], -np.inf, parts[:, 4, :])
-        rival = others.argmax(axis=1)  # best other server, lowest index on ties
-        gap = score - parts[rows, 4, rival]
-        pieces.append(
-            [
-                f"; the runner-up, {r}, scored {g:.2f} lower." if g >= 0.0 else f", although {r} scored {-g:.2f} higher."
-                for r, g in zip(names[rival].tolist(), gap.tolist())
-            ]
+
+def facts_of(cols: TierColumns) -> list[DecisionFacts]:
+    """The columns as one DecisionFacts per row (the LLM path and POST /explain read these)."""
+    pool = cols.pool
+    out = []
+    for r in range(len(cols.chosen)):
+        rival = int(cols.rival[r])
+        standing = int(cols.standing[r])
+        cause = Cause(
+            KINDS[0 if rival < 0 else 1 if cols.explored[r] else standing],
+            "" if rival < 0 else KINDS[standing],
+            None if rival < 0 else pool[rival],
+            pool[int(cols.greedy[r])],
+            int(cols.metric[r]),
+            tuple(j for j in cols.terms[r].tolist() if j >= 0),
+            cols.features,
+            tuple(cols.phi[r].tolist()),
+            tuple(cols.contributions[r].tolist()),
+            tuple(cols.static[r].tolist()),  # type: ignore[arg-type]
+            tuple(cols.allowed[r].tolist()),
+            tuple(pool[k] for k in np.flatnonzero(cols.late[r]).tolist()),
         )
-    chosen_names = names[chosen].tolist()
-    if intensity_g_per_kwh is None or np.isnan(intensity_g_per_kwh).all():  # the proxy: inlined, it is on /run's hot path
-        levels = [
-            f" The carbon proxy was {b} (factor {cf:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(b, '')};"
-            for b, cf in zip(carbon_band, carbon_factor.tolist())
-        ]
-    else:
-        levels = [
-            _carbon_level(b, cf, g, c)
-            for b, cf, g, c in zip(carbon_band, carbon_factor.tolist(), intensity_g_per_kwh.tolist(), chosen_names)
-        ]
-    pieces.append(
-        [
-            f"{lv} on {c} the job uses {e:.4f} kWh and emits {k:.4f} kg CO2."
-            for lv, c, e, k in zip(levels, chosen_names, energy_kwh.tolist(), co2_kg.tolist())
-        ]
-    )
-    pieces.append(_agent_many(pool, chosen, loads, q_values, explored))
-    return ["".join(texts) for texts in zip(*pieces)]
-
-
-def _carbon_sentence(band: str, factor: float, intensity_g_per_kwh: float, chosen: str, energy_kwh: float, co2_kg: float) -> str:
-    """The carbon clause: the proxy factor, or the real average intensity when there is one."""
-    return (
-        f"{_carbon_level(band, factor, intensity_g_per_kwh, chosen)} on {chosen} the job uses {energy_kwh:.4f} kWh and emits "
-        f"{co2_kg:.4f} kg CO2."
-    )
-
-
-def _carbon_level(band: str, factor: float, intensity_g_per_kwh: float, chosen: str) -> str:
-    if intensity_g_per_kwh == intensity_g_per_kwh:  # not NaN: the grid scenario
-        return (
-            f" Average grid carbon intensity on {chosen} was {intensity_g_per_kwh:.0f} gCO2eq/kWh in the hour before submission, "
-            f"and the pool's grids"
-            f" were {band} on average (fixed scale: low below {GRID_BAND_EDGES_G[0]:.0f}, high from "
-            f"{GRID_BAND_EDGES_G[1]:.0f}){_BAND_GLOSS.get(band, '')};"
+        p = cols.parts[r].tolist()
+        out.append(
+            DecisionFacts(
+                int(cols.job_id[r]),
+                cols.priority,
+                cols.latency[r],
+                pool[int(cols.chosen[r])],
+                pool,
+                tuple(p[4]),
+                tuple(p[0]),
+                tuple(p[1]),
+                tuple(p[2]),
+                tuple(p[3]),
+                cols.weights,
+                tuple(cols.loads[r].tolist()),
+                tuple(cols.q_values[r].tolist()),
+                bool(cols.explored[r]),
+                float(cols.carbon_factor[r]),
+                cols.carbon_band[r],
+                float(cols.energy_kwh[r]),
+                float(cols.co2_kg[r]),
+                float(cols.price_cost[r]),
+                float(cols.intensity_g_per_kwh[r]),
+                cols.when[r],
+                cause,
+                cols.band_scale[r],
+                cols.zone[r],
+                tuple(cols.pool_energy_kwh[r].tolist()),
+                (cols.least_server[r], float(cols.least_kwh[r])),
+            )
         )
-    return f" The carbon proxy was {band} (factor {factor:.2f} on a unitless 0-1 scale){_BAND_GLOSS.get(band, '')};"
-
-
-def _agent_many(pool: tuple[str, ...], chosen: np.ndarray, loads: np.ndarray, q_values: np.ndarray, explored: np.ndarray) -> list[str]:
-    """_agent() column-wise."""
-    rows = np.arange(len(chosen))
-    own = loads[rows, chosen].tolist()
-    mean = (loads.sum(axis=1) / loads.shape[1]).tolist()
-    best_q = q_values.argmax(axis=1).tolist()  # lowest index on ties
-    return [_agent_sentence(pool, c, o, mu, e, b) for c, o, mu, e, b in zip(chosen.tolist(), own, mean, explored.tolist(), best_q)]
+    return out

@@ -17,6 +17,7 @@ from scheduler.core.states import (
 )
 from scheduler.core.timing import Timing, WhenConfig
 from scheduler.core.units import EPS
+from xai.carbon import scale_text
 
 
 def describe(
@@ -50,7 +51,8 @@ def describe(
         range(len(timing)),
     )
     for reason, band, now, low, high, saved, fc, end, deadline, zone, start, finish_at, deadline_at, row in columns:
-        grid = f"the {zone} grid's latest reading is {now:.0f} gCO2eq/kWh, {BANDS[band]} band (low below {low:.0f}, high from {high:.0f})"
+        scale = scale_text(config.bands.kind, config.bands.window_h, low, high)
+        grid = f"the {zone} grid's latest reading is {now:.0f} gCO2eq/kWh, {BANDS[band]} band ({scale})"
         if reason == REASON_CRITICAL:
             text = f"When: now, in FAST mode: critical jobs are never deferred or slowed ({grid})."
         elif reason == REASON_LOW:

@@ -17,7 +17,7 @@ from rl.features import static_features
 from scheduler.core.errors import DatasetError, ScenarioUnavailable
 from scheduler.core.fleet import Fleet
 from scheduler.core.job_batch import JobBatch
-from scheduler.core.scoring import TIER_WEIGHTS, pool_scores
+from scheduler.core.scoring import pool_scores
 from scheduler.core.states import TIERS
 from scheduler.core.timing import Timing
 from scheduler.data.signals import Signals
@@ -107,8 +107,10 @@ class BatchRecord:
     carbon_factor: np.ndarray  # (n,) at decision time
     runtime_min: np.ndarray  # (n,) on the chosen server; NaN in the reference scenario (no runtime model)
     intensity_g_per_kwh: np.ndarray  # (n,) grid average intensity on the chosen server; NaN in the reference scenario
-    dominant: np.ndarray  # (n,) int8 metric (perf, cost, co2, lat) weighing most in the chosen score; 4 = none
-    dominant_is_best: np.ndarray  # (n,) bool: the chosen server is the pool's best on that metric
+    rival: np.ndarray  # (n,) server position: the best-scored other server the job could take; -1 when none
+    weight_gap: np.ndarray  # (n, widest pool + 4) the agent's W[chosen] - W[rival] when it decided (see _weight_gap)
+    energy_by_server: np.ndarray  # (n_servers,) kWh the batch's jobs would use on each server, run now (FAST)
+    co2_by_server: np.ndarray  # (n_servers,) kg CO2 the same
     timing: Timing | None = None  # when and how each job runs (grid scenario); None: all now, FAST
 
     def __len__(self) -> int:
@@ -126,8 +128,8 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     reward = np.empty(n)
     rl_reward = np.empty(n)
     explored = np.zeros(n, bool)
-    dominant = np.zeros(n, np.int8)
-    dominant_is_best = np.zeros(n, bool)
+    rival = np.full(n, -1, np.intp)
+    weight_gap = np.zeros((n, pool_width + 4))
     q_values = np.full((n, pool_width), np.nan)
     loads_start = state.loads.copy()
     for tier in range(len(TIERS)):
@@ -141,13 +143,17 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         draws = state.rngs[tier].random((rows.size, 2))
         agent = state.agents[tier]
         allowed = meets_deadline(step.runtime_min, jobs.deadline_min, rows, pool)
-        result = run_sequence(agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor, allowed=allowed)
+        result = run_sequence(
+            agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor, allowed=allowed, record_weights=True
+        )
         state.loads[pool] = pool_loads
         chosen[rows] = pool[result.actions]
         reward[rows] = quality[np.arange(rows.size), result.actions]
         rl_reward[rows] = result.rl_reward
         explored[rows] = result.explored
-        dominant[rows], dominant_is_best[rows] = _dominant(scores.parts, result.actions, TIER_WEIGHTS[tier])
+        versus = _rival(quality, result.actions, allowed)
+        rival[rows] = np.where(versus >= 0, pool[versus], -1)
+        weight_gap[rows] = _weight_gap(result.weights, result.actions, versus, pool_width)
         q_values[rows, : len(pool)] = result.q_values
     placed = np.zeros((n, fleet.n_servers), np.int64)
     placed[np.arange(n), chosen] = 1
@@ -179,8 +185,10 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         carbon_factor=step.carbon_factor,
         runtime_min=runtime_min,
         intensity_g_per_kwh=intensity,
-        dominant=dominant,
-        dominant_is_best=dominant_is_best,
+        rival=rival,
+        weight_gap=weight_gap,
+        energy_by_server=metrics.energy_kwh.sum(axis=0),
+        co2_by_server=metrics.co2_kg.sum(axis=0),
         timing=timing,
     )
     state.pointer += n
@@ -199,15 +207,29 @@ def meets_deadline(runtime_min: np.ndarray | None, deadline_min: np.ndarray, row
     return None if fits.all() else fits
 
 
-def _dominant(parts: np.ndarray, actions: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each job, the metric contributing most to the chosen server's score (lowest index on ties;
-    4 when none contributes) and whether that server leads the pool on it. parts: (m, 4, pool_size)."""
+def _rival(quality: np.ndarray, actions: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """(m,) pool index of the server each choice is explained against: the best-scored other server the job
+    could take (lowest index on ties), so the chosen one's lead or deficit in quality is what the agent's
+    values have to account for; -1 when the job could take no other."""
     rows = np.arange(len(actions))
-    own = parts[rows, :, actions]  # (m, 4)
-    weighted = own * weights
-    top = weighted.argmax(axis=1)
-    is_best = own[rows, top] >= parts[rows, top].max(axis=1)
-    return np.where(weighted[rows, top] > 0, top, len(weights)), is_best
+    others = np.ones(quality.shape, bool) if allowed is None else allowed.copy()
+    others[rows, actions] = False
+    best = np.where(others, quality, -np.inf).argmax(axis=1)
+    return np.where(others.any(axis=1), best, -1)
+
+
+def _weight_gap(weights: np.ndarray, actions: np.ndarray, versus: np.ndarray, width: int) -> np.ndarray:
+    """(m, width + 4) W[chosen] - W[rival] of the weights each decision used: times the job's features phi
+    it splits Q(chosen) - Q(rival) into one term per feature. Load terms fill the first pool_size columns
+    (NaN up to `width` in smaller pools), the four job and grid terms the last four; zeros without a rival."""
+    m, size = len(actions), weights.shape[1]
+    rows = np.arange(m)
+    gap = weights[rows, actions] - weights[rows, np.maximum(versus, 0)]
+    gap[versus < 0] = 0.0
+    out = np.full((m, width + 4), np.nan)
+    out[:, :size] = gap[:, :size]
+    out[:, width:] = gap[:, size:]
+    return out
 
 
 def _chosen(table: np.ndarray | None, chosen: np.ndarray) -> np.ndarray:

@@ -14,9 +14,11 @@ from scheduler.core.fleet import Fleet
 from scheduler.core.states import TIERS
 from scheduler.data.signals import Signals, StepIndex
 from scheduler.placement.engine import BatchRecord, World
+from scheduler.service.causes import record_terms
 from scheduler.service.facts import explanations, reasons
 from scheduler.service.jsonrows import JsonRows
 from scheduler.service.rows import BOOL_JSON, LATENCY_JSON, STATE_TEXT, TIER_JSON, RowDetail, client_job_ids, row_detail, timing_fields
+from xai.causes import feature_labels
 
 
 def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_h: float | None = None) -> bytes | memoryview:
@@ -62,6 +64,7 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
     _all_metrics(out, fleet, names, detail)
     if record.timing is not None:
         timing_fields(out, record, start, stop, clock_h, with_runs=True)
+    _attribution(out, world, record, start, detail, names)
     out.lit(',"explanation":')
     out.text(explanations(world, record, start, stop, detail))
     out.lit("}")
@@ -102,6 +105,28 @@ def _q_values(out: JsonRows, fleet: Fleet, names: list[bytes], q_values: np.ndar
         out.pick(keys, tiers)
         present = np.array([k < len(p) for p in fleet.pools])[tiers]
         out.num(np.nan_to_num(q_values[:, k]), 6, None if present.all() else present)
+
+
+def _attribution(out: JsonRows, world: World, record: BatchRecord, start: int, detail: RowDetail, names: list[bytes]) -> None:
+    """ "attribution": why the agent preferred the chosen server to `versus` (the best-scored other server
+    the job could take; null when none): each feature's term (W[chosen] - W[versus]) x its value, the terms
+    summing to Q(chosen) - Q(versus). (The values themselves are GET /agents' features, as the job saw them.)"""
+    fleet, n = world.fleet, len(detail.parts)
+    tiers = record.jobs.tier[start : start + n]
+    terms = record_terms(world, record, start, detail)[1]
+    width = terms.shape[1] - 4
+    labels = [feature_labels(fleet.pool_names(t)) for t in range(len(fleet.pools))]
+    slots = [[*lab[: len(p)], *[None] * (width - len(p)), *lab[len(p) :]] for lab, p in zip(labels, fleet.pools)]
+    out.lit(',"attribution":{"versus":')
+    out.pick([*names, b"null"], np.where(record.rival[start : start + n] >= 0, record.rival[start : start + n], len(names)))
+    out.lit(',"terms":{')
+    for k in range(width + 4):
+        # Pools can differ in size: a smaller pool's missing load slots become blank space, as in rl_q_values.
+        present = np.array([slot[k] is not None for slot in slots])[tiers]
+        keys = [b"" if slot[k] is None else (b"," if k else b"") + orjson.dumps(slot[k]) + b":" for slot in slots]
+        out.pick(keys, tiers)
+        out.num(np.nan_to_num(terms[:, k]), 6, None if present.all() else present)
+    out.lit("}}")
 
 
 def _all_metrics(out: JsonRows, fleet: Fleet, names: list[bytes], detail: RowDetail) -> None:

@@ -1,79 +1,142 @@
 """The facts an explanation is built from, and the explanations themselves (template text, the "When:"
 sentence, the short reason of compact answers), from the server's own records.
-"""
 
-from functools import lru_cache
+Each decision is banded on one scale (docs/placement.md): a reference session's proxy factor on the fixed
+factor scale; a grid session's chosen zone on the when-policy's BandPolicy, the band its `carbon_band` field
+and its "When:" sentence give.
+"""
 
 import numpy as np
 import orjson
 
 from scheduler.core.bands import carbon_band
-from scheduler.core.fleet import Fleet
-from scheduler.core.scoring import METRICS, TIER_WEIGHTS
-from scheduler.core.states import TIERS
+from scheduler.core.scoring import TIER_WEIGHTS
+from scheduler.core.states import BANDS, TIERS
 from scheduler.placement.engine import BatchRecord, World, meets_deadline
+from scheduler.service.causes import tier_causes
 from scheduler.service.rows import LATENCY_NAMES, RowDetail, row_detail
-from xai.templates import DecisionFacts, render_many, short_reason
+from xai.carbon import FACTOR, scale_text
+from xai.causes import EXPLORED, ONLY, TOP, feature_labels, short_reason
+from xai.templates import DecisionFacts, TierColumns, facts_of, render_many
 from xai.when import describe as describe_when
 
 
-@lru_cache(maxsize=8)
-def _reason_table(fleet: Fleet) -> list[bytes]:
-    """xai.short_reason for every (server, dominant metric or none, is best, explored), JSON-encoded."""
-    tier_of = {int(s): tier for tier, pool in enumerate(fleet.pools) for s in pool}
-    return [
-        orjson.dumps(short_reason(TIERS[tier_of[s]], fleet.names[s], None if m == len(METRICS) else m, bool(best), bool(explored)))
-        for s in range(fleet.n_servers)
-        for m in range(len(METRICS) + 1)
-        for best in (0, 1)
-        for explored in (0, 1)
+def tier_columns(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail, tier: int, when: list[str]) -> TierColumns:
+    """Record rows start..stop-1 of `tier`, as the columns xai renders (`when`: each row's "When:" sentence)."""
+    fleet, sl = world.fleet, slice(start, stop)
+    rows = np.flatnonzero(record.jobs.tier[sl] == tier)
+    pool = fleet.pools[tier]
+    names = fleet.pool_names(tier)
+    causes = tier_causes(world, record, start, detail, tier, rows)
+    at = start + rows
+    energy = detail.metrics.energy_kwh[rows]
+    least = energy.argmin(axis=1)
+    band, scale, intensity, zone = _bands(world, record, at)
+    return TierColumns(
+        TIERS[tier],
+        names,
+        tuple(TIER_WEIGHTS[tier].tolist()),
+        feature_labels(names),
+        record.job_ids[at],
+        [LATENCY_NAMES[x] for x in record.jobs.latency[at].tolist()],
+        causes.chosen,
+        detail.parts[rows][:, :, pool],
+        record.loads_before[at][:, pool],
+        record.q_values[at, : len(pool)],
+        record.explored[at],
+        causes.standing,
+        causes.rival,
+        causes.greedy,
+        causes.metric,
+        causes.terms,
+        causes.phi,
+        causes.contributions,
+        causes.static,
+        causes.allowed,
+        causes.late,
+        energy[:, pool],
+        [fleet.names[s] for s in least.tolist()],
+        energy[np.arange(len(rows)), least],
+        record.carbon_factor[at],
+        band,
+        scale,
+        intensity,
+        zone,
+        record.energy_kwh[at],
+        record.co2_kg[at],
+        record.cost[at],
+        [when[r] for r in rows.tolist()] if when else [""] * len(rows),
+    )
+
+
+def _bands(world: World, record: BatchRecord, at: np.ndarray) -> tuple[list[str], list[str], np.ndarray, list[str | None]]:
+    """Each row's band, the scale it was read on (with its thresholds), the intensity it compared (NaN in
+    reference sessions) and the zone (None)."""
+    timing = record.timing
+    if timing is None:
+        return (
+            [carbon_band(x) for x in record.carbon_factor[at].tolist()],
+            [scale_text(FACTOR, 0, 0.0, 0.0)] * len(at),
+            np.full(len(at), np.nan),
+            [None] * len(at),
+        )
+    bands = record.scenario.when.bands
+    scales = [
+        scale_text(bands.kind, bands.window_h, lo, hi) for lo, hi in zip(timing.band_low_g[at].tolist(), timing.band_high_g[at].tolist())
     ]
-
-
-def reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
-    """The short reason of each row: a table and a code per row into it (see _reason_table)."""
-    sl = slice(start, stop)
-    codes = ((record.chosen[sl] * (len(METRICS) + 1) + record.dominant[sl]) * 2 + record.dominant_is_best[sl]) * 2 + record.explored[sl]
-    return _reason_table(world.fleet), codes
+    zones = [record.scenario.zone_of(s) for s in range(world.fleet.n_servers)]
+    return [BANDS[b] for b in timing.band[at].tolist()], scales, timing.intensity_now_g[at], [zones[s] for s in record.chosen[at].tolist()]
 
 
 def explanations(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[str]:
     """Template explanations of record rows start..stop-1 (xai.render_many, tier by tier)."""
-    fleet = world.fleet
     detail = detail or row_detail(world, record, start, stop)
-    sl = slice(start, stop)
-    tiers = record.jobs.tier[sl]
+    when = [] if record.timing is None else when_texts(world, record, start, stop, detail)
     texts = np.empty(stop - start, dtype=object)
-    # The placement sentence speaks of the moment of placement; the "When:" sentence of what followed.
-    now_g = record.intensity_g_per_kwh[sl] if record.timing is None else record.timing.intensity_now_g[sl]
-    for tier, pool in enumerate(fleet.pools):
+    tiers = record.jobs.tier[start:stop]
+    for tier in range(len(world.fleet.pools)):
         rows = np.flatnonzero(tiers == tier)
-        if rows.size == 0:
-            continue
-        position = np.zeros(fleet.n_servers, np.intp)
-        position[pool] = np.arange(len(pool))
-        carbon = record.carbon_factor[sl][rows]
-        texts[rows] = render_many(
-            TIERS[tier],
-            fleet.pool_names(tier),
-            tuple(TIER_WEIGHTS[tier].tolist()),
-            job_id=record.job_ids[sl][rows],
-            latency=[LATENCY_NAMES[x] for x in record.jobs.latency[sl][rows].tolist()],
-            chosen=position[record.chosen[sl][rows]],
-            parts=detail.parts[rows][:, :, pool],
-            loads=record.loads_before[sl][rows][:, pool],
-            q_values=record.q_values[sl][rows, : len(pool)],
-            explored=record.explored[sl][rows],
-            carbon_factor=carbon,
-            carbon_band=[carbon_band(x) for x in carbon.tolist()],
-            energy_kwh=record.energy_kwh[sl][rows],
-            co2_kg=record.co2_kg[sl][rows],
-            intensity_g_per_kwh=now_g[rows],
-        )
-    if record.timing is not None:
-        texts = [f"{a} {b}" for a, b in zip(texts.tolist(), when_texts(world, record, start, stop, detail))]
-        return texts
+        if rows.size:
+            texts[rows] = render_many(tier_columns(world, record, start, stop, detail, tier, when))
     return texts.tolist()
+
+
+def decision_facts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[DecisionFacts]:
+    """What xai needs to explain each decision, from the server's own record (never from the client)."""
+    detail = detail or row_detail(world, record, start, stop)
+    when = [] if record.timing is None else when_texts(world, record, start, stop, detail)
+    facts: list[DecisionFacts | None] = [None] * (stop - start)
+    tiers = record.jobs.tier[start:stop]
+    for tier in range(len(world.fleet.pools)):
+        rows = np.flatnonzero(tiers == tier)
+        if rows.size:
+            for row, f in zip(rows.tolist(), facts_of(tier_columns(world, record, start, stop, detail, tier, when))):
+                facts[row] = f
+    return facts  # type: ignore[return-value]
+
+
+def reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
+    """The short reason of each row (compact answers): a table of the distinct reasons and a code per row into it."""
+    detail = row_detail(world, record, start, stop)
+    keys = np.zeros(stop - start, np.int64)  # tier, chosen, kind, rival, detail in one number
+    tiers = record.jobs.tier[start:stop]
+    base = 64  # > any pool position, feature index or kind (+1)
+    for tier in range(len(world.fleet.pools)):
+        rows = np.flatnonzero(tiers == tier)
+        if rows.size:
+            c = tier_causes(world, record, start, detail, tier, rows)
+            kind = np.where(c.rival < 0, ONLY, np.where(record.explored[start + rows], EXPLORED, c.standing))
+            said = np.where(kind == TOP, c.metric, c.terms[:, 0])
+            keys[rows] = (((tier * base + c.chosen) * base + kind) * base + c.rival + 1) * base + said + 1
+    unique, codes = np.unique(keys, return_inverse=True)
+    table = []
+    for key in unique.tolist():
+        key, said = divmod(key, base)
+        key, rival = divmod(key, base)
+        key, kind = divmod(key, base)
+        tier, chosen = divmod(key, base)
+        table.append(orjson.dumps(short_reason(TIERS[tier], world.fleet.pool_names(tier), chosen, kind, rival - 1, said - 1)))
+    return table, codes.reshape(-1)
 
 
 def when_texts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[str]:
@@ -100,66 +163,3 @@ def when_texts(world: World, record: BatchRecord, start: int, stop: int, detail:
         scenario.when,
         excluded,
     )
-
-
-def decision_facts(world: World, record: BatchRecord, start: int, stop: int, detail: RowDetail | None = None) -> list[DecisionFacts]:
-    """What xai needs to explain each decision, from the server's own record (never from the client)."""
-    fleet = world.fleet
-    detail = detail or row_detail(world, record, start, stop)
-    sl = slice(start, stop)
-    tiers = record.jobs.tier[sl]
-    facts: list[DecisionFacts | None] = [None] * (stop - start)
-    now_g = record.intensity_g_per_kwh[sl] if record.timing is None else record.timing.intensity_now_g[sl]
-    when = [""] * (stop - start) if record.timing is None else when_texts(world, record, start, stop, detail)
-    for tier, pool in enumerate(fleet.pools):
-        rows = np.flatnonzero(tiers == tier)
-        if rows.size == 0:
-            continue
-        priority, names, weights = TIERS[tier], fleet.pool_names(tier), tuple(TIER_WEIGHTS[tier].tolist())
-        columns = zip(
-            rows.tolist(),
-            record.job_ids[sl][rows].tolist(),
-            record.jobs.latency[sl][rows].tolist(),
-            record.chosen[sl][rows].tolist(),
-            detail.parts[rows][:, :, pool].tolist(),
-            record.loads_before[sl][rows][:, pool].tolist(),
-            record.q_values[sl][rows, : len(pool)].tolist(),
-            record.explored[sl][rows].tolist(),
-            record.carbon_factor[sl][rows].tolist(),
-            record.energy_kwh[sl][rows].tolist(),
-            record.co2_kg[sl][rows].tolist(),
-            record.cost[sl][rows].tolist(),
-            now_g[rows].tolist(),
-            [when[r] for r in rows.tolist()],
-        )
-        for row, job_id, latency, chosen, (
-            perf,
-            cost,
-            co2,
-            lat,
-            final,
-        ), loads, q, explored, cf, energy, co2_kg, price, grid_g, when_text in columns:
-            facts[row] = DecisionFacts(
-                job_id,
-                priority,
-                LATENCY_NAMES[latency],
-                fleet.names[chosen],
-                names,
-                tuple(final),
-                tuple(perf),
-                tuple(cost),
-                tuple(co2),
-                tuple(lat),
-                weights,
-                tuple(loads),
-                tuple(q),
-                explored,
-                cf,
-                carbon_band(cf),
-                energy,
-                co2_kg,
-                price,
-                grid_g,
-                when_text,
-            )
-    return facts  # type: ignore[return-value]

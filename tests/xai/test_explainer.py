@@ -99,6 +99,18 @@ def test_batch_makes_at_most_one_call_per_key(standin: GroqStandIn) -> None:
     assert sources.count("llm") == 9 and sources.count("llm-cache") == 191
 
 
+def test_a_cached_answer_is_only_reused_for_the_same_cause() -> None:
+    """Same server, tier and band, but one choice was the agent's against a better-scored server and the other
+    an exploration step: each gets its own answer, so no job is told another job's reason."""
+    from .test_templates import AGENT
+
+    explainer = Explainer(FakeLLM(), 16)
+    explored = AGENT._replace(explored=True, cause=AGENT.cause._replace(kind="explored"))
+    assert [explainer.refine(f).text for f in (AGENT, explored, AGENT._replace(job_id=9))] == ["answer 1", "answer 2", "answer 1"]
+    other_term = AGENT._replace(cause=AGENT.cause._replace(terms=(6, 2)))
+    assert explainer.refine(other_term).text == "answer 3"
+
+
 def test_concurrent_misses_make_one_call(standin: GroqStandIn) -> None:
     standin.gate = threading.Event()  # the first call stays in flight until every caller has arrived
     explainer = groq_explainer(standin)

@@ -30,10 +30,23 @@ def test_prompt_carries_pool_scores_weights_carbon_and_template() -> None:
     assert "- Server 2 (chosen): quality 0.83" in prompt
     assert "performance 0.10, cost 0.25, CO2 0.40, latency 0.25" in prompt
     assert "Carbon: high (a unitless 0-1 proxy factor of 0.73" in prompt
-    grid_prompt = build_prompt(BASE._replace(intensity_g_per_kwh=212.0), "Draft text.")
+    grid = BASE._replace(intensity_g_per_kwh=212.0, zone="ES", band_scale="percentiles of the zone's last 168 h: low below 63")
+    grid_prompt = build_prompt(grid, "Draft text.")
     assert "real average carbon intensity (gCO2eq/kWh)" in grid_prompt and "proxy" not in grid_prompt
+    assert "the ES grid the chosen server draws from is in its high band (percentiles of the zone's last 168 h" in grid_prompt
     assert template in prompt
     assert "no markdown" in prompt
+
+
+def test_prompt_carries_the_cause_and_asks_to_keep_it() -> None:
+    """The model gets the same true cause the template states: the rival, the Q-values and every per-feature term."""
+    from .test_templates import AGENT
+
+    prompt = build_prompt(AGENT, render(AGENT))
+    assert "agent's Q-value 1.60" in prompt
+    assert "Cause (agent): compared with Server 3" in prompt
+    assert "load of Server 3 / busiest +1.200" in prompt and "memory / 100 +0.400" in prompt
+    assert "Keep the draft's cause exactly" in prompt
 
 
 def test_prompt_tolerates_short_tuples() -> None:

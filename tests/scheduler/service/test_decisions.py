@@ -1,5 +1,6 @@
 import numpy as np
 import orjson
+import pytest
 
 from scheduler.core.states import LATENCIES, TIERS
 from scheduler.placement.engine import World, run_batch
@@ -82,8 +83,21 @@ def test_fast_encoding_equals_plain_dicts(world):
     for i, got in enumerate(fast):
         expected = plain_full(world, record, i)
         explanation = got.pop("explanation")
+        attribution = got.pop("attribution")
         assert got == expected, f"row {i}"
         assert explanation == render(decision_facts(world, record, i, i + 1)[0])
+        # The terms split the agent's preference exactly: they sum to Q(chosen) - Q(versus).
+        versus = attribution["versus"]
+        q = got["rl_q_values"]
+        assert versus in q and versus != got["chosen_dc"]
+        assert list(attribution["terms"]) == [
+            *(f"load of {s} / busiest" for s in q),
+            "1 - carbon factor",
+            "energy price",
+            "cpu / 100",
+            "memory / 100",
+        ]
+        assert sum(attribution["terms"].values()) == pytest.approx(q[got["chosen_dc"]] - q[versus], abs=5e-6)
 
 
 def test_slices_and_compact_agree_with_full(world):
@@ -101,9 +115,18 @@ def test_slices_and_compact_agree_with_full(world):
             f["reward"],
         )
         assert (c["energy_kwh"], c["cost"], c["co2_kg"]) == (f["power_kwh"], f["cost"], f["co2"])
-        assert c["reason"].startswith(f"{f['priority']} pool -> {f['chosen_dc']}, ")
-        why = c["reason"].split(", ", 1)[1].removesuffix(" (exploration step)")
-        assert why in f["explanation"], (c["reason"], f["explanation"])
+        assert c["reason"].startswith(f"{f['priority']} pool -> {f['chosen_dc']}")
+        # The short reason states the same cause as the explanation.
+        versus = f["attribution"]["versus"]
+        if "exploration step" in c["reason"]:
+            assert "exploration step" in f["explanation"]
+        elif " over " in c["reason"]:
+            assert f"{versus} had the better quality score" in f["explanation"] and "exploration" not in f["explanation"]
+        elif "tied with" in c["reason"]:
+            assert "tie for the best quality score" in f["explanation"]
+        else:
+            metric = c["reason"].split("above all its ")[1].split(" score")[0]
+            assert f"above all for its {metric} score" in f["explanation"]
 
 
 def test_batch_explanations_equal_the_one_job_template(world):
@@ -113,7 +136,8 @@ def test_batch_explanations_equal_the_one_job_template(world):
     record = run_batch(world, state, np.arange(1, 2001), make_jobs(np.random.default_rng(8), 2000))
     fast = explanations(world, record, 0, 2000)
     assert fast == [render(f) for f in decision_facts(world, record, 0, 2000)]
-    assert any("exploration step" in t for t in fast) and any("busier" in t for t in fast)
+    assert any("exploration step" in t for t in fast) and any("the largest terms in its favour being the load on" in t for t in fast)
+    assert any("above all for its" in t for t in fast) and any("tie for the best quality score" in t for t in fast)
 
 
 def test_explanation_facts_come_from_the_record(world):
