@@ -82,6 +82,14 @@ class GridStateOut(Out):
     signal: str
 
 
+class AttributionOut(Out):
+    """Why the agent preferred the chosen server to `versus`: each feature's term, (W[chosen] - W[versus])
+    x the feature's value, the terms summing to Q(chosen) - Q(versus) (scheduler/service/decisions.py)."""
+
+    versus: str | None = Field(description="The best-scored other server the job could take; null when none.")
+    terms: dict[str, float] = Field(description="Feature name (GET /agents' features) -> its term.")
+
+
 class DecisionOut(TimingOut):
     """One scheduled job in the reference's full form (POST /run, GET /jobs/{id})."""
 
@@ -100,6 +108,7 @@ class DecisionOut(TimingOut):
     cost: float
     co2: float
     all_metrics: dict[str, ServerMetricsOut]
+    attribution: AttributionOut
     runs: Runs | SkipJsonSchema[None] = None
     explanation: str
 
