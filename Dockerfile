@@ -26,6 +26,8 @@ COPY dataset_rl/ ./dataset_rl/
 
 # Build the kernel and the parsed-data cache at image build time, so start-up only loads them.
 RUN python -m rl.kernel && python -m scheduler data
+# Workflows are kept in .data/taskpilot.db (TASKPILOT_DATABASE): the only folder the service writes to.
+RUN mkdir -p /app/.data && chown taskpilot /app/.data
 
 USER taskpilot
 

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from scheduler.placement.world import build_world
 from scheduler.service.sessions import SessionStore
+from scheduler.service.workflows import build_workflows
 from scheduler.settings import ROOT, Settings, get_settings
 from web import errors
 from web.middleware import BodySizeLimit, SessionHeaders
@@ -26,6 +27,7 @@ from web.routes import info as routes_info
 from web.routes import jobs as routes_jobs
 from web.routes import plan as routes_plan
 from web.routes import simulate as routes_sim
+from web.routes import workflows as routes_workflows
 from web.schemas.common import TAGS, operation_id
 from web.simulations import SimulationRunner
 from xai.explainer import build_explainer
@@ -60,11 +62,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # which otherwise dominate the cost of building big responses (measured 3x on /run).
         gc.freeze()
         app.state.simulations = SimulationRunner(world, settings)
+        app.state.workflows = build_workflows(settings, app.state.sessions)  # takes back what a killed process left running
         log.info(
             "ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed
         )
         yield
         app.state.simulations.shutdown()  # running simulations stop at their next chunk
+        app.state.workflows.stop()  # graceful: running tasks get TASKPILOT_SHUTDOWN_GRACE_S, the rest stay queued
 
     app = FastAPI(
         title="TaskPilot",
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_jobs.router)
     app.include_router(routes_sim.router)
     app.include_router(routes_plan.router)
+    app.include_router(routes_workflows.router)
     app.include_router(routes_assets.router)  # GET /js/states.js: the page's vocabulary, from Python
     # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
     app.mount("/static", routes_assets.PageFiles(directory=ROOT / "frontend" / "static"), name="static")

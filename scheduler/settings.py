@@ -38,6 +38,22 @@ class Settings(BaseSettings):
     """Jobs one session may hold (queued plus scheduled) before it must be reset; more gets 413."""
     max_total_jobs: int = Field(2_000_000, ge=1)
     """Jobs all sessions together may hold (271 bytes each, 379 in grid sessions: 540-760 MB); more gets 503."""
+    max_client_jobs: int = Field(200_000, ge=1)
+    """Jobs the sessions one client address started may hold together, so one client cannot fill max_total_jobs; more gets 413."""
+    max_client_sims: int = Field(1, ge=1)
+    """Simulations one client address may have queued or running at once (of max_sim_runs); one more gets 429."""
+    max_client_plans: int = Field(1, ge=1)
+    """POST /plan requests one client address may have in progress at once; one more gets 429."""
+    rate_limit_client: str = "1200/minute"
+    """Requests per client address (every route but /health and /static), as `N/second|minute|hour`, `;` between several; empty: none."""
+    rate_limit_session: str = "600/minute"
+    """Requests per session (X-Session-ID), in the same notation; empty: none."""
+    rate_limit_new_sessions: str = "30/minute"
+    """New sessions per client address (GET /session, or a request with no or an unknown X-Session-ID); empty: none."""
+    api_key_hashes: str = ""
+    """SHA-256 hex digests of the API keys that may call write endpoints (POST, DELETE), comma-separated; empty: no key needed."""
+    cors_origins: str = ""
+    """Origins whose pages may call the API (CORS), comma-separated, e.g. https://app.example.org; empty: none (CORS off)."""
     pretrain_episodes: int = Field(500, ge=0)
     """Pre-training episodes per tier agent at start-up."""
     groq_api_key: str | None = Field(None, validation_alias=AliasChoices("GROQ_API_KEY", "TASKPILOT_GROQ_API_KEY"))
@@ -80,6 +96,26 @@ class Settings(BaseSettings):
     """A simulation still running after this is cancelled and reported as failed."""
     max_sim_results: int = Field(20, ge=1)
     """Finished simulations kept for GET /simulate/{id}; the oldest goes first."""
+    store: Literal["sqlite", "memory"] = "sqlite"
+    """Where workflows are kept: sqlite (the database file; durable) or memory (gone with the process)."""
+    database: Path = ROOT / ".data" / "taskpilot.db"
+    """The SQLite file of workflows, tasks, attempts and transitions (WAL mode); ':memory:' for a throw-away run."""
+    workers_fast: int = Field(2, ge=1, le=64)
+    """Worker processes of the FAST pool: tasks whose when-decision is run now, FAST."""
+    workers_eco: int = Field(1, ge=1, le=64)
+    """Worker processes of the ECO pool (nice 10): tasks the when-policy runs in ECO mode."""
+    queue_order: Literal["fifo", "priority", "edf", "sjf"] = "fifo"
+    """Which ready task a free worker takes first: submission order, urgency, earliest deadline, shortest first."""
+    clock_scale: float = Field(600.0, gt=0, le=86_400)
+    """Session-clock seconds per executor second: a task deferred 6 h on a grid session's clock starts 36 s later."""
+    task_module: str | None = None
+    """A Python module registering your own task kinds (@task_kind); imported at start-up by the service and its workers."""
+    shutdown_grace_s: float = Field(30.0, ge=0, le=3600)
+    """On SIGTERM, running tasks get this long to finish; the rest are queued again for the next start."""
+    max_workflow_tasks: int = Field(1000, ge=1, le=100_000)
+    """Tasks one workflow may have; more gets 413."""
+    max_params_bytes: int = Field(16_384, ge=64, le=1_048_576)
+    """A task's params (and its compensation's), as JSON, may be this large; more gets 413."""
     log_level: str = "INFO"
     """Python logging level of the service."""
 
@@ -100,7 +136,27 @@ class Settings(BaseSettings):
         BandPolicy.parse(value)  # ValueError says what is wrong
         return value
 
-    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", mode="before")
+    @field_validator("rate_limit_client", "rate_limit_session", "rate_limit_new_sessions")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse_many
+
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(f"a rate limit is N/second, N/minute, N/hour or N/day (several joined by ';'), got {value!r}") from None
+        return value.strip()
+
+    @field_validator("api_key_hashes")
+    @classmethod
+    def _hashes(cls, value: str) -> str:
+        for digest in filter(None, (d.strip() for d in value.split(","))):
+            if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+                raise ValueError(f"api_key_hashes holds SHA-256 hex digests (64 characters each), got {digest[:80]!r}")
+        return value.strip()
+
+    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", "task_module", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`GROQ_API_KEY=` in a .env file means no key, not an empty one."""

@@ -24,6 +24,8 @@ LAYERS: dict[str, set[str]] = {
     "scheduler.timeshift": {"scheduler.data", "scheduler.core"},
     "scheduler.placement": {"scheduler.timeshift", "scheduler.data", "scheduler.core", "scheduler.settings", "rl"},
     "scheduler.service": {
+        "scheduler.execution",
+        "scheduler.store",
         "scheduler.placement",
         "scheduler.timeshift",
         "scheduler.data",
@@ -44,6 +46,9 @@ LAYERS: dict[str, set[str]] = {
         "rl",
     },
     "scheduler.cli": {
+        "scheduler.service",
+        "scheduler.execution",
+        "scheduler.store",
         "scheduler.studies",
         "scheduler.sim",
         "scheduler.placement",
@@ -56,6 +61,7 @@ LAYERS: dict[str, set[str]] = {
     "scheduler.main": {"scheduler.cli"},  # `python -m scheduler` (scheduler/__main__.py)
     "web": {
         "scheduler.service",
+        "scheduler.execution",
         "scheduler.studies",
         "scheduler.sim",
         "scheduler.placement",

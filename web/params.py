@@ -28,3 +28,4 @@ Seed = Annotated[
     int | None, Query(ge=0, le=MAX_SEED, description="Replay another session's decisions exactly; default: derived from the session id.")
 ]
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The id POST /simulate returned.")]
+WorkflowId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The id POST /workflows returned.")]

@@ -107,7 +107,7 @@ def _compensation(task: TaskRecord, index: int, after: list[TaskRecord]) -> Task
     spec = {**task.spec, "params": rollback.get("params", {}), "trigger": "all_done", "on_rollback": None, "undoes": task.name}
     return TaskRecord(
         task.workflow, index, f"undo {task.name}", rollback["kind"], task.pool, "pending" if after else "queued", task.session, spec,
-        role=COMPENSATION, compensates=task.pk, priority=task.priority, expected_s=task.expected_s,
+        role=COMPENSATION, compensates=task.pk, job_id=task.job_id, priority=task.priority, expected_s=task.expected_s,
     )  # fmt: skip
 
 

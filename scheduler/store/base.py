@@ -47,7 +47,7 @@ class TaskRecord:
     spec: dict[str, Any] = field(default_factory=dict)  # params, retries, timeout_s, trigger, on_rollback, job, placement
     role: str = "task"  # or "compensation"
     compensates: int | None = None  # a compensation: the pk of the task it undoes
-    job_id: int | None = None  # the session's job id the placement gave it (None for compensations)
+    job_id: int | None = None  # the session's job id the placement gave it (a compensation: its task's)
     attempts: int = 0  # attempts started, interrupted ones included: the next is attempts + 1
     failures: int = 0  # failed attempts since submission or the last retry by hand: what max_attempts counts
     not_before: float | None = None  # deferred or retrying: when it may be queued (executor clock)
@@ -115,6 +115,10 @@ class Store(Protocol):
 
     def workflow(self, workflow_id: str) -> WorkflowRecord | None: ...
 
+    def workflow_by_key(self, session: str, key: str) -> WorkflowRecord | None:
+        """The session's workflow submitted with this idempotency key."""
+        ...
+
     def workflows(self, session: str, offset: int, limit: int) -> tuple[int, list[WorkflowRecord]]:
         """The session's workflows, newest first, and their count."""
         ...
@@ -130,8 +134,9 @@ class Store(Protocol):
 
     def tasks(self, workflow: str) -> list[TaskRecord]: ...
 
-    def task_by_job(self, session: str, job_id: int) -> TaskRecord | None:
-        """The newest task of the session with that job id (a session's job ids restart after a reset)."""
+    def tasks_by_job(self, session: str, job_id: int) -> list[TaskRecord]:
+        """The session's tasks with that job id, newest first: a task, then its compensation (which carries its
+        job id); a session's job ids start again after a reset, so older workflows may have one too."""
         ...
 
     def edges(self, workflow: str) -> list[tuple[int, int]]:

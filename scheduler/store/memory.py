@@ -74,6 +74,11 @@ class MemoryStore:
             found = self._workflows.get(workflow_id)
             return None if found is None else self._copy(found)
 
+    def workflow_by_key(self, session: str, key: str) -> WorkflowRecord | None:
+        with self._lock:
+            found = self._keys.get((session, key))
+            return None if found is None else self._copy(self._workflows[found])
+
     def workflows(self, session: str, offset: int, limit: int) -> tuple[int, list[WorkflowRecord]]:
         with self._lock:
             mine = sorted((w for w in self._workflows.values() if w.session == session), key=lambda w: -w.seq)
@@ -126,10 +131,10 @@ class MemoryStore:
         with self._lock:
             return [self._copy(self._tasks[pk]) for pk in self._by_workflow.get(workflow, [])]
 
-    def task_by_job(self, session: str, job_id: int) -> TaskRecord | None:
+    def tasks_by_job(self, session: str, job_id: int) -> list[TaskRecord]:
         with self._lock:
             found = [t for t in self._tasks.values() if t.session == session and t.job_id == job_id]
-            return self._copy(max(found, key=lambda t: t.pk)) if found else None
+            return [self._copy(t) for t in sorted(found, key=lambda t: -t.pk)]
 
     def edges(self, workflow: str) -> list[tuple[int, int]]:
         with self._lock:

@@ -149,6 +149,10 @@ class SqliteStore:
         rows = self._all(f"SELECT {WF_COLS} FROM workflows WHERE id=?", (workflow_id,))
         return _workflow(rows[0]) if rows else None
 
+    def workflow_by_key(self, session: str, key: str) -> WorkflowRecord | None:
+        rows = self._all(f"SELECT {WF_COLS} FROM workflows WHERE session=? AND idem_key=?", (session, key))
+        return _workflow(rows[0]) if rows else None
+
     def workflows(self, session: str, offset: int, limit: int) -> tuple[int, list[WorkflowRecord]]:
         with self._lock:
             total = self._all("SELECT count(*) FROM workflows WHERE session=?", (session,))[0][0]
@@ -200,9 +204,9 @@ class SqliteStore:
     def tasks(self, workflow: str) -> list[TaskRecord]:
         return [_task(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE workflow=? ORDER BY pk", (workflow,))]
 
-    def task_by_job(self, session: str, job_id: int) -> TaskRecord | None:
-        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE session=? AND job_id=? ORDER BY pk DESC LIMIT 1", (session, job_id))
-        return _task(rows[0]) if rows else None
+    def tasks_by_job(self, session: str, job_id: int) -> list[TaskRecord]:
+        rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE session=? AND job_id=? ORDER BY pk DESC", (session, job_id))
+        return [_task(r) for r in rows]
 
     def edges(self, workflow: str) -> list[tuple[int, int]]:
         sql = "SELECT e.parent, e.child FROM edges e JOIN tasks t ON t.pk = e.child WHERE t.workflow=? ORDER BY e.child, e.parent"

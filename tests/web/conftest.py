@@ -48,6 +48,7 @@ def make_settings(**overrides: Any) -> Settings:
         "groq_api_key": None,
         "llm_base_url": None,
         "log_level": "WARNING",
+        "database": ":memory:",  # workflows: a throw-away store per app, never a file in the repository
     }
     return Settings(**{**base, **overrides})
 
@@ -157,7 +158,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     return live.clean_env(extra)
 
 
-LIVE_TEST_SETTINGS = {"TASKPILOT_SEED": "42", "TASKPILOT_PRETRAIN_EPISODES": str(FAST_EPISODES), "TASKPILOT_LOG_LEVEL": "WARNING"}
+LIVE_TEST_SETTINGS = {"TASKPILOT_SEED": "42", "TASKPILOT_PRETRAIN_EPISODES": str(FAST_EPISODES), "TASKPILOT_LOG_LEVEL": "WARNING",
+                      "TASKPILOT_DATABASE": ":memory:"}  # fmt: skip
 """The live test servers' settings, as TASKPILOT_* variables: make_settings()'s seed and short pretraining; the rest are defaults."""
 
 

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from tests.scheduler.execution.helpers import wait_until
 from tests.web.conftest import Visitor, job, mixed_jobs, serve
 from tests.web.test_simulate import wait
 
@@ -168,6 +169,7 @@ def tour(client: TestClient) -> Iterator[tuple[str, str, str, Any]]:
     yield "reset", "POST", "/reset", ref.post("/reset")
     yield from grid_tour(client)
     yield from plan_and_simulate_tour(client)
+    yield from workflow_tour(client)
     yield "error-400", "GET", "/summary", client.get("/summary", headers={"X-Session-ID": "no spaces"})
     yield "error-404", "GET", "/jobs/{job_id}", ref.get("/jobs/99")
     yield "error-422-query", "GET", "/history", ref.get("/history?offset=-1")
@@ -207,6 +209,35 @@ def plan_and_simulate_tour(client: TestClient) -> Iterator[tuple[str, str, str, 
     yield "simulation-done", "GET", "/simulate/{run_id}", client.get(f"/simulate/{run_id}")
     yield "simulation-cancel", "DELETE", "/simulate/{run_id}", client.delete(f"/simulate/{run_id}")
     yield "simulation-404", "GET", "/simulate/{run_id}", client.get("/simulate/00000000-0000-0000-0000-000000000000")
+
+
+def workflow_tour(client: TestClient) -> Iterator[tuple[str, str, str, Any]]:
+    v = Visitor(client)
+    undo = {"on_rollback": {"kind": "sleep", "params": {"seconds": 0}}}
+    flop = {"id": "flop", "kind": "fail", "depends_on": ["ok"], "retries": {"max_attempts": 1}}
+    body = {"tasks": [{"id": "ok", "kind": "inference", **undo}, flop, {"id": "after", "kind": "sleep", "depends_on": ["flop"]}]}
+    created = v.post("/workflows", json=body, headers={"Idempotency-Key": "tour"})
+    yield "workflow-submit", "POST", "/workflows", created
+    wid, flop_job = created.json()["workflow_id"], created.json()["tasks"]["flop"]
+    wait_until(lambda: (w := v.get(f"/workflows/{wid}").json())["state"] == "failed" and w["rollback"] == "done")
+    yield "workflow-failed", "GET", "/workflows/{workflow_id}", v.get(f"/workflows/{wid}")
+    yield "workflows", "GET", "/workflows", v.get("/workflows")
+    yield "dead-letter", "GET", "/dead-letter", v.get("/dead-letter")
+    yield "job-retry-409", "POST", "/jobs/{job_id}/retry", v.post(f"/jobs/{flop_job}/retry")  # its workflow was rolled back
+    again = v.post("/workflows", json={"tasks": [{"id": "flop", "kind": "fail", "retries": {"max_attempts": 1}}]}).json()
+    wait_until(lambda: v.get(f"/workflows/{again['workflow_id']}").json()["state"] == "failed")
+    yield "job-retry", "POST", "/jobs/{job_id}/retry", v.post(f"/jobs/{again['tasks']['flop']}/retry")
+    yield "task-kinds", "GET", "/tasks/kinds", client.get("/tasks/kinds")
+    grid = Visitor(client, client.get("/session?scenario=grid&seed=3").json()["session_id"])
+    flexible = [{"id": f"t{i}", "kind": "sleep", "urgency": "flexible", "duration_min": 45, "priority": p} for i, p in
+                enumerate(["green", "balanced", "performance"] * 4)]  # fmt: skip
+    long = grid.post("/workflows", json={"deadline": 600, "tasks": flexible}).json()["workflow_id"]
+    yield "workflow-grid", "GET", "/workflows/{workflow_id}", grid.get(f"/workflows/{long}")
+    yield "workflow-cancel", "POST", "/workflows/{workflow_id}/cancel", grid.post(f"/workflows/{long}/cancel")
+    yield "workflow-cancel-409", "POST", "/workflows/{workflow_id}/cancel", grid.post(f"/workflows/{long}/cancel")
+    yield "workflow-422", "POST", "/workflows", v.post("/workflows", json={"tasks": [{"id": "a", "kind": "sleep", "depends_on": ["a"]}]})
+    yield "workflow-413", "POST", "/workflows", v.post("/workflows", json={"tasks": [{"id": str(i), "kind": "sleep"} for i in range(1001)]})
+    yield "workflow-404", "GET", "/workflows/{workflow_id}", v.get("/workflows/00000000-0000-0000-0000-000000000000")
 
 
 def reasons(error: Any) -> list[str]:
@@ -256,6 +287,19 @@ TOUR = [
     "simulation-done",
     "simulation-cancel",
     "simulation-404",
+    "workflow-submit",
+    "workflow-failed",
+    "workflows",
+    "dead-letter",
+    "job-retry-409",
+    "job-retry",
+    "task-kinds",
+    "workflow-grid",
+    "workflow-cancel",
+    "workflow-cancel-409",
+    "workflow-422",
+    "workflow-413",
+    "workflow-404",
     "error-400",
     "error-404",
     "error-422-query",

@@ -27,6 +27,7 @@ TAGS = [
     {"name": "jobs", "description": "Queue jobs, schedule them, page through the decisions and explain them."},
     {"name": "plan", "description": "When to run: plan jobs' start times on a carbon series (stateless)."},
     {"name": "simulate", "description": "Offline studies comparing placement policies or when-to-run strategies."},
+    {"name": "workflows", "description": "Workflows that really run: DAGs of tasks, retries, timeouts, rollback, kept in SQLite."},
 ]
 """The groups of /docs, in order (api.py passes them as openapi_tags)."""
 

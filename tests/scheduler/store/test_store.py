@@ -60,6 +60,7 @@ def test_an_idempotency_key_gives_back_the_first_workflow_and_stores_nothing(sto
     store.add_workflow(wf("w1", key="k"), [task(0, "queued")], [[]], 1.0)
     again, created = store.add_workflow(wf("w2", key="k"), [task(0, "queued"), task(1)], [[], [0]], 2.0)
     assert not created and again.id == "w1" and store.workflow("w2") is None and store.tasks("w2") == []
+    assert store.workflow_by_key("s", "k").id == "w1" and store.workflow_by_key("s", "x") is None  # type: ignore[union-attr]
     other, created = store.add_workflow(wf("w3", session="other", key="k"), [task(0, "queued")], [[]], 3.0)
     assert created and other.id == "w3"  # keys belong to a session
 
@@ -114,7 +115,7 @@ def test_the_dead_letter_list_is_per_session_newest_first(store: Store) -> None:
     total, page = store.dead("s", 0, 1)
     assert total == 2 and [t.workflow for t in page] == ["w1"]
     assert [t.workflow for t in store.dead("s", 1, 5)[1]] == ["w0"] and store.dead("nobody", 0, 5) == (0, [])
-    assert store.task_by_job("s", 1).workflow == "w1" and store.task_by_job("s", 99) is None  # type: ignore[union-attr]
+    assert [t.workflow for t in store.tasks_by_job("s", 1)] == ["w1", "w0"] and store.tasks_by_job("s", 99) == []
 
 
 def test_attempts_and_runners(store: Store) -> None:
@@ -181,3 +182,10 @@ def test_open_tasks_follow_moves_into_and_out_of_final_states(store: Store) -> N
     assert store.states([t0.pk, t1.pk, undo.pk, 999]) == {t0.pk: "queued", t1.pk: "pending", undo.pk: "cancelled"}
     store.start_attempt(AttemptRecord(t0.pk, 1, "fast-0", "r", 1.0))
     assert store.attempt(t0.pk, 1).worker == "fast-0" and store.attempt(t0.pk, 2) is None  # type: ignore[union-attr]
+
+
+def test_a_database_that_cannot_be_opened_names_its_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RuntimeError, match=r"cannot open the workflow database .*file/x.db \(TASKPILOT_DATABASE\)"):
+        open_store("sqlite", str(blocker / "x.db"))
