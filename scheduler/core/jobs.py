@@ -1,9 +1,11 @@
 """Jobs: the accepted fields, validation with indexed errors, CSV parsing, and the array form.
 
 A job needs `priority` (green | balanced | performance, any case), `cpu` and `memory` (numbers or numeric
-strings, 0..100; aliases `cpu_util`, `mem`); `latency` (low | medium | high), `estimated_kwh` and `co2_kg`
-are optional, and so is the work the grid scenario's energy model reads (`duration_min`, or the Hybrid ML
-seed's `size` and `intensity`; see scheduler/core/energy.py). When a job may run is optional too (see
+strings, 0..100; aliases `cpu_util`, `mem`); `latency` (low | medium | high) is optional, and so is the
+work the grid scenario's energy model reads (`duration_min`, or the Hybrid ML seed's `size` and
+`intensity`; see scheduler/core/energy.py), and the job's measured `estimated_kwh` or `co2_kg`, which grid
+sessions use in place of the model's figures (scheduler/placement/given.py; not with `power_w`, which
+fixes the energy too). When a job may run is optional too (see
 scheduler/timeshift/policy.py): `urgency` (critical | normal | flexible, default normal), `deadline` (an ISO time,
 or minutes after submission), `interruptible` (default false) and the job's own `power_w`.
 
@@ -62,8 +64,20 @@ class JobIn(TypedDict):
     latency: NotRequired[Annotated[_Latency | None, Field(description="Latency class: low, medium or high.")]]
     cpu: Annotated[_Percent, Field(validation_alias=AliasChoices("cpu", "cpu_util"), description="CPU demand, 0..100.")]
     memory: Annotated[_Percent, Field(validation_alias=AliasChoices("memory", "mem"), description="Memory demand, 0..100.")]
-    estimated_kwh: NotRequired[Annotated[_Amount, Field(description="The client's own energy estimate, kWh (kept, not used).")]]
-    co2_kg: NotRequired[Annotated[_Amount, Field(description="The client's own CO2 estimate, kg (kept, not used).")]]
+    estimated_kwh: NotRequired[
+        Annotated[
+            _Amount,
+            Field(
+                description="The job's measured energy, kWh: grid sessions use it (energy_source given); reference ones answer it beside."
+            ),
+        ]
+    ]
+    co2_kg: NotRequired[
+        Annotated[
+            _Amount,
+            Field(description="The job's measured CO2, kg: grid sessions use it without estimated_kwh; reference ones answer it beside."),
+        ]
+    ]
     duration_min: NotRequired[
         Annotated[_Minutes, Field(description="Runtime on the reference machine, minutes (grid scenario energy model).")]
     ]
@@ -109,8 +123,9 @@ def parse_jobs(payload: bytes | list[Any]) -> JobBatch:
         payload = _decoded(raw)  # type: ignore[arg-type]  (only raw bodies report it)
         jobs, errors, _ = _validate(payload, booleans, owned=True)
     present = _optional_fields_in(payload if raw is None else raw)
-    if not errors and "deadline" in present:
-        errors = _check_deadlines(jobs)
+    if not errors:
+        errors = _check_deadlines(jobs) if "deadline" in present else []
+        errors += _one_energy_figure(jobs) if "power_w" in present and "estimated_kwh" in present else []
     if errors:
         raise JobValidationError(sorted(errors, key=lambda e: -1 if e["index"] is None else e["index"]))
     return _to_batch(jobs, present)
@@ -199,6 +214,21 @@ def _check_deadlines(jobs: list[JobIn]) -> list[dict[str, Any]]:
                     }
                 )
     return errors
+
+
+def _one_energy_figure(jobs: list[JobIn]) -> list[dict[str, Any]]:
+    """A job's estimated_kwh and its power_w both fix its energy (a grid session draws the given kWh over
+    the model's runtime): given together they would disagree, and one would be dropped."""
+    return [
+        {
+            "index": i,
+            "field": "estimated_kwh",
+            "message": "give estimated_kwh (the job's energy) or power_w (its power), not both: "
+            "either fixes the job's energy: fields estimated_kwh and power_w",
+        }
+        for i, job in enumerate(jobs)
+        if job.get("estimated_kwh") is not None and job.get("power_w") is not None
+    ]
 
 
 def _booleans_as_numbers(jobs: list[Any]) -> list[dict[str, Any]]:

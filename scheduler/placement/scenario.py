@@ -29,6 +29,7 @@ from scheduler.core.timing import Timing, WhenConfig
 from scheduler.core.units import INTENSITY_UNIT
 from scheduler.data.grid import SIGNAL_KIND, ZONE_NAMES, GridSeries
 from scheduler.data.signals import Signals
+from scheduler.placement import given
 from scheduler.timeshift import policy as timeshift
 
 SCENARIOS: tuple[str, str] = ("reference", "grid")
@@ -105,14 +106,15 @@ class GridScenario:
         hour = self.hour_at(t)
         work = energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min, jobs.size, jobs.intensity)
         runtime = energy.runtime_min(self.machines, work)  # (n, n_servers)
-        kwh = energy.kwh(self.power_w(work, jobs), runtime)
+        kwh = energy.kwh(self.power_w(work, jobs, runtime=runtime), runtime)
         intensity = np.empty_like(runtime)
         for z, series in enumerate(self.zone_series):
             servers = np.flatnonzero(self.server_zone == z)
             if servers.size:
                 intensity[:, servers] = series.mean(hour[:, None], runtime[:, servers] / 60.0)
         price = self.price_at(hour)
-        metrics = ServerMetrics(energy_kwh=kwh, cost=kwh * price[:, None], co2_kg=units.co2_kg(kwh, intensity))
+        co2 = given.co2_table(jobs, units.co2_kg(kwh, intensity))
+        metrics = ServerMetrics(energy_kwh=kwh, cost=kwh * price[:, None], co2_kg=co2)
         pool_mean = np.empty(len(hour))
         for tier, pool in enumerate(self.fleet.pools):
             rows = jobs.tier == tier
@@ -120,15 +122,19 @@ class GridScenario:
         carbon = np.minimum(pool_mean / GRID_FACTOR_SCALE_G, 1.0)
         return StepMetrics(metrics, carbon, price, runtime, runtime, intensity, hour)
 
-    def power_w(self, work: energy.Work, jobs: JobBatch, mode: energy.Mode = energy.FAST) -> np.ndarray:
-        """(n, n_servers) watts in `mode`: the job's own power_w where given (scaled for ECO as the model
-        scales it), else the energy model's."""
+    def power_w(self, work: energy.Work, jobs: JobBatch, mode: energy.Mode = energy.FAST, runtime: np.ndarray | None = None) -> np.ndarray:
+        """(n, n_servers) watts in `mode`: the job's own power_w where given, or the power that draws its
+        own estimated_kwh over its FAST runtime (scheduler/placement/given.py), scaled for ECO as the model
+        scales it; else the energy model's. `runtime`: the FAST runtime, when the caller has it."""
         model = energy.power_w(self.machines, work, mode)
-        given = ~np.isnan(jobs.power_w)
-        if not given.any():
+        own, measured = ~np.isnan(jobs.power_w), given.energy_given(jobs)
+        if not (own.any() or measured.any()):
             return model
-        scale = model / energy.power_w(self.machines, work) if mode is not energy.FAST else 1.0
-        return np.where(given[:, None], jobs.power_w[:, None] * scale, model)
+        fast_model = model if mode is energy.FAST else energy.power_w(self.machines, work)
+        fast = np.where(own[:, None], jobs.power_w[:, None], fast_model)
+        fast = given.fast_power(jobs, energy.runtime_min(self.machines, work) if runtime is None else runtime, fast)
+        scale = model / fast_model if mode is not energy.FAST else 1.0
+        return np.where((own | measured)[:, None], fast * scale, model)  # the model's own rows untouched, bit for bit
 
     def plan_when(self, step: StepMetrics, jobs: JobBatch, chosen: np.ndarray, rng: np.random.Generator) -> Timing:
         """When and how each placed job runs (scheduler.timeshift.policy), on its chosen server's zone."""
@@ -136,7 +142,7 @@ class GridScenario:
         work = energy.job_work(jobs.cpu, jobs.memory, jobs.duration_min, jobs.size, jobs.intensity)
         fast = self.power_w(work, jobs)[rows, chosen]
         eco = self.power_w(work, jobs, energy.ECO)[rows, chosen]
-        return timeshift.plan_when(
+        plan = timeshift.plan_when(
             self.when,
             self.zone_series,
             step.hour,
@@ -150,6 +156,7 @@ class GridScenario:
             energy.ECO.slowdown,
             rng,
         )
+        return given.timing(jobs, plan)
 
     def resolve_deadlines(self, jobs: JobBatch, first: int) -> JobBatch:
         """`jobs` with deadlines given as times turned into minutes after each job's submission, job i

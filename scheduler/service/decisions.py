@@ -17,7 +17,17 @@ from scheduler.placement.engine import BatchRecord, World
 from scheduler.service.causes import record_terms
 from scheduler.service.facts import explanations, reasons
 from scheduler.service.jsonrows import JsonRows
-from scheduler.service.rows import BOOL_JSON, LATENCY_JSON, STATE_TEXT, TIER_JSON, RowDetail, client_job_ids, row_detail, timing_fields
+from scheduler.service.rows import (
+    BOOL_JSON,
+    LATENCY_JSON,
+    STATE_TEXT,
+    TIER_JSON,
+    RowDetail,
+    client_job_ids,
+    given_fields,
+    row_detail,
+    timing_fields,
+)
 from xai.causes import feature_labels
 
 
@@ -61,6 +71,7 @@ def encode_full(world: World, record: BatchRecord, start: int, stop: int, clock_
     out.num(record.cost[sl], 6)
     out.lit(',"co2":')
     out.num(record.co2_kg[sl], 6)
+    given_fields(out, record, sl)
     _all_metrics(out, fleet, names, detail)
     if record.timing is not None:
         timing_fields(out, record, start, stop, clock_h, with_runs=True)
@@ -216,6 +227,7 @@ def encode_compact(
     ):
         out.lit(f',"{key}":')
         out.num(values[sl], decimals)
+    given_fields(out, record, sl)
     if record.scenario.name != "reference":
         out.lit(',"carbon_intensity_g_per_kwh":')
         out.num(record.intensity_g_per_kwh[sl], 2)

@@ -12,6 +12,7 @@ from scheduler.core.energy import MODES
 from scheduler.core.scoring import ServerMetrics, pool_scores
 from scheduler.core.states import LATENCIES, STATUSES, TIERS, URGENCIES
 from scheduler.core.timing import Timing
+from scheduler.placement import given
 from scheduler.placement.engine import BatchRecord, World, step_at
 from scheduler.placement.scenario import StepMetrics
 from scheduler.service.jsonrows import JsonRows
@@ -60,6 +61,25 @@ def client_job_ids(out: JsonRows, record: BatchRecord, sl: slice) -> None:
     fragments = [b"" if v is None else b',"client_job_id":' + orjson.dumps(v) for v in ids[sl].tolist()]
     if any(fragments):
         out.fragments(fragments)
+
+
+_SOURCE_JSON = [b'"model"', b'"given"']
+
+
+def given_fields(out: JsonRows, record: BatchRecord, sl: slice) -> None:
+    """`"energy_source"` and `"co2_source"` ("given" | "model": whose figures the decision's energy and CO2
+    are; scheduler/placement/given.py says when a grid session uses a job's own), and, on the jobs that
+    sent them, `"given_energy_kwh"` and `"given_co2_kg"` as sent: a figure a client gave is always answered."""
+    jobs = record.jobs.take(sl)
+    grid = record.scenario.name != "reference"  # reference sessions keep the seed's figures
+    out.lit(',"energy_source":')
+    out.pick(_SOURCE_JSON, given.energy_given(jobs) & grid)
+    out.lit(',"co2_source":')
+    out.pick(_SOURCE_JSON, given.co2_given(jobs) & grid)
+    for key, values in (("given_energy_kwh", jobs.estimated_kwh), ("given_co2_kg", jobs.co2_kg)):
+        sent = ~np.isnan(values)
+        if sent.any():
+            out.fragments([b',"' + key.encode() + b'":' + orjson.dumps(v) if ok else b"" for v, ok in zip(values.tolist(), sent.tolist())])
 
 
 def status_codes(timing: Timing, clock_h: float | None) -> np.ndarray:

@@ -259,12 +259,13 @@ def test_csv_upload_takes_the_same_columns(shared_client: TestClient) -> None:
 
 
 def test_the_run_answer_is_the_references_shape_field_for_field(shared_client: TestClient) -> None:
-    """Beside client_job_id, a decision has what the reference's has: the dashboard reads those fields only."""
+    """Beside client_job_id, the sources of its figures and the attribution of its choice, a decision has what
+    the reference's has: the dashboard reads those fields only."""
     dash = Dashboard(shared_client)
     (row,) = run_ok(dash, README_CSV_QUEUE[:1])["scheduled_jobs"]
     reference_keys = list(DECISION_SCHEMA)
     assert [k for k in row if k in reference_keys] == reference_keys
-    assert set(row) - set(reference_keys) == {"client_job_id"}
+    assert set(row) - set(reference_keys) == {"client_job_id", "energy_source", "co2_source", "attribution"}
     assert list(row)[:2] == ["job_id", "client_job_id"]
 
 

@@ -41,6 +41,20 @@ class TimingOut(Out):
     co2_run_now_kg: float | SkipJsonSchema[None] = None
 
 
+FigureSource = Literal["given", "model"]
+
+
+class SourcesOut(Out):
+    """Whose figures a decision's energy and CO2 are, and the figures the job gave (scheduler/placement/given.py)."""
+
+    energy_source: FigureSource = Field(description="given: the job's estimated_kwh (grid sessions); model: TaskPilot's.")
+    co2_source: FigureSource = Field(
+        description="given: the job's co2_kg (grid sessions, without estimated_kwh); model: energy x intensity (or the seed's)."
+    )
+    given_energy_kwh: float | SkipJsonSchema[None] = Field(None, description="The job's estimated_kwh as sent; only when sent.")
+    given_co2_kg: float | SkipJsonSchema[None] = Field(None, description="The job's co2_kg as sent; only when sent.")
+
+
 class ServerScoreOut(Out):
     perf_score: float
     cost_score: float
@@ -90,7 +104,7 @@ class AttributionOut(Out):
     terms: dict[str, float] = Field(description="Feature name (GET /agents' features) -> its term.")
 
 
-class DecisionOut(TimingOut):
+class DecisionOut(TimingOut, SourcesOut):
     """One scheduled job in the reference's full form (POST /run, GET /jobs/{id})."""
 
     job_id: int
@@ -113,7 +127,7 @@ class DecisionOut(TimingOut):
     explanation: str
 
 
-class DecisionCompactOut(TimingOut):
+class DecisionCompactOut(TimingOut, SourcesOut):
     """The decision's essentials (POST /run?detail=compact, GET /history, deferred jobs in GET /queue)."""
 
     job_id: int

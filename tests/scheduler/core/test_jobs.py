@@ -117,7 +117,7 @@ jobs = st.lists(
         st.integers(0, 2),
         st.booleans(),
         st.none() | st.floats(10_080, 43_200) | st.datetimes().map(lambda d: np.datetime64(d, "m")),  # minutes >= any duration_min
-    ),
+    ).map(lambda r: r if r[4] is None else (*r[:9], None, *r[10:])),  # estimated_kwh and power_w both fix the energy: one at most
     min_size=1,
     max_size=50,
 )

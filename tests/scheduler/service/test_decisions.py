@@ -63,6 +63,8 @@ def plain_full(world: World, record, i: int) -> dict:
         "power_kwh": round(energy[chosen], 4),
         "cost": round(energy[chosen] * price, 6),
         "co2": round(energy[chosen] * (0.35 + carbon), 6),
+        "energy_source": "model",  # reference sessions keep the seed's figures
+        "co2_source": "model",
         "all_metrics": {
             name: {
                 "energy_kwh": round(energy[k], 4),
