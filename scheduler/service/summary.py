@@ -5,7 +5,11 @@ score = 100 x (0.30 x average reward + 0.25 x green ratio + 0.25 x carbon score 
 - green ratio: share of jobs submitted as green;
 - carbon score: 1 - mean carbon factor at the times the jobs ran (ran when the grid was cleaner -> higher);
 - CO2 efficiency: CO2 avoided against running every job on the performance pool (its mean server),
-  as a share of that baseline, clipped to 0..1.
+  as a share of that baseline, clipped to 0..1. CO2 avoided itself is not clipped: negative when the session
+  emitted more than the baseline (in grid sessions the small servers can use more energy per unit of work).
+
+With the first job, `efficiency` (each server's and pool's measured energy per unit of work, the CO2 of every
+pool for this session's jobs) and `advice` (scheduler.service.efficiency) come from the session's own numbers.
 """
 
 from typing import Any
@@ -15,6 +19,7 @@ import numpy as np
 from scheduler.core.fleet import Fleet
 from scheduler.core.states import DEFER, TIERS
 from scheduler.placement.engine import BatchRecord
+from scheduler.service.efficiency import advice, efficiency
 
 SCORE_WEIGHTS = {"avg_reward": 0.30, "green_ratio": 0.25, "carbon_score": 0.25, "co2_efficiency": 0.20}
 
@@ -60,7 +65,16 @@ def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: s
         "units": {"energy": "kWh", "co2": _CO2_UNITS[scenario], "cost": "price units of price.csv / 100 per kWh"},
         "scenario": scenario,
         **({"timing": timing_summary(records)} if scenario == "grid" else {}),
+        **_measured(records, fleet, scenario, parts, co2),
     }
+
+
+def _measured(records: list[BatchRecord], fleet: Fleet, scenario: str, parts: dict[str, float], co2: float) -> dict[str, Any]:
+    """The session's own efficiency figures and the advice they support (none before the first job)."""
+    if not records:
+        return {}
+    pools = efficiency(records, fleet, scenario)
+    return {"efficiency": pools, "advice": advice(parts, SCORE_WEIGHTS, co2, pools)}
 
 
 def timing_summary(records: list[BatchRecord]) -> dict[str, Any]:

@@ -164,6 +164,15 @@ def plan_when(
     )
 
 
+def latest_readings(
+    bands: BandPolicy, series: tuple[StepSeries, ...], hour: np.ndarray, zone: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What plan_when bands a job submitted at `hour` in `zone` with: the zone's latest reading, the thresholds
+    in force, and the band code (the same rule for the page's carbon badge as for every decision)."""
+    now_g, low, high = _readings(bands, series, np.floor(np.asarray(hour, dtype=np.float64)).astype(np.int64), np.asarray(zone))
+    return now_g, low, high, bands.band(now_g, low, high)
+
+
 def _readings(
     bands: BandPolicy, series: tuple[StepSeries, ...], slot: np.ndarray, zone: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,9 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from rl.features import feature_names
-from scheduler.core.bands import GRID_FACTOR_SCALE_G, carbon_band
 from scheduler.core.states import TIERS
-from scheduler.placement.scenario import GridScenario
+from scheduler.service.carbon_hint import carbon_hint
 from scheduler.service.facts import decision_facts
 from scheduler.service.summary import summarise
 from scheduler.settings import ROOT
@@ -28,11 +27,6 @@ from xai.templates import tier_summary
 
 router = APIRouter()
 DASHBOARD = ROOT / "frontend" / "templates" / "dashboard.html"
-RECOMMENDATIONS = {
-    "low": ("performance", "Low carbon intensity — a good time for performance jobs"),
-    "medium": ("balanced", "Moderate carbon intensity — prefer balanced jobs"),
-    "high": ("green", "High carbon intensity — prefer green jobs, or wait"),
-}
 
 
 # The page loads nothing from other hosts and runs no inline script. style-src stays 'self': Chart.js sizes
@@ -105,25 +99,11 @@ def tiers(world: WorldDep) -> dict[str, Any]:
     "/sustainability", tags=["info"], response_model=SustainabilityOut, response_model_exclude_unset=True, responses=errors(*SESSION_ERRORS)
 )
 def sustainability(world: WorldDep, settings: SettingsDep, session: MaybeSessionDep) -> dict[str, Any]:
-    """The carbon conditions the session's next job will see (a fresh session's without X-Session-ID)."""
+    """The carbon conditions the session's next job will see (a fresh session's without X-Session-ID), banded
+    on the scale that job's decision will use."""
     pointer = session.engine.pointer if session else 0
     scenario = session.engine.scenario if session else world.runtime(settings.scenario).scenario
-    if isinstance(scenario, GridScenario):
-        by_zone, factor = scenario.carbon_now(pointer)
-        extra = {
-            "clock_utc": scenario.clock_label(float(scenario.hour_at(pointer))),
-            "carbon_intensity_g_per_kwh": {z: round(v, 2) for z, v in by_zone.items()},
-            "server_zones": {name: scenario.zone_of(s) for s, name in enumerate(world.fleet.names)},
-            "carbon_factor_basis": f"mean intensity over the fleet's servers / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1; "
-            "a job's own factor uses its pool's servers",
-            "when_policy": scenario.describe()["when_policy"],
-        }
-    else:
-        factor, extra = float(world.signals.carbon_factor[world.signals.positions(pointer, 1).steel[0]]), {}
-    band = carbon_band(factor)
-    recommendation, message = RECOMMENDATIONS[band]
-    return {"carbon_factor": round(factor, 4), "recommendation": recommendation, "message": message, "carbon_band": band,
-            "scenario": scenario.name, "signal": scenario.describe()["signal"], **extra}  # fmt: skip
+    return carbon_hint(world, scenario, pointer)
 
 
 @router.get("/summary", tags=["session"], response_model=SummaryOut, response_model_exclude_unset=True, responses=errors(*SESSION_ERRORS))

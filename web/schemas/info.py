@@ -54,13 +54,27 @@ class WhenPolicyOut(Out):
     modes: dict[Literal[MODES], ModeOut]  # type: ignore[valid-type]
 
 
+class ZoneBandOut(Out):
+    band: Band
+    reading_g_per_kwh: float = Field(
+        description="The zone's latest reading (the hour before the next job's clock), what its band compares."
+    )
+    low_g_per_kwh: float
+    high_g_per_kwh: float
+
+
 class SustainabilityOut(Out):
     carbon_factor: float
     recommendation: Literal["performance", "balanced", "green"]
     message: str
-    carbon_band: Band
+    carbon_band: Band = Field(description="Grid sessions: the band most servers' grids are in (the higher on a tie).")
+    band_scale: str = Field(description="The scale carbon_band is read on: the one the next job's decision uses.")
     scenario: Literal["reference", "grid"]
     signal: str
+    carbon_bands: dict[str, ZoneBandOut] | SkipJsonSchema[None] = Field(
+        None, description="Grid sessions: each zone's band, as a job placed there would get it."
+    )
+    servers_by_band: dict[Band, int] | SkipJsonSchema[None] = None
     clock_utc: str | SkipJsonSchema[None] = None
     carbon_intensity_g_per_kwh: dict[str, float] | SkipJsonSchema[None] = None
     server_zones: dict[str, str] | SkipJsonSchema[None] = None
@@ -78,6 +92,22 @@ class TimingSummaryOut(Out):
     co2_saved_expected_kg: float
     mean_deferral_h: float
     deadline_misses: int
+
+
+class EfficiencyOut(Out):
+    """Measured on this session's jobs, each as if run now on every server (scheduler/service/efficiency.py)."""
+
+    unit: str
+    basis: str
+    by_server: dict[str, float]
+    by_pool: dict[Tier, float]
+    most_efficient_server: str
+    co2_if_all_on_pool_kg: dict[Tier, float]
+
+
+class AdviceOut(Out):
+    part: str = Field(description="The score part that costs the most points.")
+    text: str
 
 
 class SummaryOut(Out):
@@ -98,6 +128,8 @@ class SummaryOut(Out):
     units: dict[str, str]
     scenario: Literal["reference", "grid"]
     timing: TimingSummaryOut | SkipJsonSchema[None] = None
+    efficiency: EfficiencyOut | SkipJsonSchema[None] = None
+    advice: AdviceOut | SkipJsonSchema[None] = None
 
 
 class AgentOut(Out):

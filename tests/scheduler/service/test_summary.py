@@ -29,3 +29,50 @@ def test_score_is_the_weighted_sum_of_its_parts(world):
     assert out["co2_avoided_kg"] == pytest.approx(record.co2_baseline_kg.sum() - record.co2_kg.sum(), abs=1e-6)
     assert 0 <= out["sustainability_score"] <= 100
     assert np.isclose(out["green_ratio"], 0.5)
+
+
+def test_efficiency_is_measured_on_the_session_s_own_jobs(grid_world):
+    """Each server's energy per unit of work is what this session's jobs would have used on it, run now, over
+    their work (grid: core-hours on the reference machine); the CO2 of each pool is its mean server's."""
+    from scheduler.core import energy
+    from scheduler.service.rows import row_detail
+
+    session = Session("s", 3, grid_world, 0, 0, scenario="grid")
+    jobs = [{"priority": p, "cpu": c, "memory": 20, "duration_min": d} for p, c, d in [("green", 10, 60), ("performance", 80, 600)] * 6]
+    session.run(parse_jobs(jobs[:6]))
+    session.run(parse_jobs(jobs[6:]))
+    out = summarise(session.history, grid_world.fleet, queued=0, scenario="grid")
+    kwh = sum(row_detail(grid_world, r, 0, len(r)).metrics.energy_kwh.sum(axis=0) for r in session.history)
+    co2 = sum(row_detail(grid_world, r, 0, len(r)).metrics.co2_kg.sum(axis=0) for r in session.history)
+    work = energy.job_work(np.array([j["cpu"] for j in jobs], float), np.full(12, 20.0), np.array([j["duration_min"] for j in jobs], float))
+    per = kwh / (work.cores * work.base_min / 60).sum()
+    eff = out["efficiency"]
+    assert list(eff["by_server"].values()) == pytest.approx(per.tolist(), abs=5.1e-7)  # rounded to 6 decimals
+    assert eff["most_efficient_server"] == grid_world.fleet.names[int(per.argmin())]
+    pools = grid_world.fleet.pools
+    assert eff["co2_if_all_on_pool_kg"]["performance"] == pytest.approx(out["co2_baseline_kg"], abs=1e-6)
+    assert list(eff["co2_if_all_on_pool_kg"].values()) == pytest.approx([co2[p].mean() for p in pools], abs=5.1e-7)
+    # On the grid model the small servers are slower: the green pool is not the efficient one here.
+    assert eff["by_pool"]["green"] > eff["by_pool"]["performance"]
+    assert "green" not in out["advice"]["text"].split("emit less as")[-1]
+
+
+@pytest.mark.parametrize("best", ["green", "balanced", "performance"])
+@pytest.mark.parametrize("weakest", ["green_ratio", "co2_efficiency"])
+def test_advice_never_recommends_a_move_that_emits_more(best, weakest):
+    from scheduler.service.efficiency import advice
+    from scheduler.service.summary import SCORE_WEIGHTS
+
+    co2 = {"green": 3.0, "balanced": 2.0, "performance": 1.0}
+    co2[best] = 0.5
+    parts = {"avg_reward": 1.0, "green_ratio": 1.0, "carbon_score": 1.0, "co2_efficiency": 1.0, weakest: 0.0}
+    said = advice(parts, SCORE_WEIGHTS, 2.5, {"co2_if_all_on_pool_kg": co2})
+    assert said["part"] == weakest
+    text = said["text"]
+    assert f"the {best} pool would have emitted least" in text
+    recommended = [
+        t for t in ("green", "balanced", "performance") if f"to the {t} tier" in text or f"as {t}" in text or f"{t} jobs." in text
+    ]
+    assert recommended in ([], [best]), text
+    if best != "green":
+        assert "mark jobs that are not urgent as green" not in text
