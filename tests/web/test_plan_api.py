@@ -45,7 +45,8 @@ def test_noisy_runs_are_seeded(shared_client: TestClient) -> None:
 
 def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
     jobs = [{"job_id": "a", "submit_time": "2023-03-02T08:00Z", "duration_min": 120, "deadline": 1440, "power_w": 300}]
-    response = shared_client.post("/plan", json={"zone": "ES", "start": "2023-03-01T00:00Z", "jobs": jobs, "forecasts": ["persistence"]})
+    body = {"zone": "ES", "start": "2023-03-01T00:00Z", "end": "2023-04-01T00:00Z", "jobs": jobs, "forecasts": ["persistence"]}
+    response = shared_client.post("/plan", json=body)
     assert response.status_code == 200, response.text
     out = response.json()
     assert out["series"]["step_min"] == 60 and out["series"]["slots"] == 31 * 24
@@ -63,8 +64,11 @@ def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
         ({"zone": "ES", "jobs": []}, "exactly one"),
         ({"forecasts": ["magic"], "jobs": []}, "forecasts"),
         ({"jobs": [{"job_id": "x", "submit_time": HOURS[0], "duration_min": 60, "deadline": 240}], "capacity": 10**30}, "capacity"),
-        ({"carbon": None, "zone": "ES", "start": "NaT", "jobs": []}, "start must be an ISO time"),
-        ({"carbon": None, "zone": "ES", "end": "", "jobs": []}, "end must be an ISO time"),
+        ({"carbon": None, "zone": "ES", "start": "NaT", "end": "2023-02-01T00:00Z", "jobs": []}, "start must be an ISO time"),
+        ({"carbon": None, "zone": "ES", "start": "2023-01-01T00:00Z", "end": "", "jobs": []}, "end must be an ISO time"),
+        ({"carbon": None, "zone": "ES", "start": "2020-12-01T00:00Z", "end": "2021-02-01T00:00Z", "jobs": []}, "must lie in"),
+        ({"start": "2023-01-01T00:00Z", "jobs": []}, "start go with zone"),
+        ({"basis": "lca", "jobs": []}, "basis go with zone"),
     ],
     ids=[
         "deadline-before-duration",
@@ -77,11 +81,27 @@ def test_a_shipped_zone_can_be_planned_on(shared_client: TestClient) -> None:
         "huge-capacity",
         "start-nat",
         "end-empty",
+        "window-outside-the-data",
+        "start-with-inline-series",
+        "basis-with-inline-series",
     ],
 )
 def test_bad_plans_are_422_and_name_the_field(shared_client: TestClient, body: dict[str, Any], needle: str) -> None:
     detail = assert_error(shared_client.post("/plan", json={"carbon": SERIES, **body}), 422)
     assert needle in str(detail)
+
+
+@pytest.mark.parametrize(
+    ("window", "missing"),
+    [({}, ["start", "end"]), ({"start": "2023-03-01T00:00Z"}, ["end"]), ({"end": "2023-03-01T00:00Z"}, ["start"])],
+    ids=["no-window", "no-end", "no-start"],
+)
+def test_a_zone_without_its_window_is_refused_with_the_range_it_has(shared_client: TestClient, window: dict, missing: list) -> None:
+    """No silent default: a zone's plan used to cover January 2021 when start and end were left out."""
+    jobs = [{"job_id": "a", "submit_time": "2021-01-02T00:00Z", "duration_min": 60}]
+    detail = assert_error(shared_client.post("/plan", json={"zone": "ES", "jobs": jobs, **window}), 422)
+    assert [e["field"] for e in detail] == missing
+    assert all("2021-01-01T00:00Z .. 2024-01-01T00:00Z" in e["message"] for e in detail)
 
 
 def test_too_many_jobs_is_413() -> None:

@@ -53,13 +53,21 @@ def _zone_series(world: WorldDep, body: PlanIn) -> Any:
     import numpy as np
 
     from scheduler.data.carbon_series import CarbonSeries
+    from scheduler.timeshift.inputs import PlanInputError
 
     grid = world.runtime("grid").scenario.grid  # 503 when the grid data cannot be read
-    first = grid.start if body.start is None else _hour(body.start, "start")
-    last = first + np.timedelta64(31 * 24, "h") if body.end is None else _hour(body.end, "end")
+    first_hour = grid.start.astype("datetime64[m]")
+    span = f"{first_hour}Z .. {first_hour + np.timedelta64(grid.n_hours, 'h')}Z"
+    # No default window: a plan on a month nobody chose would look like an answer to the question asked.
+    missing = [field for field in ("start", "end") if getattr(body, field) is None]
+    if missing:
+        raise PlanInputError(
+            [{"field": f, "message": f"is required with zone; the zone's series cover {span} (end exclusive)"} for f in missing]
+        )
+    first, last = _hour(body.start, "start"), _hour(body.end, "end")
     a, b = grid.hour_of(first), grid.hour_of(last)
     if not 0 <= a < b <= grid.n_hours:
-        raise ValueError(f"start and end must lie in {grid.start}Z .. {grid.start + np.timedelta64(grid.n_hours, 'h')}Z with start < end")
+        raise ValueError(f"start and end must lie in {span} with start < end")
     values = grid.intensity(body.basis)[grid.zone_index(body.zone), a:b]
     return CarbonSeries(
         first.astype("datetime64[m]"), 60, values.astype(np.float64), name=f"{body.zone} {body.basis} (Electricity Maps, average)"

@@ -21,6 +21,9 @@ def ONE_SERIES(field: str, kind: str) -> dict[str, Any]:  # noqa: N802 -- reads 
     return {"required": [field], "properties": {field: {"type": kind}}}
 
 
+ZONE_WINDOW = {"required": ["zone", "start", "end"], "properties": {"zone": {"type": "string"}}}
+"""A shipped zone comes with its window: there is no default one."""
+
 EXAMPLE = {
     "carbon": {
         "times": ["2023-01-01T00:00:00Z", "2023-01-01T01:00:00Z", "2023-01-01T02:00:00Z", "2023-01-01T03:00:00Z"],
@@ -65,17 +68,15 @@ class PlanIn(BaseModel):
     jobs, and the forecasts to compare with running now and with the perfect forecast."""
 
     # The schema says "exactly one of carbon or zone" too, so generated clients and the fuzzer send one.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_extra={"oneOf": [ONE_SERIES("carbon", "object"), ONE_SERIES("zone", "string")]}
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"oneOf": [ONE_SERIES("carbon", "object"), ZONE_WINDOW]})
 
     carbon: CarbonSeriesIn | None = None
     zone: Zone | None = Field(
         None, description="A shipped Electricity Maps zone (hourly average intensity, 2021-2023) instead of `carbon`."
     )
     basis: Literal["direct", "lca"] = "direct"
-    start: IsoTime | None = Field(None, description="With `zone`: first hour; default the series start.")
-    end: IsoTime | None = Field(None, description="With `zone`: end (exclusive); default start + 31 days.")
+    start: IsoTime | None = Field(None, description="With `zone` (required there): the first hour, within 2021-01-01 .. 2024-01-01.")
+    end: IsoTime | None = Field(None, description="With `zone` (required there): the end (exclusive), within 2021-01-01 .. 2024-01-01.")
     jobs: list[dict[str, Any]] = Field(
         description="job_id, submit_time, duration_min, deadline (ISO or minutes after submission; empty: none), interruptible, power_w.",
         json_schema_extra={"items": PlanJobIn.model_json_schema()},
@@ -91,6 +92,9 @@ class PlanIn(BaseModel):
     def _one_series(self) -> "PlanIn":
         if (self.carbon is None) == (self.zone is None):
             raise ValueError("give exactly one of carbon (inline times and values) or zone (a shipped series)")
+        stray = [f for f in ("basis", "start", "end") if f in self.model_fields_set and self.carbon is not None]
+        if stray:  # read only with a zone: an inline series has its own times and basis
+            raise ValueError(f"{', '.join(stray)} go with zone, not with an inline carbon series (it has its own times)")
         return self
 
 
