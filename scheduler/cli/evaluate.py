@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import build_fleet
-from scheduler.data import workloads
+from scheduler.data import workload_files
 from scheduler.data.datasets import load_datasets
 from scheduler.data.grid import REGIONS_FILE
 from scheduler.data.signals import build_signals
@@ -74,14 +74,18 @@ def main(argv: list[str] | None = None) -> int:
         "--study", default="placement", choices=("placement", "deferral"), help="placement policies (default) or when-to-run strategies"
     )
     parser.add_argument(
-        "--workload", default="task", help="task | poisson | gaia-azure | gaia-pai | PATH.csv (default task; deferral: task | gaia-azure)"
+        "--workload",
+        default="task",
+        help="task | poisson | gaia-azure | gaia-pai | PATH.csv: arrival_min,cpu,memory,priority[,latency,duration_min,size,intensity], "
+        "GAIA's arrival_time,length,cpus, or a job CSV as /upload takes it (arrivals drawn at --load) (default task; deferral: task | "
+        "gaia-azure)",
     )
     parser.add_argument("--scenario", default="grid", choices=("grid", "reference"))
     parser.add_argument("--policies", default="all", help=f"all, or a comma list of {','.join(POLICIES)}")
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, help="root seed (drawn and reported when absent)")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json, results.csv, report.html")
-    parser.add_argument("--load", type=float, default=DEFAULT_LOAD, help="offered load of the busiest pool (task, poisson)")
+    parser.add_argument("--load", type=float, default=DEFAULT_LOAD, help="offered load of the busiest pool (task, poisson, a job CSV)")
     parser.add_argument("--start-hour", type=int, default=0, help="hour of the carbon series at time 0 (grid: from 2021-01-01 UTC)")
     parser.add_argument("--basis", default="direct", choices=("direct", "lca"))
     parser.add_argument("--power-curve", default="linear", choices=("linear", "specpower"))
@@ -134,7 +138,7 @@ def _run_cli(args: argparse.Namespace, config: EvaluationConfig, path: Path | No
     try:
         world = build_world(world_settings(args, config))
         grid, regions = grid_inputs(world, config.scenario)
-        wl = workloads.csv_workload(path, world.fleet, seed_streams(seed).workload, config.jobs) if path is not None else None
+        wl = workload_files.csv_workload(path, world.fleet, seed_streams(seed).workload, config.jobs, config.load) if path else None
         bar = ProgressBar(sys.stderr) if args.progress or sys.stderr.isatty() else None
         try:
             result = run_evaluation(world, grid, config, regions=regions, data_dir=args.data_dir, workload=wl, progress=bar)
@@ -150,6 +154,7 @@ def _run_cli(args: argparse.Namespace, config: EvaluationConfig, path: Path | No
         f"seed {seed}"
     )
     print(format_table(result))
+    print(*(f"note: {note}" for note in result.workload["notes"]), sep="\n", end="\n" if result.workload["notes"] else "")
     sim_s = sum(result.elapsed_s.values())
     print(
         f"simulated in {sim_s:.1f} s ({time.perf_counter() - started:.1f} s with loading and pre-training); wrote "

@@ -13,14 +13,14 @@ Four sources, one shape (`Workload`, arrays in arrival order):
 - `gaia`: the GAIA cluster traces (Azure, Alibaba PAI: arrival_time and length in hours, cpus), kept
   at their real arrival times. They give no memory: we assume 4 GB per core (the reference machine's
   ratio), so memory% = cpu%. Jobs asking for more than 16 cores have cpu% > 100.
-- `csv_workload`: a CSV in the GAIA columns or in our own (arrival_min, cpu, memory, priority, ...).
+- files (`scheduler/data/workload_files.py`): GAIA's columns, our own (arrival_min, cpu, memory,
+  priority, ...), or a job CSV as POST /upload takes it, with arrivals drawn as the task trace's are.
 
 Tiers and latency classes that a source does not give are drawn from the rng: tiers with probability
 proportional to each pool's capacity (sum of cores x cpu_rate), so a pool's share of work matches its
 share of the fleet and one load figure describes all three; latency classes uniformly.
 """
 
-import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,6 +62,8 @@ class Workload:
     intensity: np.ndarray  # (n,) 0..1 share a GPU speeds up, NaN when not given
     tier: np.ndarray  # (n,) int8 index into TIERS
     latency: np.ndarray  # (n,) int8 index into LATENCIES
+    notes: tuple[str, ...] = ()
+    """What a reader of the results must know about the source (a job file's columns the simulator does not read)."""
 
     def __len__(self) -> int:
         return len(self.arrival_min)
@@ -168,18 +170,18 @@ def gaia(name: str, n_jobs: int, fleet: Fleet, rng: np.random.Generator, data_di
                 f"{name}: {n_jobs} jobs asked for, the shipped sample has {GAIA_SAMPLE_ROWS}; the full trace {full} is not there"
             )
         path = full
-    workload = _gaia_columns(path, name, fleet, rng)
+    workload = gaia_columns(path, name, fleet, rng)
     if n_jobs > len(workload):
         raise DatasetError(f"{path.name}: {n_jobs} jobs asked for, the trace has {len(workload)}")
     return take(workload, n_jobs)
 
 
-def _gaia_columns(path: Path, name: str, fleet: Fleet, rng: np.random.Generator) -> Workload:
+def gaia_columns(path: Path, name: str, fleet: Fleet, rng: np.random.Generator) -> Workload:
     cols = read_columns(path, ("arrival_time", "length", "cpus"))
     n = len(cols["cpus"])
-    _check_arrivals(path.name, "arrival_time", cols["arrival_time"])
-    _check_values(path.name, "length", cols["length"], cols["length"] > 0, "> 0 (hours)")
-    _check_values(path.name, "cpus", cols["cpus"], cols["cpus"] > 0, "> 0")
+    check_arrivals(path.name, "arrival_time", cols["arrival_time"])
+    check_values(path.name, "length", cols["length"], cols["length"] > 0, "> 0 (hours)")
+    check_values(path.name, "cpus", cols["cpus"], cols["cpus"] > 0, "> 0")
     cpu = cols["cpus"] / REF_CORES * 100.0
     return Workload(
         name=name,
@@ -194,83 +196,14 @@ def _gaia_columns(path: Path, name: str, fleet: Fleet, rng: np.random.Generator)
     )
 
 
-NATIVE_COLUMNS = ("arrival_min", "cpu", "memory", "priority")
-"""Required columns of our own workload CSV; optional: latency, duration_min, size, intensity."""
-
-
-def csv_workload(path: Path, fleet: Fleet, rng: np.random.Generator, n_jobs: int | None = None) -> Workload:
-    """A workload file: GAIA columns (arrival_time, length, cpus; hours) or NATIVE_COLUMNS."""
-    if not path.is_file():
-        raise DatasetError(f"{path}: file not found")
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        header = [h.strip() for h in next(csv.reader(f), [])]
-    if {"arrival_time", "length", "cpus"} <= set(header):
-        workload = _gaia_columns(path, path.stem, fleet, rng)
-    else:
-        workload = _native_columns(path, header, fleet, rng)
-    return workload if n_jobs is None else take(workload, min(n_jobs, len(workload)))
-
-
-def _native_columns(path: Path, header: list[str], fleet: Fleet, rng: np.random.Generator) -> Workload:
-    if not set(NATIVE_COLUMNS) <= set(header):
-        raise DatasetError(f"{path.name}: needs the columns {', '.join(NATIVE_COLUMNS)} or arrival_time,length,cpus; found {header}")
-    optional = tuple(c for c in ("duration_min", "size", "intensity") if c in header)
-    text = ("priority",) + (("latency",) if "latency" in header else ())
-    cols = read_columns(path, ("arrival_min", "cpu", "memory"), text)
-    n = len(cols["cpu"])
-    extra = _optional_numbers(path, optional, n)
-    tier = _codes(path.name, "priority", cols["priority"], TIERS)
-    latency = (
-        _codes(path.name, "latency", cols["latency"], LATENCIES)
-        if "latency" in cols
-        else rng.integers(len(LATENCIES), size=n).astype(np.int8)
-    )
-    _check_arrivals(path.name, "arrival_min", cols["arrival_min"])
-    _check_values(path.name, "cpu", cols["cpu"], cols["cpu"] > 0, "> 0 (% of 16 cores)")
-    _check_values(path.name, "memory", cols["memory"], cols["memory"] >= 0, ">= 0 (% of 64 GB)")
-    given = {name: ~np.isnan(values) for name, values in extra.items()}  # an empty cell is "not given"
-    _check_values(path.name, "duration_min", extra["duration_min"], ~given["duration_min"] | (extra["duration_min"] > 0), "> 0 or empty")
-    _check_values(path.name, "size", extra["size"], ~given["size"] | (extra["size"] > 0), "> 0 or empty")
-    intensity = extra["intensity"]
-    _check_values(path.name, "intensity", intensity, ~given["intensity"] | ((intensity >= 0) & (intensity <= 1)), "in [0, 1] or empty")
-    return Workload(
-        path.stem, cols["arrival_min"], cols["cpu"], cols["memory"], extra["duration_min"], extra["size"], extra["intensity"], tier, latency
-    )
-
-
-def _optional_numbers(path: Path, names: tuple[str, ...], n: int) -> dict[str, np.ndarray]:
-    """Optional numeric columns; an empty cell is NaN ("not given")."""
-    out = {name: np.full(n, np.nan) for name in ("duration_min", "size", "intensity")}
-    if names:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-        for name in names:
-            try:
-                out[name] = np.array([float(r[name]) if r[name].strip() else np.nan for r in rows])
-            except ValueError as exc:
-                raise DatasetError(f"{path.name}: column {name!r}: {exc}") from exc
-            spelled = np.flatnonzero(np.isnan(out[name]) & np.array([bool(r[name].strip()) for r in rows], dtype=bool))
-            if spelled.size:  # "nan" written out is not an empty cell: say which row
-                raise DatasetError(f"{path.name}: row {spelled[0] + 2}: {name} must be a number or empty, got {rows[spelled[0]][name]!r}")
-    return out
-
-
-def _codes(file: str, column: str, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    lowered = np.char.lower(np.char.strip(values.astype(str)))
-    bad = sorted(set(lowered.tolist()) - set(names))
-    if bad:
-        raise DatasetError(f"{file}: column {column!r} must be one of {', '.join(names)}; got {bad[:5]}")
-    return np.array([names.index(v) for v in lowered.tolist()], np.int8)
-
-
-def _check_arrivals(file: str, column: str, arrival: np.ndarray) -> None:
+def check_arrivals(file: str, column: str, arrival: np.ndarray) -> None:
     if (np.diff(arrival) < 0).any():
         row = int(np.flatnonzero(np.diff(arrival) < 0)[0]) + 3
         raise DatasetError(f"{file}: column {column!r}: arrival times must not decrease; row {row} is earlier than the row before")
-    _check_values(file, column, arrival, arrival >= 0, ">= 0")
+    check_values(file, column, arrival, arrival >= 0, ">= 0")
 
 
-def _check_values(file: str, column: str, values: np.ndarray, ok: np.ndarray, rule: str) -> None:
+def check_values(file: str, column: str, values: np.ndarray, ok: np.ndarray, rule: str) -> None:
     """DatasetError naming the file, the first row (counted from 1, header included) and the column whose
     value is not `ok`; NaN and infinity fail every rule that does not let them through explicitly."""
     bad = np.flatnonzero(~ok | np.isinf(values))

@@ -261,6 +261,7 @@ def _result(
             "span_h": float(wl.arrival_min[-1] - wl.arrival_min[0]) / 60.0,
             "offered_load": dict(zip(TIERS, workloads.offered_load(wl, fleet).tolist())),
             "tier_jobs": dict(zip(TIERS, np.bincount(wl.tier, minlength=len(TIERS)).tolist())),
+            "notes": list(wl.notes),
         },
         clock={
             "scenario": config.scenario,

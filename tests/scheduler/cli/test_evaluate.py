@@ -60,6 +60,18 @@ def test_cli_reads_a_workload_file_and_reports_errors(tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "path", [ROOT / "frontend" / "static" / "sample_jobs.csv", DATA / "sample_100_jobs.csv"], ids=["dashboard", "reference"]
+)
+def test_the_job_csv_a_user_has_runs_and_says_what_it_did_not_simulate(tmp_path, capsys, path):
+    out = tmp_path / "job-csv"
+    assert evaluate.main(["--workload", str(path), "--policies", "greedy,oracle", "--seed", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    notes = orjson.loads((out / "results.json").read_bytes())["workload"]["notes"]
+    assert "estimated_kwh" in notes[-1] and all(f"note: {n}" in printed for n in notes)
+    assert "estimated_kwh" in (out / "report.html").read_text()  # in the data its Notes list shows
+
+
 def test_same_seed_same_bytes_whatever_the_environment(tmp_path, monkeypatch, capsys):
     """The world is built from the evaluation's seed and the CLI's own flags: the server's TASKPILOT_*
     variables (another seed, pre-training, regions, basis) change nothing."""

@@ -8,7 +8,8 @@ import pytest
 
 from scheduler.core.energy import REF_MEMORY_GB
 from scheduler.core.errors import DatasetError
-from scheduler.data import workloads
+from scheduler.core.states import TIERS
+from scheduler.data import workload_files, workloads
 from scheduler.settings import ROOT
 
 DATA = ROOT / "dataset_rl"
@@ -100,14 +101,14 @@ def test_native_csv(world, tmp_path):
         ["arrival_min", "cpu", "memory", "priority", "latency", "duration_min"],
         [[0, 50, 10, "green", "low", 30], [5, 100, 20, "Performance", "high", ""]],
     )
-    wl = workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+    wl = workload_files.csv_workload(path, world.fleet, np.random.default_rng(0))
     assert wl.name == "mine" and wl.tier.tolist() == [0, 2] and wl.latency.tolist() == [0, 2]
     assert wl.duration_min[0] == 30 and np.isnan(wl.duration_min[1])
 
 
 def test_gaia_format_csv(world, tmp_path):
     path = write_csv(tmp_path / "trace.csv", ["arrival_time", "length", "cpus"], [[0.0, 1.5, 4], [0.5, 2.0, 32]])
-    wl = workloads.csv_workload(path, world.fleet, np.random.default_rng(0), n_jobs=5)
+    wl = workload_files.csv_workload(path, world.fleet, np.random.default_rng(0), n_jobs=5)
     assert wl.arrival_min.tolist() == [0.0, 30.0] and wl.duration_min.tolist() == [90.0, 120.0] and wl.cpu.tolist() == [25.0, 200.0]
 
 
@@ -120,14 +121,15 @@ def test_gaia_format_csv(world, tmp_path):
             "must be one of green, balanced, performance; got \\['purple'\\]",
         ),
         (["arrival_min", "cpu", "memory", "priority"], [[5, 5, 5, "green"], [1, 5, 5, "green"]], "row 3 is earlier"),
-        (["when", "cpu"], [[0, 5]], "needs the columns arrival_min, cpu, memory, priority"),
+        (["when", "cpu"], [[0, 5]], "needs the columns of a workload \\(arrival_min, cpu, memory, priority\\), GAIA's"),
+        (["priority", "cpu", "memory"], [["green", 5, 5], ["green", 500, 5]], "read as a job CSV: row 3, cpu: "),
     ],
-    ids=["bad-priority", "decreasing-arrivals", "unknown-columns"],
+    ids=["bad-priority", "decreasing-arrivals", "unknown-columns", "bad-job-csv"],
 )
 def test_bad_csv_is_named(world, tmp_path, header, rows, message):
     path = write_csv(tmp_path / "bad.csv", header, rows)
     with pytest.raises(DatasetError, match=message):
-        workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+        workload_files.csv_workload(path, world.fleet, np.random.default_rng(0))
 
 
 NATIVE = ["arrival_min", "cpu", "memory", "priority", "duration_min", "size", "intensity"]
@@ -176,7 +178,7 @@ def test_native_csv_physics_are_checked(world, tmp_path, column, value, rule):
     path = write_csv(tmp_path / "jobs.csv", NATIVE, [with_cell(column, value), GOOD] if first else [GOOD, with_cell(column, value)])
     bad_row = 2 if first else 3
     with pytest.raises(DatasetError, match=f"jobs.csv: row {bad_row}: {column} must be {rule}"):
-        workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+        workload_files.csv_workload(path, world.fleet, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize(
@@ -193,12 +195,12 @@ def test_gaia_csv_physics_are_checked(world, tmp_path, column, row, rule):
     rows = [row, [1.0, 1.0, 4]] if column == "arrival_time" else [[0.0, 1.0, 4], row]
     path = write_csv(tmp_path / "trace.csv", ["arrival_time", "length", "cpus"], rows)
     with pytest.raises(DatasetError, match=f"trace.csv: row {2 if column == 'arrival_time' else 3}: {column} must be {rule}"):
-        workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+        workload_files.csv_workload(path, world.fleet, np.random.default_rng(0))
 
 
 def test_empty_optional_cells_are_not_given(world, tmp_path):
     path = write_csv(tmp_path / "jobs.csv", NATIVE, [GOOD, with_cell("intensity", ""), with_cell("size", "")])
-    wl = workloads.csv_workload(path, world.fleet, np.random.default_rng(0))
+    wl = workload_files.csv_workload(path, world.fleet, np.random.default_rng(0))
     assert np.isnan(wl.intensity[1]) and np.isnan(wl.size[2]) and wl.memory.tolist() == [10.0] * 3
 
 
@@ -206,3 +208,29 @@ def test_load_must_be_positive(world):
     wl = workloads.poisson(10, world.fleet, np.random.default_rng(0))
     with pytest.raises(ValueError, match="got 0"):
         workloads.scale_to_load(wl, world.fleet, 0.0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [ROOT / "frontend" / "static" / "sample_jobs.csv", DATA / "sample_100_jobs.csv", DATA / "demo_jobs.csv"],
+    ids=["dashboard-sample", "reference-sample", "reference-demo"],
+)
+def test_a_job_csv_is_a_workload_with_drawn_arrivals(world, path):
+    """The CSV a user has (the one /upload takes): its rows in order, arrivals drawn by the task trace's rule,
+    and every column the simulator cannot read named in the notes."""
+    rows = list(csv.DictReader(path.open()))
+    wl = workload_files.csv_workload(path, world.fleet, np.random.default_rng(5), load=0.5)
+    assert len(wl) == len(rows)
+    assert wl.cpu.tolist() == [float(r["cpu"]) for r in rows] and wl.tier.tolist() == [TIERS.index(r["priority"]) for r in rows]
+    assert wl.arrival_min[0] == 0.0 and (np.diff(wl.arrival_min) >= 0).all()
+    assert workloads.offered_load(wl, world.fleet).max() == pytest.approx(0.5)
+    unread = [c for c in rows[0] if c not in workload_files.SIMULATED]
+    assert "arrival times" in wl.notes[0] and all(c in wl.notes[-1] for c in unread)
+    again = workload_files.csv_workload(path, world.fleet, np.random.default_rng(5), load=0.5)
+    np.testing.assert_array_equal(again.arrival_min, wl.arrival_min)  # one stream, one draw
+
+
+def test_a_job_csvs_first_jobs_are_taken_before_the_arrivals_are_drawn(world):
+    path = DATA / "sample_100_jobs.csv"
+    wl = workload_files.csv_workload(path, world.fleet, np.random.default_rng(5), n_jobs=10, load=0.5)
+    assert len(wl) == 10 and workloads.offered_load(wl, world.fleet).max() == pytest.approx(0.5)
