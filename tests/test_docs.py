@@ -1,6 +1,6 @@
 """The documentation holds: README.md and docs/*.md link only to what exists, name only files, folders and
 modules that exist, document every setting with its default, draw the layers tests/test_architecture.py
-enforces, and their curl examples run against the app.
+enforces, and their curl examples run against the app, and as written, in bash, against a live server.
 
 Each check also has a case showing it can fail (a made-up link, path, module or curl call is caught).
 """
@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -292,6 +294,53 @@ def test_curl_examples_run(doc: str, count: int) -> None:
         for argv in commands:
             status, body = call(client, argv)
             assert 200 <= status < 300, f"{doc}: {shlex.join(argv)} -> {status} {body[:300]}"
+
+
+# --- shell examples, as written, against a live server --------------------------------------------------
+
+CURL_FAILS_ON_HTTP_ERRORS = 'curl() { command curl --fail-with-body "$@"; }\n'
+"""Prepended to each example: curl itself exits 0 on a 4xx or 5xx, which would hide a broken example."""
+
+
+def shell_examples(text: str) -> list[str]:
+    """The ```sh blocks that call the server (a curl command, or a variable set from one)."""
+    return [b for b in re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S) if re.search(r"^\s*(curl |\w+=\$\(curl )", b, re.M)]
+
+
+@pytest.fixture(scope="module")
+def docs_server() -> Iterator[Any]:
+    from bench import live
+    from tests.web.conftest import LIVE_TEST_SETTINGS
+
+    with live.live_server(LIVE_TEST_SETTINGS) as server:
+        yield server
+
+
+def run_example(server: Any, block: str) -> subprocess.CompletedProcess[str]:
+    """`block` in bash (errexit, pipefail) from the project folder, the docs' localhost:8000 pointed at `server`."""
+    script = CURL_FAILS_ON_HTTP_ERRORS + block.replace("localhost:8000", f"127.0.0.1:{server.port}")
+    # The timeout is a hang guard, not a measurement.
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("doc, count", [("README.md", 1), ("docs/API.md", 1), ("docs/when-to-run.md", 1)])
+def test_shell_examples_run_as_written(docs_server: Any, doc: str, count: int) -> None:
+    """Each document's examples in one shell, as a reader pastes them after `make run`; its session 'demo' is
+    new for each document, as on a fresh server."""
+    with docs_server.client() as client:
+        assert client.post("/reset", headers={"X-Session-ID": "demo"}).status_code == 200
+    blocks = shell_examples((ROOT / doc).read_text(encoding="utf-8"))
+    assert len(blocks) == count, f"{doc}: {len(blocks)} shell examples, expected {count}"
+    for block in blocks:
+        done = run_example(docs_server, block)
+        assert done.returncode == 0, f"{doc}: exit {done.returncode}\n{block}\nstdout: {done.stdout[-800:]}\nstderr: {done.stderr[-800:]}"
+
+
+def test_a_wrong_shell_example_fails(docs_server: Any) -> None:
+    done = run_example(
+        docs_server, 'curl -s -X POST localhost:8000/plan -H \'Content-Type: application/json\' -d \'{"zone":"ES","jobs":[]}\'\n'
+    )
+    assert done.returncode != 0 and "start" in done.stdout
 
 
 def test_a_wrong_curl_example_fails() -> None:
