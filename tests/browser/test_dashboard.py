@@ -25,6 +25,7 @@ CHARTS = (
     "chart-carbon",
     "chart-breakdown",
     "chart-qvalues",
+    "chart-attribution",
     "chart-gauge",
     "chart-cum-co2",
     "chart-co2-priority",

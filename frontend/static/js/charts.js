@@ -175,7 +175,20 @@ const CHART_SPECS = {
     ],
     options: barOptions('Score (0–1, higher is better)', { y: UNIT_RANGE }),
   },
-  'chart-qvalues': { type: 'bar', datasets: [bars('Q-value', [])], options: barOptions('Q-value', { legend: false, y: { beginAtZero: false } }) },
+  // From zero: an axis from the smallest value would give that server's bar no height at all.
+  'chart-qvalues': { type: 'bar', datasets: [bars('Q-value', [])], options: barOptions('Estimated discounted return (Q)', { legend: false }) },
+  'chart-attribution': {
+    type: 'bar',
+    datasets: [bars('Term', [])],
+    options: {
+      indexAxis: 'y',
+      plugins: { legend: { display: false } },
+      scales: {
+        x: { beginAtZero: true, title: axisTitle('Term of Q(chosen) − Q(compared): positive favours the chosen server') },
+        y: { grid: { display: false }, ticks: { autoSkip: false } },
+      },
+    },
+  },
   'chart-gauge': { type: 'doughnut', datasets: [ring()], options: ringOptions(180, 270) },
   'chart-cum-co2': {
     type: 'line', datasets: [series('Cumulative CO₂ (kg)', COLORS.cumulative, { borderWidth: 2 })], options: lineOptions(JOB_AXIS, 'CO₂ (kg, cumulative)', { beginAtZero: true }),

@@ -10,7 +10,7 @@ export const COLORS = {
   deferredMark: '#1864ab', ecoMark: '#2b8a3e', window: 'rgba(24, 100, 171, 0.13)',
 };
 
-// One colour per tier, in the order of TIERS: the efficient pool green, the fastest orange.
+// One colour per tier, in the order of TIERS: the green pool green, the performance pool orange.
 const TIER_PALETTE = ['#2b8a3e', '#1864ab', '#c2410c'];
 /** A tier's colour (the neutral one for anything else). */
 export const tierColor = (tier) => TIER_PALETTE[TIERS.indexOf(tier)] ?? COLORS.final;

@@ -53,11 +53,16 @@ export function renderOverview() {
   renderPools();
 }
 
-/** The tier pool map (Overview) and the sidebar's pool list. */
+/** The tier pool map (Overview) and the sidebar's pool list. Each pool is described by what the session's
+ * own jobs would use on it (GET /summary `efficiency`), not by a name: on the grid model the small servers
+ * are slower, and use more energy per unit of work. */
 function renderPools() {
   const a = state.agg;
+  const e = state.summary && state.summary.total_jobs ? state.summary.efficiency : null;
+  const unit = e ? e.unit.split(' (')[0] : '';
   $('pool-map').replaceChildren(...TIERS.map((tier) => el('div', { class: 'pool', 'data-tier': tier },
     el('h4', { text: `${tier} pool` }),
+    el('p', { class: 'muted small pool-energy', text: e ? `${amount(e.by_pool[tier])} ${unit} (mean server, this session's jobs)` : '' }),
     el('ul', {}, ...(state.pools[tier] || []).map((name) => {
       const jobs = a ? a.count[state.servers.indexOf(name)] : 0;
       return el('li', { class: 'chip' }, el('span', { text: name }), el('span', { class: 'chip-count', text: `${integer(jobs)} jobs` }));

@@ -39,13 +39,28 @@ export function renderStatus() {
   renderQueue();
 }
 
-/** The carbon badges, the recommendation and the signal (GET /sustainability `c`, or null). */
+/** A grid session's zones as the next job's decision will band them: "ES 74 gCO₂eq/kWh (medium)". */
+const zoneBands = (c) => Object.entries(c.carbon_bands || {})
+  .map(([zone, z]) => `${zone} ${fixed(z.reading_g_per_kwh, 0)} gCO₂eq/kWh (${z.band})`);
+
+/** The carbon badges, the recommendation and the signal (GET /sustainability `c`, or null). The band is read
+ * on the scale the next job's decision uses (`band_scale`): in a grid session each zone has its own, and the
+ * badge says how many servers' grids are in the band it shows. */
 function renderCarbon(c) {
   for (const id of ['carbon-badge', 'carbon-hint-badge']) {
     const badge = $(id);
     badge.dataset.band = c ? c.carbon_band : 'unknown';
-    badge.textContent = c ? `Carbon: ${c.carbon_band} (${fixed(c.carbon_factor, 2)})` : 'Carbon: unknown';
-    badge.title = c ? `Carbon factor ${fixed(c.carbon_factor, 4)}: ${c.signal}` : '';
+    if (!c) {
+      badge.textContent = 'Carbon: unknown';
+      badge.title = '';
+    } else if (c.servers_by_band) {
+      const n = Object.values(c.servers_by_band).reduce((a, b) => a + b, 0);
+      badge.textContent = `Carbon: ${c.carbon_band} on ${c.servers_by_band[c.carbon_band]} of ${n} servers`;
+      badge.title = `${zoneBands(c).join('; ')}. Bands: ${c.band_scale}.`;
+    } else {
+      badge.textContent = `Carbon: ${c.carbon_band} (${fixed(c.carbon_factor, 2)})`;
+      badge.title = `Carbon factor ${fixed(c.carbon_factor, 4)} on the ${c.band_scale}: ${c.signal}`;
+    }
   }
   setText('side-carbon-message', c ? c.message : '…');
   setText('carbon-hint-message', c ? `${c.message}. Recommended priority now: ${c.recommendation}.` : '…');
@@ -58,8 +73,8 @@ function renderCarbon(c) {
   setText('side-carbon-signal', !c ? '' : basis
     ? `The carbon factor (${fixed(c.carbon_factor, 2)}, 0–1) is the ${basis}.`
     : `The carbon factor (${fixed(c.carbon_factor, 2)}) is on a 0–1 scale; signal: ${c.signal}.`);
-  const zones = c && c.carbon_intensity_g_per_kwh ? Object.entries(c.carbon_intensity_g_per_kwh) : [];
+  const zones = c && c.carbon_bands ? zoneBands(c) : [];
   setText('carbon-hint-zones', zones.length
-    ? `Average grid intensity now${c.clock_utc ? ` (${c.clock_utc})` : ''}: ${zones.map(([zone, g]) => `${zone} ${fixed(g, 0)} gCO₂eq/kWh`).join(', ')}.`
+    ? `Each grid's latest reading${c.clock_utc ? ` before ${c.clock_utc}` : ''} and its band (${c.band_scale}), as the next job's decision will read them: ${zones.join(', ')}.`
     : '');
 }

@@ -6,14 +6,6 @@ import { $, setText } from '../dom.js';
 import { amount, fixed, percent } from '../format.js';
 import { state } from '../store.js';
 
-/** What to change, for the part of the score that costs the most points. */
-const ADVICE = {
-  avg_reward: 'Decisions scored low on quality: the agents learn per session, so more runs help, and priorities should match what each job needs.',
-  green_ratio: 'Few jobs are marked green: mark jobs that are not urgent as green so they run on the efficient pool.',
-  carbon_score: 'Many jobs ran while the carbon factor was high: run flexible work when the badge shows low carbon.',
-  co2_efficiency: 'Little CO₂ was avoided against the all-performance baseline: move jobs that do not need the fastest servers to the balanced or green pools.',
-};
-
 export function renderSustainability() {
   const s = state.summary;
   const has = Boolean(s && s.total_jobs);
@@ -23,31 +15,31 @@ export function renderSustainability() {
     setText('rating-grade', grade);
     $('rating-grade').dataset.grade = grade;
     setText('rating-word', word);
-    const weakest = Object.keys(s.score_weights).reduce((worst, key) =>
-      (s.score_weights[key] * (1 - s.score_parts[key]) > s.score_weights[worst] * (1 - s.score_parts[worst]) ? key : worst));
-    setText('rating-advice', ADVICE[weakest] || '');
+    // The server's advice comes from the session's own numbers and never recommends a pool that emits more.
+    setText('rating-advice', s.advice ? s.advice.text : '');
   } else {
     setText('rating-grade', '–');
     $('rating-grade').dataset.grade = '';
     setText('rating-word', '');
     setText('rating-advice', 'Run some jobs to get a rating.');
   }
-  const share = has && s.co2_baseline_kg > 0 ? ` (${percent(s.co2_avoided_kg / s.co2_baseline_kg, 1)} of the baseline)` : '';
-  setText('sus-avoided', has ? `${amount(s.co2_avoided_kg)} kg${share}` : '–');
+  setText('sus-avoided', has ? avoided(s) : '–');
   setText('sus-baseline', has ? `${amount(s.co2_baseline_kg)} kg` : '–');
   setText('sus-co2', has ? `${amount(s.total_co2_kg)} kg` : '–');
   setText('sus-green', has ? percent(s.green_ratio, 1) : '–');
   setText('sus-best', bestServer());
 }
 
-/** The server with the least CO₂ per job in this session, in words. */
+/** CO₂ avoided against the all-performance baseline; a session that emitted more says so in words. */
+function avoided(s) {
+  const share = s.co2_baseline_kg > 0 ? percent(Math.abs(s.co2_avoided_kg) / s.co2_baseline_kg, 1) : '';
+  if (s.co2_avoided_kg >= 0) return `${amount(s.co2_avoided_kg)} kg${share ? ` (${share} of the baseline)` : ''}`;
+  return `none: ${amount(-s.co2_avoided_kg)} kg more than the baseline${share ? ` (${share} more)` : ''}`;
+}
+
+/** The server that would have used the least energy per unit of work on this session's jobs (GET /summary `efficiency`). */
 function bestServer() {
-  const a = state.agg;
-  let best = -1;
-  if (a) {
-    for (let i = 0; i < a.count.length; i++) {
-      if (a.count[i] && (best < 0 || a.co2[i] / a.count[i] < a.co2[best] / a.count[best])) best = i;
-    }
-  }
-  return best >= 0 ? `${state.servers[best]}: ${amount(a.co2[best] / a.count[best])} kg CO₂ per job` : '–';
+  const e = state.summary && state.summary.efficiency;
+  setText('sus-best-unit', e ? e.unit.split(' (')[0] + ", on this session's jobs" : "least energy per unit of work, on this session's jobs");
+  return e ? `${e.most_efficient_server}: ${amount(e.by_server[e.most_efficient_server])} ${e.unit.split(' (')[0]}` : '–';
 }

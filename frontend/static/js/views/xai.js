@@ -33,6 +33,7 @@ export function clearXai(text = 'Run some jobs, then pick one to read why it wen
   setOff($('xai-refine'), true);
   updateChart('chart-breakdown', [], [[], [], [], [], []]);
   updateChart('chart-qvalues', [], [[]]);
+  renderAttribution(null);
 }
 
 /** A job's full decision (GET /jobs/{id}): its facts, the pool's score breakdown and the agent's Q-values. */
@@ -63,6 +64,42 @@ export function renderDecision(job) {
   updateChart('chart-qvalues', q.map(([name]) => name), [q.map(([, v]) => v)], (chart) => {
     chart.data.datasets[0].backgroundColor = q.map(([name]) => (name === job.chosen_dc ? tierColor(job.priority) : COLORS.other));
   });
+  renderAttribution(job);
+}
+
+/** The agent's preference split by feature (a full decision's `attribution`): each term of
+ * Q(chosen) − Q(versus), where versus is the best-scored other server the job could take. */
+function renderAttribution(job) {
+  const att = job && job.attribution;
+  const terms = att && att.versus ? Object.entries(att.terms) : [];
+  updateChart('chart-attribution', terms.map(([name]) => name), [terms.map(([, v]) => v)], (chart) => {
+    chart.data.datasets[0].backgroundColor = terms.map(([, v]) => (v >= 0 ? tierColor(job.priority) : COLORS.other));
+  });
+  if (!job) {
+    setText('attribution-title', 'Why the agent preferred the chosen server');
+    setText('attribution-note', '');
+    return;
+  }
+  if (!terms.length) {
+    setText('attribution-title', `Why ${job.chosen_dc}`);
+    setText('attribution-note', 'The job could take no other server of its pool, so there is no preference to split.');
+    return;
+  }
+  const q = job.rl_q_values || {};
+  const gap = terms.reduce((sum, [, v]) => sum + v, 0);
+  setText('attribution-title', `Why ${job.chosen_dc} over ${att.versus}`);
+  setText('attribution-note', `Q(${job.chosen_dc}) − Q(${att.versus}) = ${fixed(q[job.chosen_dc], 3)} − ${fixed(q[att.versus], 3)} = ${fixed(gap, 3)}, `
+    + `the sum of these terms: each is the difference of the two servers' learned weights times the feature's value. ${att.versus} is the best-scored `
+    + 'other server the job could take; bars right of zero favoured the chosen server.'
+    + (explored(job.job_id) ? ' This job was an exploration step: the agent picked at random, whatever these terms say.' : ''));
+}
+
+/** Whether the session's compact row of a job says it was an exploration step (full decisions keep the reference's fields). */
+function explored(jobId) {
+  const jobs = state.jobs;
+  const first = jobs.length ? jobs[0].job_id : 0;
+  const row = jobs[jobId - first]?.job_id === jobId ? jobs[jobId - first] : jobs.find((j) => j.job_id === jobId);
+  return Boolean(row && row.explored);
 }
 
 /** When and how a grid job runs, as facts of the XAI tab (GET /jobs/{id}). */
