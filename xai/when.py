@@ -3,6 +3,8 @@ the band and the numbers behind it, and the forecast's part. Deterministic, like
 explanation of the placement comes first and this sentence follows it (also after an LLM's text).
 """
 
+import math
+
 from scheduler.core.energy import ECO
 from scheduler.core.states import (
     BANDS,
@@ -18,6 +20,13 @@ from scheduler.core.states import (
 from scheduler.core.timing import Timing, WhenConfig
 from scheduler.core.units import EPS
 from xai.carbon import scale_text
+
+
+def kg(x: float) -> str:
+    """Three significant digits, never in scientific notation (an ECO job's saving can be micrograms)."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    return f"{x:.{max(0, 2 - math.floor(math.log10(abs(x))))}f}"
 
 
 def describe(
@@ -59,9 +68,9 @@ def describe(
             text = f"When: now, in FAST mode: {grid}."
         elif reason == REASON_HIGH_ECO:
             effect = (
-                f"it saves an expected {saved:.3g} kg CO2"
+                f"it saves an expected {kg(saved)} kg CO2"
                 if saved >= 0
-                else f"it is expected to emit {-saved:.3g} kg CO2 more (its longer runtime draws more idle power)"
+                else f"it is expected to emit {kg(-saved)} kg CO2 more (its longer runtime draws more idle power)"
             )
             text = f"When: now, in {eco}: {grid}; {effect} against FAST mode."
         elif reason == REASON_ECO_LATE:
@@ -79,7 +88,7 @@ def describe(
             how = f"in {pieces} pieces, finishing {finish_at}" if pieces > 1 else f"finishing {finish_at}"
             text = (
                 f"When: deferred to {start} ({how}) in FAST mode: {grid}; the {config.forecast} forecast puts the chosen "
-                f"hours at {fc:.0f} gCO2eq/kWh, within the deadline {deadline_at}; expected saving {saved:.3g} kg CO2."
+                f"hours at {fc:.0f} gCO2eq/kWh, within the deadline {deadline_at}; expected saving {kg(saved)} kg CO2."
             )
         if end > deadline + EPS:
             text += f" It finishes at {finish_at}, after its deadline {deadline_at}: no server of its pool can finish by then."
