@@ -219,12 +219,13 @@ def _check_history(board: Dashboard, history: list[dict[str, Any]]) -> None:
     board.tab("history")
     page = board.page
     head = page.eval_on_selector_all("#history-table thead th", "(ths) => ths.filter((th) => !th.hidden).map((th) => th.textContent)")
-    assert head[8:13] == ["Urgency", "Status", "Mode", "Start UTC", "Deadline UTC"]
+    assert head[8:14] == ["Urgency", "Status", "Mode", "Start UTC", "Finish UTC", "Deadline UTC"]
     expected = [
-        [str(h["job_id"]), h["urgency"], h["status"], h["mode"].upper(), h["start_at"], shown_time(h["deadline_at"])] for h in history
+        [str(h["job_id"]), h["urgency"], h["status"], h["mode"].upper(), h["start_at"], h["finish_at"], shown_time(h["deadline_at"])]
+        for h in history
     ]
     rows = page.eval_on_selector_all("#history-body tr", ROWS)
-    assert [[r[0], *r[8:13]] for r in rows] == expected[:50]
+    assert [[r[0], *r[8:14]] for r in rows] == expected[:50]
     # A deferred job's status stands out: its own colours and a dashed border.
     styles = page.eval_on_selector_all(
         "#history-body .status-pill",
@@ -235,7 +236,7 @@ def _check_history(board: Dashboard, history: list[dict[str, Any]]) -> None:
     page.select_option("#history-filter", "moved")
     moved = [e for e in expected if e[2] in ("deferred", "released")]
     rows = page.eval_on_selector_all("#history-body tr", ROWS)
-    assert [[r[0], *r[8:13]] for r in rows] == moved
+    assert [[r[0], *r[8:14]] for r in rows] == moved
     assert board.text("#history-count").startswith(f"{len(moved)} of {len(history)} jobs deferred or released")
     # Sorted by start: the latest start first.
     page.click("th[data-sort=start_at] button")

@@ -33,11 +33,8 @@ export const isOff = (button) => button.getAttribute('aria-disabled') === 'true'
 
 /** A <time> for an API time (its datetime is the API's text), or "–" for none; `short` leaves out the
  * year on screen (the tooltip has it). */
-export const timeEl = (iso, short = false) => {
-  if (!iso) return '–';
-  const text = clockText(iso);
-  return el('time', short ? { datetime: iso, title: `${text} UTC`, text: text.slice(5) } : { datetime: iso, text });
-};
+/** An API time as "2023-01-01 19:00" (always with the year: a session's clock may cross one), or "–". */
+export const timeEl = (iso) => (iso ? el('time', { datetime: iso, text: clockText(iso) }) : '–');
 export const statusEl = (status) => el('span', { class: 'status-pill', 'data-status': status || '', text: status || '–' });
 export const modeEl = (mode) => el('span', { class: 'mode-pill', 'data-mode': mode || '', text: mode ? mode.toUpperCase() : '–' });
 

@@ -13,6 +13,16 @@ export const amount = (x) => {
   return Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : SIGNIFICANT_3.format(x || 0);
 };
 
+/** A span of minutes in words: "45 min", "2 h 10 min", "3 d 4 h" (rounded to the minute). */
+export const minutesText = (m) => {
+  if (!Number.isFinite(m)) return '–';
+  const total = Math.round(m);
+  const days = Math.floor(total / 1440), hours = Math.floor((total % 1440) / 60), minutes = total % 60;
+  if (days) return hours ? `${days} d ${hours} h` : `${days} d`;
+  if (hours) return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
+  return `${minutes} min`;
+};
+
 /** A count that may be a mean over runs (the deferral study's noisy forecast): whole, or one decimal. */
 export const meanCount = (x) => (Number.isInteger(x) ? integer(x) : fixed(x, 1));
 

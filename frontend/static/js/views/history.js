@@ -4,7 +4,7 @@
 import { LATENCIES, MODES, STATUSES, TIERS, URGENCIES } from '/js/states.js';
 import { ECO, MOVED, own } from '../derive.js';
 import { $, el, modeEl, setText, statusEl, timeEl } from '../dom.js';
-import { amount, fixed, integer } from '../format.js';
+import { amount, fixed, integer, minutesText } from '../format.js';
 import { isGrid, state } from '../store.js';
 
 /** The filter menu's choices (its option values): which jobs each keeps, and how the count line says so. */
@@ -12,7 +12,11 @@ const HISTORY_FILTERS = {
   all: { test: null, words: '' },
   moved: { test: (j) => MOVED.has(j.status), words: 'deferred or released' },
   [ECO]: { test: (j) => j.mode === ECO, words: 'in ECO mode' },
+  late: { test: (j) => lateMin(j) > 0, words: 'that missed their deadline' },
 };
+
+/** Minutes a grid job finishes after its deadline (<= 0: on time); NaN without a deadline or a finish. */
+const lateMin = (j) => (j.deadline_at && j.finish_at ? (Date.parse(j.finish_at) - Date.parse(j.deadline_at)) / 60_000 : NaN);
 
 /** Each sortable column's key as a number; the vocabulary sorts in Python's order, anything else first. */
 const TABLE_KEYS = {
@@ -28,6 +32,7 @@ const TABLE_KEYS = {
   status: (j) => STATUSES.indexOf(j.status),
   mode: (j) => MODES.indexOf(j.mode),
   start_at: (j) => (j.start_at ? Date.parse(j.start_at) : -1),
+  finish_at: (j) => (j.finish_at ? Date.parse(j.finish_at) : -1),
   deadline_at: (j) => (j.deadline_at ? Date.parse(j.deadline_at) : Number.MAX_VALUE), // no deadline: the latest
 };
 
@@ -91,14 +96,18 @@ function jobRow(j, grid) {
     el('td', {}, explain));
 }
 
-/** A grid job's urgency, status, mode, start and deadline cells in the history table. */
+/** A grid job's urgency, status, mode, start, finish and deadline cells in the history table; times carry
+ * the year (a session's clock may cross one), and a missed deadline says so in words, not colour alone. */
 function whenCells(j) {
+  const late = lateMin(j);
   return [
     el('td', { text: j.urgency ?? '–' }),
     el('td', {}, statusEl(j.status)),
     el('td', {}, modeEl(j.mode)),
-    el('td', {}, timeEl(j.start_at, true)),
-    el('td', {}, timeEl(j.deadline_at, true)),
+    el('td', {}, timeEl(j.start_at)),
+    el('td', {}, timeEl(j.finish_at)),
+    el('td', late > 0 ? { class: 'late' } : {}, timeEl(j.deadline_at),
+      ...(late > 0 ? [el('span', { class: 'late-mark', text: `missed by ${minutesText(late)}` })] : [])),
   ];
 }
 
