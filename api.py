@@ -30,6 +30,7 @@ from web.routes import simulate as routes_sim
 from web.routes import workflows as routes_workflows
 from web.schemas.common import TAGS, operation_id
 from web.simulations import SimulationRunner
+from web.work import WorkPool
 from xai.explainer import build_explainer
 
 log = logging.getLogger("taskpilot")
@@ -62,11 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # which otherwise dominate the cost of building big responses (measured 3x on /run).
         gc.freeze()
         app.state.simulations = SimulationRunner(world, settings)
+        app.state.plans = WorkPool(settings.plan_workers, settings.max_plan_waiting, "plan")  # POST /plan's threads (web/work.py)
         app.state.workflows = build_workflows(settings, app.state.sessions)  # takes back what a killed process left running
         log.info(
             "ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed
         )
         yield
+        app.state.plans.close()  # a plan still running stops at its next chunk
         app.state.simulations.shutdown()  # running simulations stop at their next chunk
         app.state.workflows.stop()  # graceful: running tasks get TASKPILOT_SHUTDOWN_GRACE_S, the rest stay queued
 

@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     """Jobs one POST /plan may ask for; more gets 413."""
     max_sim_runs: int = Field(2, ge=1)
     """Simulations running at once across the process; one more gets 429."""
+    max_plan_slots: int = Field(527_040, ge=24)
+    """Slots of a plan's grid (series span / step_min; an inline series on its finest step): memory; more gets 413. 366 days of minutes."""
+    max_plan_work: int = Field(25_000_000, ge=1000)
+    """A plan's jobs x window slots x forecast runs (time: about 1.5-3 M a second here); more gets 413."""
+    max_plan_pieces: int = Field(200_000, ge=100)
+    """[start, end] runs one plan's answer may list (about 450 bytes each while it is built); more gets 413."""
+    plan_timeout_s: float = Field(30.0, gt=0, le=3600)
+    """A plan still being computed after this is stopped and answered with 503 saying so."""
+    plan_workers: int = Field(2, ge=1, le=32)
+    """Plans computed at once (threads of their own, outside the shared pool); the others wait their turn."""
+    max_plan_waiting: int = Field(16, ge=0, le=10_000)
+    """Plans waiting for a worker; one more gets 429 with Retry-After."""
     sim_timeout_s: float = Field(300.0, gt=0)
     """A simulation still running after this is cancelled and reported as failed."""
     max_sim_results: int = Field(20, ge=1)

@@ -67,7 +67,7 @@ class BandPolicy:
     def describe(self) -> str:
         if self.kind == "absolute":
             return f"low below {self.low:g}, high from {self.high:g} gCO2/kWh"
-        return f"low below the {self.low:g}th and high from the {self.high:g}th percentile of the last {self.window_h} h"
+        return f"low below the {ordinal(self.low)} and high from the {ordinal(self.high)} percentile of the last {self.window_h} h"
 
     def edges(self, values: np.ndarray, hour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) thresholds in gCO2/kWh for decisions at slot `hour` (ints, may pass the end:
@@ -82,3 +82,12 @@ class BandPolicy:
     def band(self, intensity: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """int8 band code of each intensity against its thresholds."""
         return np.where(intensity < low, LOW, np.where(intensity >= high, HIGH, MEDIUM)).astype(np.int8)
+
+
+def ordinal(x: float) -> str:
+    """33 -> "33rd", 11 -> "11th", 62.5 -> "62.5th" (a fraction reads "th" whatever its last digit)."""
+    if x != int(x):
+        return f"{x:g}th"
+    n = abs(int(x))
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{int(x)}{suffix}"

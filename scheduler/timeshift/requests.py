@@ -23,8 +23,8 @@ h / 1e6 = kg on the actual series, to six significant digits.
 """
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from scheduler.timeshift.inputs import (
     jobs_to_slots,
     parse_job_dicts,
 )
-from scheduler.timeshift.planner import Plan, PlanJobs, plan
+from scheduler.timeshift.planner import Plan, PlanJobs, Tick, plan
 
 
 def plan_request(
@@ -51,8 +51,14 @@ def plan_request(
     capacity: int | None = None,
     issued: IssuedForecasts | None = None,
     source_unit: str = "g_per_kwh",
+    admit: Callable[[PlanJobs, int, int], None] | None = None,
+    tick: Tick | None = None,
 ) -> dict[str, Any]:
-    """Plan `jobs` with run_now, perfect and each of `forecasts`; the output document (module docstring)."""
+    """Plan `jobs` with run_now, perfect and each of `forecasts`; the output document (module docstring).
+
+    `admit(jobs, runs, strategies)`, once the jobs are on the grid and before any is planned, may refuse it
+    (POST /plan checks its cost there: scheduler/timeshift/budget.py); `tick` is the planner's, called
+    between chunks of jobs, and may stop it."""
     kinds = ["perfect", *(k for k in FORECASTS if k in forecasts and k != "perfect")]
     unknown = sorted(set(forecasts) - set(FORECASTS))
     if unknown:
@@ -64,8 +70,17 @@ def plan_request(
     grid = series if step_min is None else series.resample(step_min)
     table = jobs if isinstance(jobs, JobTable) else parse_job_dicts(jobs)
     planned, warnings = jobs_to_slots(table, grid, series)
-    plans = {kind: [plan(grid.values, planned, f, capacity) for f in _forecasts(kind, grid, error, seeds, seed, issued)] for kind in kinds}
-    baseline = plans["perfect"][0].baseline_total_kg
+    if admit is not None:
+        admit(planned, forecast_runs(kinds, seeds), len(kinds))
+    shown: dict[str, Plan] = {}
+    figures: dict[str, list[_Figures]] = {}
+    for kind in kinds:
+        # One forecast and one plan alive at a time: a hundred noisy runs are a hundred summaries, not plans.
+        for f in _forecasts(kind, grid, error, seeds, seed, issued):
+            p = plan(grid.values, planned, f, capacity, tick)
+            shown.setdefault(kind, p)
+            figures.setdefault(kind, []).append(_Figures.of(p))
+    baseline = shown["perfect"].baseline_total_kg
     strategies = {
         "run_now": {
             "emissions_kg": _sig(baseline),
@@ -76,7 +91,7 @@ def plan_request(
             "mean_delay_min": 0.0,
         }
     }
-    strategies |= {kind: _summary(runs, baseline, grid.step_min, capacity) for kind, runs in plans.items()}
+    strategies |= {kind: _summary(runs, baseline, grid.step_min, capacity) for kind, runs in figures.items()}
     return {
         "series": {
             "start": iso(grid.start),
@@ -93,24 +108,43 @@ def plan_request(
         "flexible_jobs": int(planned.flexible.sum()),
         "baseline": {"emissions_kg": _sig(baseline)},
         "strategies": strategies,
-        "plans": _job_plans(table, planned, grid, {kind: runs[0] for kind, runs in plans.items()}),
+        "plans": _job_plans(table, planned, grid, shown),
         "warnings": [*grid.notes, *warnings],
     }
 
 
-def _forecasts(kind: str, grid: CarbonSeries, error: float, seeds: int, seed: int, issued: IssuedForecasts | None) -> list[Forecast]:
-    """The forecast runs of one kind: one per seed stream for noisy, one otherwise."""
+def forecast_runs(kinds: Sequence[str], seeds: int) -> int:
+    """Plans made for `kinds`: one per forecast, `seeds` for noisy."""
+    return sum(seeds if kind == "noisy" else 1 for kind in kinds)
+
+
+def _forecasts(kind: str, grid: CarbonSeries, error: float, seeds: int, seed: int, issued: IssuedForecasts | None) -> Iterator[Forecast]:
+    """The forecast runs of one kind, made one at a time: one per seed stream for noisy, one otherwise."""
     if kind != "noisy":
-        return [make_forecast(kind, grid.values, period_slots=1440 // grid.step_min, issued=issued, series=grid)]
-    streams = np.random.SeedSequence(seed).spawn(seeds)
-    return [make_forecast("noisy", grid.values, error=error, rng=np.random.default_rng(s)) for s in streams]
+        yield make_forecast(kind, grid.values, period_slots=1440 // grid.step_min, issued=issued, series=grid)
+        return
+    for stream in np.random.SeedSequence(seed).spawn(seeds):
+        yield make_forecast("noisy", grid.values, error=error, rng=np.random.default_rng(stream))
 
 
-def _summary(runs: list[Plan], baseline: float, step_min: int, capacity: int | None) -> dict[str, Any]:
+class _Figures(NamedTuple):
+    """What the summary needs of one run."""
+
+    total_kg: float
+    mean_delay: float
+    deadline_misses: int
+    capacity_overflows: int
+
+    @classmethod
+    def of(cls, p: Plan) -> "_Figures":
+        return cls(p.total_kg, float(p.delay.mean()) if len(p.delay) else 0.0, p.deadline_misses, p.capacity_overflows)
+
+
+def _summary(runs: list[_Figures], baseline: float, step_min: int, capacity: int | None) -> dict[str, Any]:
     kg = np.array([p.total_kg for p in runs])
     mean = float(kg.mean())
     saved_pct = 100.0 * (baseline - mean) / baseline if baseline > 0 else 0.0
-    delay = np.mean([p.delay.mean() if len(p.delay) else 0.0 for p in runs])
+    delay = np.mean([p.mean_delay for p in runs])
     out = {
         "emissions_kg": _sig(mean),
         "saved_kg": _sig(baseline - mean),

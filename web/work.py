@@ -1,0 +1,131 @@
+"""Heavy requests' work, bounded: threads of its own, a time budget, and stopped when its client leaves or
+the process stops. POST /plan runs here.
+
+`WorkPool(threads, waiting)` runs at most `threads` pieces of work at once, on threads of its own, so the
+shared thread pool stays free for every other request and at most `threads` CPU-bound threads compete with
+the event loop for the GIL. Up to `waiting` more requests wait their turn on the event loop, holding no
+thread; one more is refused (`Busy`, 429). A piece of work is a function of one argument, `check`, which it
+calls between chunks (the planner's tick): `check` raises `Stopped` once the time budget, counted from
+the start of the work, is spent, once the client has disconnected, or once the process is stopping (the
+end of uvicorn's graceful shutdown cancels the request, and the lifespan's `close` stops whatever runs).
+A thread's slot is given back only when the thread has really finished, so stopped work never piles up.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from starlette.types import Receive
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SHUTTING_DOWN = "the server is shutting down"
+CLIENT_GONE = "the client disconnected"
+
+
+class Stopped(Exception):
+    """Work stopped before it finished; the message says why, as a sentence for the client."""
+
+
+class Busy(Exception):
+    """Every worker is taken and the waiting line is full; the message says which settings."""
+
+
+class Work:
+    """One piece of work in progress: its budget, and why it must stop (set from the event loop)."""
+
+    def __init__(self, what: str, budget_s: float, setting: str):
+        self.what, self.budget_s, self.setting = what, budget_s, setting
+        self.deadline: float | None = None
+        self.reason: str | None = None  # one assignment of a str: the worker reads it without a lock
+
+    def stop(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+
+    def check(self, _done: int = 0) -> None:
+        """Raise Stopped when the work must stop: called by the worker between chunks."""
+        if self.reason is None and self.deadline is not None and time.monotonic() > self.deadline:
+            self.reason = f"{self.what} was stopped after its time budget of {self.budget_s:g} s ({self.setting})"
+        if self.reason is not None:
+            raise Stopped(self.reason)
+
+
+class WorkPool:
+    def __init__(self, threads: int, waiting: int, name: str):
+        self.threads, self.waiting = threads, waiting
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._free = asyncio.Semaphore(threads)
+        self._queued = 0
+        self.active: set[Work] = set()
+        """Work running now: tests and the lifespan's close look at it."""
+        self._closing = False
+
+    async def run(self, receive: Receive, work: Work, fn: Callable[[Callable[[int], None]], T]) -> T:
+        """fn(work.check) on a worker once one is free; its result, or Stopped, Busy, or what fn raised."""
+        if self._closing:
+            raise Stopped(SHUTTING_DOWN)
+        if self._free.locked() and self._queued >= self.waiting:
+            raise Busy(f"{self.threads} {work.what}s are running and {self._queued} waiting, the most this server takes")
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await self._take_worker(gone)
+            return await self._run_on_worker(work, fn, gone)
+        finally:
+            gone.cancel()
+
+    async def _take_worker(self, gone: "asyncio.Future[None]") -> None:
+        self._queued += 1
+        turn = asyncio.ensure_future(self._free.acquire())
+        taken = False
+        try:
+            await asyncio.wait({turn, gone}, return_when=asyncio.FIRST_COMPLETED)
+            taken = turn.done() and not gone.done()
+        finally:
+            self._queued -= 1
+            if not taken:  # the client left, or the request was cancelled, while it waited
+                self._give_back(turn)
+        if not taken:
+            raise Stopped(CLIENT_GONE)
+
+    def _give_back(self, turn: "asyncio.Future[bool]") -> None:
+        if turn.done() and not turn.cancelled():
+            self._free.release()
+        else:
+            turn.cancel()
+
+    async def _run_on_worker(self, work: Work, fn: Callable[[Callable[[int], None]], T], gone: "asyncio.Future[None]") -> T:
+        self.active.add(work)
+        work.deadline = time.monotonic() + work.budget_s
+        done = asyncio.get_running_loop().run_in_executor(self._executor, fn, work.check)
+        done.add_done_callback(lambda _: self._finished(work))  # the slot comes back when the thread is done
+        try:
+            await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # uvicorn's graceful shutdown ran out: the request is cancelled
+            work.stop(SHUTTING_DOWN)
+            raise
+        if not done.done():
+            work.stop(CLIENT_GONE)
+            log.info("%s stopped: %s", work.what, CLIENT_GONE)
+        return await done
+
+    def _finished(self, work: Work) -> None:
+        self.active.discard(work)
+        self._free.release()
+
+    def close(self) -> None:
+        """Stop whatever runs (at its next check) and wait for the threads: the lifespan's end."""
+        self._closing = True
+        for work in list(self.active):
+            work.stop(SHUTTING_DOWN)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client has gone. Only called once the request's body has been read, when the next
+    message can only be http.disconnect (sent when the client goes, or once the answer is complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
