@@ -12,6 +12,8 @@ import numpy as np
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scheduler.core.states import folded
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -167,6 +169,12 @@ class Settings(BaseSettings):
             if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
                 raise ValueError(f"api_key_hashes holds SHA-256 hex digests (64 characters each), got {digest[:80]!r}")
         return value.strip()
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _scenario_in_any_case(cls, value: object) -> object:
+        """TASKPILOT_SCENARIO=Grid is grid."""
+        return folded(value)
 
     @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", "task_module", mode="before")
     @classmethod

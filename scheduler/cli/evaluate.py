@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import build_fleet
+from scheduler.core.states import folded
 from scheduler.data import workload_files
 from scheduler.data.datasets import load_datasets
 from scheduler.data.grid import REGIONS_FILE
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "GAIA's arrival_time,length,cpus, or a job CSV as /upload takes it (arrivals drawn at --load) (default task; deferral: task | "
         "gaia-azure)",
     )
-    parser.add_argument("--scenario", default="grid", choices=("grid", "reference"))
+    parser.add_argument("--scenario", default="grid", choices=("grid", "reference"), type=folded)
     parser.add_argument("--policies", default="all", help=f"all, or a comma list of {','.join(POLICIES)}")
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, help="root seed (drawn and reported when absent)")

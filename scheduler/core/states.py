@@ -22,6 +22,16 @@ BANDS: tuple[str, str, str] = ("low", "medium", "high")
 """Carbon bands, on whichever scale a decision uses (scheduler.core.bands)."""
 LOW, MEDIUM, HIGH = 0, 1, 2
 
+SCENARIOS: tuple[str, str] = ("reference", "grid")
+"""Where a session's energy and carbon figures come from (scheduler/placement/scenario.py); read in any case (folded)."""
+
+
+def folded(name: object) -> object:
+    """A name as people type it (" Grid") in the vocabulary's spelling ("grid"); anything else as it is, for
+    the name's own check to refuse."""
+    return name.strip().lower() if isinstance(name, str) else name
+
+
 MODES: tuple[str, str] = ("fast", "eco")
 """Execution modes; their physics is scheduler.core.energy.MODES, in the same order."""
 

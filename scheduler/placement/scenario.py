@@ -32,8 +32,6 @@ from scheduler.data.signals import Signals
 from scheduler.placement import given
 from scheduler.timeshift import policy as timeshift
 
-SCENARIOS: tuple[str, str] = ("reference", "grid")
-
 
 @dataclass(frozen=True)
 class StepMetrics:

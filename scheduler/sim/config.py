@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scheduler.core.bands import BandPolicy
+from scheduler.core.states import folded
 from scheduler.data.workloads import DEFAULT_LOAD
 
 POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
@@ -73,6 +74,11 @@ class EvaluationConfig(BaseModel):
                 f"{self.start_hour}"
             )
         return self
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _scenario_in_any_case(cls, value: Any) -> Any:
+        return folded(value)
 
     @field_validator("policies", mode="before")
     @classmethod

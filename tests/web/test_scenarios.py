@@ -88,3 +88,23 @@ def test_grid_data_missing_is_a_503_that_says_why(tmp_path) -> None:
         detail = assert_error(client.get("/session", params={"scenario": "grid"}), 503)
         assert "grid scenario is unavailable" in detail and "BR.csv" in detail
         assert "grid scenario is unavailable" in assert_error(client.post("/simulate", json={"jobs": 10, "scenario": "grid"}), 503)
+
+
+@pytest.mark.parametrize(
+    ("spelled", "scenario"),
+    [("Grid", "grid"), ("GRID", "grid"), (" grid ", "grid"), ("Reference", "reference"), ("purple", None)],
+    ids=["capital", "upper", "spaces", "reference", "unknown"],
+)
+def test_scenario_names_are_read_in_any_case(shared_client: TestClient, spelled: str, scenario: str | None) -> None:
+    """GET /session, POST /simulate (EvaluationConfig is its body) and TASKPILOT_SCENARIO read the name as people type it."""
+    from scheduler.settings import Settings
+    from scheduler.sim.config import EvaluationConfig
+
+    response = shared_client.get("/session", params={"scenario": spelled})
+    if scenario is None:
+        assert_error(response, 422)
+        with pytest.raises(ValueError):
+            Settings(scenario=spelled)
+        return
+    assert response.status_code == 200 and response.json()["scenario"] == scenario
+    assert Settings(scenario=spelled).scenario == scenario and EvaluationConfig(scenario=spelled).scenario == scenario

@@ -5,9 +5,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from pydantic import BeforeValidator
 
 from rl.features import feature_names
-from scheduler.core.states import TIERS
+from scheduler.core.states import TIERS, folded
 from scheduler.service.carbon_hint import carbon_hint
 from scheduler.service.facts import decision_facts
 from scheduler.service.summary import summarise
@@ -64,7 +65,9 @@ def new_session(
     request: Request,
     seed: Seed = None,
     scenario: Annotated[
-        Literal["reference", "grid"] | None, Query(description="Carbon signal: the seed's proxy or real grid data.")
+        Literal["reference", "grid"] | None,
+        BeforeValidator(folded),
+        Query(description="Carbon signal: the seed's proxy or real grid data (any case: Grid is grid)."),
     ] = None,
 ) -> dict[str, Any]:
     """Start a session; pass `seed` to replay another session's decisions exactly, `scenario=grid` for

@@ -72,6 +72,12 @@ def test_the_job_csv_a_user_has_runs_and_says_what_it_did_not_simulate(tmp_path,
     assert "estimated_kwh" in (out / "report.html").read_text()  # in the data its Notes list shows
 
 
+def test_the_scenario_flag_is_read_in_any_case(tmp_path):
+    out = tmp_path / "ref"
+    assert evaluate.main(["--scenario", "Reference", "--jobs", "30", "--policies", "greedy", "--seed", "1", "--out", str(out)]) == 0
+    assert orjson.loads((out / "results.json").read_bytes())["clock"]["scenario"] == "reference"
+
+
 def test_same_seed_same_bytes_whatever_the_environment(tmp_path, monkeypatch, capsys):
     """The world is built from the evaluation's seed and the CLI's own flags: the server's TASKPILOT_*
     variables (another seed, pre-training, regions, basis) change nothing."""
