@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
@@ -23,12 +24,20 @@ from scheduler.timeshift.inputs import PlanInputError, describe, read_jobs_csv
 from scheduler.timeshift.requests import plan_request
 
 
+def figure(x: float, digits: int = 6) -> str:
+    """A kg figure for a terminal: `digits` significant digits, never in scientific notation (a 1 W job's
+    grams read 0.0000141, not 1.41e-05)."""
+    return np.format_float_positional(x, precision=digits, unique=False, fractional=False, trim="-")
+
+
 def format_table(result: dict[str, Any]) -> str:
     """The strategies' summary for a terminal: one row each, run_now first."""
     lines = [f"{'strategy':<12} {'runs':>4} {'emissions_kg':>14} {'± std':>10} {'saved_kg':>12} {'saved_%':>8} {'delay_min':>10}"]
     for name, s in result["strategies"].items():
-        std = f"{s['emissions_kg_std']:.4g}" if "emissions_kg_std" in s else ""
-        figures = f"{s['emissions_kg']:>14.6g} {std:>10} {s['saved_kg']:>12.6g} {s['saved_pct']:>8.2f} {s['mean_delay_min']:>10.1f}"
+        std = figure(s["emissions_kg_std"], 4) if "emissions_kg_std" in s else ""
+        figures = (
+            f"{figure(s['emissions_kg']):>14} {std:>10} {figure(s['saved_kg']):>12} {s['saved_pct']:>8.2f} {s['mean_delay_min']:>10.1f}"
+        )
         lines.append(f"{name:<12} {s['runs']:>4} {figures}")
     series = result["series"]
     every = f"{series['start']} .. {series['end']} every {series['step_min']} min ({series['column']})"

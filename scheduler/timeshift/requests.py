@@ -147,14 +147,14 @@ def _summary(runs: list[_Figures], baseline: float, step_min: int, capacity: int
     delay = np.mean([p.mean_delay for p in runs])
     out = {
         "emissions_kg": _sig(mean),
-        "saved_kg": _sig(baseline - mean),
+        "saved_kg": _sig(baseline - mean, scale=baseline),
         "saved_pct": round(saved_pct, 3),
         "runs": len(runs),
         "deadline_misses": sum(p.deadline_misses for p in runs),
         "mean_delay_min": round(float(delay) * step_min, 3),
     }
     if len(runs) > 1:
-        out["emissions_kg_std"] = _sig(float(kg.std()))
+        out["emissions_kg_std"] = _sig(float(kg.std()), scale=mean)
     if capacity is not None:
         out["capacity_overflows"] = sum(p.capacity_overflows for p in runs)
     return out
@@ -186,6 +186,14 @@ def _job_plans(table: JobTable, jobs: PlanJobs, grid: CarbonSeries, shown: dict[
     ]
 
 
-def _sig(x: float) -> float:
-    """Six significant digits: kg figures span grams (1 W jobs) to tonnes."""
+NOISE = 1e-9
+"""A figure below this share of the figures it comes from is rounding noise (sums of the same terms in
+another order differ by ~1e-16 of them): it is 0, not 2.77e-17."""
+
+
+def _sig(x: float, scale: float | None = None) -> float:
+    """Six significant digits: kg figures span grams (1 W jobs) to tonnes. Given the `scale` of the figures
+    `x` was computed from (a difference's operands, a spread's mean), noise below NOISE of it is 0."""
+    if scale is not None and abs(x) <= NOISE * abs(scale):
+        return 0.0
     return float(f"{x:.6g}")

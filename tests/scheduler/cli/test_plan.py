@@ -496,3 +496,26 @@ def test_cli_with_watttime_issued_forecasts(tmp_path, capsys):
     )
     s = result["strategies"]
     assert s["issued"]["deadline_misses"] == 0 and s["perfect"]["emissions_kg"] <= s["issued"]["emissions_kg"]
+
+
+def test_identical_noisy_runs_print_no_rounding_noise(tmp_path, capsys):
+    """Three noisy runs that plan alike have a spread of 0, not the 1.39e-17 their sums' order left."""
+    jobs = write(tmp_path, "jobs.csv", HEADER + "a,2022-01-03T00:00Z,120,720,,300\nb,2022-01-03T02:00Z,60,,true,100\n")
+    out = tmp_path / "plan.json"
+    args = ["--carbon", str(ROOT / "dataset_rl" / "grid" / "ES.csv"), "--jobs", str(jobs), "--forecast", "noisy", "--seeds", "3"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(out.read_text())["strategies"]["noisy"]["emissions_kg_std"] == 0.0
+    noisy = next(line for line in printed.splitlines() if line.startswith("noisy"))
+    assert noisy.split()[3] == "0" and not any(c in printed for c in ("e-", "e+"))
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(0.141428, 6, "0.141428"), (1.41e-05, 6, "0.0000141"), (0.0, 6, "0"), (1234.5678, 6, "1234.57"), (0.000123456789, 4, "0.0001235")],
+    ids=["grams", "below-1e-5", "zero", "kilograms", "four-digits"],
+)
+def test_table_figures_are_never_in_scientific_notation(value, digits, text):
+    from scheduler.cli.plan import figure
+
+    assert figure(value, digits) == text
