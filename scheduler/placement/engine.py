@@ -17,7 +17,7 @@ from rl.features import static_features
 from scheduler.core.errors import DatasetError, ScenarioUnavailable
 from scheduler.core.fleet import Fleet
 from scheduler.core.job_batch import JobBatch
-from scheduler.core.scoring import pool_scores
+from scheduler.core.scoring import TIER_WEIGHTS, PoolScores, pool_scores
 from scheduler.core.states import TIERS
 from scheduler.core.timing import Timing
 from scheduler.data.signals import Signals
@@ -109,6 +109,9 @@ class BatchRecord:
     intensity_g_per_kwh: np.ndarray  # (n,) grid average intensity on the chosen server; NaN in the reference scenario
     rival: np.ndarray  # (n,) server position: the best-scored other server the job could take; -1 when none
     weight_gap: np.ndarray  # (n, widest pool + 4) the agent's W[chosen] - W[rival] when it decided (see _weight_gap)
+    quality_gap: np.ndarray  # (n,) quality of the chosen server minus the rival's; 0 without a rival
+    lead_metric: np.ndarray  # (n,) int8 metric (perf, cost, co2, lat) adding most to that gap
+    cause_terms: np.ndarray  # (n, 2) int8 features (pool loads, then the four static) with the largest positive terms; -1: none
     energy_by_server: np.ndarray  # (n_servers,) kWh the batch's jobs would use on each server, run now (FAST)
     co2_by_server: np.ndarray  # (n_servers,) kg CO2 the same
     timing: Timing | None = None  # when and how each job runs (grid scenario); None: all now, FAST
@@ -130,6 +133,9 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     explored = np.zeros(n, bool)
     rival = np.full(n, -1, np.intp)
     weight_gap = np.zeros((n, pool_width + 4))
+    quality_gap = np.zeros(n)
+    lead_metric = np.zeros(n, np.int8)
+    cause_terms = np.full((n, 2), -1, np.int8)
     q_values = np.full((n, pool_width), np.nan)
     loads_start = state.loads.copy()
     for tier in range(len(TIERS)):
@@ -139,7 +145,8 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         pool = fleet.pools[tier]
         scores = pool_scores(fleet, tier, metrics.take(rows), None if step.latency is None else step.latency[rows])
         quality = scores.final  # (m, pool_size)
-        pool_loads = state.loads[pool].tolist()
+        first_loads = state.loads[pool].copy()
+        pool_loads = first_loads.tolist()
         draws = state.rngs[tier].random((rows.size, 2))
         agent = state.agents[tier]
         allowed = meets_deadline(step.runtime_min, jobs.deadline_min, rows, pool)
@@ -153,7 +160,11 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         explored[rows] = result.explored
         versus = _rival(quality, result.actions, allowed)
         rival[rows] = np.where(versus >= 0, pool[versus], -1)
-        weight_gap[rows] = _weight_gap(result.weights, result.actions, versus, pool_width)
+        gap = _weight_gap(result.weights, result.actions, versus)
+        weight_gap[rows] = _layout(gap, pool_width)
+        quality_gap[rows], lead_metric[rows], cause_terms[rows] = _cause(
+            scores, TIER_WEIGHTS[tier], result.actions, versus, gap, static[rows], first_loads
+        )
         q_values[rows, : len(pool)] = result.q_values
     placed = np.zeros((n, fleet.n_servers), np.int64)
     placed[np.arange(n), chosen] = 1
@@ -187,6 +198,9 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         intensity_g_per_kwh=intensity,
         rival=rival,
         weight_gap=weight_gap,
+        quality_gap=quality_gap,
+        lead_metric=lead_metric,
+        cause_terms=cause_terms,
         energy_by_server=metrics.energy_kwh.sum(axis=0),
         co2_by_server=metrics.co2_kg.sum(axis=0),
         timing=timing,
@@ -218,18 +232,49 @@ def _rival(quality: np.ndarray, actions: np.ndarray, allowed: np.ndarray | None)
     return np.where(others.any(axis=1), best, -1)
 
 
-def _weight_gap(weights: np.ndarray, actions: np.ndarray, versus: np.ndarray, width: int) -> np.ndarray:
-    """(m, width + 4) W[chosen] - W[rival] of the weights each decision used: times the job's features phi
-    it splits Q(chosen) - Q(rival) into one term per feature. Load terms fill the first pool_size columns
-    (NaN up to `width` in smaller pools), the four job and grid terms the last four; zeros without a rival."""
-    m, size = len(actions), weights.shape[1]
-    rows = np.arange(m)
+def _weight_gap(weights: np.ndarray, actions: np.ndarray, versus: np.ndarray) -> np.ndarray:
+    """(m, pool_size + 4) W[chosen] - W[rival] of the weights each decision used: times the job's features phi
+    it splits Q(chosen) - Q(rival) into one term per feature; zeros without a rival."""
+    rows = np.arange(len(actions))
     gap = weights[rows, actions] - weights[rows, np.maximum(versus, 0)]
     gap[versus < 0] = 0.0
-    out = np.full((m, width + 4), np.nan)
+    return gap
+
+
+def _layout(gap: np.ndarray, width: int) -> np.ndarray:
+    """The record's layout of per-feature columns: load terms in the first pool_size columns (NaN up to
+    `width` in smaller pools), the four job and grid terms in the last four."""
+    size = gap.shape[1] - 4
+    out = np.full((len(gap), width + 4), np.nan)
     out[:, :size] = gap[:, :size]
     out[:, width:] = gap[:, size:]
     return out
+
+
+def _cause(
+    scores: PoolScores,
+    weights: np.ndarray,
+    actions: np.ndarray,
+    versus: np.ndarray,
+    gap: np.ndarray,
+    static: np.ndarray,
+    first_loads: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the explanation of each choice rests on (scheduler.service.causes): the quality gap to the rival,
+    the metric adding most to it, and the two features whose terms (W[chosen] - W[rival]) x phi favoured the
+    chosen server most (phi rebuilt from the loads each job saw, as the agent built it)."""
+    m, size = len(actions), len(first_loads)
+    rows, other = np.arange(m), np.maximum(versus, 0)
+    quality_gap = np.where(versus >= 0, scores.final[rows, actions] - scores.final[rows, other], 0.0)
+    lead = (weights * (scores.parts[rows, :, actions] - scores.parts[rows, :, other])).argmax(axis=1)
+    placed = np.zeros((m, size), np.int64)
+    placed[rows, actions] = 1
+    before = first_loads + np.cumsum(placed, axis=0) - placed
+    phi = np.hstack((before / np.maximum(before.max(axis=1, keepdims=True), 1), static))
+    terms = gap * phi
+    order = np.argsort(-terms, axis=1, kind="stable")[:, :2]
+    named = np.where(np.take_along_axis(terms, order, axis=1) > 0, order, -1)
+    return quality_gap, lead.astype(np.int8), named.astype(np.int8)
 
 
 def _chosen(table: np.ndarray | None, chosen: np.ndarray) -> np.ndarray:

@@ -1,10 +1,11 @@
 """Why each decision went where it did, as numbers, from the record: what xai.causes says in words.
 
 The tier agent's value is linear, Q(s, a) = W[a] . phi(s). The engine records, for every decision, the
-server it is explained against (the rival: the best-scored other server the job could take) and
-W[chosen] - W[rival] as the agent's weights stood when it decided; with phi rebuilt here from the record
-(the pool's loads before the job, relative to the busiest, and the job's four static features),
-(W[chosen] - W[rival]) x phi are one term per feature, summing exactly to Q(chosen) - Q(rival).
+server it is explained against (the rival: the best-scored other server the job could take),
+W[chosen] - W[rival] as the agent's weights stood when it decided, the quality gap to the rival, the metric
+adding most to it and the two largest terms; with phi rebuilt here from the record (the pool's loads before
+the job, relative to the busiest, and the job's four static features), (W[chosen] - W[rival]) x phi are one
+term per feature, summing exactly to Q(chosen) - Q(rival).
 """
 
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rl.features import static_features
-from scheduler.core.scoring import TIER_WEIGHTS
 from scheduler.placement.engine import BatchRecord, World, meets_deadline
 from scheduler.service.rows import RowDetail
 from xai.causes import AGENT, TIE, TOP
@@ -20,6 +20,11 @@ from xai.causes import AGENT, TIE, TOP
 QUALITY_TIE = 1e-9
 """Quality scores closer than this are a tie (min-max normalisation makes exact ties common, give or take
 rounding); a smaller nonzero gap would print as a difference the scores do not really have."""
+
+
+def standing_of(quality_gap: np.ndarray) -> np.ndarray:
+    """TOP, TIE or AGENT: how the chosen server stands against its rival on quality (engine's quality_gap)."""
+    return np.where(quality_gap > QUALITY_TIE, TOP, np.where(quality_gap >= -QUALITY_TIE, TIE, AGENT)).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -51,23 +56,19 @@ def tier_causes(world: World, record: BatchRecord, start: int, detail: RowDetail
     chosen = position[record.chosen[at]]
     rival = np.where(record.rival[at] >= 0, position[np.maximum(record.rival[at], 0)], -1)
     final = detail.parts[rows, 4][:, pool]
-    parts = detail.parts[rows, :4][:, :, pool]
     fits = meets_deadline(detail.step.runtime_min, record.jobs.deadline_min[start : start + len(detail.parts)], rows, pool)
     allowed = np.ones((m, size), bool) if fits is None else fits
     q = record.q_values[at, :size]
     every = np.arange(m)
-    gap = final[every, chosen] - final[every, np.maximum(rival, 0)]
-    standing = np.where(gap > QUALITY_TIE, TOP, np.where(gap >= -QUALITY_TIE, TIE, AGENT)).astype(np.int8)
-    lead = TIER_WEIGHTS[tier] * (parts[every, :, chosen] - parts[every, :, np.maximum(rival, 0)])  # (m, 4)
-    metric = np.where((standing == TOP) & (rival >= 0), lead.argmax(axis=1), -1)
+    standing = standing_of(record.quality_gap[at])
+    metric = np.where((standing == TOP) & (rival >= 0), record.lead_metric[at], -1)
     loads = record.loads_before[at][:, pool]
     static = np.column_stack((record.carbon_factor[at], detail.step.price[rows], record.jobs.cpu[at], record.jobs.memory[at]))
     phi = np.hstack((loads / np.maximum(loads.max(axis=1, keepdims=True), 1), static_features(*static.T)))
     width = record.weight_gap.shape[1] - 4
     gap_w = np.hstack((record.weight_gap[at, :size], record.weight_gap[at, width:]))
     contributions = gap_w * phi
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :2]
-    terms = np.where(np.take_along_axis(contributions, order, axis=1) > 0, order, -1)
+    terms = record.cause_terms[at].astype(np.intp)
     late = ~allowed & (final > final[every, chosen][:, None] + QUALITY_TIE)
     greedy = np.where(allowed, q, -np.inf).argmax(axis=1)
     return TierCauses(chosen, rival, standing, greedy, metric, terms, phi, contributions, static, allowed, late)

@@ -13,7 +13,7 @@ from scheduler.core.bands import carbon_band
 from scheduler.core.scoring import TIER_WEIGHTS
 from scheduler.core.states import BANDS, TIERS
 from scheduler.placement.engine import BatchRecord, World, meets_deadline
-from scheduler.service.causes import tier_causes
+from scheduler.service.causes import standing_of, tier_causes
 from scheduler.service.rows import LATENCY_NAMES, RowDetail, row_detail
 from xai.carbon import FACTOR, scale_text
 from xai.causes import EXPLORED, ONLY, TOP, feature_labels, short_reason
@@ -116,26 +116,27 @@ def decision_facts(world: World, record: BatchRecord, start: int, stop: int, det
 
 
 def reasons(world: World, record: BatchRecord, start: int, stop: int) -> tuple[list[bytes], np.ndarray]:
-    """The short reason of each row (compact answers): a table of the distinct reasons and a code per row into it."""
-    detail = row_detail(world, record, start, stop)
-    keys = np.zeros(stop - start, np.int64)  # tier, chosen, kind, rival, detail in one number
-    tiers = record.jobs.tier[start:stop]
+    """The short reason of each row (compact answers): a table of the distinct reasons and a code per row into
+    it. From the record's cause fields alone (no per-server tables): compact answers stay cheap."""
+    fleet, sl = world.fleet, slice(start, stop)
+    position, tier_of = np.zeros(fleet.n_servers, np.int64), np.zeros(fleet.n_servers, np.int64)
+    for tier, pool in enumerate(fleet.pools):
+        position[pool], tier_of[pool] = np.arange(len(pool)), tier
+    has = record.rival[sl] >= 0
+    rival = np.where(has, position[np.maximum(record.rival[sl], 0)], -1)
+    kind = np.where(~has, ONLY, np.where(record.explored[sl], EXPLORED, standing_of(record.quality_gap[sl])))
+    said = np.where(kind == TOP, record.lead_metric[sl], record.cause_terms[sl, 0])
     base = 64  # > any pool position, feature index or kind (+1)
-    for tier in range(len(world.fleet.pools)):
-        rows = np.flatnonzero(tiers == tier)
-        if rows.size:
-            c = tier_causes(world, record, start, detail, tier, rows)
-            kind = np.where(c.rival < 0, ONLY, np.where(record.explored[start + rows], EXPLORED, c.standing))
-            said = np.where(kind == TOP, c.metric, c.terms[:, 0])
-            keys[rows] = (((tier * base + c.chosen) * base + kind) * base + c.rival + 1) * base + said + 1
+    chosen = record.chosen[sl]
+    keys = (((tier_of[chosen] * base + position[chosen]) * base + kind) * base + rival + 1) * base + said + 1
     unique, codes = np.unique(keys, return_inverse=True)
     table = []
     for key in unique.tolist():
-        key, said = divmod(key, base)
-        key, rival = divmod(key, base)
-        key, kind = divmod(key, base)
-        tier, chosen = divmod(key, base)
-        table.append(orjson.dumps(short_reason(TIERS[tier], world.fleet.pool_names(tier), chosen, kind, rival - 1, said - 1)))
+        key, detail = divmod(key, base)
+        key, versus = divmod(key, base)
+        key, kind_code = divmod(key, base)
+        tier, at = divmod(key, base)
+        table.append(orjson.dumps(short_reason(TIERS[tier], fleet.pool_names(tier), at, kind_code, versus - 1, detail - 1)))
     return table, codes.reshape(-1)
 
 
