@@ -14,7 +14,8 @@ map of the grid scenario (dataset_rl/regions*.csv).
 
 runs the deferral study instead (when to run: scheduler/studies/deferral.py): --regions is then a comma list of
 regions, and it writes DIR/results.json and DIR/results.csv (no report.html: the placement report's
-template does not fit it) and prints the region x strategy table. Placement-only flags are ignored.
+template does not fit it) and prints the region x strategy table. A flag of the other study is refused
+(exit status 2), never silently ignored.
 """
 
 import argparse
@@ -25,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from scheduler.cli.flags import refuse_unread
 from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import build_fleet
 from scheduler.core.states import folded
@@ -108,9 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     add_deferral_arguments(parser)
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    # A flag the chosen study does not read would change nothing: refused, so the run is the one described.
     if args.study == "deferral":
+        refuse_unread(parser, argv, PLACEMENT_ONLY, "the placement study's; the deferral study does not read them")
         return _run_deferral_cli(parser, args)
+    refuse_unread(parser, argv, DEFERRAL_ONLY, "the deferral study's (--study deferral); the placement study does not read them")
     is_file = args.workload.endswith(".csv")
     try:
         config = EvaluationConfig(
@@ -181,6 +187,23 @@ def world_settings(args: argparse.Namespace, config: EvaluationConfig) -> Settin
     )
 
 
+PLACEMENT_ONLY = ("scenario", "policies", "load", "start_hour", "starvation_min", "windows", "pretrain_episodes")
+DEFERRAL_ONLY = (
+    "start",
+    "span_h",
+    "slack_h",
+    "urgency_mix",
+    "interruptible_share",
+    "forecasts",
+    "seeds",
+    "forecast_error",
+    "bands",
+    "band_window_h",
+    "threshold_forecast",
+    "shared_dir",
+)
+
+
 def add_deferral_arguments(parser: argparse.ArgumentParser) -> None:
     """The deferral study's own flags; it shares --workload, --jobs, --seed, --out, --basis, --power-curve,
     --data-dir and --progress with the placement study, and reads --regions as a list of regions."""
@@ -192,7 +215,9 @@ def add_deferral_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--interruptible-share", type=float, default=defaults.interruptible_share, help="share of flexible jobs that may be interrupted"
     )
-    group.add_argument("--forecasts", default=",".join(defaults.forecasts), help=f"all, or a comma list of {','.join(DEFERRAL_FORECASTS)}")
+    group.add_argument(
+        "--forecasts", "--forecast", default=",".join(defaults.forecasts), help=f"all, or a comma list of {','.join(DEFERRAL_FORECASTS)}"
+    )
     group.add_argument("--seeds", type=int, default=defaults.seeds, help="runs of the noisy forecast")
     group.add_argument(
         "--forecast-error", type=float, default=defaults.forecast_error, help="noisy forecast's error, a fraction of the series mean"

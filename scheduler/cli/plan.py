@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from scheduler.cli.flags import refuse_unread
 from scheduler.data.carbon_csv import read_issued_forecasts, read_series_csv
 from scheduler.data.carbon_series import UNITS, check_step
 from scheduler.timeshift.forecast import FORECASTS
@@ -56,11 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     add("--jobs", type=Path, required=True, metavar="JOBS.csv")
     add("--column", help="intensity column (default: the first numeric one)")
     add("--unit", default="g_per_kwh", choices=tuple(UNITS))
-    add("--forecast", default="perfect", help=f"comma list of {','.join(FORECASTS)}")
-    add("--forecast-file", type=Path, metavar="ISSUED.csv", help="for issued")
-    add("--forecast-error", type=float, default=0.05, help="noisy: std / mean")
-    add("--seeds", type=int, default=10, help="noisy: runs, one stream each")
-    add("--seed", type=int, default=0, help="noisy: root seed of the streams")
+    add("--forecast", default="perfect", help=f"comma list of {','.join(FORECASTS)}; run_now and perfect are planned whatever it says")
+    add("--forecast-file", type=Path, metavar="ISSUED.csv", help="the issued forecasts (with --forecast issued only)")
+    add("--forecast-error", type=float, default=0.05, help="noisy: std / mean (with --forecast noisy only)")
+    add("--seeds", type=int, default=10, help="noisy: runs, one stream each (with --forecast noisy only)")
+    add("--seed", type=int, default=0, help="noisy: root seed of the streams (with --forecast noisy only)")
     add("--step-min", type=int, help="planning step (default: the series' own)")
     add("--capacity", type=int, help="at most N jobs running in any slot")
     add("--out", help="JSON file ('-': stdout); without it, the table only")
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.forecast.split(",") if k.strip()]
     unknown = ", ".join(sorted(set(kinds) - set(FORECASTS)))
@@ -76,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--forecast: unknown {unknown}; known: {', '.join(FORECASTS)}")
     if "issued" in kinds and args.forecast_file is None:
         parser.error("--forecast issued needs --forecast-file")
+    # A flag of a forecast not asked for would change nothing: refused, so the run is the one described.
+    if "issued" not in kinds:
+        refuse_unread(parser, argv, ["forecast_file"], "read by --forecast issued only; add issued to --forecast")
+    if "noisy" not in kinds:
+        refuse_unread(parser, argv, ["forecast_error", "seeds", "seed"], "the noisy forecast's; add noisy to --forecast")
     if min(args.seeds, args.capacity or 1) < 1 or min(args.seed, args.forecast_error) < 0:
         parser.error("--seeds and --capacity must be >= 1; --seed, --forecast-error >= 0")
     try:

@@ -78,6 +78,32 @@ def test_the_scenario_flag_is_read_in_any_case(tmp_path):
     assert orjson.loads((out / "results.json").read_bytes())["clock"]["scenario"] == "reference"
 
 
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--forecasts", "noisy"], "--forecasts: the deferral study's (--study deferral)"),
+        (["--seeds", "3", "--slack-h", "6"], "--slack-h, --seeds: the deferral study's"),
+        (["--study", "deferral", "--policies", "greedy"], "--policies: the placement study's"),
+        (["--study", "deferral", "--scenario", "grid", "--load=0.5"], "--scenario, --load: the placement study's"),
+    ],
+    ids=["forecasts-in-placement", "two-deferral-flags", "policies-in-deferral", "placement-flags-in-deferral"],
+)
+def test_a_flag_the_study_does_not_read_is_refused(tmp_path, capsys, flags, needle):
+    with pytest.raises(SystemExit) as info:
+        evaluate.main([*flags, "--jobs", "10", "--out", str(tmp_path / "x")])
+    assert info.value.code == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_forecast_is_the_deferral_studys_forecasts(tmp_path):
+    """--forecast, as the plan command spells it, is the deferral study's --forecasts (it was refused as ambiguous)."""
+    out = tmp_path / "deferral"
+    flags = ["--study", "deferral", "--regions", "ES", "--jobs", "40", "--seed", "1", "--forecast", "persistence", "--out", str(out)]
+    assert evaluate.main(flags) == 0
+    document = orjson.loads((out / "results.json").read_bytes())
+    assert document["config"]["forecasts"] == ["persistence"]
+
+
 def test_same_seed_same_bytes_whatever_the_environment(tmp_path, monkeypatch, capsys):
     """The world is built from the evaluation's seed and the CLI's own flags: the server's TASKPILOT_*
     variables (another seed, pre-training, regions, basis) change nothing."""

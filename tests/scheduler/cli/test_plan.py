@@ -372,8 +372,11 @@ def test_cli_reports_bad_input_with_exit_2(tmp_path, capsys, extra, jobs, needle
         ("--forecast issued", "needs --forecast-file"),
         ("--forecast oracle", "unknown oracle"),
         ("--seeds 0", "--seeds"),
+        ("--forecast persistence --seeds 3", "--seeds: the noisy forecast's; add noisy to --forecast"),
+        ("--forecast perfect --seed=4 --forecast-error 0.2", "--forecast-error, --seed: the noisy forecast's"),
+        ("--forecast-file issued.csv", "--forecast-file: read by --forecast issued only"),
     ],
-    ids=["issued-without-file", "unknown-forecast", "no-seeds"],
+    ids=["issued-without-file", "unknown-forecast", "no-seeds", "seeds-without-noisy", "noisy-flags-without-noisy", "file-without-issued"],
 )
 def test_cli_usage_errors_exit_2(tmp_path, capsys, extra, needle):
     with pytest.raises(SystemExit) as info:
