@@ -208,13 +208,11 @@ def jobs_to_slots(table: JobTable, series: CarbonSeries, data: CarbonSeries | No
     span = f"{iso(data.start)} .. {iso(data.end)}"
     outside = (submit < first) | (submit >= last)
     late = ~outside & (submit + duration > last + 1e-9)
-    errors = [
+    errors = [  # in the jobs' order, whichever of the two checks a job fails
         _error(table.where[i], "submit_time", f"{iso(table.submit[i])} is outside the series ({span})")
-        for i in np.flatnonzero(outside).tolist()
-    ]
-    errors += [
-        _error(table.where[i], "duration_min", f"submit_time + duration_min runs past the series end ({iso(data.end)})")
-        for i in np.flatnonzero(late).tolist()
+        if outside[i]
+        else _error(table.where[i], "duration_min", f"submit_time + duration_min runs past the series end ({iso(data.end)})")
+        for i in np.flatnonzero(outside | late).tolist()
     ]
     if errors:
         raise PlanInputError(errors)

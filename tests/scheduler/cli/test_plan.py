@@ -522,3 +522,12 @@ def test_table_figures_are_never_in_scientific_notation(value, digits, text):
     from scheduler.cli.plan import figure
 
     assert figure(value, digits) == text
+
+
+def test_series_errors_come_in_row_order_whichever_check_found_them(tmp_path, capsys):
+    """Row 2 runs past the series' end and row 3 starts after it: listed row 2 first (the outside check
+    used to be reported before the past-the-end one, whatever the rows)."""
+    jobs = HEADER + "a,2023-01-01T04:30Z,60,,,\nb,2023-01-02T00:00Z,60,,,\nc,2023-01-01T04:00Z,120,,,\n"
+    code, _, stderr = run_cli(inputs(tmp_path, jobs), capsys)
+    rows = [line.split(", ")[0].removeprefix("error: jobs.csv: ") for line in stderr.splitlines()]
+    assert code == 2 and rows == ["row 2", "row 3", "row 4"]
