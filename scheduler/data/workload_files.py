@@ -27,9 +27,8 @@ from scheduler.core.states import LATENCIES, TIERS
 from scheduler.data.datasets import read_columns
 from scheduler.data.workloads import (
     DEFAULT_LOAD,
+    RowChecks,
     Workload,
-    check_arrivals,
-    check_values,
     gaia_columns,
     poisson_arrivals,
     scale_to_load,
@@ -124,14 +123,16 @@ def _native_columns(path: Path, header: list[str], fleet: Fleet, rng: np.random.
         if "latency" in cols
         else rng.integers(len(LATENCIES), size=n).astype(np.int8)
     )
-    check_arrivals(path.name, "arrival_min", cols["arrival_min"])
-    check_values(path.name, "cpu", cols["cpu"], cols["cpu"] > 0, "> 0 (% of 16 cores)")
-    check_values(path.name, "memory", cols["memory"], cols["memory"] >= 0, ">= 0 (% of 64 GB)")
+    checks = RowChecks(path.name)
+    checks.arrivals("arrival_min", cols["arrival_min"])
+    checks.values("cpu", cols["cpu"], cols["cpu"] > 0, "> 0 (% of 16 cores)")
+    checks.values("memory", cols["memory"], cols["memory"] >= 0, ">= 0 (% of 64 GB)")
     given = {name: ~np.isnan(values) for name, values in extra.items()}  # an empty cell is "not given"
-    check_values(path.name, "duration_min", extra["duration_min"], ~given["duration_min"] | (extra["duration_min"] > 0), "> 0 or empty")
-    check_values(path.name, "size", extra["size"], ~given["size"] | (extra["size"] > 0), "> 0 or empty")
+    checks.values("duration_min", extra["duration_min"], ~given["duration_min"] | (extra["duration_min"] > 0), "> 0 or empty")
+    checks.values("size", extra["size"], ~given["size"] | (extra["size"] > 0), "> 0 or empty")
     intensity = extra["intensity"]
-    check_values(path.name, "intensity", intensity, ~given["intensity"] | ((intensity >= 0) & (intensity <= 1)), "in [0, 1] or empty")
+    checks.values("intensity", intensity, ~given["intensity"] | ((intensity >= 0) & (intensity <= 1)), "in [0, 1] or empty")
+    checks.done()
     return Workload(
         path.stem, cols["arrival_min"], cols["cpu"], cols["memory"], extra["duration_min"], extra["size"], extra["intensity"], tier, latency
     )

@@ -179,9 +179,11 @@ def gaia(name: str, n_jobs: int, fleet: Fleet, rng: np.random.Generator, data_di
 def gaia_columns(path: Path, name: str, fleet: Fleet, rng: np.random.Generator) -> Workload:
     cols = read_columns(path, ("arrival_time", "length", "cpus"))
     n = len(cols["cpus"])
-    check_arrivals(path.name, "arrival_time", cols["arrival_time"])
-    check_values(path.name, "length", cols["length"], cols["length"] > 0, "> 0 (hours)")
-    check_values(path.name, "cpus", cols["cpus"], cols["cpus"] > 0, "> 0")
+    checks = RowChecks(path.name)
+    checks.arrivals("arrival_time", cols["arrival_time"])
+    checks.values("length", cols["length"], cols["length"] > 0, "> 0 (hours)")
+    checks.values("cpus", cols["cpus"], cols["cpus"] > 0, "> 0")
+    checks.done()
     cpu = cols["cpus"] / REF_CORES * 100.0
     return Workload(
         name=name,
@@ -196,19 +198,34 @@ def gaia_columns(path: Path, name: str, fleet: Fleet, rng: np.random.Generator) 
     )
 
 
-def check_arrivals(file: str, column: str, arrival: np.ndarray) -> None:
-    if (np.diff(arrival) < 0).any():
-        row = int(np.flatnonzero(np.diff(arrival) < 0)[0]) + 3
-        raise DatasetError(f"{file}: column {column!r}: arrival times must not decrease; row {row} is earlier than the row before")
-    check_values(file, column, arrival, arrival >= 0, ">= 0")
+class RowChecks:
+    """A workload file's checks, run together: each reports the first row (counted from 1, header
+    included) that fails it, and `done` raises one DatasetError listing them in row order, whichever check
+    found each, so the file's first problem comes first. NaN and infinity fail every rule that does not
+    let them through explicitly."""
 
+    SHOWN = 5
 
-def check_values(file: str, column: str, values: np.ndarray, ok: np.ndarray, rule: str) -> None:
-    """DatasetError naming the file, the first row (counted from 1, header included) and the column whose
-    value is not `ok`; NaN and infinity fail every rule that does not let them through explicitly."""
-    bad = np.flatnonzero(~ok | np.isinf(values))
-    if bad.size:
-        raise DatasetError(f"{file}: row {bad[0] + 2}: {column} must be {rule}, got {values[bad[0]]}")
+    def __init__(self, file: str):
+        self.file = file
+        self.found: list[tuple[int, str]] = []
+
+    def values(self, column: str, values: np.ndarray, ok: np.ndarray, rule: str) -> None:
+        bad = np.flatnonzero(~ok | np.isinf(values))
+        if bad.size:
+            self.found.append((int(bad[0]) + 2, f"{column} must be {rule}, got {values[bad[0]]}"))
+
+    def arrivals(self, column: str, arrival: np.ndarray) -> None:
+        earlier = np.flatnonzero(np.diff(arrival) < 0)
+        if earlier.size:
+            self.found.append((int(earlier[0]) + 3, f"{column} is earlier than the row before (arrival times must not decrease)"))
+        self.values(column, arrival, arrival >= 0, ">= 0")
+
+    def done(self) -> None:
+        if self.found:
+            shown = sorted(self.found)[: self.SHOWN]
+            more = f"; and {len(self.found) - self.SHOWN} more" if len(self.found) > self.SHOWN else ""
+            raise DatasetError(f"{self.file}: " + "; ".join(f"row {row}: {text}" for row, text in shown) + more)
 
 
 def take(workload: Workload, n_jobs: int) -> Workload:

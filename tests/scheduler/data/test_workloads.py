@@ -120,7 +120,11 @@ def test_gaia_format_csv(world, tmp_path):
             [[0, 5, 5, "purple"]],
             "must be one of green, balanced, performance; got \\['purple'\\]",
         ),
-        (["arrival_min", "cpu", "memory", "priority"], [[5, 5, 5, "green"], [1, 5, 5, "green"]], "row 3 is earlier"),
+        (
+            ["arrival_min", "cpu", "memory", "priority"],
+            [[5, 5, 5, "green"], [1, 5, 5, "green"]],
+            "row 3: arrival_min is earlier than the row before",
+        ),
         (["when", "cpu"], [[0, 5]], "needs the columns of a workload \\(arrival_min, cpu, memory, priority\\), GAIA's"),
         (["priority", "cpu", "memory"], [["green", 5, 5], ["green", 500, 5]], "read as a job CSV: row 3, cpu: "),
     ],
@@ -234,3 +238,11 @@ def test_a_job_csvs_first_jobs_are_taken_before_the_arrivals_are_drawn(world):
     path = DATA / "sample_100_jobs.csv"
     wl = workload_files.csv_workload(path, world.fleet, np.random.default_rng(5), n_jobs=10, load=0.5)
     assert len(wl) == 10 and workloads.offered_load(wl, world.fleet).max() == pytest.approx(0.5)
+
+
+def test_a_files_problems_come_in_row_order_whichever_check_found_them(world, tmp_path):
+    """Row 3's intensity and row 4's cpu both break a rule: row 3 is named first (the cpu check used to run,
+    and raise, before the intensity check looked), and both are named."""
+    path = write_csv(tmp_path / "jobs.csv", NATIVE, [GOOD, with_cell("intensity", 1.5), with_cell("cpu", 0)])
+    with pytest.raises(DatasetError, match=r"jobs.csv: row 3: intensity must be in \[0, 1\] or empty, got 1.5; row 4: cpu must be > 0"):
+        workload_files.csv_workload(path, world.fleet, np.random.default_rng(0))
