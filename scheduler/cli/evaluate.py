@@ -13,8 +13,8 @@ map of the grid scenario (dataset_rl/regions*.csv).
         --forecasts perfect,noisy,persistence --seeds 10 --out DIR
 
 runs the deferral study instead (when to run: scheduler/studies/deferral.py): --regions is then a comma list of
-regions, and it writes DIR/results.json and DIR/results.csv (no report.html: the placement report's
-template does not fit it) and prints the region x strategy table. A flag of the other study is refused
+regions, and it writes DIR/results.json, DIR/results.csv and DIR/report.html (self-contained too: the
+saving per region and strategy, the regions, every figure) and prints the region x strategy table. A flag of the other study is refused
 (exit status 2), never silently ignored.
 """
 
@@ -276,7 +276,7 @@ def _run_deferral_cli(parser: argparse.ArgumentParser, args: argparse.Namespace)
     print(*(f"note: {note}" for note in document["notes"]), sep="\n")
     print(
         f"studied in {document['elapsed_s']:.1f} s ({time.perf_counter() - started:.1f} s with loading); wrote "
-        f"{args.out}/results.json, results.csv"
+        f"{args.out}/results.json, results.csv, report.html"
     )
     return 0
 

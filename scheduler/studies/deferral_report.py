@@ -2,7 +2,8 @@
 
 `summarise` folds a strategy's runs (several for the noisy forecast) into one row of figures; the views
 say what was run (signal, source, window, the jobs' mix); `format_table`, `to_csv` and `write_outputs`
-are the terminal and file forms that `python -m scheduler.evaluate --study deferral` writes. Kept apart
+(results.json, results.csv and a self-contained report.html from deferral_template.html) are the terminal
+and file forms that `python -m scheduler.evaluate --study deferral` writes. Kept apart
 from the study so the numbers and their presentation change independently.
 """
 
@@ -20,6 +21,7 @@ from scheduler.core.fleet import Fleet
 from scheduler.core.units import INTENSITY_UNIT
 from scheduler.data.carbon_series import iso
 from scheduler.sim.config import DeferralConfig
+from scheduler.studies import report_html
 from scheduler.studies.deferral_regions import SOURCES, Region
 from scheduler.studies.deferral_schedules import Jobs
 
@@ -150,8 +152,12 @@ def to_csv(document: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+TEMPLATE = Path(__file__).with_name("deferral_template.html")
+
+
 def write_outputs(document: dict[str, Any], out_dir: Path) -> None:
-    """results.json and results.csv (the placement study's report.html template does not fit this study)."""
+    """results.json, results.csv and report.html (self-contained, as the placement study's: report_html.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
     (out_dir / "results.csv").write_text(to_csv(document), encoding="utf-8")
+    (out_dir / "report.html").write_text(report_html.render(TEMPLATE, document), encoding="utf-8")

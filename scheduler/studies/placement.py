@@ -38,6 +38,8 @@ from scheduler.sim.config import POLICIES, EvaluationConfig, resolve_seed
 from scheduler.sim.policies import TierAgents, make_policy
 from scheduler.sim.signal_clock import Clock, grid_clock, reference_clock
 from scheduler.sim.simulator import Problem, Run, build_problem, simulate
+from scheduler.studies import report_html
+from scheduler.studies.report_html import CHART_JS
 
 DATA_DIR = ROOT / "dataset_rl"
 SHARED_GAIA_DIR = ROOT.parent / "shared" / "data" / "workloads" / "gaia"
@@ -298,17 +300,8 @@ def write_outputs(result: EvaluationResult, out_dir: Path) -> None:
 
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
-CHART_JS = ROOT / "frontend" / "static" / "vendor" / "chart.umd.min.js"
 
 
 def render_html(document: dict[str, Any], chart_js: Path = CHART_JS) -> str:
-    """report.html: the template, the results as JSON data and Chart.js inlined, so it opens offline.
-
-    All text reaches the page through textContent in the template's script; the JSON is escaped so no
-    value can close its <script> element."""
-    data = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    library = chart_js.read_text(encoding="utf-8") if chart_js.is_file() else "/* Chart.js not found: tables only */"
-    library = library.replace("</", "<\\/")
-    page = TEMPLATE.read_text(encoding="utf-8")
-    return page.replace("/*CHART_JS*/", library, 1).replace("/*DATA*/null", data, 1)
+    """report.html: the placement template with the results and Chart.js inlined (scheduler/studies/report_html.py)."""
+    return report_html.render(TEMPLATE, document, chart_js)

@@ -102,6 +102,9 @@ def test_forecast_is_the_deferral_studys_forecasts(tmp_path):
     assert evaluate.main(flags) == 0
     document = orjson.loads((out / "results.json").read_bytes())
     assert document["config"]["forecasts"] == ["persistence"]
+    page = (out / "report.html").read_text()  # the deferral study's report: self-contained, as the placement one
+    assert_offline(page)
+    assert "new Chart(" in page and '"study":"deferral"' in page
 
 
 def test_same_seed_same_bytes_whatever_the_environment(tmp_path, monkeypatch, capsys):
