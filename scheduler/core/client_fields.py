@@ -13,25 +13,41 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, Strict, StringConstraints, TypeAdapter, ValidationError
+from pydantic import Field, Strict, StringConstraints, TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
+
+from scheduler.core.errors import Problems, quote
 
 MAX_CLIENT_ID_CHARS = 128
+CLIENT_ID_RULE = f"must be a 64-bit integer or a string of 1 to {MAX_CLIENT_ID_CHARS} characters (the client's own id)"
+
+
+def _one_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A bad id is one problem, not one per member of the union (pydantic reports each): so the
+    validator's error count is the count of problems, which the API reports beyond its listed ones."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("client_id", CLIENT_ID_RULE) from None
+
+
 ClientId = Annotated[
-    Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)]
-    | Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
-    | None,
-    Field(union_mode="left_to_right"),
+    Annotated[
+        Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)]
+        | Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_CLIENT_ID_CHARS)]
+        | None,
+        Field(union_mode="left_to_right"),
+    ],
+    WrapValidator(_one_error),
 ]
 """A client's own id: a JSON integer (64-bit) or a string, never a float or a boolean; kept as given."""
-CLIENT_ID_RULE = f"must be a 64-bit integer or a string of 1 to {MAX_CLIENT_ID_CHARS} characters (the client's own id)"
 ALIASES = (("cpu", "cpu_util"), ("memory", "mem"))
 """(field, alias): a job may give both when they agree."""
 
 
 def short(value: Any) -> str:
-    """A value as an error message quotes it: its repr, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as an error message quotes it: its repr, cut to a few dozen characters (core.errors.quote)."""
+    return quote(value)
 
 
 def client_ids(values: Sequence[Any] | None) -> np.ndarray | None:
@@ -57,12 +73,15 @@ def csv_client_id(cell: str) -> int | str:
     return cell
 
 
-def merge_aliases(jobs: list[Any], owned: bool) -> tuple[list[Any], list[dict[str, Any]]]:
+def merge_aliases(jobs: list[Any], owned: bool, found: Problems | None = None) -> list[Any]:
     """Jobs that give an alias beside its field (`mem` with `memory`, `cpu_util` with `cpu`) keep the field
-    alone when the two agree; when they do not, an error {index, field, message} names both. Unless
-    `owned`, the jobs given are not modified: the ones with both are copied without the alias."""
+    alone when the two agree; when they do not, a problem {index, field, message} naming both goes to
+    `found` (past its limit, only counted). Unless `owned`, the jobs given are not modified: the ones with
+    both are copied without the alias."""
+    found = Problems() if found is None else found
     out = jobs if owned else None
     errors: list[dict[str, Any]] = []
+    more = 0
     for i, job in enumerate(jobs):
         if not isinstance(job, dict) or not (("mem" in job and "memory" in job) or ("cpu_util" in job and "cpu" in job)):
             continue
@@ -75,9 +94,13 @@ def merge_aliases(jobs: list[Any], owned: bool) -> tuple[list[Any], list[dict[st
                 value, alias_value = job[field], job.pop(alias)
                 if not (value == alias_value and type(value) is type(alias_value)):  # the usual case: one number twice
                     message = _disagreement(value, alias_value, field, alias)
-                    if message:
+                    if message and len(errors) < found.limit:
                         errors.append({"index": i, "field": field, "message": message})
-    return (jobs if out is None else out), errors
+                    elif message:
+                        more += 1
+    found.add(errors)
+    found.more += more
+    return jobs if out is None else out
 
 
 def _disagreement(value: Any, alias_value: Any, field: str, alias: str) -> str | None:

@@ -16,6 +16,7 @@ their end, is an error naming its row; a deadline past the end is clipped to the
 
 import csv
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.core.errors import InputError
+from scheduler.core.errors import InputError, Problems, cut, quote
 from scheduler.data.carbon_series import CarbonSeries, iso, parse_utc
 from scheduler.timeshift.planner import PlanJobs
 
@@ -35,8 +36,13 @@ _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 class PlanInputError(InputError):
     """The planner's jobs were rejected; the message quotes the first three problems."""
 
-    def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__(errors, "; ".join(describe(e) for e in errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
+    items_at = ("jobs",)  # POST /plan's body; the CLI's CSV names rows instead
+
+    def __init__(self, errors: list[dict[str, Any]], *, omitted: int = 0, exact: bool = True):
+        more = len(errors) - 3 + omitted
+        super().__init__(
+            errors, "; ".join(describe(e) for e in errors[:3]) + (f" (and {more} more)" if more > 0 else ""), omitted=omitted, exact=exact
+        )
 
 
 def describe(error: dict[str, Any]) -> str:
@@ -88,9 +94,10 @@ def read_jobs_csv(path: Path) -> JobTable:
     allowed = ", ".join(JOB_FIELDS)
     errors = [_error(head, c, f"required column {c!r} is missing") for c in REQUIRED]
     errors = [e for e in errors if e["field"] not in header]
-    errors += [_error(head, c, f"unknown column {c!r}; allowed: {allowed}") for c in header if c not in JOB_FIELDS]
+    errors += [_error(head, cut(c), f"unknown column {quote(c)}; allowed: {allowed}") for c in header if c not in JOB_FIELDS]
     # A repeated column would silently keep its last cell in every row.
-    errors += [_error(head, c, f"column {c!r} appears {header.count(c)} times") for c in dict.fromkeys(header) if header.count(c) > 1]
+    counts = Counter(header)
+    errors += [_error(head, cut(c), f"column {quote(c)} appears {n} times") for c, n in counts.items() if n > 1]
     errors += [_error(w, None, f"row has {len(r)} cells; the header has {len(header)}") for r, w in zip(rows, where) if isinstance(r, list)]
     if not rows and not errors:
         errors.append(_error({"row": None}, None, "the file has no job rows"))
@@ -104,7 +111,9 @@ def _error(key: dict[str, Any], field: str | None, message: str) -> dict[str, An
 
 
 def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
-    """Validate every job, collecting every problem, then build the arrays."""
+    """Validate every job, collecting its problems (the first MAX_ERRORS of each check listed, the rest
+    counted: one job may have a million unknown keys), then build the arrays."""
+    found = Problems()
     errors: list[dict[str, Any]] = []
     cols: dict[str, list[Any]] = {f: [] for f in JOB_FIELDS}
     allowed = ", ".join(JOB_FIELDS)
@@ -112,7 +121,7 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
         if not isinstance(item, dict):
             errors.append(_error(key, None, f"must be an object with fields {allowed}"))
             item = {}
-        errors += [_error(key, f, f"unknown field; allowed: {allowed}") for f in item if f not in JOB_FIELDS]
+        found.add(_error(key, cut(str(f)), f"unknown field; allowed: {allowed}") for f in item if f not in JOB_FIELDS)
         errors += [_error(key, f, "is required") for f in REQUIRED if _blank(item.get(f))]
         for f in JOB_FIELDS:
             cols[f].append(item.get(f))
@@ -124,7 +133,7 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
 
     submit = parse_utc(["" if _blank(v) or not isinstance(v, str) else v for v in cols["submit_time"]])
     for i in np.flatnonzero(np.isnat(submit)).tolist():
-        bad(i, "submit_time", f"must be an ISO time (UTC unless it says otherwise), got {cols['submit_time'][i]!r}")
+        bad(i, "submit_time", f"must be an ISO time (UTC unless it says otherwise), got {quote(cols['submit_time'][i])}")
     duration = np.array([_number(v, i, "duration_min", bad, MAX_DURATION_MIN) for i, v in enumerate(cols["duration_min"])])
     power = np.array([1.0 if _blank(v) else _number(v, i, "power_w", bad, MAX_POWER_W) for i, v in enumerate(cols["power_w"])])
     deadline = _deadlines(cols["deadline"], submit, bad)
@@ -133,12 +142,14 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
     seen: dict[str, int] = {}
     for i, name in enumerate(job_id):
         if name and seen.setdefault(name, i) != i:
-            bad(i, "job_id", f"{name!r} is used twice (first at {_where(where[seen[name]])})")
+            bad(i, "job_id", f"{quote(name)} is used twice (first at {_where(where[seen[name]])})")
     for i in np.flatnonzero(deadline < duration).tolist():
         end = iso(submit[i] + np.int64(round(duration[i] * 60)))
-        bad(i, "deadline", f"{cols['deadline'][i]} is before submit_time + duration_min ({end}); a deadline is the latest finish")
-    if errors:
-        raise PlanInputError(errors)
+        bad(i, "deadline", f"{cut(str(cols['deadline'][i]))} is before submit_time + duration_min ({end}); a deadline is the latest finish")
+    order = "row" if where and "row" in where[0] else "index"
+    found.add(sorted(errors, key=lambda e: e[order] or 0))  # each check's problems in the order of the jobs
+    if found:
+        raise found.error(PlanInputError, order)
     return JobTable(job_id, submit, duration, deadline, interruptible, power, where)
 
 
@@ -159,7 +170,7 @@ def _number(value: Any, i: int, field: str, bad: Any, most: float) -> float:
     except (TypeError, ValueError, OverflowError):
         x = math.nan
     if not (math.isfinite(x) and 0 < x <= most):
-        bad(i, field, f"must be a number > 0 and at most {most:g}, got {value!r}")
+        bad(i, field, f"must be a number > 0 and at most {most:g}, got {quote(value)}")
         return math.nan
     return x
 
@@ -176,11 +187,11 @@ def _deadlines(values: list[Any], submit: np.ndarray, bad: Any) -> np.ndarray:
         except (TypeError, ValueError):
             texts[i] = v if isinstance(v, str) else ""
         if i not in texts and not math.isfinite(out[i]):
-            bad(i, "deadline", f"must be an ISO time, minutes after submission, or empty; got {v!r}")
+            bad(i, "deadline", f"must be an ISO time, minutes after submission, or empty; got {quote(v)}")
     when = parse_utc(list(texts.values()))
     for i, t in zip(texts, when):
         if np.isnat(t):
-            bad(i, "deadline", f"must be an ISO time, minutes after submission, or empty; got {values[i]!r}")
+            bad(i, "deadline", f"must be an ISO time, minutes after submission, or empty; got {quote(values[i])}")
         elif not np.isnat(submit[i]):
             out[i] = (t - submit[i]).astype(np.int64) / 60.0
     return out
@@ -191,7 +202,7 @@ def _flag(value: Any, i: int, bad: Any) -> bool:
         return value
     text = "" if value is None else str(value).strip().lower()
     if text not in _TRUE | _FALSE:
-        bad(i, "interruptible", f"must be true/false, 1/0, yes/no or empty; got {value!r}")
+        bad(i, "interruptible", f"must be true/false, 1/0, yes/no or empty; got {quote(value)}")
     return text in _TRUE
 
 
