@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     """Plans computed at once (threads of their own, outside the shared pool); the others wait their turn."""
     max_plan_waiting: int = Field(16, ge=0, le=10_000)
     """Plans waiting for a worker; one more gets 429 with Retry-After."""
+    max_sim_job_runs: int = Field(1_400_000, ge=1)
+    """A placement simulation's jobs x policies (about 60,000 a second here); more gets 413."""
+    max_deferral_work: int = Field(100_000_000, ge=1000)
+    """A deferral study's jobs x (strategy runs x window slots, over its regions): about 3 M a second here; more gets 413."""
+    max_sim_runs: int = Field(2, ge=1)
+    """Simulations running at once across the process; one more gets 429."""
     sim_timeout_s: float = Field(300.0, gt=0)
     """A simulation still running after this is cancelled and reported as failed."""
     max_sim_results: int = Field(20, ge=1)

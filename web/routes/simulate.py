@@ -1,9 +1,12 @@
 """POST /simulate starts a simulator run comparing placement policies, or the deferral study's when-to-run
 strategies (`"study": "deferral"`); GET /simulate/{id} follows it."""
 
-from typing import Annotated, Any, TypeVar
+import math
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Body, HTTPException, Request, Response
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -47,13 +50,31 @@ _EXAMPLES = {
     },
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA, "examples": _EXAMPLES}}}},
 )
-def start_simulation(
-    request: Request, response: Response, world: WorldDep, settings: SettingsDep, payload: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+async def start_simulation(request: Request, response: Response, world: WorldDep, settings: SettingsDep) -> dict[str, Any]:
     """Start a simulation (same options as `python -m scheduler.evaluate`); poll GET /simulate/{id}.
     `"study": "deferral"` runs the deferral study (DeferralConfig); absent or "placement", the placement one.
 
-    Bounded by TASKPILOT_MAX_SIM_JOBS (413) and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
+    Bounded by TASKPILOT_MAX_SIM_JOBS, its work (jobs x policies, TASKPILOT_MAX_SIM_JOB_RUNS; a deferral study's
+    job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413) and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
+    # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
+    payload = await run_in_threadpool(_payload, await request.body())
+    return await run_in_threadpool(_start, request, response, world, settings, payload)
+
+
+def _payload(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or the 422 FastAPI answers for one that is not."""
+    if not raw.strip():
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]) from None
+    if not isinstance(payload, dict):
+        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary"}])
+    return payload
+
+
+def _start(request: Request, response: Response, world: World, settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
     jobs = payload.get("jobs")
     if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > settings.max_sim_jobs:  # a size bound, checked before the schema's
         raise LimitExceeded(f"jobs={jobs} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)")
@@ -63,12 +84,43 @@ def start_simulation(
             [{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {study!r}", "type": "value_error"}]
         )
     config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
+    _check_work(config, settings)
     try:
         run = _runner(request).start(config)
     except TooManySimulations as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
     response.headers["Location"] = f"/simulate/{run.id}"
     return {"id": run.id, "status": run.status, "poll": f"/simulate/{run.id}"}
+
+
+SHIPPED_STEP_MIN, FINEST_STEP_MIN = 60, 5
+"""The shipped zones' step; regions read from ../shared/data are counted at the finest step of any (WattTime's)."""
+
+
+def _check_work(config: EvaluationConfig | DeferralConfig, settings: Settings) -> None:
+    """413 when a run's work, known from its config, is over its setting (checked before it takes a slot)."""
+    if isinstance(config, EvaluationConfig):
+        runs = config.jobs * len(config.policies)
+        if runs > settings.max_sim_job_runs:
+            raise LimitExceeded(
+                f"jobs ({config.jobs:,}) x policies ({len(config.policies)}) = {runs:,} job runs; the limit is "
+                f"{settings.max_sim_job_runs:,} (TASKPILOT_MAX_SIM_JOB_RUNS): fewer jobs or policies"
+            )
+        return
+    from scheduler.studies.deferral import strategy_runs
+    from scheduler.studies.deferral_regions import SOURCES
+
+    def window(region: str) -> int:  # slots a flexible job's plan looks at: its slack, plus one for its run
+        step = SHIPPED_STEP_MIN if SOURCES[region].path is None else FINEST_STEP_MIN
+        return 1 + math.ceil(config.slack_h * 60 / step)
+
+    per_job = sum(strategy_runs(config, r) * window(r) for r in config.regions)
+    if config.jobs * per_job > settings.max_deferral_work:
+        raise LimitExceeded(
+            f"jobs ({config.jobs:,}) x, summed over {len(config.regions)} region(s), strategy runs (3 + forecasts + seeds - 1 for "
+            f"noisy) x window slots (1 + slack_h / the region's step) ({per_job:,}) = {config.jobs * per_job:,}; the limit is "
+            f"{settings.max_deferral_work:,} (TASKPILOT_MAX_DEFERRAL_WORK): fewer jobs, seeds, forecasts or regions, or a shorter slack_h"
+        )
 
 
 def _validated(model: type[ConfigT], payload: dict[str, Any]) -> ConfigT:
