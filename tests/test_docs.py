@@ -179,6 +179,18 @@ def test_configuration_documents_every_setting_with_its_default() -> None:
             assert cell.startswith("empty"), f"{name}: unset by default, docs say {cell}"
 
 
+def test_env_example_has_every_setting_once_each_under_its_comment() -> None:
+    """.env.example is the file people copy: every setting, none twice, none that is not one, each with the
+    comment above it that says what it is (configuration.md says more)."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    keys = [line.split("=", 1)[0].strip() for line in lines if line.strip() and not line.startswith("#")]
+    names = {env_name(f) for f in Settings.model_fields}
+    assert len(keys) == len(set(keys)), f"set twice: {sorted({k for k in keys if keys.count(k) > 1})}"
+    assert set(keys) == names, f"missing: {sorted(names - set(keys))}; not a setting: {sorted(set(keys) - names)}"
+    uncommented = [k for k in keys if not lines[lines.index(next(x for x in lines if x.startswith(k + "="))) - 1].startswith("# ")]
+    assert not uncommented, f"no comment line above: {uncommented}"
+
+
 # --- architecture --------------------------------------------------------------------------------------
 
 
