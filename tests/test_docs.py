@@ -355,6 +355,51 @@ def test_a_wrong_shell_example_fails(docs_server: Any) -> None:
     assert done.returncode != 0 and "start" in done.stdout
 
 
+# --- command lines ----------------------------------------------------------------------------------------
+
+COMMAND = re.compile(r"^(?:\.venv/bin/)?(?:python -m scheduler|taskpilot) (evaluate|plan) (.*)$", re.M)
+
+
+class Parsed(Exception):
+    """Raised where a command has read and checked its flags and would start working."""
+
+
+def documented_commands() -> list[Any]:
+    """Every `evaluate` and `plan` command line in a fenced block of the docs, with where it is."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        for block in FENCE.findall(text):
+            for m in COMMAND.finditer(block.replace("\\\n", " ")):
+                argv = shlex.split(m.group(2), comments=True)
+                found.append(pytest.param(m.group(1), argv, id=f"{rel(doc)}:{m.group(1)}:{len(found)}"))
+    return found
+
+
+@pytest.mark.parametrize("command, argv", documented_commands())
+def test_documented_command_lines_are_accepted_as_written(monkeypatch: pytest.MonkeyPatch, command: str, argv: list[str]) -> None:
+    """Each documented command's flags parse and pass its checks (a flag it would refuse, or one renamed, fails
+    here); it stops where it would start reading data, so the 20,000-job runs are not run."""
+    from scheduler.cli import evaluate, plan
+
+    def stop(*args: Any, **kwargs: Any) -> Any:
+        raise Parsed
+
+    monkeypatch.setattr(evaluate, "_run_cli", stop)  # the placement study's config is checked before it
+    monkeypatch.setattr(evaluate, "load_datasets", stop)  # the deferral study's config is checked before it
+    monkeypatch.setattr(plan, "read_series_csv", stop)  # the planner's flags are checked before it
+    with pytest.raises(Parsed):
+        (evaluate if command == "evaluate" else plan).main(argv)
+
+
+def test_a_refused_command_line_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scheduler.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "_run_cli", lambda *a: 0)
+    with pytest.raises(SystemExit):
+        evaluate.main(["--forecasts", "noisy", "--out", "/tmp/never-written"])
+
+
 def test_a_wrong_curl_example_fails() -> None:
     text = """```sh
 curl -X POST localhost:8000/run -H 'X-Session-ID: demo' \\
