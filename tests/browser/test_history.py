@@ -1,5 +1,6 @@
 """The Jobs / History tab of a grid session: every job's finish time, a missed deadline marked in words (and
-a filter for those jobs), and dates that carry their year. Every time shown is compared with the API's."""
+a filter for those jobs), and dates that carry their year, there and on the carbon chart's axis. Every time
+shown is compared with the API's."""
 
 from __future__ import annotations
 
@@ -77,3 +78,11 @@ def test_history_shows_finish_times_and_marks_missed_deadlines(dashboard: Dashbo
     page.click("th[data-sort=finish_at] button")
     finishes = page.eval_on_selector_all("#history-body tr", "(trs) => trs.map((tr) => tr.cells[12].querySelector('time').dateTime)")
     assert finishes == sorted((j["finish_at"] for j in history), reverse=True)
+
+    # The carbon chart's dates carry their year too (the clock wraps from 2023 to 2021).
+    board.tab("overview")
+    page.wait_for_function(
+        "() => { const c = Chart.getChart('chart-carbon-overview'); return c && c.$clock && c.scales.x.ticks.length > 0; }"
+    )
+    ticks = page.evaluate("() => Chart.getChart('chart-carbon-overview').scales.x.ticks.map((t) => [].concat(t.label).at(-1))")
+    assert ticks and all(re.fullmatch(r"\d{4}-\d\d-\d\d", t) for t in ticks), ticks

@@ -44,11 +44,12 @@ export const CLOCK_AXIS = 'Session clock (UTC): each job at its start';
 const CARBON_AXIS = 'Carbon factor (unitless 0–1)';
 const UNIT_RANGE = { min: 0, max: 1 };
 
-/** A tick of the carbon charts: a job id, or on a grid session's clock its time and date (UTC). */
+/** A tick of the carbon charts: a job id, or on a grid session's clock its time and date (UTC), the date
+ * with its year: the clock wraps from the end of 2023 to 2021, so "01-01" alone would not say which. */
 function carbonTick(value, index, ticks) {
   if (!this.chart.$clock) return Chart.Ticks.formatters.numeric.call(this, value, index, ticks);
   const iso = isoOfHours(value);
-  return this.options.ticks.stepSize >= 24 ? iso.slice(5, 10) : [iso.slice(11, 16), iso.slice(5, 10)];
+  return this.options.ticks.stepSize >= 24 ? iso.slice(0, 10) : [iso.slice(11, 16), iso.slice(0, 10)];
 }
 
 /** What a point of the carbon charts stands for, in words. */
