@@ -22,6 +22,7 @@ from web.params import DEFAULT_PAGE, DeferredLimit, DeferredOffset, JobId, Limit
 from web.responses import SAME_SESSION, SESSION_ERRORS, errors, links
 from web.schemas.info import ExplanationOut
 from web.schemas.jobs import DecisionOut, HistoryOut, QueueOut, ResetOut, RunOut, SubmitBatchOut, SubmitOut, UploadOut
+from web.sizes import check_csv_rows, check_json_items
 
 router = APIRouter(tags=["jobs"])
 _SESSION = errors(*SESSION_ERRORS)
@@ -85,7 +86,7 @@ async def submit_batch(request: Request, session: SessionDep, store: StoreDep, s
     body = await request.body()
 
     def parse_and_queue() -> list[int]:
-        return _enqueue(store, session, _parse_body(body, settings.max_batch_jobs))
+        check_json_items(body, settings.max_batch_jobs)
 
     ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids)}
@@ -102,7 +103,7 @@ async def upload(
     data = await file.read()
 
     def parse_and_queue() -> list[int]:
-        jobs, rows = parse_csv_rows(data)
+        check_csv_rows(data, settings.max_batch_jobs)
         _check_batch(len(jobs), settings.max_batch_jobs)
         try:
             return _enqueue(store, session, jobs)
@@ -124,7 +125,7 @@ async def run(
     body = await request.body()
 
     def schedule() -> tuple[BatchRecord, dict[str, Any]]:
-        jobs = _parse_body(body, settings.max_batch_jobs)
+        check_json_items(body, settings.max_batch_jobs)
         with session.lock:
             # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
             # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
