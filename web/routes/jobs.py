@@ -87,6 +87,7 @@ async def submit_batch(request: Request, session: SessionDep, store: StoreDep, s
 
     def parse_and_queue() -> list[int]:
         check_json_items(body, settings.max_batch_jobs)
+        return _enqueue(store, session, _parse_body(body, settings.max_batch_jobs))
 
     ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids)}
@@ -104,6 +105,7 @@ async def upload(
 
     def parse_and_queue() -> list[int]:
         check_csv_rows(data, settings.max_batch_jobs)
+        jobs, rows = parse_csv_rows(data)
         _check_batch(len(jobs), settings.max_batch_jobs)
         try:
             return _enqueue(store, session, jobs)
@@ -126,6 +128,7 @@ async def run(
 
     def schedule() -> tuple[BatchRecord, dict[str, Any]]:
         check_json_items(body, settings.max_batch_jobs)
+        jobs = _parse_body(body, settings.max_batch_jobs)
         with session.lock:
             # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
             # and is bounded by max_session_jobs, so it is not counted against the per-request cap.
