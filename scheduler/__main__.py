@@ -13,6 +13,8 @@ commands:
   evaluate   compare placement policies (or deferral strategies) in the simulator
   plan       plan when jobs run against a carbon series, from CSV files
   data       check the shipped data and fill the parsed-data cache
+  run        run a workflow of tasks here, until it ends (--watch: a progress bar)
+  status     show a workflow the database holds, and its tasks
 
 'taskpilot COMMAND --help' describes a command's options."""
 
@@ -35,7 +37,19 @@ def _data(argv: list[str]) -> int:
     return data.main(argv)
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"evaluate": _evaluate, "plan": _plan, "data": _data}
+def _run(argv: list[str]) -> int:
+    from scheduler.cli import run
+
+    return run.main(argv)
+
+
+def _status(argv: list[str]) -> int:
+    from scheduler.cli import status
+
+    return status.main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"evaluate": _evaluate, "plan": _plan, "data": _data, "run": _run, "status": _status}
 """Each command imports its module when it runs, so `taskpilot plan` does not load the simulator."""
 
 
