@@ -61,19 +61,22 @@ def retry(store: Store, task: TaskRecord, now: float) -> TaskRecord:
     return found
 
 
-def recover(store: Store, me: RunnerRecord, now: float) -> int:
+def recover(store: Store, me: RunnerRecord, now: float, mine: set[int] | None = None) -> int:
     """Queue again every running task whose runner is gone (its interrupted attempt stays counted), and forget
-    those runners. Tasks of live runners, this one included, are left alone."""
+    those runners. Tasks of live runners are left alone; this runner's too, unless `mine` (the tasks it knows it
+    runs) is given and leaves one out: an error while recording its end made the executor lose track of it."""
     runners = {r.id: r for r in store.runners()}
     gone = {rid for rid, r in runners.items() if rid != me.id and not alive(r)}
     taken = 0
     for task in store.in_state("running"):
         attempt = store.attempt(task.pk, task.attempts)
         owner = attempt.runner if attempt is not None else None
-        if owner == me.id or (owner in runners and owner not in gone):
+        lost = owner == me.id and mine is not None and task.pk not in mine
+        if not lost and (owner == me.id or (owner in runners and owner not in gone)):
             continue
         who = runners.get(owner or "")
         why = f"runner {owner} (pid {who.pid} on {who.host}) is gone" if who is not None else f"runner {owner} is gone"
+        why = "its executor lost track of it" if lost else why
         with store.transaction():
             if store.move(task.pk, "running", "queued", now, f"interrupted: {why}; attempt {task.attempts} runs again"):
                 store.end_attempt(task.pk, task.attempts, ended_at=now, outcome="interrupted", error=f"interrupted: {why}")

@@ -86,6 +86,8 @@ class Executor:
     def stop(self, grace_s: float | None = None) -> None:
         """Take no more work; let running tasks finish for up to the grace period; then stop the rest, which
         is queued again (its attempt counted) for the next start. Sleeps stop at once: nothing is lost."""
+        if self._closed:
+            return
         self._grace_until = time.monotonic() + (self.config.grace_s if grace_s is None else grace_s)
         self._stopping = True
         self.wake()
@@ -133,9 +135,10 @@ class Executor:
     def _loop(self) -> None:
         while True:
             try:
-                self._collect()
                 now = self.clock.now()
-                self._expire(now)
+                with self.store.transaction():  # every outcome of this pass in one commit
+                    self._collect()
+                    self._expire(now)
                 if self._stopping and self._shut_down():
                     return
                 if not self._stopping:
@@ -236,7 +239,7 @@ class Executor:
                 if self.store.move(task.pk, "running", "succeeded", now, f"attempt {n} succeeded", attempt=n, worker=worker):
                     if task.role == COMPENSATION and task.compensates is not None:
                         self.store.move(task.compensates, "succeeded", "rolled_back", now, f"undone by {task.name}")
-                    settle(self.store, task.pk, now)
+                    settle(self.store, task.pk, now, task.workflow)
                 return
             policy, failures = RetryPolicy.of(task.spec.get("retries")), task.failures + 1
             verdict = policy.verdict(failures, kinds)
@@ -248,7 +251,7 @@ class Executor:
                 )
             elif self.store.move(task.pk, "running", "dead", now, f"attempt {n} {outcome.replace('_', ' ')}: {error}; {verdict}", n, worker,
                                  failures=failures, error=error):  # fmt: skip
-                settle(self.store, task.pk, now)
+                settle(self.store, task.pk, now, task.workflow)
 
     def _interrupt(self, run: Run, reason: str) -> None:
         """Stop an attempt without judging it (a shutdown): the task is queued again, its attempt counted."""
@@ -287,7 +290,7 @@ class Executor:
         if mono - self._ticks["recover"] >= RECOVER_S:
             self._ticks["recover"] = mono
             self._check_runs = True  # also picks up cancels made by another process
-            control.recover(self.store, self.runner, self.clock.now())
+            control.recover(self.store, self.runner, self.clock.now(), set(self._runs))
 
     def _wait(self) -> None:
         now = self.clock.now()

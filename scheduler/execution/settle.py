@@ -24,14 +24,12 @@ def release_state(task: TaskRecord, now: float) -> str:
     return "deferred" if task.not_before is not None and task.not_before > now else "queued"
 
 
-def settle(store: Store, pk: int, now: float) -> None:
-    """Call inside a transaction, after task `pk` entered a final state."""
+def settle(store: Store, pk: int, now: float, workflow: str) -> None:
+    """Call inside a transaction, after task `pk` (of `workflow`) entered a final state."""
     ended = deque([pk])
-    workflow = None
     while ended:
         parent_pk = ended.popleft()
         for child in store.children(parent_pk):
-            workflow = child.workflow
             if child.state != "pending":
                 continue
             parents = store.parents(child.pk)
@@ -44,11 +42,7 @@ def settle(store: Store, pk: int, now: float) -> None:
             else:
                 target = release_state(child, now)
                 store.move(child.pk, "pending", target, now, "dependencies met" + (" (trigger all_done)" if failed is not None else ""))
-    task = store.task(pk)
-    if task is not None:
-        finish_workflow(store, task.workflow, now)
-    elif workflow is not None:
-        finish_workflow(store, workflow, now)
+    finish_workflow(store, workflow, now)
 
 
 def finish_workflow(store: Store, workflow_id: str, now: float) -> str | None:

@@ -5,6 +5,7 @@ container's stop) is for the executor, which lets running tasks finish within it
 workers itself. A worker whose executor died without a word sees the pipe close and exits.
 """
 
+import ctypes
 import os
 import signal
 import time
@@ -18,10 +19,13 @@ from scheduler.execution.builtin_kinds import load_kinds
 from scheduler.execution.footprint import rapl_joules, rapl_read, rapl_zones
 from scheduler.execution.kinds import MAX_RESULT_CHARS, TaskContext, run_kind
 
+PR_SET_PDEATHSIG = 1
+
 
 def serve(conn: Connection, module: str | None, nice: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
     if nice:
         os.nice(nice)  # ECO workers: a lower CPU priority, so FAST work goes first on a busy machine
     load_kinds(module)
@@ -35,6 +39,19 @@ def serve(conn: Connection, module: str | None, nice: int) -> None:
             conn.send((ticket, *run_one(kind, params, context, zones)))
         except (BrokenPipeError, OSError):
             return
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when its parent (the fork server, which exits with the service) dies, so a
+    service killed with -9 leaves no task running on: the next start runs it again, and only that run counts."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def run_one(kind: str, params: dict[str, Any], context: TaskContext, zones: list[Any]) -> tuple[Any, ...]:

@@ -236,12 +236,13 @@ class SqliteStore:
             raise ValueError(f"a move may not set {sorted(set(fields) - MOVABLE)}")
         sets = "".join(f", {name}=?" for name in fields)
         with self.transaction():
-            cursor = self._db.execute(
-                f"UPDATE tasks SET state=?, updated_at=?{sets} WHERE pk=? AND state=?", (target, at, *fields.values(), pk, source)
-            )
-            if cursor.rowcount != 1:
+            found = self._db.execute(
+                f"UPDATE tasks SET state=?, updated_at=?{sets} WHERE pk=? AND state=? RETURNING attempts, role, workflow",
+                (target, at, *fields.values(), pk, source),
+            ).fetchall()
+            if not found:
                 return False
-            n, role, workflow = self._db.execute("SELECT attempts, role, workflow FROM tasks WHERE pk=?", (pk,)).fetchone()
+            [(n, role, workflow)] = found
             if change := open_change(role, source, target):
                 self._db.execute("UPDATE workflows SET open_tasks = open_tasks + ? WHERE id=?", (change, workflow))
             self._db.execute(

@@ -6,6 +6,7 @@ wait is for a condition; the clock moves only when a test moves it."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,34 @@ def test_retry_by_hand_revives_the_failed_branch() -> None:
         assert [a.n for a in ex.store.attempts(wf)] == [1, 2]  # the attempt numbers go on
         assert states(ex.store, wf) == {"a": "dead", "b": "upstream_failed", "c": "upstream_failed"}
         assert [w for w in (ex.store.workflow(wf),) if w is not None][0].state == "failed"
+
+
+def test_stop_lets_running_tasks_finish_and_leaves_the_rest_queued(tmp_path: Path) -> None:
+    gate = tmp_path / "open"
+    with running(pools={"fast": 1, "eco": 1}, grace_s=600.0) as ex:
+        wf = submit(ex, {"tasks": [task("held", "gate", params={"path": str(gate)}), task("waiting"),
+                                   task("nap", params={"seconds": 1000})]}, pools={"nap": "eco"})  # fmt: skip
+        wait_until(lambda: states(ex.store, wf) == {"held": "running", "waiting": "queued", "nap": "running"})
+        stopper = threading.Thread(target=ex.stop)
+        stopper.start()
+        wait_until(lambda: states(ex.store, wf)["nap"] == "queued", "the sleep stopped at once")
+        assert states(ex.store, wf)["held"] == "running" and stopper.is_alive()  # the gate's task is given its grace
+        gate.touch()
+        stopper.join()
+        assert states(ex.store, wf) == {"held": "succeeded", "waiting": "queued", "nap": "queued"}
+        nap = [a for a in ex.store.attempts(wf) if a.worker.startswith("eco")]
+        assert [a.outcome for a in nap] == ["interrupted"] and ex.store.runners() == []
+
+
+def test_a_deadline_caps_a_deferral_at_the_latest_start() -> None:
+    from scheduler.execution.admit import Placement, build_records
+    from scheduler.execution.spec import parse_workflow
+
+    spec = parse_workflow({"deadline": 120, "tasks": [task("a", duration_min=30), task("b", "sleep", "a", duration_min=60)]}, 10, 1000)
+    places = [Placement(1, "S", "eco", delay_h=2.0), Placement(2, "S", "fast", delay_h=0.25)]
+    _, (a, b), parents = build_records(spec, places, "s", 100.0, 60.0, 7)
+    # scale 60: a session minute is an executor second. a must start by 30 (120 - 60 - 30), b by 60.
+    assert a.spec["latest_start"] == 130.0 and a.not_before == 130.0 and a.spec["placement"]["capped_by_deadline"]
+    assert b.not_before == 115.0 and not b.spec["placement"]["capped_by_deadline"]  # 15 minutes: inside its window
+    assert (a.deadline_at, b.deadline_at) == (160.0, 220.0) and (a.expected_s, b.expected_s) == (30.0, 60.0) and parents == [[], [0]]
+    assert a.pool == "eco" and b.spec["params"] == {"seconds": 0}
