@@ -1,10 +1,16 @@
 # TaskPilot developer tasks. Needs only python3 (with the venv module) and make.
-#   make run    start the API on $(PORT)      make test       lint, then run the test suite (installs Chromium if missing)
+#   make run    start the API on $(HOST):$(PORT)   make test       lint, then run the test suite (installs Chromium if missing)
+#               (HOST=0.0.0.0 to expose it)
 #   make bench  run the benchmarks            make clean      remove caches
 #                                             make distclean  also remove .venv
 
 PYTHON ?= python3
 PORT   ?= 8000
+HOST   ?= 127.0.0.1
+# Connection bounds, the same in the Dockerfile, render.yaml and bench/live.py (SERVE_FLAGS; docs/configuration.md):
+# request heads and bodies bounded in time and size (web/connections.py), at most 100 connections and requests at once, idle
+# keep-alive connections closed after 5 s, and 8 s for requests in progress after SIGTERM.
+SERVE  := --http web.connections:BoundedHttpToolsProtocol --limit-concurrency 100 --timeout-keep-alive 5 --timeout-graceful-shutdown 8
 VENV   := .venv
 BIN    := $(VENV)/bin
 
@@ -16,7 +22,7 @@ DEV_STAMP := $(VENV)/.dev-req-stamp
 .PHONY: help venv dev-venv chromium run lint test bench clean distclean
 
 help:
-	@echo "targets: venv dev-venv run lint test bench clean distclean  (PORT=$(PORT) PYTHON=$(PYTHON))"
+	@echo "targets: venv dev-venv run lint test bench clean distclean  (HOST=$(HOST) PORT=$(PORT) PYTHON=$(PYTHON))"
 
 venv: $(REQ_STAMP)
 dev-venv: $(DEV_STAMP)
@@ -56,7 +62,7 @@ chromium:
 	fi
 
 run: venv
-	$(BIN)/uvicorn api:app --host 0.0.0.0 --port $(PORT)
+	$(BIN)/uvicorn api:app --host $(HOST) --port $(PORT) $(SERVE)
 
 # The linter and the formatter's check are part of the tests (pyproject.toml [tool.ruff]).
 lint: dev-venv

@@ -19,7 +19,7 @@ from scheduler.placement.world import build_world
 from scheduler.service.sessions import SessionStore
 from scheduler.service.workflows import build_workflows
 from scheduler.settings import ROOT, Settings, get_settings
-from web import errors
+from web import connections, errors
 from web.middleware import BodySizeLimit, SessionHeaders
 from web.responses import BUILD, ORJSONResponse
 from web.routes import assets as routes_assets
@@ -85,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    # Outermost: every reader of a body gets the per-chunk deadline, and a client gone mid-body is no traceback.
+    app.add_middleware(connections.BodyDeadline, timeout_s=settings.body_timeout_s)
     app.include_router(routes_info.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_sim.router)

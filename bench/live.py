@@ -40,6 +40,14 @@ PREFIX = "TASKPILOT_"
 DROPPED_ENV = ("GROQ_API_KEY",)
 BIND_ATTEMPTS = 3
 """A free port is found by binding port 0 and letting go; someone may take it before uvicorn binds it."""
+SERVE_FLAGS = (
+    "--http", "web.connections:BoundedHttpToolsProtocol", "--limit-concurrency", "100", "--timeout-keep-alive", "5",
+    "--timeout-graceful-shutdown", "8",
+)  # fmt: skip
+"""The connection bounds of the documented start commands (the Makefile's SERVE, the Dockerfile's CMD,
+render.yaml's startCommand: tests/test_packaging.py checks they all say this), so a live server is served
+as a deployed one is: request heads bounded in time and size, 100 connections and requests at once, idle
+keep-alive connections closed after 5 s, 8 s for requests in progress after SIGTERM."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,19 @@ def live_server(settings: Mapping[str, str] | None = None, log_level: str = "war
         log_path = Path(tmp) / "uvicorn.log"
         for attempt in range(1, BIND_ATTEMPTS + 1):
             port = _free_port()
-            command = [sys.executable, "-m", "uvicorn", "api:app", "--host", HOST, "--port", str(port), "--log-level", log_level]
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api:app",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                *SERVE_FLAGS,
+                "--log-level",
+                log_level,
+            ]
             with log_path.open("wb") as log:  # the child writes through its own copy; ours closes at once
                 started = time.perf_counter()
                 # A session of its own, so stopping it reaches every process it may have started.
@@ -183,10 +203,11 @@ def _tail(log_path: Path, n_bytes: int = 4000) -> str:
 
 
 @contextmanager
-def threaded_server(app: Any, timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
+def threaded_server(app: Any, timeout_s: float = START_TIMEOUT_S, **config: Any) -> Iterator[str]:
     """A real uvicorn serving `app` on a thread of this process, on a socket bound here first (no window
-    for another process to take the port); yields its base URL and always stops it."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    for another process to take the port); yields its base URL and always stops it. `config`: more
+    uvicorn.Config options (say timeout_graceful_shutdown)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
     sock = socket.socket()
     sock.bind((HOST, 0))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)

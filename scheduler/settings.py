@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     """At most this many live sessions; the least recently used idle one makes room for a new one."""
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     """Request bodies larger than this get 413."""
+    header_timeout_s: float = Field(10.0, gt=0, le=600)
+    """A connection that has not sent a whole request line and headers this long after opening (or after its first byte) is closed."""
+    max_header_bytes: int = Field(65_536, ge=4096, le=16 * 1024 * 1024)
+    """A request line and headers longer than this get 431 and the connection is closed."""
+    body_timeout_s: float = Field(20.0, gt=0, le=600)
+    """A request body that sends nothing for this long (between two chunks) gets 408 and the connection is closed."""
     max_batch_jobs: int = Field(100_000, ge=1)
     """Jobs accepted in one request (submit_batch, run, upload); more gets 413."""
     max_session_jobs: int = Field(200_000, ge=1)

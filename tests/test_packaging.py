@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.live import SERVE_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
 
-START_COMMAND = "uvicorn api:app --host 0.0.0.0 --port $PORT"
+START_COMMAND = "uvicorn api:app --host 0.0.0.0 --port $PORT " + " ".join(SERVE_FLAGS)
+"""Render's: its bind, and the connection bounds every documented start command shares (bench.live.SERVE_FLAGS)."""
 
 SETTINGS_DEFAULTS = {
     "TASKPILOT_SEED": "42",
@@ -27,6 +30,9 @@ SETTINGS_DEFAULTS = {
     "TASKPILOT_SESSION_TTL_S": "3600",
     "TASKPILOT_MAX_SESSIONS": "1000",
     "TASKPILOT_MAX_BODY_BYTES": "16777216",
+    "TASKPILOT_HEADER_TIMEOUT_S": "10",
+    "TASKPILOT_MAX_HEADER_BYTES": "65536",
+    "TASKPILOT_BODY_TIMEOUT_S": "20",
     "TASKPILOT_MAX_BATCH_JOBS": "100000",
     "TASKPILOT_MAX_SESSION_JOBS": "200000",
     "TASKPILOT_MAX_TOTAL_JOBS": "2000000",
@@ -232,10 +238,10 @@ def test_dockerfile_cmd_runs_uvicorn_on_8000_by_default():
         if port_env is not None:
             env["PORT"] = port_env
         out = subprocess.run(["sh", "-c", "echo " + script], env=env, capture_output=True, text=True, check=True).stdout.split()
-        assert out == ["uvicorn", "api:app", "--host", "0.0.0.0", "--port", "8000"]
+        assert out == ["uvicorn", "api:app", "--host", "0.0.0.0", "--port", "8000", *SERVE_FLAGS]
     # ...and a platform-provided PORT wins.
     out = subprocess.run(["sh", "-c", "echo " + script], env={"PORT": "10000"}, capture_output=True, text=True, check=True).stdout.split()
-    assert out[-2:] == ["--port", "10000"]
+    assert out[4:6] == ["--port", "10000"]
 
 
 def test_dockerfile_copies_existing_paths():
@@ -345,7 +351,10 @@ def test_makefile_targets():
     text = read("Makefile")
     for target in ("venv", "dev-venv", "run", "test", "bench", "clean"):
         assert re.search(rf"^{re.escape(target)}:", text, re.M), f"Makefile has no {target} target"
-    assert "uvicorn api:app --host 0.0.0.0 --port $(PORT)" in text
+    # Loopback unless asked (HOST=0.0.0.0 exposes it), with the connection bounds of every start command.
+    assert "uvicorn api:app --host $(HOST) --port $(PORT) $(SERVE)" in text
+    assert re.search(r"^HOST\s*\?=\s*127\.0\.0\.1$", text, re.M)
+    assert re.search(r"^SERVE\s*:=\s*(.*)$", text, re.M).group(1).split() == list(SERVE_FLAGS)
     assert re.search(r"^PORT\s*\?=\s*8000", text, re.M)
     assert re.search(r"^PYTHON\s*\?=\s*python3", text, re.M)
 

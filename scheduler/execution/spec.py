@@ -31,6 +31,7 @@ TaskId = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=128
 EXEC_FIELDS = ("id", "kind", "params", "depends_on", "retries", "timeout_s", "trigger", "on_rollback")
 JOB_DEFAULTS = {"priority": "balanced", "cpu": 10, "memory": 10}
 MAX_TIMEOUT_S = 86_400.0
+DEFAULT_RETRIES = RetryPolicy()
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -108,7 +109,8 @@ def parse_workflow(payload: Any, max_tasks: int, max_params_bytes: int, registry
     tasks = body["tasks"]
     errors, parents = _graph_errors(tasks)
     errors += _kind_errors(tasks, registry)
-    jobs, job_errors = _jobs(tasks)
+    job_fields = [{**JOB_DEFAULTS, **{k: v for k, v in t.items() if k not in EXEC_FIELDS}} for t in tasks]
+    jobs, job_errors = _jobs(tasks, job_fields)
     errors += job_errors
     if errors:
         raise WorkflowInputError(_sorted(errors))
@@ -122,7 +124,7 @@ def parse_workflow(payload: Any, max_tasks: int, max_params_bytes: int, registry
         message = (f"the deadline ({deadline:g} min) cannot be met: the critical path {path} takes {plan.length:g} min "
                    "(each task's duration_min, or the energy model's estimate)")  # fmt: skip
         raise WorkflowInputError([_error(None, None, "deadline", message)])
-    specs = tuple(_task_spec(t, parents[i], registry) for i, t in enumerate(tasks))
+    specs = tuple(_task_spec(t, parents[i], job_fields[i], registry) for i, t in enumerate(tasks))
     return WorkflowSpec(body.get("name") or "workflow", deadline, body.get("seed"), specs, jobs, durations, plan, layers(parents, order))
 
 
@@ -220,14 +222,13 @@ def _kind_errors(tasks: list[TaskIn], registry: Registry) -> list[dict[str, Any]
     return errors
 
 
-def _jobs(tasks: list[TaskIn]) -> tuple[JobBatch, list[dict[str, Any]]]:
+def _jobs(tasks: list[TaskIn], job_fields: list[dict[str, Any]]) -> tuple[JobBatch, list[dict[str, Any]]]:
     """The tasks' job fields through the jobs' own validation (/run's), each with the task's id as client id."""
     errors, rows = [], []
-    for i, t in enumerate(tasks):
-        fields = {k: v for k, v in t.items() if k not in EXEC_FIELDS}
+    for i, (t, fields) in enumerate(zip(tasks, job_fields)):
         if "job_id" in fields:
             errors.append(_error(t["id"], i, "job_id", "a task's job takes the task's id as its client id: give no job_id"))
-        rows.append({**JOB_DEFAULTS, **fields, "job_id": t["id"]})
+        rows.append({**fields, "job_id": t["id"]})
     try:
         return parse_jobs(rows), errors
     except JobValidationError as exc:
@@ -237,7 +238,7 @@ def _jobs(tasks: list[TaskIn]) -> tuple[JobBatch, list[dict[str, Any]]]:
         return JobBatch.empty(), errors
 
 
-def _task_spec(t: TaskIn, parents: list[int], registry: Registry) -> TaskSpec:
+def _task_spec(t: TaskIn, parents: list[int], job: dict[str, Any], registry: Registry) -> TaskSpec:
     kind = registry.get(t["kind"])
     assert kind is not None
     rollback = t.get("on_rollback")
@@ -246,7 +247,6 @@ def _task_spec(t: TaskIn, parents: list[int], registry: Registry) -> TaskSpec:
         undo_kind = registry.get(rollback["kind"])
         assert undo_kind is not None
         undo = {"kind": rollback["kind"], "params": undo_kind.with_defaults(rollback.get("params", {}))}
-    job = {**JOB_DEFAULTS, **{k: v for k, v in t.items() if k not in EXEC_FIELDS}}
-    retries = RetryPolicy.of(t.get("retries"))
+    retries = RetryPolicy.of(t["retries"]) if "retries" in t else DEFAULT_RETRIES
     return TaskSpec(t["id"], t["kind"], kind.with_defaults(t.get("params", {})), tuple(parents), retries, t.get("timeout_s"),
                     t.get("trigger", "all_success"), undo, job)  # fmt: skip

@@ -47,8 +47,10 @@ def dashboard() -> FileResponse:
 
 @router.get("/health", tags=["info"], response_model=HealthOut)
 @router.head("/health", tags=["info"], operation_id="health_head", response_model=HealthOut)  # HEAD too, for load balancers
-def health() -> dict[str, Any]:
+async def health() -> dict[str, Any]:
     """Liveness for load balancers and Render's health check."""
+    # async on purpose: answered on the event loop, with no thread of the shared pool (which plans, runs
+    # and LLM calls may all hold) and no lock any work takes, so it answers while everything else is busy.
     return {"status": "ok", "build": BUILD, "run_accepts_body": True}
 
 
