@@ -68,10 +68,16 @@ def test_sample_csv_downloads_and_is_accepted(dashboard: Dashboard) -> None:
         dashboard.page.click("#sample-csv")
     content = download.value.path().read_bytes()
     assert download.value.suggested_filename == "taskpilot_sample_jobs.csv"
-    assert content.startswith(b"priority,latency,cpu,memory,duration_min,power_w,urgency,deadline,interruptible\n")
-    rows = content.decode().splitlines()[1:]
-    assert {row.split(",")[6] for row in rows} == {"critical", "normal", "flexible"}  # every urgency, some with deadlines
-    assert any(row.split(",")[7] for row in rows) and any(row.split(",")[8] == "true" for row in rows)
+    header, *rows = content.decode().splitlines()
+    columns = header.split(",")
+    assert columns == [
+        "priority", "latency", "cpu", "memory", "duration_min", "power_w", "estimated_kwh", "co2_kg",
+        "urgency", "deadline", "interruptible",
+    ]  # fmt: skip
+    cells = [dict(zip(columns, row.split(","))) for row in rows]
+    assert {c["urgency"] for c in cells} == {"critical", "normal", "flexible"}  # every urgency, some with deadlines
+    assert any(c["deadline"] for c in cells) and any(c["interruptible"] == "true" for c in cells)
+    assert any(c["estimated_kwh"] for c in cells) and any(c["co2_kg"] for c in cells)  # measured figures, used or answered
     response = dashboard.api("POST", "/upload", files={"file": ("sample.csv", content, "text/csv")})
     assert response.status_code == 200 and response.json()["count"] == content.count(b"\n") - 1
 
