@@ -209,7 +209,8 @@ def test_eco_tasks_run_on_eco_workers_at_a_lower_priority() -> None:
         wf = submit(ex, {"tasks": [task("e", "whoami"), task("f", "whoami")]}, pools={"e": "eco"})
         wait_until(lambda: finished(ex.store, wf))
         ran = {a.worker.split("-")[0]: a.result for a in ex.store.attempts(wf)}
-        assert ran["eco"]["mode"] == "eco" and ran["eco"]["nice"] >= ran["fast"]["nice"] + 10  # type: ignore[index]
+        # nice 10 more than FAST's, up to the ceiling of 19 (a test run that is niced already)
+        assert ran["eco"]["mode"] == "eco" and ran["eco"]["nice"] >= min(19, ran["fast"]["nice"] + 10)  # type: ignore[index]
 
 
 def test_a_seed_replays_flaky_outcomes() -> None:
