@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "ready: %d servers, %d pretraining episodes per tier, seed %d", world.fleet.n_servers, settings.pretrain_episodes, settings.seed
         )
         yield
-        app.state.plans.close()  # a plan still running stops at its next chunk
+        await app.state.plans.close()  # a plan still running stops at its next chunk
         app.state.simulations.shutdown()  # running simulations stop at their next chunk
         app.state.workflows.stop()  # graceful: running tasks get TASKPILOT_SHUTDOWN_GRACE_S, the rest stay queued
 

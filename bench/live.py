@@ -63,6 +63,10 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_bytes().decode(errors="replace")
 
+    def exited(self) -> bool:
+        """Whether the server process has ended (it stays unreaped until the `live_server` block ends)."""
+        return _exited(self.pid)
+
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on this server that ignores proxy variables."""
         return httpx.Client(base_url=self.base_url, trust_env=False, **{"timeout": REQUEST_TIMEOUT_S, **kwargs})

@@ -44,21 +44,29 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._arm()  # nothing sent yet counts as a head not yet complete
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
+        # While a head is incomplete, the parser is fed at most what the head may still take, so a head
+        # over the limit is never buffered whole (httptools keeps a header's text until it is complete).
+        while data and not self.transport.is_closing():
+            if not self._in_head:
+                super().data_received(data)
+                return
+            room = self.max_head_bytes - self._head_bytes
+            if room <= 0:
                 log.debug("closed a connection whose request head passed %d bytes", self.max_head_bytes)
                 self.transport.write(TOO_LARGE)
                 self._close()
+                return
+            piece, data = data[:room], data[room:]
+            self._head_bytes += len(piece)
+            super().data_received(piece)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head, self._head_bytes = True, 0
+        self._in_head = True
         self._arm()
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._in_head, self._head_bytes = False, 0  # the next message's head counts from its own start
         self._disarm()
         super().on_headers_complete()
 
@@ -121,6 +129,8 @@ class BodyDeadline:
                 slow = True
                 raise _SlowBody from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
+            if message["type"] == "http.disconnect":  # seen here, whichever reader (some catch what follows)
+                log.debug("%s %s: the client went while sending its body", scope.get("method"), scope.get("path"))
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -134,8 +144,7 @@ class BodyDeadline:
             await self.app(scope, timed_receive, guarded_send)
         except _SlowBody:
             pass
-        except ClientDisconnect:
-            log.debug("%s %s: the client went while sending its body", scope.get("method"), scope.get("path"))
+        except ClientDisconnect:  # logged above, when it came: nothing to answer, and no traceback
             return
         if slow and not started:
             detail = f"the request body sent nothing for {self.timeout_s:g} s (TASKPILOT_BODY_TIMEOUT_S); the connection is closed"

@@ -7,7 +7,8 @@ the event loop for the GIL. Up to `waiting` more requests wait their turn on the
 thread; one more is refused (`Busy`, 429). A piece of work is a function of one argument, `check`, which it
 calls between chunks (the planner's tick): `check` raises `Stopped` once the time budget, counted from
 the start of the work, is spent, once the client has disconnected, or once the process is stopping (the
-end of uvicorn's graceful shutdown cancels the request, and the lifespan's `close` stops whatever runs).
+end of uvicorn's graceful shutdown cancels the request, which then answers 503 saying so once its thread
+is done, and the lifespan's `close` stops whatever still runs).
 A thread's slot is given back only when the thread has really finished, so stopped work never piles up.
 """
 
@@ -100,28 +101,32 @@ class WorkPool:
     async def _run_on_worker(self, work: Work, fn: Callable[[Callable[[int], None]], T], gone: "asyncio.Future[None]") -> T:
         self.active.add(work)
         work.deadline = time.monotonic() + work.budget_s
+        log.debug("%s started on a worker (%d running)", work.what, len(self.active))
         done = asyncio.get_running_loop().run_in_executor(self._executor, fn, work.check)
         done.add_done_callback(lambda _: self._finished(work))  # the slot comes back when the thread is done
         try:
             await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:  # uvicorn's graceful shutdown ran out: the request is cancelled
+        except asyncio.CancelledError:
+            # uvicorn's graceful shutdown ran out and cancels the request: rather than vanish (with a
+            # traceback in the log), it stops the work and answers why, once the thread is done.
             work.stop(SHUTTING_DOWN)
-            raise
         if not done.done():
             work.stop(CLIENT_GONE)
-            log.info("%s stopped: %s", work.what, CLIENT_GONE)
+        if work.reason is not None:
+            log.info("%s stopped: %s", work.what, work.reason)
         return await done
 
     def _finished(self, work: Work) -> None:
         self.active.discard(work)
         self._free.release()
 
-    def close(self) -> None:
-        """Stop whatever runs (at its next check) and wait for the threads: the lifespan's end."""
+    async def close(self) -> None:
+        """Stop whatever runs (at its next check) and wait for the threads, off the event loop (requests
+        being stopped still answer): the lifespan's end."""
         self._closing = True
         for work in list(self.active):
             work.stop(SHUTTING_DOWN)
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -1,0 +1,80 @@
+"""/health answers on the event loop while every other resource is saturated at once: both plan workers
+busy and their waiting line full, the shared thread pool full of LLM refinements against a provider that
+accepts and never answers, and a 100,000-job run in progress. It took 10-12 s with the pool busy with
+plans, 4-5 s during a burst of refinements. Each piece of work is held at a gate or on a provider that
+never answers, for as long as the test needs; the test asserts that /health answers, never how fast
+(its p99 is the `health` benchmark's)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.conftest import SESSION_HEADER, mixed_jobs
+from tests.web.gates import CLIENT_TIMEOUT_S, GATE_TIMEOUT_S, Gate, threaded_server
+from tests.xai.groq_standin import GroqStandIn
+
+from .conftest import wait_until
+from .test_time_budget import SMALL, HeldPlans
+
+SHARED_POOL = 40
+"""Threads of the shared pool (anyio's default, which FastAPI's sync routes use)."""
+
+
+def send(base: str, method: str, path: str, out: list[Any], **kwargs: Any) -> threading.Thread:
+    def go() -> None:
+        with httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT_S) as client:
+            out.append(client.request(method, path, **kwargs).status_code)
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_health_answers_while_plans_llm_calls_and_a_big_run_hold_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    plans, run_gate, refining = HeldPlans(monkeypatch), Gate(), []
+    overrides = {"plan_workers": 2, "max_plan_waiting": 2, "max_client_plans": 10, "groq_api_key": "test-key", "llm_timeout_s": 600.0}
+    with GroqStandIn(mode="slow") as llm, threaded_server(llm_base_url=llm.base_url, **overrides) as (base, app):
+        threads: list[threading.Thread] = []
+        out: list[Any] = []
+        try:
+            with httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
+                explained = client.post("/run", json=mixed_jobs(3)).headers[SESSION_HEADER]
+                running = client.get("/session").json()["session_id"]
+            # A 100,000-job run, held inside the scheduler with its session's lock and a shared thread.
+            session = app.state.sessions.get(running)[0]
+            real_run = session.run
+            session.run = lambda extra=None: (run_gate.pass_through(), real_run(extra))[1]
+            body = json.dumps(mixed_jobs(100_000)).encode()
+            headers = {SESSION_HEADER: running, "content-type": "application/json"}
+            threads.append(send(base, "POST", "/run?detail=compact", out, content=body, headers=headers))
+            run_gate.wait_arrival("the 100,000-job run")
+            # Both plan workers held, and the waiting line full.
+            threads += [send(base, "POST", "/plan", out, json=SMALL) for _ in range(4)]
+            wait_until(lambda: len(app.state.plans.active) == 2 and app.state.plans._queued == 2, "two plans running and two waiting")
+            # Every other shared thread waiting on a provider that never answers.
+            real_refine = app.state.explainer.refine
+            monkeypatch.setattr(app.state.explainer, "refine", lambda facts: (refining.append(1), real_refine(facts))[1])
+            threads += [
+                send(base, "GET", "/jobs/1/explanation?llm=true", out, headers={SESSION_HEADER: explained}) for _ in range(SHARED_POOL)
+            ]
+            wait_until(lambda: len(refining) >= SHARED_POOL - 1, "the shared thread pool full of LLM refinements")
+
+            with httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
+                try:
+                    answers = [client.get("/health").status_code for _ in range(5)]
+                except httpx.TimeoutException:
+                    pytest.fail(f"/health got no answer within {GATE_TIMEOUT_S:g} s while the server was saturated")
+            assert answers == [200] * 5
+            assert len(out) == 0, "some saturating request answered before /health was asked"
+        finally:
+            plans.gate.open()
+            run_gate.open()
+            llm.stopping.set()  # the slow provider answers nothing and lets its callers go
+    for thread in threads:
+        thread.join(CLIENT_TIMEOUT_S)
+    assert len(out) == 1 + 4 + SHARED_POOL and set(out) == {200}, sorted(set(out))
