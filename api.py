@@ -14,14 +14,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from scheduler.placement.world import build_world
 from scheduler.service.sessions import SessionStore
 from scheduler.service.workflows import build_workflows
 from scheduler.settings import ROOT, Settings, get_settings
 from web import connections, errors
-from web.middleware import BodySizeLimit, SessionHeaders
-from web.responses import BUILD, ORJSONResponse
+from web.middleware import ApiKeys, BodySizeLimit, JsonOnly, SecurityHeaders, SessionHeaders, cors_options, key_hashes
+from web.ratelimit import ClientSlots, RateLimiter, RateLimits
+from web.responses import BUILD, ORJSONResponse, document_guards
 from web.routes import assets as routes_assets
 from web.routes import info as routes_info
 from web.routes import jobs as routes_jobs
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.max_session_jobs,
             settings.max_total_jobs,
             default_scenario=settings.scenario,
+            max_client_jobs=settings.max_client_jobs,
         )
         app.state.explainer = build_explainer(
             settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
@@ -81,9 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Carbon-aware, explainable job scheduler.",
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # /docs and /redoc are web/routes/info.py's: vendored assets under the page's CSP
+        redoc_url=None,
     )
-    app.add_middleware(SessionHeaders)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_guards(app, settings)
     errors.install(app)
     # Outermost: every reader of a body gets the per-chunk deadline, and a client gone mid-body is no traceback.
     app.add_middleware(connections.BodyDeadline, timeout_s=settings.body_timeout_s)
@@ -96,6 +100,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The dashboard's script, styles and vendored Chart.js; mounts stay out of the OpenAPI schema.
     app.mount("/static", routes_assets.PageFiles(directory=ROOT / "frontend" / "static"), name="static")
     return app
+
+
+def install_guards(app: FastAPI, settings: Settings) -> None:
+    """The middlewares, innermost first (each add_middleware wraps the ones before it): session headers,
+    per-client /plan slots, the body cap, JSON-only writes, API keys (when configured), rate limits, CORS
+    (when configured) and, around everything, nosniff and no-store."""
+    app.add_middleware(SessionHeaders)
+    app.add_middleware(ClientSlots, paths=("/plan",), per_client=settings.max_client_plans, setting="TASKPILOT_MAX_CLIENT_PLANS")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonOnly)
+    if settings.api_key_hashes:
+        app.add_middleware(ApiKeys, hashes=key_hashes(settings.api_key_hashes))
+    app.state.limiter = RateLimiter(settings)  # web.deps counts new sessions on it too
+    app.add_middleware(RateLimits, limiter=app.state.limiter)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    app.add_middleware(SecurityHeaders)
+    openapi = app.openapi
+    app.openapi = lambda: app.openapi_schema or document_guards(openapi())  # the guards' answers on every operation
 
 
 app = create_app()

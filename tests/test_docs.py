@@ -280,6 +280,8 @@ def call(client: TestClient, argv: list[str]) -> tuple[int, str]:
             url = arg
     assert url is not None and url.startswith("localhost:8000/"), f"{argv}: not a call to make run's server"
     method = method or ("POST" if data or files else "GET")
+    if data is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/x-www-form-urlencoded"  # what curl sends with -d: the server refuses it (415)
     response = client.request(method, url.removeprefix("localhost:8000"), headers=headers, content=data, files=files or None)
     return response.status_code, response.text
 
@@ -402,7 +404,7 @@ def test_a_refused_command_line_is_caught(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_a_wrong_curl_example_fails() -> None:
     text = """```sh
-curl -X POST localhost:8000/run -H 'X-Session-ID: demo' \\
+curl -X POST localhost:8000/run -H 'X-Session-ID: demo' -H 'Content-Type: application/json' \\
   -d '[{"priority":"purple",
        "cpu":1,"memory":1}]'
 ```

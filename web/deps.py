@@ -1,5 +1,6 @@
 """Shared dependencies: the session of a request, the app's world, settings and explainer."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -7,6 +8,7 @@ from fastapi import Depends, Header, Request
 from scheduler.placement.engine import World
 from scheduler.service.sessions import SESSION_ID, Session, SessionStore
 from scheduler.settings import Settings
+from web.ratelimit import RateLimiter, client_key
 from xai.explainer import Explainer
 
 SESSION_HEADER = "X-Session-ID"
@@ -45,13 +47,22 @@ async def get_session(
     Its id comes back in the X-Session-ID response header of every answer, errors and streams included
     (web.middleware.SessionHeaders adds it from request.state)."""
     store: SessionStore = request.app.state.sessions
+    owner, admit = new_session_gate(request)
     notice = None
     if x_session_id is None:
-        session = store.create()
+        session = store.create(owner=owner, admit=admit)
     else:
-        session, notice = store.get(x_session_id)
+        session, notice = store.get(x_session_id, owner, admit)
     request.state.session_headers = [(SESSION_HEADER, session.id)] + ([(NOTICE_HEADER, notice)] if notice else [])
     return session
+
+
+def new_session_gate(request: Request) -> tuple[str, Callable[[], None]]:
+    """The client starting a session here, and the check that it may start one more (429 past
+    TASKPILOT_RATE_LIMIT_NEW_SESSIONS), run only if a session is really created."""
+    owner = client_key(request.scope)
+    limiter: RateLimiter = request.app.state.limiter
+    return owner, lambda: limiter.admit_session(owner)
 
 
 async def get_known_session(request: Request, x_session_id: SessionIdHeader = None) -> Session | None:

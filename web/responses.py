@@ -14,7 +14,10 @@ ERROR_TEXT = {
     404: "No such job or simulation (in this session).",
     413: "Too large: the body (TASKPILOT_MAX_BODY_BYTES), a batch, a session's jobs, a plan or a simulation is over its limit.",
     422: "Invalid input: `detail` names each bad field (and the job's index or the CSV row).",
-    429: "Every simulation slot is taken (TASKPILOT_MAX_SIM_RUNS); retry after Retry-After seconds.",
+    401: "This server requires an API key for writes (TASKPILOT_API_KEY_HASHES) and none, or an unknown one, was sent.",
+    403: "A multipart /upload without the X-Session-ID header (a header other sites' forms cannot send).",
+    415: "A write's body is not application/json (or, for /upload, multipart/form-data).",
+    429: "Too many requests (TASKPILOT_RATE_LIMIT_*), or every slot of yours or the server's is taken; retry after Retry-After seconds.",
     503: "The server is full (sessions or jobs), or a scenario's data cannot be loaded.",
 }
 SESSION_ERRORS = (400, 422, 503)
@@ -48,3 +51,21 @@ class ORJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def document_guards(schema: dict[str, Any]) -> dict[str, Any]:
+    """Adds the middlewares' answers (web/middleware.py, web/ratelimit.py) to every operation of an OpenAPI
+    document: 429 on all, 401 and 415 on writes, 403 on /upload. Those answers come before any route runs,
+    so no route declares them."""
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = [429] + ([401, 415] if method in ("post", "put", "patch", "delete") else []) + ([403] if path == "/upload" else [])
+            for code in codes:
+                operation.setdefault("responses", {}).setdefault(
+                    str(code),
+                    {
+                        "description": ERROR_TEXT[code],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+                    },
+                )
+    return schema

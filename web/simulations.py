@@ -3,9 +3,10 @@
 Either study: placement (scheduler/studies/placement.py) or deferral (scheduler/studies/deferral.py), by the config's type.
 
 A run is identified by an unguessable id (uuid4), which is all a client needs to read it: runs do not
-belong to sessions, and nothing a run does touches any session. At most `max_runs` are queued or
-running at once (one more is refused, 429); a run past `timeout_s` is cancelled between two chunks of
-jobs and reported as failed; the newest `keep` finished runs are kept for reading.
+belong to sessions, and nothing a run does touches any session. At most `max_sim_runs` are queued or
+running at once, and at most `max_client_sims` of them started by one client address (one more is refused,
+429), so one client cannot hold every slot; a run past `timeout_s` is cancelled between two chunks of jobs
+and reported as failed; the newest `keep` finished runs are kept for reading.
 """
 
 import logging
@@ -18,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from scheduler.core.errors import EvaluationCancelled
 from scheduler.placement.engine import World
 from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig, resolve_seed
-from scheduler.core.errors import EvaluationCancelled
 
 log = logging.getLogger(__name__)
 SimulationConfig = EvaluationConfig | DeferralConfig
@@ -47,20 +48,23 @@ class SimulationRun:
     result: dict[str, Any] | None = None
     error: str | None = None
     cancel_requested: bool = False
+    owner: str = ""
+    """The client address that started it (its share of the slots); never shown."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def view(self) -> dict[str, Any]:
         with self.lock:
             end = self.finished or time.monotonic()
+            fraction = round(self.done / self.total, 4) if self.total else 0.0
             return {
                 "id": self.id,
                 "status": self.status,
                 "config": self.config.model_dump(mode="json"),
-                "progress": {"done": self.done, "total": self.total, "fraction": round(self.done / self.total, 4) if self.total else 0.0, "policy": self.policy},
+                "progress": {"done": self.done, "total": self.total, "fraction": fraction, "policy": self.policy},
                 "elapsed_s": None if self.started is None else round(end - self.started, 3),
                 "error": self.error,
                 "result": self.result,
-            }  # fmt: skip
+            }
 
 
 class SimulationRunner:
@@ -71,8 +75,9 @@ class SimulationRunner:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=settings.max_sim_runs, thread_name_prefix="simulate")
 
-    def start(self, config: SimulationConfig) -> SimulationRun:
-        """Queue a run; TooManySimulations when max_sim_runs are already queued or running."""
+    def start(self, config: SimulationConfig, owner: str = "") -> SimulationRun:
+        """Queue a run for client `owner`; TooManySimulations when max_sim_runs are already queued or
+        running, or max_client_sims of them are the owner's."""
         with self._lock:
             active = sum(r.status in ACTIVE for r in self._runs.values())
             if active >= self._settings.max_sim_runs:
@@ -80,8 +85,16 @@ class SimulationRunner:
                     f"{active} simulations are running and at most {self._settings.max_sim_runs} may run at once "
                     "(TASKPILOT_MAX_SIM_RUNS); retry when one finishes"
                 )
+            # A run its client cancelled stops at its next chunk: it holds a thread until then, not the client's share.
+            mine = sum(r.status in ACTIVE and r.owner == owner and not r.cancel_requested for r in self._runs.values())
+            if mine >= self._settings.max_client_sims:
+                raise TooManySimulations(
+                    f"your address has {mine} simulation(s) queued or running and may have {self._settings.max_client_sims} "
+                    "at once (TASKPILOT_MAX_CLIENT_SIMS); retry when yours finishes, or cancel it (DELETE /simulate/{id})"
+                )
             # The seed is fixed here, not in the worker, so a run that fails or is cancelled still reports it.
-            run = SimulationRun(str(uuid.uuid4()), config.model_copy(update={"seed": resolve_seed(config.seed)}), time.monotonic())
+            seeded = config.model_copy(update={"seed": resolve_seed(config.seed)})
+            run = SimulationRun(str(uuid.uuid4()), seeded, time.monotonic(), owner=owner)
             self._runs[run.id] = run
             self._forget_old()
         self._pool.submit(self._work, run)
@@ -139,12 +152,20 @@ class SimulationRunner:
 
             world, settings = self._world, self._settings
             return run_deferral(
-                config, world.fleet, world.signals.energy_price, data_dir=settings.data_dir, cache_dir=settings.cache_dir, progress=progress, cancel=cancel
+                config,
+                world.fleet,
+                world.signals.energy_price,
+                data_dir=settings.data_dir,
+                cache_dir=settings.cache_dir,
+                progress=progress,
+                cancel=cancel,
             )
         from scheduler.studies.placement import grid_inputs, run_evaluation
 
         grid, regions = grid_inputs(self._world, config.scenario)
-        result = run_evaluation(self._world, grid, config, regions=regions, data_dir=self._settings.data_dir, progress=progress, cancel=cancel)
+        result = run_evaluation(
+            self._world, grid, config, regions=regions, data_dir=self._settings.data_dir, progress=progress, cancel=cancel
+        )
         return result.to_json()
 
     @staticmethod

@@ -9,7 +9,7 @@
     │   └── WorkflowInputError  a workflow's tasks; each problem names the task (`task`, `index`) and `field`
     ├── SeriesError             a carbon series or forecast is malformed (also a ValueError)
     ├── SessionError            a session cannot serve the request; `status` is the HTTP status
-    │   ├── BadSessionId, SessionFull (413)
+    │   ├── BadSessionId, SessionFull (413), ClientFull (413)
     │   └── SessionsFull, ServerFull (503)
     ├── EvaluationCancelled     a simulation's caller cancelled it between two chunks
     ├── WorkflowError           a workflow or task cannot do what was asked; `status` is the HTTP status
@@ -143,6 +143,12 @@ class SessionsFull(SessionError):
 
 class SessionFull(SessionError):
     """The session holds max_session_jobs jobs; it must be reset."""
+
+    status = 413
+
+
+class ClientFull(SessionError):
+    """The sessions one client address started hold max_client_jobs jobs: its share of max_total_jobs."""
 
     status = 413
 

@@ -3,8 +3,12 @@
 A session's randomness comes from one integer seed: the client's (`GET /session?seed=N`) or one derived
 from the root seed and the session id, so the same seed and the same requests give the same decisions
 in any process. `reset()` rebuilds the session from that seed. Each session has its own lock; the store
-has one more for its map. Idle sessions expire after the TTL; at the cap the least recently used idle
-session makes room, and when every session is busy a new one is refused.
+has one more for its map. Idle sessions expire after the TTL. At the cap the least recently used session
+that is idle and holds no jobs makes room: a session holding jobs lives out its TTL, so a flood of new
+(empty) sessions cannot push a visitor's work out; when none can go, a new session is refused (503).
+
+Each session remembers its owner, the client (address) that started it: the jobs of one owner's sessions
+are bounded together (max_client_jobs), so one client cannot fill the process's total on its own.
 """
 
 import bisect
@@ -20,12 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scheduler.core.errors import BadSessionId, ServerFull, SessionFull, SessionsFull
+from scheduler.core.errors import BadSessionId, ClientFull, ServerFull, SessionFull, SessionsFull
 from scheduler.core.job_batch import JobBatch, concat
 from scheduler.core.states import DEFER
 from scheduler.placement.engine import BatchRecord, EngineState, World, run_batch
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+Admit = Callable[[], None]
+"""Called before a session is created; raises to refuse it."""
 EXPIRED_MEMORY = 10_000
 """How many expired ids are remembered, so a returning client is told its session expired."""
 
@@ -48,6 +54,8 @@ class Session:
     history: list[BatchRecord] = field(default_factory=list)
     next_job_id: int = 0
     scenario: str = "reference"
+    owner: str = ""
+    """The client that started the session (web.ratelimit.client_key); its jobs count toward that client's share."""
     engine: EngineState = field(init=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +145,11 @@ class Session:
         return len(waiting), [(r, row) for _, _, r, row in waiting[offset : offset + limit]]
 
     @property
+    def holds_jobs(self) -> bool:
+        """Queued or scheduled jobs: such a session is never evicted to make room for another."""
+        return bool(self.queue or self.history)
+
+    @property
     def queued(self) -> int:
         return sum(len(q[0]) for q in self.queue)
 
@@ -168,6 +181,7 @@ class SessionStore:
         max_total_jobs: int = 2_000_000,
         clock: Callable[[], float] = time.monotonic,
         default_scenario: str = "reference",
+        max_client_jobs: int | None = None,
     ):
         self._world = world
         self._default_scenario = default_scenario
@@ -176,6 +190,7 @@ class SessionStore:
         self._max = max_sessions
         self._max_session_jobs = max_session_jobs
         self._max_total_jobs = max_total_jobs
+        self._max_client_jobs = max_client_jobs
         self._clock = clock
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._expired: OrderedDict[str, None] = OrderedDict()
@@ -185,26 +200,37 @@ class SessionStore:
         return len(self._sessions)
 
     def check_room(self, session: Session, new_jobs: int) -> None:
-        """Raise when `new_jobs` more would overfill the session (SessionFull) or the process
-        (ServerFull). The total is read without the store's lock: a soft bound, which two sessions
-        adding at the same moment may pass by one batch."""
+        """Raise when `new_jobs` more would overfill the session (SessionFull), its owner's share
+        (ClientFull) or the process (ServerFull). The totals are read without the store's lock: soft
+        bounds, which two sessions adding at the same moment may pass by one batch."""
         session.check_room(new_jobs, self._max_session_jobs)
-        held = sum(s.queued + s.scheduled for s in list(self._sessions.values()))
+        sessions = list(self._sessions.values())
+        if self._max_client_jobs is not None:
+            mine = sum(s.queued + s.scheduled for s in sessions if s.owner == session.owner and s is not session)
+            mine += session.queued + session.scheduled  # counted even if it was dropped from the map meanwhile
+            if mine + new_jobs > self._max_client_jobs:
+                raise ClientFull(
+                    f"the sessions your address started hold {mine} jobs and may hold {self._max_client_jobs} together "
+                    f"(TASKPILOT_MAX_CLIENT_JOBS); {new_jobs} more do not fit: POST /reset in a session you no longer need"
+                )
+        held = sum(s.queued + s.scheduled for s in sessions)
         if held + new_jobs > self._max_total_jobs:
             raise ServerFull(
                 f"the server holds {held} jobs across all sessions and may hold {self._max_total_jobs} "
                 f"(TASKPILOT_MAX_TOTAL_JOBS); try again after idle sessions expire, or reset yours"
             )
 
-    def create(self, seed: int | None = None, scenario: str | None = None) -> Session:
-        """A new session with an unguessable id; `seed` replaces the derived one, `scenario` the default."""
+    def create(self, seed: int | None = None, scenario: str | None = None, owner: str = "", admit: Admit | None = None) -> Session:
+        """A new session with an unguessable id; `seed` replaces the derived one, `scenario` the default.
+        `admit()` is called first and may raise to refuse it (the web layer's rate limit on new sessions)."""
         session_id = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
         self._world.runtime(scenario or self._default_scenario)  # build it (or fail) outside the store's lock
         with self._lock:
-            return self._add(session_id, seed, scenario)
+            return self._add(session_id, seed, scenario, owner, admit)
 
-    def get(self, session_id: str) -> tuple[Session, str | None]:
-        """The session with this id, created when unknown; the notice says when it had expired."""
+    def get(self, session_id: str, owner: str = "", admit: Admit | None = None) -> tuple[Session, str | None]:
+        """The session with this id, created for `owner` when unknown (after `admit()`, as in create); the
+        notice says when it had expired."""
         if not SESSION_ID.match(session_id):
             raise BadSessionId(f"X-Session-ID must be 1-64 characters of A-Z a-z 0-9 _ -; got {session_id[:80]!r}")
         with self._lock:
@@ -221,18 +247,25 @@ class SessionStore:
             if session_id in self._expired:
                 del self._expired[session_id]
                 notice = f"session {session_id} had expired after {self._ttl_s:g} s idle or was evicted; this is a new, empty session"
-            return self._add(session_id, None), notice
+            return self._add(session_id, None, None, owner, admit), notice
 
-    def _add(self, session_id: str, seed: int | None, scenario: str | None = None) -> Session:
+    def _add(self, session_id: str, seed: int | None, scenario: str | None, owner: str, admit: Admit | None) -> Session:
+        if admit is not None:
+            admit()
         now = self._clock()
         self._purge(now)
         if len(self._sessions) >= self._max:
-            victim = next((k for k, s in self._sessions.items() if not s.lock.locked()), None)
+            # Least recently used first; one holding jobs, or in use, stays until its TTL.
+            victim = next((k for k, s in self._sessions.items() if not s.holds_jobs and not s.lock.locked()), None)
             if victim is None:
-                raise SessionsFull(f"all {self._max} sessions are busy; try again shortly")
+                raise SessionsFull(
+                    f"all {self._max} sessions are busy or hold jobs (TASKPILOT_MAX_SESSIONS); a new session can start when "
+                    f"one is reset or has been idle for {self._ttl_s:g} s (TASKPILOT_SESSION_TTL_S): try again later"
+                )
             self._drop(victim)
         seed = derive_seed(self._root_seed, session_id) if seed is None else seed
-        session = Session(session_id, seed, self._world, created=now, last_used=now, scenario=scenario or self._default_scenario)
+        scenario = scenario or self._default_scenario
+        session = Session(session_id, seed, self._world, created=now, last_used=now, scenario=scenario, owner=owner)
         self._sessions[session_id] = session
         return session
 

@@ -26,7 +26,9 @@ from .conftest import (
 )
 
 MAX_SIM_JOBS = 1000
-SERVER_ENV = {"TASKPILOT_MAX_SIM_JOBS": str(MAX_SIM_JOBS)}  # a small cap, so a 413 is easy to provoke
+# A small cap, so a 413 is easy to provoke; every test's page comes from 127.0.0.1, so the per-client share of the
+# simulation slots is the whole (tests/abuse checks the share), lest one test's run still ending refuse the next.
+SERVER_ENV = {"TASKPILOT_MAX_SIM_JOBS": str(MAX_SIM_JOBS), "TASKPILOT_MAX_CLIENT_SIMS": "2"}
 POLICIES = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
 CHOSEN = ("tier_agents", "greedy", "lowest_carbon")
 JOBS, SEED = 400, 11
@@ -211,7 +213,7 @@ def test_compare_errors_are_shown_in_plain_words(dashboard: Dashboard) -> None:
     busy = "2 simulations are running and at most 2 may run at once (TASKPILOT_MAX_SIM_RUNS); retry when one finishes"
     page.route("**/simulate", lambda route: route.fulfill(status=429, content_type="application/json", body=json.dumps({"detail": busy})))
     start_simulation(dashboard)
-    page.wait_for_function("() => document.getElementById('notice-title').textContent === 'Too many simulations are running'")
+    page.wait_for_function("() => document.getElementById('notice-title').textContent === 'The server asks you to slow down'")
     assert dashboard.text("#notice-lines") == busy
 
     # A network failure.

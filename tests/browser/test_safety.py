@@ -205,7 +205,7 @@ def test_layout_at_390_px(dashboard: Dashboard) -> None:
 def test_the_page_works_without_the_chart_library(dashboard: Dashboard) -> None:
     dashboard.allow_http_errors(404)
     page = dashboard.page
-    page.route("**/static/vendor/chart.umd.min.js", lambda route: route.fulfill(status=404, body="not here"))
+    page.route("**/vendor/chart.umd.min.js", lambda route: route.fulfill(status=404, body="not here"))
     dashboard.open()
     assert dashboard.text("#notice-title") == "The chart library did not load"
     url = page.url

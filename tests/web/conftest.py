@@ -49,6 +49,10 @@ def make_settings(**overrides: Any) -> Settings:
         "llm_base_url": None,
         "log_level": "WARNING",
         "database": ":memory:",  # workflows: a throw-away store per app, never a file in the repository
+        # Request rates depend on how fast a test runs: off here, on in tests/abuse, which sets its own.
+        "rate_limit_client": "",
+        "rate_limit_session": "",
+        "rate_limit_new_sessions": "",
     }
     return Settings(**{**base, **overrides})
 
@@ -159,8 +163,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 LIVE_TEST_SETTINGS = {"TASKPILOT_SEED": "42", "TASKPILOT_PRETRAIN_EPISODES": str(FAST_EPISODES), "TASKPILOT_LOG_LEVEL": "WARNING",
-                      "TASKPILOT_DATABASE": ":memory:"}  # fmt: skip
-"""The live test servers' settings, as TASKPILOT_* variables: make_settings()'s seed and short pretraining; the rest are defaults."""
+                      "TASKPILOT_DATABASE": ":memory:", "TASKPILOT_RATE_LIMIT_CLIENT": "", "TASKPILOT_RATE_LIMIT_SESSION": "",
+                      "TASKPILOT_RATE_LIMIT_NEW_SESSIONS": ""}  # fmt: skip
+"""The live test servers' settings, as TASKPILOT_* variables: make_settings()'s seed, short pretraining and no rate limits;
+the rest are defaults."""
 
 
 @contextmanager

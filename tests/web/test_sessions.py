@@ -55,8 +55,9 @@ def test_session_header_echoed_on_every_session_endpoint(shared_client: TestClie
     assert response.headers[SESSION_HEADER] == v.sid
 
 
-# /jobs/1 and /explain need a scheduled job; /sustainability only reads a session it is given.
-NEW_SESSION_ENDPOINTS = [e for e in SESSION_ENDPOINTS if not e[1].startswith(("/jobs/", "/explain", "/sustainability"))]
+# /jobs/1 and /explain need a scheduled job; /sustainability only reads a session it is given; a multipart
+# /upload must carry X-Session-ID (web.middleware.JsonOnly: no other site's form can send it).
+NEW_SESSION_ENDPOINTS = [e for e in SESSION_ENDPOINTS if not e[1].startswith(("/jobs/", "/explain", "/sustainability", "/upload"))]
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), endpoint_params(NEW_SESSION_ENDPOINTS))
@@ -147,18 +148,24 @@ def test_expiry_notice_on_run(clocked: Any) -> None:
     assert NOTICE_HEADER in response.headers
 
 
-def test_cap_evicts_least_recently_used_idle_session(clocked: Any) -> None:
+def test_cap_evicts_the_least_recently_used_session_without_jobs(clocked: Any) -> None:
     client, clock = clocked
-    a, b, c, d = (Visitor(client, name) for name in "abcd")
-    for v in (a, b, c):
-        v.ok("POST", "/submit", json=job())
+    a, b, c, d, e = (Visitor(client, name) for name in "abcde")
+    a.ok("POST", "/submit", json=job())  # a holds a job and is the least recently used of all
+    for v in (b, c):
         clock.now += 1
-    a.summary()  # a is now the most recently used; b the least
-    d.summary()  # the fourth session makes room
+        v.summary()
+    c.summary()  # b is now the least recently used of the empty ones
+    d.summary()  # the fourth session makes room: b goes, a (older, but holding a job) stays
     assert len(client.app.state.sessions) == 3
-    assert a.summary()["queued_jobs"] == c.summary()["queued_jobs"] == 1
-    evicted = b.get("/summary")
+    assert a.summary()["queued_jobs"] == 1
+    evicted = b.get("/summary")  # a new empty b, for which c, the other empty one, made room
     assert NOTICE_HEADER in evicted.headers and evicted.json()["queued_jobs"] == 0
+    for v in (b, d):
+        v.ok("POST", "/submit", json=job())
+    detail = assert_error(e.get("/summary"), 503)  # every session holds jobs: none is pushed out
+    assert "TASKPILOT_MAX_SESSIONS" in str(detail) and "hold jobs" in str(detail)
+    assert [v.summary()["queued_jobs"] for v in (a, b, d)] == [1, 1, 1]
 
 
 def test_cap_with_every_session_busy_answers_503(clocked: Any) -> None:

@@ -229,10 +229,11 @@ def test_one_bad_row_among_many_queues_nothing(shared_client: TestClient) -> Non
 
 @pytest.mark.parametrize(
     ("kwargs", "status"),
-    [({"files": {"other": ("a.csv", b"priority,cpu,memory\ngreen,1,1\n")}}, 422), ({"data": {"file": "priority,cpu,memory"}}, 422),
+    [({"files": {"other": ("a.csv", b"priority,cpu,memory\ngreen,1,1\n")}}, 422), ({"data": {"file": "priority,cpu,memory"}}, 415),
      ({"json": {"file": "x"}}, 422), ({}, 422)],
     ids=["wrong-field-name", "field-not-a-file", "json-body", "no-body"],
 )  # fmt: skip
+# field-not-a-file is a urlencoded form: refused before the route (415, web.middleware.JsonOnly), as a cross-site form is
 def test_upload_needs_a_multipart_file_field(shared_client: TestClient, kwargs: dict[str, Any], status: int) -> None:
     v = Visitor(shared_client)
     assert_error(v.post("/upload", **kwargs), status)

@@ -4,24 +4,34 @@ The dashboard's modules import the tier, latency, urgency, band, mode and status
 instead of spelling them again, so a name changed in Python reaches the page with no edit to the page. The
 module is built once at import (the tuples are constants).
 
-Every one of these answers says `Cache-Control: no-cache` and carries an ETag: a browser asks again each
-time and gets a 304 while nothing changed. Without it a browser may keep a module for a while on its own
-(heuristic freshness from Last-Modified), and after a deploy run new modules against old ones, whose
-imports no longer match.
+Caching. The pages (/, /docs, /redoc) name their files under /static/v/VERSION/..., VERSION being a hash
+of every file's path, size and modification time under frontend/static (static_version): those answers
+are `immutable` for a year, since a changed file makes a new VERSION and so new URLs, and the relative
+imports of the page's ES modules stay inside one VERSION, so a browser never runs modules of two deploys
+together. The pages themselves are revalidated on every load (no-cache). A URL of an older VERSION still
+answers, with today's file and no-cache. Plain /static/... and /js/states.js (imported by its absolute
+URL from every version) answer no-cache with an ETag: a browser asks again each time and gets a 304 while
+nothing changed.
 """
 
 import hashlib
 import json
 import os
+from pathlib import PurePosixPath
 
 from fastapi import APIRouter, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from scheduler.core import states
+from scheduler.settings import ROOT
 
 router = APIRouter(tags=["page"])
 CACHE_CONTROL = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+STATIC_DIR = ROOT / "frontend" / "static"
+VERSIONED = "v"
+"""/static/v/VERSION/path: `path` under frontend/static, as of VERSION."""
 
 VOCABULARY = ("TIERS", "LATENCIES", "URGENCIES", "BANDS", "MODES", "STATUSES")
 """The tuples of scheduler.core.states the page reads, each exported under its Python name."""
@@ -56,3 +66,29 @@ class PageFiles(StaticFiles):
         response = super().file_response(full_path, stat, scope, status_code)
         response.headers["Cache-Control"] = CACHE_CONTROL
         return response
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """/static/v/VERSION/x is /static/x, kept for a year when VERSION is today's."""
+        parts = PurePosixPath(path).parts
+        if len(parts) < 3 or parts[0] != VERSIONED:
+            return await super().get_response(path, scope)
+        response = await super().get_response(str(PurePosixPath(*parts[2:])), scope)
+        if parts[1] == static_version() and response.status_code in (200, 304):
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
+def static_version() -> str:
+    """The version of the files under frontend/static: a hash of each one's path, size and modification time
+    (a few dozen stat calls; read again on every use, so an edited file is a new version without a restart)."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(STATIC_DIR)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def versioned(html: str) -> str:
+    """A page's HTML with each "/static/..." URL in it under today's version."""
+    return html.replace('"/static/', f'"/static/{VERSIONED}/{static_version()}/')

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 
 from rl.features import feature_names
@@ -20,9 +20,11 @@ from web.deps import (
     SessionDep,
     SettingsDep,
     WorldDep,
+    new_session_gate,
 )
 from web.params import Seed
 from web.responses import BUILD, SESSION_ERRORS, errors, links
+from web.routes.assets import versioned
 from web.schemas.info import AgentsOut, ExplainIn, ExplanationOut, HealthOut, InfoOut, SessionOut, SummaryOut, SustainabilityOut, TiersOut
 from xai.templates import tier_summary
 
@@ -30,19 +32,58 @@ router = APIRouter()
 DASHBOARD = ROOT / "frontend" / "templates" / "dashboard.html"
 
 
-# The page loads nothing from other hosts and runs no inline script. style-src stays 'self': Chart.js sizes
-# its canvases through the CSSOM (element.style.x = ...), which CSP does not restrict, and app.js does
-# the same; no inline style attribute or <style> element is used.
+# The pages load nothing from other hosts and run no inline script. style-src is 'self' plus one hash, that of
+# the empty string: Chart.js sizes its canvases through the CSSOM (element.style.x = ...), which CSP does not
+# restrict, and app.js does the same; Redoc's styled-components inserts an empty <style> element and fills it
+# through the CSSOM (insertRule), so that empty element, and no other inline style, is allowed.
+EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 DASHBOARD_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    f"default-src 'self'; img-src 'self' data:; style-src 'self' {EMPTY_STYLE}; script-src 'self'; connect-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
+PAGE_HEADERS = {"Content-Security-Policy": DASHBOARD_CSP, "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+"""Every page: the CSP above; revalidated on each load, since it names today's version of its files (web/routes/assets.py)."""
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">{head}</head>
+<body>{body}</body></html>
+"""
+# The API's pages, from vendored files (frontend/static/vendor/README.md) and no other host: they work with no
+# network and run under the dashboard's CSP, their start-up code being a file of its own (Swagger UI) or the
+# <redoc> element's attributes (Redoc: no search, whose worker would be a blob: script, and native scrollbars).
+# The CSP still refuses two things Redoc asks for, by design: its scrollbar library's inline <style> (unused
+# with native scrollbars) and the Redocly logo from cdn.redoc.ly.
+SWAGGER_PAGE = DOCS_PAGE.format(
+    title="TaskPilot API",
+    head='<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">',
+    body='<div id="swagger-ui"></div><script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>'
+    '<script src="/static/docs/swagger-init.js"></script>',
+)
+REDOC_PAGE = DOCS_PAGE.format(
+    title="TaskPilot API (Redoc)",
+    head="",
+    body='<redoc spec-url="/openapi.json" native-scrollbars="true" disable-search="true"></redoc>'
+    '<script src="/static/vendor/redoc/redoc.standalone.js"></script>',
+)
+
+
 @router.get("/", include_in_schema=False)
-def dashboard() -> FileResponse:
-    headers = {"Content-Security-Policy": DASHBOARD_CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-    return FileResponse(DASHBOARD, media_type="text/html", headers=headers)
+def dashboard() -> HTMLResponse:
+    return HTMLResponse(versioned(DASHBOARD.read_text(encoding="utf-8")), headers=PAGE_HEADERS)
+
+
+@router.get("/docs", include_in_schema=False)
+def swagger_ui() -> HTMLResponse:
+    """Swagger UI: the API, tried from the browser."""
+    return HTMLResponse(versioned(SWAGGER_PAGE), headers=PAGE_HEADERS)
+
+
+@router.get("/redoc", include_in_schema=False)
+def redoc() -> HTMLResponse:
+    """Redoc: the API as one reference page."""
+    return HTMLResponse(versioned(REDOC_PAGE), headers=PAGE_HEADERS)
 
 
 @router.get("/health", tags=["info"], response_model=HealthOut)
@@ -74,7 +115,8 @@ def new_session(
 ) -> dict[str, Any]:
     """Start a session; pass `seed` to replay another session's decisions exactly, `scenario=grid` for
     real grid carbon intensity per server region and the physical energy model."""
-    session = request.app.state.sessions.create(seed, scenario)  # a sync route: building the grid runs off the event loop
+    owner, admit = new_session_gate(request)
+    session = request.app.state.sessions.create(seed, scenario, owner, admit)  # a sync route: building the grid runs off the event loop
     request.state.session_headers = [(SESSION_HEADER, session.id)]
     return {"session_id": session.id, "seed": session.seed, "scenario": session.scenario}
 

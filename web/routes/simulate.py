@@ -16,6 +16,7 @@ from scheduler.sim.config import DeferralConfig, EvaluationConfig
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
 from web.params import RunId
+from web.ratelimit import client_key
 from web.responses import ORJSONResponse, errors, links
 from web.schemas.simulate import SimulationOut, SimulationStartedOut
 from web.simulations import SimulationRunner, TooManySimulations
@@ -86,7 +87,7 @@ def _start(request: Request, response: Response, world: World, settings: Setting
     config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
     _check_work(config, settings)
     try:
-        run = _runner(request).start(config)
+        run = _runner(request).start(config, client_key(request.scope))
     except TooManySimulations as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
     response.headers["Location"] = f"/simulate/{run.id}"

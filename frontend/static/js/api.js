@@ -1,19 +1,25 @@
 /* The one way the page talks to the server (request), and the endpoints it calls. Errors come back as
  * ApiError in plain words; an answer for a session the page has left as StaleAnswer, which callers drop. */
 
-import { SESSION_KEY, state, storeSet } from './store.js';
+import { SESSION_KEY, state, storeGet, storeSet } from './store.js';
 
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const HISTORY_PAGE = 1000; // GET /history's largest page
 const QUEUE_PAGE = 100; // deferred jobs listed (GET /queue pages them with the waiting ones)
 const STATUS_WORDS = {
   400: 'The server refused the request',
+  401: 'This server needs an API key for changes',
+  403: 'The server refused the request',
   404: 'Not found',
   413: 'Too large for the server',
+  415: 'The server refused the request',
   422: 'The server found invalid input',
-  429: 'Too many simulations are running',
+  429: 'The server asks you to slow down',
   503: 'The server is busy or full',
 };
+/** localStorage key of the API key a server with TASKPILOT_API_KEY_HASHES asks of writes (docs/configuration.md):
+ * set once per browser, by hand, from the browser's console. */
+const API_KEY = 'taskpilot.apiKey';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const LONG_TIMEOUT_MS = 120_000; // POST /run and /upload of a large batch
@@ -39,11 +45,15 @@ export function onSessionNotice(handler) {
 }
 
 /** Session header out, session notice and errors in. `session: false` for routes that have no session
- * (/info, /session, /simulate). */
+ * (/info, /session, /simulate). Bodies go as JSON, or as multipart (an upload) beside the X-Session-ID
+ * header: the server refuses any other write, and an upload without that header, so that no other site's
+ * form or text/plain post can act through a visitor's browser (web/middleware.py, JsonOnly). */
 async function request(method, path, { json, form, session = true, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
   const sentId = session ? state.sessionId : null;
   const headers = { Accept: 'application/json' };
   if (sentId) headers['X-Session-ID'] = sentId;
+  const apiKey = storeGet(API_KEY);
+  if (apiKey) headers['X-API-Key'] = apiKey;
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
