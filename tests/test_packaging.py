@@ -5,6 +5,7 @@ No Docker engine or Render account here, so these check the files themselves.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -188,6 +189,9 @@ def test_render_env_vars(render_service):
     assert "value" not in groq and "generateValue" not in groq, "never put the key in render.yaml"
     assert env["TASKPILOT_SEED"]["value"] == "42"
     assert env["PYTHON_VERSION"]["value"] == "3.11.7"
+    # The rate limits count clients by address: the router's forwarded one, trusted from private networks only.
+    trusted = env["FORWARDED_ALLOW_IPS"]["value"].split(",")
+    assert trusted and "*" not in trusted and all(ipaddress.ip_network(n).is_private for n in trusted)
 
 
 # --- docker-compose.yml --------------------------------------------------------
