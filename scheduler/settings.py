@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """A request line and headers longer than this get 431 and the connection is closed."""
     body_timeout_s: float = Field(20.0, gt=0, le=600)
     """A request body that sends nothing for this long (between two chunks) gets 408 and the connection is closed."""
+    max_errors: int = Field(100, ge=1, le=10_000)
+    """Problems an error answer lists; the rest are counted in its `truncated` (docs/API.md, Errors)."""
     max_batch_jobs: int = Field(100_000, ge=1)
     """Jobs accepted in one request (submit_batch, run, upload); more gets 413."""
     max_session_jobs: int = Field(200_000, ge=1)

@@ -5,8 +5,9 @@ import contextlib
 import hashlib
 import hmac
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.errors import sentence
 
 
 class _TooLarge(Exception):
@@ -84,8 +85,9 @@ class SessionHeaders:
 
 
 async def send_error(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    """Answer {"detail": ...} with `status` from a middleware, before the app has read anything."""
-    body = orjson.dumps({"detail": detail})
+    """Answer `detail` with `status` from a middleware, before the app has read anything, in the shape of
+    every error answer (web.errors)."""
+    body = sentence(status, detail)
     start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body})

@@ -167,13 +167,13 @@ class WorkflowInputError(InputError):
     """A workflow was rejected, whole: `errors` holds {task, index, field, message} (task: the task's id as
     sent, or None for the workflow's own fields), and nothing was stored."""
 
+    items_at = ("tasks",)
+
 
 class WorkflowError(TaskPilotError):
     """Base of the workflow family; `status` is the HTTP status the API answers with."""
 
     status = 400
-
-    items_at = ("tasks",)
 
 
 class WorkflowNotFound(WorkflowError):

@@ -86,7 +86,9 @@ def _text(data: bytes) -> str:
     if kind is None and data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         kind = "UTF-16 text (Excel's 'Unicode Text')"
     if kind is not None:
-        raise JobValidationError([{"row": None, "field": None, "message": f"the file is {kind}, not CSV text (UTF-8)", "hint": _SAVE_AS_CSV}])
+        raise JobValidationError(
+            [{"row": None, "field": None, "message": f"the file is {kind}, not CSV text (UTF-8)", "hint": _SAVE_AS_CSV}]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

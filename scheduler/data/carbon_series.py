@@ -28,7 +28,7 @@ from functools import reduce
 
 import numpy as np
 
-from scheduler.core.errors import SeriesError
+from scheduler.core.errors import SeriesError, quote
 
 UNITS = {"g_per_kwh": 1.0, "lbs_per_mwh": 0.45359237}
 """Accepted input units and their factor to g/kWh (1 lb/MWh = 453.59237 g / 1000 kWh)."""
@@ -194,7 +194,7 @@ def build_series(
     times = parse_utc(time_cells)
     bad = np.flatnonzero(np.isnat(times))
     if bad.size:
-        raise SeriesError(f"{where[bad[0]]}: column {t_name!r}: cannot read {time_cells[bad[0]]!r} as an ISO time")
+        raise SeriesError(f"{where[bad[0]]}: column {t_name!r}: cannot read {quote(time_cells[bad[0]])} as an ISO time")
     given = np.array([c != "" for c in cells], dtype=bool)
     values = np.array(
         [number(c, w, v_name) for c, w in zip(cells, where) if c != ""],
@@ -246,5 +246,5 @@ def number(cell: str, where: str, column: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and 0 <= value <= MAX_READING):
         limit = f" (at most {MAX_READING:g})" if math.isfinite(value) and value > MAX_READING else ""
-        raise SeriesError(f"{where}: column {column!r}: must be a number >= 0, got {cell!r}{limit}")
+        raise SeriesError(f"{where}: column {column!r}: must be a number >= 0, got {quote(cell)}{limit}")
     return value

@@ -131,7 +131,7 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
         if not (field in REQUIRED and _blank(cols[field][i])):
             errors.append(_error(where[i], field, message))
 
-    submit = parse_utc(["" if _blank(v) or not isinstance(v, str) else v for v in cols["submit_time"]])
+    submit = parse_utc([v if _time_like(v) else "" for v in cols["submit_time"]])
     for i in np.flatnonzero(np.isnat(submit)).tolist():
         bad(i, "submit_time", f"must be an ISO time (UTC unless it says otherwise), got {quote(cols['submit_time'][i])}")
     duration = np.array([_number(v, i, "duration_min", bad, MAX_DURATION_MIN) for i, v in enumerate(cols["duration_min"])])
@@ -155,6 +155,14 @@ def _table(items: list[Any], where: list[dict[str, int]]) -> JobTable:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+MAX_TIME_CHARS = 64
+"""Longer text is no ISO time, and is not given to numpy's reader (one 8 MB string cost it 5 s and 4 GB)."""
+
+
+def _time_like(value: Any) -> bool:
+    return isinstance(value, str) and not _blank(value) and len(value) <= MAX_TIME_CHARS
 
 
 MAX_DURATION_MIN = 366 * 24 * 60.0
@@ -188,7 +196,7 @@ def _deadlines(values: list[Any], submit: np.ndarray, bad: Any) -> np.ndarray:
             texts[i] = v if isinstance(v, str) else ""
         if i not in texts and not math.isfinite(out[i]):
             bad(i, "deadline", f"must be an ISO time, minutes after submission, or empty; got {quote(v)}")
-    when = parse_utc(list(texts.values()))
+    when = parse_utc([t if _time_like(t) else "" for t in texts.values()])
     for i, t in zip(texts, when):
         if np.isnat(t):
             bad(i, "deadline", f"must be an ISO time, minutes after submission, or empty; got {quote(values[i])}")

@@ -142,12 +142,21 @@ def decision_core(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 def assert_error(response: httpx.Response, status: int) -> Any:
-    """The response has `status`, is JSON and carries `detail`; returns the detail."""
+    """The response has `status`, is JSON and carries `detail` in the one error shape (web/errors.py: a list
+    of entries with loc, field, message, msg, type); returns the detail."""
     assert response.status_code == status, (response.status_code, response.text[:500])
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert "detail" in body, body
+    assert isinstance(body["detail"], list) and body["detail"], body
+    for entry in body["detail"]:
+        assert {"loc", "field", "message", "msg", "type"} <= set(entry) and entry["msg"] == entry["message"], entry
     return body["detail"]
+
+
+def messages(detail: list[dict[str, Any]]) -> str:
+    """An error answer's messages and hints, as one text to look for words in."""
+    return " | ".join(f"{e['message']} {e.get('hint') or ''}" for e in detail)
 
 
 def load_contract(name: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import LIVE_MAX_BODY_BYTES, Visitor, assert_error, job, mixed_jobs, serve
+from .conftest import LIVE_MAX_BODY_BYTES, Visitor, assert_error, job, messages, mixed_jobs, serve
 
 BODY_LIMIT = 1024  # the smallest Settings allows
 
@@ -60,7 +60,7 @@ def test_body_over_the_limit(small: TestClient, path: str, streamed: bool) -> No
     body = big_batch(BODY_LIMIT + 1)
     response = v.post(path, content=chunks(body) if streamed else body, headers={"content-type": "application/json"})
     detail = assert_error(response, 413)
-    assert "TASKPILOT_MAX_BODY_BYTES" in detail
+    assert "TASKPILOT_MAX_BODY_BYTES" in messages(detail)
     assert state(v) == (1, 0)
 
 
@@ -78,7 +78,7 @@ def test_upload_over_the_limit_with_content_length(small: TestClient) -> None:
     v = Visitor(small)
     body, content_type = multipart(padded_csv(BODY_LIMIT))
     detail = assert_error(v.post("/upload", content=body, headers={"content-type": content_type}), 413)
-    assert "TASKPILOT_MAX_BODY_BYTES" in detail
+    assert "TASKPILOT_MAX_BODY_BYTES" in messages(detail)
     assert state(v) == (0, 0)
 
 
@@ -97,7 +97,7 @@ def test_streamed_body_over_the_limit_on_a_real_server(live_server: str) -> None
         v = Visitor(client)
         v.ok("POST", "/submit", json=job())
         response = v.post("/run", content=chunks(body, 64 * 1024), headers={"content-type": "application/json"})
-        assert "TASKPILOT_MAX_BODY_BYTES" in assert_error(response, 413)
+        assert "TASKPILOT_MAX_BODY_BYTES" in messages(assert_error(response, 413))
         assert state(v) == (1, 0)
         # a streamed body under the cap is fine
         rows = v.ok("POST", "/run", content=chunks(json.dumps(mixed_jobs(50)).encode()), headers={"content-type": "application/json"})
@@ -117,7 +117,7 @@ def test_more_than_max_batch_jobs(small: TestClient, method: str, kwargs: dict[s
     v = Visitor(small)
     v.ok("POST", "/submit", json=job())
     detail = assert_error(v.post(f"/{method}", **kwargs), 413)
-    assert "TASKPILOT_MAX_BATCH_JOBS" in detail and "6" in detail
+    assert "TASKPILOT_MAX_BATCH_JOBS" in messages(detail) and "6" in messages(detail)
     assert state(v) == (1, 0)
 
 
@@ -133,7 +133,7 @@ def test_run_counts_only_its_body_against_max_batch_jobs(small: TestClient) -> N
     v = Visitor(small)
     v.ok("POST", "/submit_batch", json=mixed_jobs(3))
     detail = assert_error(v.post("/run", json=mixed_jobs(6)), 413)  # the body alone is over the cap
-    assert "TASKPILOT_MAX_BATCH_JOBS" in detail
+    assert "TASKPILOT_MAX_BATCH_JOBS" in messages(detail)
     assert state(v) == (3, 0)  # the queue is intact, nothing ran
     # Queued jobs were accepted batch by batch; with a body within the cap the whole queue runs.
     assert [r["job_id"] for r in v.run(mixed_jobs(3))] == [1, 2, 3, 4, 5, 6]
@@ -163,7 +163,7 @@ def test_max_session_jobs(small: TestClient) -> None:
     ]
     for response in refused:
         detail = assert_error(response, 413)
-        assert "TASKPILOT_MAX_SESSION_JOBS" in detail and "/reset" in detail
+        assert "TASKPILOT_MAX_SESSION_JOBS" in messages(detail) and "/reset" in messages(detail)
     assert state(v) == (3, 5)
     assert [r["job_id"] for r in v.run()] == [6, 7, 8]  # the queue still runs
     assert v.history()["total"] == 8
@@ -192,7 +192,7 @@ def test_max_total_jobs_across_sessions() -> None:
         ]
         for response in refused:
             detail = assert_error(response, 503)
-            assert "TASKPILOT_MAX_TOTAL_JOBS" in detail
+            assert "TASKPILOT_MAX_TOTAL_JOBS" in messages(detail)
         assert state(b) == (4, 0) and state(a) == (0, 6)
         a.ok("POST", "/reset")  # frees 6
         assert b.ok("POST", "/submit_batch", json=mixed_jobs(6))["count"] == 6

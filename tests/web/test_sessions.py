@@ -20,6 +20,7 @@ from .conftest import (
     clean_env,
     decision_core,
     job,
+    messages,
     mixed_jobs,
     serve,
 )
@@ -94,7 +95,7 @@ def test_session_header_on_error_responses(shared_client: TestClient, method: st
 )
 def test_bad_session_ids_get_400(shared_client: TestClient, sid: str | bytes) -> None:
     detail = assert_error(shared_client.get("/summary", headers={SESSION_HEADER: sid}), 400)
-    assert "X-Session-ID" in detail
+    assert "X-Session-ID" in messages(detail)
     assert_error(shared_client.post("/run", headers={SESSION_HEADER: sid}, json=[job()]), 400)
 
 
@@ -164,7 +165,7 @@ def test_cap_evicts_the_least_recently_used_session_without_jobs(clocked: Any) -
     for v in (b, d):
         v.ok("POST", "/submit", json=job())
     detail = assert_error(e.get("/summary"), 503)  # every session holds jobs: none is pushed out
-    assert "TASKPILOT_MAX_SESSIONS" in str(detail) and "hold jobs" in str(detail)
+    assert "TASKPILOT_MAX_SESSIONS" in messages(detail) and "hold jobs" in messages(detail)
     assert [v.summary()["queued_jobs"] for v in (a, b, d)] == [1, 1, 1]
 
 
@@ -177,7 +178,7 @@ def test_cap_with_every_session_busy_answers_503(clocked: Any) -> None:
         s.lock.acquire()  # as if each were running a batch
     try:
         detail = assert_error(client.get("/summary"), 503)
-        assert "busy" in detail
+        assert "busy" in messages(detail)
     finally:
         for s in sessions:
             s.lock.release()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import assert_error, serve
+from tests.web.conftest import assert_error, messages, serve
 from tests.web.gates import GATE_TIMEOUT_S, Gate
 
 SMALL = {"workload": "poisson", "jobs": 300, "seed": 5, "policies": "round_robin,lowest_carbon,oracle", "scenario": "grid"}
@@ -124,7 +124,7 @@ def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str
 
 
 def test_unknown_ids(shared_client: TestClient) -> None:
-    assert "no simulation" in assert_error(shared_client.get("/simulate/00000000-0000-0000-0000-000000000000"), 404)
+    assert "no simulation" in messages(assert_error(shared_client.get("/simulate/00000000-0000-0000-0000-000000000000"), 404))
     assert_error(shared_client.get("/simulate/not-an-id"), 422)
 
 
@@ -133,7 +133,7 @@ def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:
         big = start(client, {"workload": "poisson", "jobs": 200_000, "seed": 1, "policies": "all"})
         gate.wait_arrival("the big run")  # running, held after its first chunk
         refused = client.post("/simulate", json=SMALL)
-        assert "TASKPILOT_MAX_SIM_RUNS" in assert_error(refused, 429)
+        assert "TASKPILOT_MAX_SIM_RUNS" in messages(assert_error(refused, 429))
         assert refused.headers["retry-after"] == "10"
         assert client.delete(f"/simulate/{big}").status_code == 200
         gate.open()
@@ -174,7 +174,7 @@ def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(
 
     monkeypatch.setattr(evaluation, "SHARED_GAIA_DIR", tmp_path / "absent")
     detail = assert_error(shared_client.post("/simulate", json={"workload": "gaia-azure", "jobs": 10_001}), 422)
-    assert "10,000" in detail and "absent" in detail
+    assert "10,000" in messages(detail) and "absent" in messages(detail)
 
 
 def test_a_run_without_a_seed_reports_the_drawn_one_even_when_cancelled() -> None:

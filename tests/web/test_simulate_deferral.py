@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler.studies import deferral_regions
-from tests.web.conftest import assert_error, serve
+from tests.web.conftest import assert_error, messages, serve
 from tests.web.test_simulate import held_simulations, outlive_time_limit, start, wait
 
 SMALL = {
@@ -108,7 +108,7 @@ def test_a_region_whose_data_is_absent_is_422(shared_client: TestClient, monkeyp
         shared_client.post("/simulate", json={**SMALL, "regions": "ES,CAISO_NORTH"}),
         422,
     )
-    assert "CAISO_NORTH" in detail and "absent" in detail
+    assert "CAISO_NORTH" in messages(detail) and "absent" in messages(detail)
 
 
 def test_a_start_outside_the_series_fails_the_run_and_says_why(
@@ -123,6 +123,7 @@ def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:
         big = start(client, BIG)
         gate.wait_arrival("the big study")  # running, held after its first chunk
         refused = client.post("/simulate", json=SMALL)
+        assert "TASKPILOT_MAX_SIM_RUNS" in messages(assert_error(refused, 429))
         assert client.delete(f"/simulate/{big}").status_code == 200
         gate.open()
         view = wait(client, big)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.scheduler.execution.helpers import wait_until
 
-from .conftest import Visitor, assert_error, serve
+from .conftest import Visitor, assert_error, messages, serve
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +96,9 @@ def test_bad_input_is_a_422_naming_the_task_and_field_and_nothing_is_stored(
 def test_not_json_and_limits(client: TestClient) -> None:
     v = Visitor(client)
     assert assert_error(v.post("/workflows", content=b"{nope", headers={"content-type": "application/json"}), 422)[0]["field"] == "body"
-    too_many = assert_error(v.post("/workflows", json={"tasks": [sleep(str(i)) for i in range(21)]}), 413)
+    too_many = messages(assert_error(v.post("/workflows", json={"tasks": [sleep(str(i)) for i in range(21)]}), 413))
     assert "21 tasks in one workflow; the limit is 20 (TASKPILOT_MAX_WORKFLOW_TASKS)" in too_many
-    big = assert_error(v.post("/workflows", json={"tasks": [{"id": "x", "kind": "fail", "params": {"message": "m" * 600}}]}), 413)
+    big = messages(assert_error(v.post("/workflows", json={"tasks": [{"id": "x", "kind": "fail", "params": {"message": "m" * 600}}]}), 413))
     assert big.startswith("task x: params is") and "TASKPILOT_MAX_PARAMS_BYTES" in big
     assert v.ok("GET", "/workflows")["total"] == 0
 
@@ -110,7 +110,7 @@ def test_a_workflow_belongs_to_its_session(client: TestClient) -> None:
     assert_error(theirs.post(f"/workflows/{wid}/cancel"), 404)
     assert theirs.ok("GET", "/workflows")["total"] == 0
     assert mine.ok("POST", f"/workflows/{wid}/cancel") == {"workflow_id": wid, "state": "cancelled", "cancelled_tasks": 1}
-    assert "only a running workflow can be cancelled" in assert_error(mine.post(f"/workflows/{wid}/cancel"), 409)
+    assert "only a running workflow can be cancelled" in messages(assert_error(mine.post(f"/workflows/{wid}/cancel"), 409))
     w = mine.ok("GET", f"/workflows/{wid}")
     assert w["state"] == "cancelled" and w["tasks"][0]["state"] == "cancelled"
 
@@ -132,7 +132,7 @@ def test_dead_tasks_are_listed_and_retried_by_job_id(client: TestClient) -> None
     assert "only a dead task can be retried" not in str(assert_error(v.post(f"/jobs/{10**9}/retry"), 404))
     ok = v.post("/workflows", json={"tasks": [sleep("fine")]}).json()
     done(v, ok["workflow_id"])
-    assert "only a dead task can be retried" in assert_error(v.post(f"/jobs/{ok['tasks']['fine']}/retry"), 409)
+    assert "only a dead task can be retried" in messages(assert_error(v.post(f"/jobs/{ok['tasks']['fine']}/retry"), 409))
 
 
 def test_the_kinds_are_listed_with_their_params(client: TestClient) -> None:

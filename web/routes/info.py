@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 
 from rl.features import feature_names
+from scheduler.core.errors import quote
 from scheduler.core.states import TIERS, folded
 from scheduler.service.carbon_hint import carbon_hint
 from scheduler.service.facts import decision_facts
@@ -206,7 +207,18 @@ async def explain(
             "source": "template",
             "note": "no scheduled job with this job_id in the session; tier-level explanation",
         }
-    raise HTTPException(
-        404 if job_id is not None else 422,
-        f"no scheduled job {job_id!r} in this session and no valid 'priority' ({', '.join(TIERS)}) to explain",
-    )
+    raise _nothing_to_explain(job_id, priority)
+
+
+_EXPLAIN_HINT = 'send {"job_id": N} with an id from POST /run or GET /history of this session (same X-Session-ID), or {"priority": "green"}'
+
+
+def _nothing_to_explain(job_id: Any, priority: Any) -> HTTPException:
+    """404 for a job_id that is no scheduled job of the session; 422 naming what is missing or wrong else."""
+    tiers = ", ".join(TIERS)
+    bad_priority = [] if priority is None else [{"field": "priority", "message": f"must be one of {tiers}; got {quote(priority)}"}]
+    if job_id is None:
+        missing = {"field": "job_id", "message": "job_id is missing: /explain explains a scheduled job (or, given a priority, a tier)"}
+        return HTTPException(422, [{**missing, "hint": _EXPLAIN_HINT}, *bad_priority])
+    unknown = {"field": "job_id", "message": f"no scheduled job {quote(job_id)} in this session", "hint": _EXPLAIN_HINT}
+    return HTTPException(404, [unknown, *bad_priority])

@@ -48,14 +48,18 @@ _OBJECT_BODY = {"requestBody": {"required": True, "content": {"application/json"
     "schema": JOB_SCHEMA, "examples": {"job": {"value": _JOB_EXAMPLE}, "flexible job": {"value": _TIMED_EXAMPLE}}}}}}  # fmt: skip
 
 
+_ONE_JOB_HINT = 'send one job as a JSON object, e.g. {"priority": "green", "cpu": 15, "memory": 39}'
+_ARRAY_HINT = "send the array to POST /submit_batch (queues every job, or none) or to POST /run (queues and schedules them)"
+
+
 def _check_batch(n: int, limit: int) -> None:
     if n > limit:
         raise LimitExceeded(f"{n} jobs in one request; the limit is {limit} (TASKPILOT_MAX_BATCH_JOBS)")
 
 
-def _parse_body(body: bytes, limit: int) -> JobBatch:
+def _parse_body(body: bytes, limit: int, max_errors: int) -> JobBatch:
     """The jobs of a JSON array body (empty body: none), checked against the per-request cap."""
-    jobs = parse_jobs(body) if body.strip() else JobBatch.empty()
+    jobs = parse_jobs(body, max_errors) if body.strip() else JobBatch.empty()
     _check_batch(len(jobs), limit)
     return jobs
 
@@ -69,14 +73,17 @@ def _enqueue(store: SessionStore, session: Session, jobs: JobBatch) -> list[int]
 
 
 @router.post("/submit", response_model=SubmitOut, responses={**_BODY, **_QUEUED}, openapi_extra=_OBJECT_BODY)
-async def submit(request: Request, session: SessionDep, store: StoreDep) -> dict[str, int]:
+async def submit(request: Request, session: SessionDep, store: StoreDep, settings: SettingsDep) -> dict[str, int]:
     """Queue one job."""
     body = await request.body()
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise HTTPException(422, f"request body must be a JSON job object: {exc}") from None
-    jobs = parse_job(payload)
+        raise HTTPException(422, {"message": f"the body is not JSON: {exc}", "hint": _ONE_JOB_HINT}) from None
+    if isinstance(payload, list):
+        message = f"the body is a JSON array of {len(payload)} item(s); /submit takes one job object"
+        raise HTTPException(422, {"message": message, "hint": _ARRAY_HINT})
+    jobs = parse_job(payload, settings.max_errors)
     return {"job_id": (await run_in_threadpool(_enqueue, store, session, jobs))[0]}
 
 
@@ -87,7 +94,7 @@ async def submit_batch(request: Request, session: SessionDep, store: StoreDep, s
 
     def parse_and_queue() -> list[int]:
         check_json_items(body, settings.max_batch_jobs)
-        return _enqueue(store, session, _parse_body(body, settings.max_batch_jobs))
+        return _enqueue(store, session, _parse_body(body, settings.max_batch_jobs, settings.max_errors))
 
     ids = await run_in_threadpool(parse_and_queue)
     return {"job_ids": ids, "count": len(ids)}
@@ -105,7 +112,7 @@ async def upload(
 
     def parse_and_queue() -> list[int]:
         check_csv_rows(data, settings.max_batch_jobs)
-        jobs, rows = parse_csv_rows(data)
+        jobs, rows = parse_csv_rows(data, settings.max_errors)
         _check_batch(len(jobs), settings.max_batch_jobs)
         try:
             return _enqueue(store, session, jobs)
@@ -128,7 +135,7 @@ async def run(
 
     def schedule() -> tuple[BatchRecord, dict[str, Any]]:
         check_json_items(body, settings.max_batch_jobs)
-        jobs = _parse_body(body, settings.max_batch_jobs)
+        jobs = _parse_body(body, settings.max_batch_jobs, settings.max_errors)
         with session.lock:
             # The body was checked against max_batch_jobs; the queue only ever holds accepted batches
             # and is bounded by max_session_jobs, so it is not counted against the per-request cap.

@@ -10,9 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from scheduler.core.errors import quote
 from scheduler.placement.engine import World
 from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig
+from web.body_guard import refuse_crowded
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
 from web.params import RunId
@@ -72,6 +74,7 @@ def _payload(raw: bytes) -> dict[str, Any]:
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]) from None
     if not isinstance(payload, dict):
         raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary"}])
+    refuse_crowded(payload)  # a million unknown keys are one problem, not a million for pydantic to build
     return payload
 
 
@@ -82,7 +85,7 @@ def _start(request: Request, response: Response, world: World, settings: Setting
     study = payload.get("study", "placement")
     if study not in ("placement", "deferral"):
         raise RequestValidationError(
-            [{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {study!r}", "type": "value_error"}]
+            [{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {quote(study)}", "type": "value_error"}]
         )
     config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
     _check_work(config, settings)

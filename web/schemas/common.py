@@ -4,7 +4,7 @@ base model, the error answer, and the OpenAPI tags and operation ids."""
 from typing import Annotated, Any, Literal
 
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict
 from pydantic.json_schema import SkipJsonSchema
 
 from scheduler.core.states import BANDS, LATENCIES, TIERS
@@ -45,8 +45,29 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ErrorOut(Out):
-    """Every error answer: `detail` is a sentence, or a list of problems, each naming its field (`loc`, or
-    `field` with the job's `index` in the body or `row` in the CSV)."""
+class ErrorItem(Out):
+    """One problem. `msg` and `type` are FastAPI's validation-error fields (`msg` is `message` again)."""
 
-    detail: str | list[dict[str, Any]]
+    loc: list[str | int] = Field(description="Where: body, query, header or path, then keys and indexes (a CSV upload: body, file, row).")
+    field: str | None = Field(description="The field's name; null for a problem of the whole request.")
+    message: str = Field(description="What is wrong (a value the client sent is quoted cut to a few dozen characters).")
+    hint: str | None = Field(None, description="What to do, where one is known.")
+    msg: str
+    type: str = Field(description="pydantic's error type for a 422 it found, else the status's: not_found, too_large, ...")
+    index: int | None = Field(None, description="The job's (or task's) position in the body's list.")
+    row: int | None = Field(None, description="The CSV file's row (the header is row 1); null for the whole file.")
+    task: Any = Field(None, description="The workflow task's id as sent.")
+
+
+class Truncated(Out):
+    shown: int
+    more: int = Field(description="Problems found but not listed.")
+    exact: bool = Field(description="false when checking stopped early and `more` is the validator's count.")
+
+
+class ErrorOut(Out):
+    """Every error answer, whatever its status (docs/API.md, Errors): the first TASKPILOT_MAX_ERRORS problems
+    in the order of the body or file, and `truncated` when there were more."""
+
+    detail: list[ErrorItem]
+    truncated: Truncated | None = None

@@ -4,8 +4,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
+from pydantic.types import FailFast
 
 from scheduler.data.grid import ZONES
+from web.body_guard import MAX_OBJECT_KEYS
 from web.params import MAX_SEED
 from web.schemas.common import Out, Runs, StrictFloat, StrictInt
 
@@ -13,8 +15,9 @@ MAX_CAPACITY = 1_000_000
 """More jobs per slot than a plan may hold (TASKPILOT_MAX_PLAN_JOBS is far lower) is the same as no limit;
 the bound keeps the number inside the planner's int64 arithmetic."""
 Zone = Literal[ZONES]  # type: ignore[valid-type]
-IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-"""An ISO time, UTC unless it gives an offset: RFC 3339 (2023-01-01T06:00:00Z), or to the minute (2023-01-01T06:00Z)."""
+IsoTime = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"})]
+"""An ISO time, UTC unless it gives an offset: RFC 3339 (2023-01-01T06:00:00Z), or to the minute (2023-01-01T06:00Z).
+At most 64 characters: numpy's reader took 5 s and 4 GB over one 8 MB string."""
 
 
 def ONE_SERIES(field: str, kind: str) -> dict[str, Any]:  # noqa: N802 -- reads as the constant it builds
@@ -43,11 +46,28 @@ EXAMPLE = {
 }
 
 
-class CarbonSeriesIn(BaseModel):
+class _FewKeys(BaseModel):
+    """A body object of more keys than any request has is one problem, not one per unknown key (pydantic
+    reports each: a million of them cost 36 s to describe)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and len(data) > MAX_OBJECT_KEYS:
+            raise ValueError(f"this object has {len(data):,} keys; an object may have at most {MAX_OBJECT_KEYS:,} (the fields are "
+                             f"{', '.join(cls.model_fields)})")  # fmt: skip
+        return data
+
+
+# Lists stop at their first bad item (FailFast): a million bad values were two million errors, 2 s and
+# 1.3 GB inside pydantic before FastAPI spent 100 s describing them; the first one says what is wrong.
+class CarbonSeriesIn(_FewKeys):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    times: list[IsoTime] = Field(description="ISO times (UTC unless they give an offset), one per value, ascending.")
-    values: list[StrictFloat | str | None] = Field(description="Carbon intensity per time; each holds until the next time.")
+    times: Annotated[list[IsoTime], FailFast()] = Field(description="ISO times (UTC unless they give an offset), one per value, ascending.")
+    values: Annotated[list[StrictFloat | str | None], FailFast()] = Field(
+        description="Carbon intensity per time; each holds until the next time."
+    )
     unit: Literal["g_per_kwh", "lbs_per_mwh"] = "g_per_kwh"
 
 
@@ -63,7 +83,7 @@ class PlanJobIn(BaseModel):
     power_w: float | None = Field(None, gt=0, le=1e7, description="Default 1 W.")
 
 
-class PlanIn(BaseModel):
+class PlanIn(_FewKeys):
     """The CLI's inputs: a series (inline `carbon`, or a shipped `zone` between `start` and `end`), the
     jobs, and the forecasts to compare with running now and with the perfect forecast."""
 
@@ -77,11 +97,11 @@ class PlanIn(BaseModel):
     basis: Literal["direct", "lca"] = "direct"
     start: IsoTime | None = Field(None, description="With `zone` (required there): the first hour, within 2021-01-01 .. 2024-01-01.")
     end: IsoTime | None = Field(None, description="With `zone` (required there): the end (exclusive), within 2021-01-01 .. 2024-01-01.")
-    jobs: list[dict[str, Any]] = Field(
+    jobs: Annotated[list[dict[str, Any]], FailFast()] = Field(
         description="job_id, submit_time, duration_min, deadline (ISO or minutes after submission; empty: none), interruptible, power_w.",
         json_schema_extra={"items": PlanJobIn.model_json_schema()},
     )
-    forecasts: list[Literal["perfect", "noisy", "persistence"]] = ["perfect"]
+    forecasts: Annotated[list[Literal["perfect", "noisy", "persistence"]], FailFast()] = ["perfect"]
     forecast_error: StrictFloat = Field(0.05, ge=0, le=2)
     seeds: StrictInt = Field(10, ge=1, le=100)
     seed: StrictInt = Field(0, ge=0, le=MAX_SEED)
