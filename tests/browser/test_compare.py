@@ -201,7 +201,7 @@ def test_compare_errors_are_shown_in_plain_words(dashboard: Dashboard) -> None:
     page.evaluate("() => document.getElementById('sim-jobs').removeAttribute('min')")
     start_simulation(dashboard, jobs=0)
     page.wait_for_function("() => document.getElementById('notice-title').textContent === 'The server found invalid input'")
-    assert dashboard.text("#notice-lines") == "jobs: Input should be greater than or equal to 1"
+    assert dashboard.text("#notice-lines") == "jobs: Input should be greater than or equal to 1; got 0"
 
     # No policy ticked: said plainly, nothing sent.
     sent = len(posts)

@@ -25,12 +25,13 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const LONG_TIMEOUT_MS = 120_000; // POST /run and /upload of a large batch
 
 export class ApiError extends Error {
-  constructor(status, title, lines = [], detail = null) {
+  constructor(status, title, lines = [], detail = null, truncated = null) {
     super(lines.length ? `${title}: ${lines.join('; ')}` : title);
     this.status = status;
     this.title = title;
     this.lines = lines;
     this.detail = detail;
+    this.truncated = truncated; // {shown, more, exact} when the server listed only the first problems
   }
 }
 
@@ -82,13 +83,16 @@ async function request(method, path, { json, form, session = true, timeoutMs = R
   if (session && state.sessionId !== current) throw new StaleAnswer();
   if (response.ok) return payload;
   let detail = null;
+  let truncated = null;
   try {
-    detail = JSON.parse(payload).detail;
+    ({ detail = null, truncated = null } = JSON.parse(payload));
   } catch (err) {
     detail = null;
   }
   const title = STATUS_WORDS[response.status] || `The server answered with an error (HTTP ${response.status})`;
-  throw new ApiError(response.status, title, describeDetail(detail, response.status), detail);
+  const lines = describeDetail(detail, response.status);
+  if (truncated && truncated.more > 0) lines.push(moreProblems(truncated));
+  throw new ApiError(response.status, title, lines, detail, truncated);
 }
 
 /** A request that got no (readable) answer, in plain words. */
@@ -102,13 +106,22 @@ function transportError(err, timeoutMs) {
     ['Check your connection and that the server is running, then try again.']);
 }
 
-/** A server `detail` (a string, or a list of {row|index|loc, field, message}) as plain sentences. */
+/** "… and 1,234 more problems (the first 100 are listed)": the count the server gave of those it left out. */
+export function moreProblems(truncated) {
+  const more = `${truncated.exact === false ? 'about ' : ''}${truncated.more.toLocaleString('en-US')}`;
+  return `… and ${more} more problem${truncated.more === 1 ? '' : 's'} (the first ${truncated.shown} are listed).`;
+}
+
+/** What to do about a problem, when the server said: its message with the hint after it. */
+export const withHint = (e) => `${e.message ?? e.msg ?? ''}${e.hint ? `. What to do: ${e.hint}` : ''}`;
+
+/** A server `detail` (a list of {loc, field, message, hint?, row|index}, or a sentence) as plain sentences. */
 export function describeDetail(detail, status) {
   if (typeof detail === 'string') return [detail];
   if (!Array.isArray(detail)) return status >= 500 ? ['Something went wrong on the server; try again.'] : [];
   return detail.map((e) => {
     if (!e || typeof e !== 'object') return String(e);
-    const message = e.message ?? e.msg ?? '';
+    const message = withHint(e);
     const field = e.field ?? (Array.isArray(e.loc) ? e.loc.filter((p) => p !== 'body').join('.') : null);
     if (e.row !== undefined) return `${e.row === null ? 'File' : `Row ${e.row}`}${field ? `, ${field}` : ''}: ${message}`;
     if (e.index !== undefined && e.index !== null) return `Job ${e.index + 1}${field ? `, ${field}` : ''}: ${message}`;

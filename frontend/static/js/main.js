@@ -14,7 +14,7 @@ import { refineExplanation, showJob } from './actions/explain.js';
 import { resetSession } from './actions/reset.js';
 import { runScheduler } from './actions/run.js';
 import { refreshStatus, sessionExpired, showSession, startNewSession } from './actions/session.js';
-import { cancelSimulation, startSimulation } from './actions/simulate.js';
+import { bindSimOptions, cancelSimulation, startSimulation } from './actions/simulate.js';
 import { addJob } from './actions/submit.js';
 import { onCsvChosen, onCsvSubmit } from './actions/upload.js';
 import { createCharts } from './charts.js';
@@ -46,6 +46,7 @@ function bindEvents() {
   $('csv-file').addEventListener('change', onCsvChosen);
   $('scenario-form').addEventListener('submit', startNewSession);
   $('sim-form').addEventListener('submit', startSimulation);
+  bindSimOptions();
   $('sim-cancel').addEventListener('click', cancelSimulation);
   bindNotice();
   bindOverlay();

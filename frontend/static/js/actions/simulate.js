@@ -5,9 +5,10 @@ import { ApiError, api } from '../api.js';
 import { $, isOff, setLive, setOff, setText, sleep } from '../dom.js';
 import { SIM_KEY, state, storeGet, storeSet } from '../store.js';
 import { SIM_ACTIVE, renderSimProgress, renderSimResults, setSimButtons } from '../views/compare.js';
-import { hideNotice, showError, showNotice } from '../views/notice.js';
+import { hideNotice, hideNoticeIf, showError, showNotice } from '../views/notice.js';
 
 const RUN_ID = /^[0-9a-f-]{36}$/;
+let startNotice = null; // the notice of a Start the server refused, while it may still be shown
 const SIM_POLL_MS = 300;
 const SIM_RETRY_MS = [1000, 2000, 4000]; // a poll that fails is tried again after these waits, then given up
 
@@ -18,6 +19,7 @@ export async function startSimulation(event) {
   if (isOff(start) || !$('sim-form').reportValidity()) return;
   const config = simConfig();
   if (!config) return;
+  startNotice = null;
   state.sim.token++; // stop following an earlier run
   setOff(start, true);
   $('sim-progress').value = 0;
@@ -33,8 +35,23 @@ export async function startSimulation(event) {
     document.body.dataset.simState = 'error';
     setOff(start, false);
     setLive('sim-status', `Not started: ${err instanceof ApiError ? err.message : 'the page failed'}.`);
-    showError(err);
+    startNotice = showError(err);
   }
+}
+
+/** A change to the options after a refused Start (413: too many jobs, 422: a bad value): the refusal was
+ * about the options as they were, so it goes, from the notice and from the status line. A run being
+ * followed, or its result, is not touched. */
+export function bindSimOptions() {
+  const changed = () => {
+    if (document.body.dataset.simState !== 'error' || startNotice === null) return;
+    hideNoticeIf(startNotice);
+    startNotice = null;
+    delete document.body.dataset.simState;
+    setLive('sim-status', 'Options changed: press Start to run with them.');
+  };
+  $('sim-form').addEventListener('input', changed);
+  $('sim-form').addEventListener('change', changed);
 }
 
 /** A seed for a run whose form left it blank, drawn here below 2^53 so the number shown replays the run. */

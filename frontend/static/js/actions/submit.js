@@ -2,8 +2,8 @@
 
 import { ApiError, api } from '../api.js';
 import { state } from '../store.js';
-import { clearFieldErrors, formJob, jobWords, showFieldErrors } from '../views/job-form.js';
-import { hideNotice, showError } from '../views/notice.js';
+import { clearFieldErrors, formJob, jobWords, showFieldErrors, showFormError } from '../views/job-form.js';
+import { hideNotice } from '../views/notice.js';
 import { renderQueue } from '../views/queue.js';
 import { exclusive } from './exclusive.js';
 
@@ -25,7 +25,7 @@ export function addJob(event) {
       if (err instanceof ApiError && err.status === 422 && Array.isArray(err.detail)) {
         showFieldErrors(err);
       } else {
-        showError(err);
+        showFormError(err);
       }
       return false;
     }

@@ -2,12 +2,12 @@
  * at each field it refuses), the CSV form's rejected rows, and opening the panel. Adding and uploading
  * are actions/submit.js's and actions/upload.js's. */
 
-import { describeDetail } from '../api.js';
+import { describeDetail, withHint } from '../api.js';
 import { own } from '../derive.js';
 import { $, el, setText } from '../dom.js';
 import { clockText, hoursOf, isoOfHours } from '../format.js';
 import { state } from '../store.js';
-import { showNotice } from './notice.js';
+import { hideNoticeIf, showError, showNotice } from './notice.js';
 
 /** The one-job form as POST /submit takes it (its when-to-run fields only where the session has them). */
 export function formJob() {
@@ -51,12 +51,14 @@ const FIELD_CONTROLS = {
   deadline: [() => ($('job-deadline-kind').value === 'time' ? 'job-deadline-at' : 'job-deadline-min'), 'job-deadline-error'],
 };
 
+let formNotice = null; // the id of the notice showing the form's last refusal, while it may still be shown
+
 /** A refused job (a 422 of /submit): the server's reasons in the notice, and at each field it names
  * (marked invalid, the first one focused). Without "Job 1": /submit sends one job, so its index names
  * nothing the user sees. */
 export function showFieldErrors(err) {
   const detail = err.detail.map((e) => (e && typeof e === 'object' ? { ...e, index: null } : e));
-  showNotice(err.title, describeDetail(detail, err.status));
+  formNotice = showNotice(err.title, describeDetail(detail, err.status));
   let first = null;
   for (const e of detail) {
     const [control, message] = own(FIELD_CONTROLS, e && e.field, []);
@@ -65,19 +67,29 @@ export function showFieldErrors(err) {
     input.setAttribute('aria-invalid', 'true');
     if (message) {
       $(message).hidden = false;
-      $(message).textContent = `${e.field}: ${e.message ?? ''}`;
+      $(message).textContent = `${e.field}: ${withHint(e)}`;
     }
     first = first || input;
   }
   if (first) first.focus();
 }
 
+/** Any other refusal of the form's job (too large, the server full or unreachable): in the notice, which
+ * goes when the form changes, as the field errors do. */
+export function showFormError(err) {
+  formNotice = showError(err);
+}
+
+/** The form's error marks, and its notice if that is still shown: once the input changes they describe a
+ * job that is no longer the one in the form. */
 export function clearFieldErrors() {
   for (const node of document.querySelectorAll('#job-form [aria-invalid]')) node.removeAttribute('aria-invalid');
   for (const node of document.querySelectorAll('#job-form .field-error')) {
     node.hidden = true;
     node.textContent = '';
   }
+  hideNoticeIf(formNotice);
+  formNotice = null;
 }
 
 /** The deadline's input follows its kind: minutes after submission, or a time (first offered six hours
@@ -100,8 +112,11 @@ export function showCsvErrors(err, fileName) {
   $('csv-error-rows').replaceChildren(...rows.map((e) => el('tr', {},
     el('td', { text: e.row === null || e.row === undefined ? '–' : String(e.row) }),
     el('td', { text: e.field ?? '–' }),
-    el('td', { text: e.message ?? e.msg ?? '' }))));
-  setText('csv-errors-caption', `${fileName}: ${rows.length} problem${rows.length === 1 ? '' : 's'}; nothing from this file was queued`);
+    el('td', { text: withHint(e) }))));
+  const more = err.truncated && err.truncated.more > 0 ? err.truncated.more : 0; // the server lists the first ones only
+  const total = `${more && err.truncated.exact === false ? 'about ' : ''}${(rows.length + more).toLocaleString('en-US')}`;
+  const listed = more ? ` (the first ${rows.length} listed)` : '';
+  setText('csv-errors-caption', `${fileName}: ${total} problem${rows.length + more === 1 ? '' : 's'}${listed}; nothing from this file was queued`);
   $('csv-errors').hidden = false;
 }
 
@@ -120,13 +135,15 @@ function showDeferred() {
 }
 
 /** The panel's own controls: New job opens and closes it, the Deferred buttons open it at that list, the
- * deadline's kind picks its input, and an edit clears the field errors. */
+ * deadline's kind picks its input, and any edit of the form clears its errors (the marks and the notice). */
 export function bindJobForm() {
   $('btn-new-job').addEventListener('click', () => openAddPanel($('add-panel').hidden));
   $('deferred-pill').addEventListener('click', showDeferred);
   $('timing-show-deferred').addEventListener('click', showDeferred);
   $('job-deadline-kind').addEventListener('change', syncDeadlineFields);
-  $('job-form').addEventListener('input', (event) => {
-    if (event.target.getAttribute('aria-invalid') === 'true') clearFieldErrors();
-  });
+  const edited = () => {
+    if (formNotice !== null || document.querySelector('#job-form [aria-invalid]')) clearFieldErrors();
+  };
+  $('job-form').addEventListener('input', edited);
+  $('job-form').addEventListener('change', edited); // selects and checkboxes
 }

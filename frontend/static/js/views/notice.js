@@ -3,9 +3,11 @@
 import { ApiError, StaleAnswer } from '../api.js';
 import { $, el, setText } from '../dom.js';
 
+let shown = 0; // counts the notices shown: hideNoticeIf(id) leaves a later one alone
+
 /** One notice at a time, in one of two live regions that are always in the page: errors in the
  * role=alert one, information in the role=status one (polite). The title and lines move to the right
- * region, emptied first, so a repeated message is announced again. */
+ * region, emptied first, so a repeated message is announced again. Returns the notice's id. */
 export function showNotice(title, lines = [], kind = 'error') {
   clearNotice();
   $(kind === 'error' ? 'notice-alert' : 'notice-status').append($('notice-title'), $('notice-lines'));
@@ -14,13 +16,22 @@ export function showNotice(title, lines = [], kind = 'error') {
   if (lines.length > 50) $('notice-lines').append(el('li', { text: `… and ${lines.length - 50} more.` }));
   $('notice').dataset.kind = kind;
   $('notice-close').hidden = false;
+  shown += 1;
+  return shown;
 }
 
+/** The error in the notice; its id (null for an answer the page drops). */
 export function showError(err) {
-  if (err instanceof StaleAnswer) return; // an answer for a session the page has left
-  if (err instanceof ApiError) showNotice(err.title, err.lines);
-  else showNotice('Something went wrong in the page', [String(err && err.message ? err.message : err)]);
+  if (err instanceof StaleAnswer) return null; // an answer for a session the page has left
   console.warn('TaskPilot:', err); // eslint-disable-line no-console
+  if (err instanceof ApiError) return showNotice(err.title, err.lines);
+  return showNotice('Something went wrong in the page', [String(err && err.message ? err.message : err)]);
+}
+
+/** Hide notice `id` if it is still the one shown: an error about input the person has since changed is
+ * stale, but a newer notice (about something else) stays. */
+export function hideNoticeIf(id) {
+  if (id !== null && id === shown && noticeShown()) hideNotice();
 }
 
 function clearNotice() {
