@@ -3,7 +3,7 @@
     TaskPilotError
     ├── DatasetError            a data file is missing or malformed (start-up, studies)
     │   └── ScenarioUnavailable a scenario's data could not be built
-    ├── InputError              a request's input was refused; `errors` lists {index|row, field, message}
+    ├── InputError              input refused: `errors` lists the first {index|row, field, message, hint?}; `omitted` counts the rest
     │   ├── JobValidationError  jobs of a batch or CSV
     │   ├── PlanInputError      the planner's jobs (defined in scheduler.timeshift.inputs, beside its messages)
     │   └── WorkflowInputError  a workflow's tasks; each problem names the task (`task`, `index`) and `field`
