@@ -10,6 +10,7 @@ from collections.abc import Callable
 from bench.case_concurrency import concurrency
 from bench.case_dashboard import dashboard
 from bench.case_engine import agent_loop, engine
+from bench.case_health import health
 from bench.case_http import peak_rss, run_compact, run_full, startup
 from bench.case_plan import plan_case
 from bench.case_simulate import simulate
@@ -27,4 +28,5 @@ BENCHMARKS: dict[str, Callable[[Plan], list[Figure]]] = {
     "simulate": simulate,
     "plan": plan_case,
     "dashboard": dashboard,
+    "health": health,
 }

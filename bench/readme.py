@@ -27,6 +27,12 @@ ROWS = (
     ("plan.wall_s", "planner: 3,000 jobs of 2-12 h over a year of 30-min data, perfect + noisy x 10 + persistence (s)"),
     ("dashboard.run_to_drawn_s", "dashboard: 10,000 jobs, Run click to last chart drawn, headless Chromium (s)"),
     ("dashboard.reload_s", "dashboard: reload of a 10,000-job session from `/history` (s)"),
+    ("health.p99_ms_idle", "`/health` p99, idle server (ms)"),
+    ("health.p99_ms_plans", "`/health` p99, both plan workers busy and their line full (ms)"),
+    ("health.p99_ms_llm", "`/health` p99, the shared pool full of LLM calls that never answer (ms)"),
+    ("health.p99_ms_run", "`/health` p99, 100,000-job runs one after the other (ms)"),
+    ("health.p99_ms_all", "`/health` p99, all three at once (ms)"),
+    ("health.rss_mb_all", "server peak RSS, all three at once (MB)"),
 )
 
 

@@ -13,7 +13,10 @@ A thread's slot is given back only when the thread has really finished, so stopp
 """
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SHUTTING_DOWN = "the server is shutting down"
 CLIENT_GONE = "the client disconnected"
+WORKER_NICE = 10
 
 
 class Stopped(Exception):
@@ -58,7 +62,7 @@ class Work:
 class WorkPool:
     def __init__(self, threads: int, waiting: int, name: str):
         self.threads, self.waiting = threads, waiting
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name, initializer=_lower_priority)
         self._free = asyncio.Semaphore(threads)
         self._queued = 0
         self.active: set[Work] = set()
@@ -127,6 +131,12 @@ class WorkPool:
         for work in list(self.active):
             work.stop(SHUTTING_DOWN)
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    """This worker thread yields the CPU to the event loop's (Linux: a thread's own nice value)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
 
 
 async def _disconnected(receive: Receive) -> None:
