@@ -100,8 +100,6 @@ class Settings(BaseSettings):
     """Jobs one POST /simulate may ask for (per policy); more gets 413. The simulator's own cap is 200,000."""
     max_plan_jobs: int = Field(10_000, ge=1)
     """Jobs one POST /plan may ask for; more gets 413."""
-    max_sim_runs: int = Field(2, ge=1)
-    """Simulations running at once across the process; one more gets 429."""
     max_plan_slots: int = Field(527_040, ge=24)
     """Slots of a plan's grid (series span / step_min; an inline series on its finest step): memory; more gets 413. 366 days of minutes."""
     max_plan_work: int = Field(25_000_000, ge=1000)
