@@ -105,12 +105,13 @@ def test_an_8_mb_string_is_not_echoed(server: httpx.Client, path: str, document:
         ("/plan", {"zone": "ES", "jobs": [], **{f"k{i}": 0 for i in range(1_000_000)}}, ["body"]),
         ("/simulate", {f"k{i}": 0 for i in range(1_000_000)}, ["body"]),
         ("/explain", {"job_id": 1, "nested": {f"k{i}": 0 for i in range(1_000_000)}}, ["body", "nested"]),
+        ("/workflows", {"tasks": [], **{f"k{i}": 0 for i in range(1_000_000)}}, ["body"]),
         ("/plan", {"carbon": {"times": ["2021-01-01T00:00Z"] * 3, "values": [True] * 1_000_000}, "jobs": []},
          ["body", "carbon", "values", 0]),
         ("/plan", {"zone": "ES", "start": "2021-01-01T00:00Z", "end": "2021-01-02T00:00Z", "jobs": [1] * 1_000_000},
          ["body", "jobs", 0]),
     ],
-    ids=["plan-keys", "simulate-keys", "explain-keys", "plan-values", "plan-jobs"],
+    ids=["plan-keys", "simulate-keys", "explain-keys", "workflow-keys", "plan-values", "plan-jobs"],
 )  # fmt: skip
 def test_a_million_bad_items_in_a_validated_body_are_one_problem(server: httpx.Client, path: str, document: Any, where: list[Any]) -> None:
     """pydantic reports an unknown key, or an item of a list, once each: these bodies cost 20-105 s and up
