@@ -78,3 +78,27 @@ def test_health_answers_while_plans_llm_calls_and_a_big_run_hold_everything(monk
     for thread in threads:
         thread.join(CLIENT_TIMEOUT_S)
     assert len(out) == 1 + 4 + SHARED_POOL and set(out) == {200}, sorted(set(out))
+
+
+def test_a_submit_is_decoded_and_validated_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/submit decoded and validated its body on the event loop: one job of 1.3 M unknown keys (16 MB) held
+    it, and every /health, for over a second."""
+    import asyncio
+
+    from web.routes import jobs as jobs_routes
+
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    seen: list[bool] = []
+    real = jobs_routes.parse_job
+    monkeypatch.setattr(jobs_routes, "parse_job", lambda *a, **k: (seen.append(on_loop()), real(*a, **k))[1])
+    with threaded_server() as (base, _), httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
+        bad = {"priority": "green", "cpu": 1, "memory": 1, **{f"k{i}": i for i in range(10_000)}}
+        assert client.post("/submit", json={"priority": "green", "cpu": 1, "memory": 1}).status_code == 200
+        assert client.post("/submit", json=bad).status_code == 422
+    assert seen == [False, False], "a job was validated on the event loop"
