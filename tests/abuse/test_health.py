@@ -7,6 +7,7 @@ never answers, for as long as the test needs; the test asserts that /health answ
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from typing import Any
@@ -80,19 +81,18 @@ def test_health_answers_while_plans_llm_calls_and_a_big_run_hold_everything(monk
     assert len(out) == 1 + 4 + SHARED_POOL and set(out) == {200}, sorted(set(out))
 
 
+def on_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def test_a_submit_is_decoded_and_validated_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     """/submit decoded and validated its body on the event loop: one job of 1.3 M unknown keys (16 MB) held
     it, and every /health, for over a second."""
-    import asyncio
-
     from web.routes import jobs as jobs_routes
-
-    def on_loop() -> bool:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        return True
 
     seen: list[bool] = []
     real = jobs_routes.parse_job
@@ -102,3 +102,17 @@ def test_a_submit_is_decoded_and_validated_off_the_event_loop(monkeypatch: pytes
         assert client.post("/submit", json={"priority": "green", "cpu": 1, "memory": 1}).status_code == 200
         assert client.post("/submit", json=bad).status_code == 422
     assert seen == [False, False], "a job was validated on the event loop"
+
+
+def test_a_body_of_escapes_is_searched_for_lone_surrogates_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searching, decoding and walking a 16 MB body of escapes for a lone surrogate took 3.5 s on the event loop."""
+    from web import body_guard
+
+    seen: list[bool] = []
+    real = body_guard._first_surrogate
+    monkeypatch.setattr(body_guard, "_first_surrogate", lambda *a, **k: (seen.append(on_loop()), real(*a, **k))[1])
+    body = b'[{"priority": "green", "cpu": 1, "memory": 1, "job_id": "\\u0041\\ud800"}]'
+    with threaded_server() as (base, _), httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
+        response = client.post("/submit_batch", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert seen == [False], "the body was searched on the event loop"
