@@ -8,6 +8,7 @@ The dashboard case needs Playwright and Chromium, which its module imports only 
 from collections.abc import Callable
 
 from bench.case_budgets import budgets
+from bench.case_caps import caps
 from bench.case_concurrency import concurrency
 from bench.case_dashboard import dashboard
 from bench.case_engine import agent_loop, engine
@@ -31,4 +32,5 @@ BENCHMARKS: dict[str, Callable[[Plan], list[Figure]]] = {
     "dashboard": dashboard,
     "health": health,
     "budgets": budgets,
+    "caps": caps,
 }

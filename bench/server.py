@@ -1,7 +1,7 @@
 """The benchmarks' server and the HTTP calls they make to it.
 
-`serve()` is `bench.live.live_server()` with no settings at all: every benchmarked server runs on the
-defaults. Responses are streamed and only their bytes counted, so the bench process never holds a large
+`serve()` is `bench.live.live_server()` with the rate limits off (UNLIMITED): every benchmarked server runs
+on the defaults otherwise. Responses are streamed and only their bytes counted, so the bench process never holds a large
 response.
 """
 
@@ -12,11 +12,14 @@ import httpx
 
 from bench.live import LiveServer, live_server
 
+UNLIMITED = {"TASKPILOT_RATE_LIMIT_CLIENT": "", "TASKPILOT_RATE_LIMIT_SESSION": "", "TASKPILOT_RATE_LIMIT_NEW_SESSIONS": ""}
+"""The rate limits are off: a benchmark is one client making requests as fast as it can, which they exist to refuse."""
+
 
 @contextmanager
 def serve() -> Iterator[LiveServer]:
-    """A freshly started server on default settings, ready; stopped on exit, whatever happened."""
-    with live_server() as server:
+    """A freshly started server on default settings but the rate limits, ready; stopped on exit, whatever happened."""
+    with live_server(UNLIMITED) as server:
         yield server
 
 

@@ -44,11 +44,12 @@ class Settings(BaseSettings):
     """Problems an error answer lists; the rest are counted in its `truncated` (docs/API.md, Errors)."""
     max_batch_jobs: int = Field(100_000, ge=1)
     """Jobs accepted in one request (submit_batch, run, upload); more gets 413."""
-    max_session_jobs: int = Field(200_000, ge=1)
+    max_session_jobs: int = Field(100_000, ge=1)
     """Jobs one session may hold (queued plus scheduled) before it must be reset; more gets 413."""
-    max_total_jobs: int = Field(2_000_000, ge=1)
-    """Jobs all sessions together may hold (271 bytes each, 379 in grid sessions: 540-760 MB); more gets 503."""
-    max_client_jobs: int = Field(200_000, ge=1)
+    max_total_jobs: int = Field(150_000, ge=1)
+    """Jobs all sessions together may hold (about 490 bytes each in grid sessions, by RSS: 74 MB); more gets 503.
+    Every cap at once fits 512 MB: docs/configuration.md, `python -m bench --only caps`."""
+    max_client_jobs: int = Field(100_000, ge=1)
     """Jobs the sessions one client address started may hold together, so one client cannot fill max_total_jobs; more gets 413."""
     max_client_sims: int = Field(1, ge=1)
     """Simulations one client address may have queued or running at once (of max_sim_runs); one more gets 429."""
@@ -96,8 +97,8 @@ class Settings(BaseSettings):
     """Grid scenario: how long past its run-now finish a flexible job without a deadline may finish."""
     regions_file: Path | None = None
     """server,zone CSV for the grid scenario; empty means regions.csv in data_dir."""
-    max_sim_jobs: int = Field(200_000, ge=1)
-    """Jobs one POST /simulate may ask for (per policy); more gets 413. The simulator's own cap is 200,000."""
+    max_sim_jobs: int = Field(10_000, ge=1)
+    """Jobs one POST /simulate may ask for (per policy); more gets 413. The simulator's own cap is 200,000 (about 1.8 KB a job)."""
     max_plan_jobs: int = Field(10_000, ge=1)
     """Jobs one POST /plan may ask for; more gets 413."""
     max_plan_slots: int = Field(527_040, ge=24)
@@ -108,7 +109,7 @@ class Settings(BaseSettings):
     """[start, end] runs one plan's answer may list (about 450 bytes each while it is built); more gets 413."""
     plan_timeout_s: float = Field(30.0, gt=0, le=3600)
     """A plan still being computed after this is stopped and answered with 503 saying so."""
-    plan_workers: int = Field(2, ge=1, le=32)
+    plan_workers: int = Field(1, ge=1, le=32)
     """Plans computed at once (threads of their own, outside the shared pool); the others wait their turn."""
     max_plan_waiting: int = Field(16, ge=0, le=10_000)
     """Plans waiting for a worker; one more gets 429 with Retry-After."""

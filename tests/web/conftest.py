@@ -53,6 +53,12 @@ def make_settings(**overrides: Any) -> Settings:
         "rate_limit_client": "",
         "rate_limit_session": "",
         "rate_limit_new_sessions": "",
+        # The job, simulation and plan caps the tests were written against, larger than the defaults (which
+        # fit a 512 MB instance): every test client is one address, and some hold or run more than its share.
+        "max_total_jobs": 2_000_000,
+        "max_client_jobs": 2_000_000,
+        "max_sim_jobs": 200_000,
+        "plan_workers": 2,
     }
     return Settings(**{**base, **overrides})
 
@@ -173,9 +179,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 LIVE_TEST_SETTINGS = {"TASKPILOT_SEED": "42", "TASKPILOT_PRETRAIN_EPISODES": str(FAST_EPISODES), "TASKPILOT_LOG_LEVEL": "WARNING",
                       "TASKPILOT_DATABASE": ":memory:", "TASKPILOT_RATE_LIMIT_CLIENT": "", "TASKPILOT_RATE_LIMIT_SESSION": "",
-                      "TASKPILOT_RATE_LIMIT_NEW_SESSIONS": ""}  # fmt: skip
-"""The live test servers' settings, as TASKPILOT_* variables: make_settings()'s seed, short pretraining and no rate limits;
-the rest are defaults."""
+                      "TASKPILOT_RATE_LIMIT_NEW_SESSIONS": "", "TASKPILOT_MAX_SESSION_JOBS": "200000",
+                      "TASKPILOT_MAX_TOTAL_JOBS": "2000000", "TASKPILOT_MAX_CLIENT_JOBS": "2000000", "TASKPILOT_MAX_SIM_JOBS": "200000",
+                      "TASKPILOT_PLAN_WORKERS": "2"}  # fmt: skip
+"""The live test servers' settings, as TASKPILOT_* variables: make_settings()'s seed, short pretraining, caps and no rate
+limits; the rest are defaults."""
 
 
 @contextmanager
