@@ -123,7 +123,8 @@ def install_guards(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
     app.add_middleware(SecurityHeaders)
     openapi = app.openapi
-    app.openapi = lambda: app.openapi_schema or document_guards(openapi())  # the guards' answers on every operation
+    keys = bool(settings.api_key_hashes)
+    app.openapi = lambda: app.openapi_schema or document_guards(openapi(), keys)  # the guards' answers on every operation
 
 
 app = create_app()

@@ -53,13 +53,22 @@ class ORJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-def document_guards(schema: dict[str, Any]) -> dict[str, Any]:
+API_KEY_SCHEME = {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "A key of TASKPILOT_API_KEY_HASHES (writes only)."}
+
+
+def document_guards(schema: dict[str, Any], api_keys: bool = False) -> dict[str, Any]:
     """Adds the middlewares' answers (web/middleware.py, web/ratelimit.py) to every operation of an OpenAPI
     document: 429 on all, 401 and 415 on writes, 403 on /upload. Those answers come before any route runs,
-    so no route declares them."""
+    so no route declares them. With `api_keys`, writes also name the X-API-Key scheme (Swagger UI's
+    Authorize button then sends it)."""
+    if api_keys:
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = API_KEY_SCHEME
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            codes = [429] + ([401, 415] if method in ("post", "put", "patch", "delete") else []) + ([403] if path == "/upload" else [])
+            write = method in ("post", "put", "patch", "delete")
+            if write and api_keys:
+                operation["security"] = [{"ApiKey": []}]
+            codes = [429] + ([401, 415] if write else []) + ([403] if path == "/upload" else [])
             for code in codes:
                 operation.setdefault("responses", {}).setdefault(
                     str(code),

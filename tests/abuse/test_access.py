@@ -21,6 +21,17 @@ HASHES = ",".join(hashlib.sha256(k.encode()).hexdigest() for k in KEYS)
 def test_without_keys_writes_need_none() -> None:
     with serve() as client:
         assert client.post("/submit", json=job(), headers={SESSION_HEADER: "a"}).status_code == 200
+        assert "securitySchemes" not in client.get("/openapi.json").json()["components"]
+
+
+def test_with_keys_the_document_names_the_scheme_on_writes() -> None:
+    with serve(api_key_hashes=HASHES) as client:
+        doc = client.get("/openapi.json").json()
+    scheme = doc["components"]["securitySchemes"]["ApiKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
+    secured = {(m, p) for p, ops in doc["paths"].items() for m, op in ops.items() if op.get("security") == [{"ApiKey": []}]}
+    writes = {(m, p) for p, ops in doc["paths"].items() for m in ops if m in ("post", "put", "patch", "delete")}
+    assert secured == writes and ("post", "/run") in secured
 
 
 @pytest.mark.parametrize(
