@@ -1,6 +1,7 @@
 """The `budgets` benchmark: what one request at each of its size limits costs the server, in memory and time.
 
-Each request runs alone on a fresh live server with the default settings (rate limits lifted), started as
+Each request runs alone on a fresh live server with the default settings (rate limits lifted, and
+TASKPILOT_MAX_SIM_JOBS at the simulator's own 200,000, so that the simulations' work limits bind), started as
 the documented commands start it; the figure is the server's VmHWM (peak RSS) once the request has been
 answered (or, for a simulation, has finished), and the wall time from sending it to that point:
 
@@ -33,6 +34,8 @@ SETTINGS = {
     "TASKPILOT_RATE_LIMIT_SESSION": "",
     "TASKPILOT_RATE_LIMIT_NEW_SESSIONS": "",
     "TASKPILOT_DATABASE": ":memory:",
+    # The simulator's own cap rather than the 10,000-job default, so that the simulations' work limits are what binds.
+    "TASKPILOT_MAX_SIM_JOBS": "200000",
 }
 MONTH = {"zone": "ES", "start": "2023-01-01T00:00Z", "end": "2023-02-01T00:00Z"}
 
