@@ -73,6 +73,24 @@ def test_compare_s_refused_start_goes_when_the_options_change(dashboard: Dashboa
     assert page.is_enabled("#sim-start")
 
 
+def test_compare_s_own_refusal_goes_when_a_policy_is_ticked(dashboard: Dashboard) -> None:
+    """The page's own refusal (no policy ticked) is about the options as they were, as a server's is."""
+    dashboard.open()
+    dashboard.tab("compare")
+    page = dashboard.page
+    boxes = page.query_selector_all("#sim-policies input")
+    for box in boxes:
+        box.set_checked(False)
+    page.click("#sim-start")
+    page.wait_for_function("() => document.getElementById('notice-title').textContent === 'Choose at least one policy to compare.'")
+    assert dashboard.text("#sim-status") == "Not started: choose at least one policy."
+
+    boxes[0].set_checked(True)
+    page.wait_for_function("() => document.getElementById('notice').dataset.kind === '' && !('simState' in document.body.dataset)")
+    assert dashboard.text("#sim-status") == "Options changed: press Start to run with them."
+    assert page.is_enabled("#sim-start")
+
+
 def test_a_refused_file_says_what_to_do_and_how_many_problems_there_are(dashboard: Dashboard) -> None:
     dashboard.allow_http_errors(422)
     dashboard.open()

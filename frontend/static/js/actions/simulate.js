@@ -68,8 +68,10 @@ function simConfig() {
   const deferral = $('sim-study').value === 'deferral';
   const [list, what, legend] = deferral ? [ticked('#defer-regions'), 'region', 'Regions'] : [ticked('#sim-policies'), 'policy', 'Policies'];
   if (!list.length) {
+    // Refused here, as a server's refusal would be: the next change of the options clears it (bindSimOptions).
+    document.body.dataset.simState = 'error';
     setLive('sim-status', `Not started: choose at least one ${what}.`);
-    showNotice(`Choose at least one ${what} to compare.`, [`Tick one or more under "${legend}" and press Start again.`]);
+    startNotice = showNotice(`Choose at least one ${what} to compare.`, [`Tick one or more under "${legend}" and press Start again.`]);
     return null;
   }
   if (!deferral) return { workload: $('sim-workload').value, scenario: $('sim-scenario').value, ...common, policies: list };
