@@ -74,6 +74,8 @@ class WorkflowState(StrEnum):
 
 TASK_STATES: tuple[str, ...] = tuple(s.value for s in TaskState)
 WORKFLOW_STATES: tuple[str, ...] = tuple(s.value for s in WorkflowState)
+ATTEMPT_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "timed_out", "interrupted", "cancelled")
+"""How an attempt ended (GET /workflows/{id}'s attempts[].outcome; the page's Gantt colours its bars by it)."""
 
 TASK_FINAL: frozenset[str] = frozenset({"succeeded", "dead", "cancelled", "upstream_failed", "rolled_back"})
 """States nothing moves a task out of by itself (Celery's READY_STATES): only a person (retry, which revives a

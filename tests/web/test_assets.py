@@ -21,7 +21,7 @@ def test_states_module_lists_exactly_pythons_tuples(shared_client: TestClient) -
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == "text/javascript"  # ES modules refuse other types
     exported = {name: json.loads(values) for name, values in EXPORT.findall(response.text)}
-    assert exported == {name: list(getattr(states, name)) for name in ("TIERS", "LATENCIES", "URGENCIES", "BANDS", "MODES", "STATUSES")}
+    assert exported == {name: list(getattr(states, name)) for name in (*SESSION_VOCABULARY, *EXECUTOR_VOCABULARY)}
     assert set(VOCABULARY) == set(exported)
     code = [line for line in response.text.splitlines() if line and not line.startswith("//")]
     assert len(code) == len(VOCABULARY), "the module holds the frozen arrays and nothing else"
@@ -44,17 +44,28 @@ def test_states_module_is_cached_as_the_static_files_are(shared_client: TestClie
 
 # --- the page's modules -------------------------------------------------------------------------
 
-WORDS = sorted({word for name in VOCABULARY for word in getattr(states, name)})
+SESSION_VOCABULARY = ("TIERS", "LATENCIES", "URGENCIES", "BANDS", "MODES", "STATUSES")
+EXECUTOR_VOCABULARY = ("TASK_STATES", "WORKFLOW_STATES", "ATTEMPT_OUTCOMES")
+WORKFLOW_MODULES = re.compile(r"^(views|actions)/workflows[\w-]*\.js$")
+"""The Workflows tab's modules. The executor's words (running, failed, pending, ...) are checked there only: other
+modules spell the same words for vocabularies of their own (a simulation's status, a progress step), not the executor's."""
 COMMENTS = re.compile(r"/\*.*?\*/|(?:^|(?<=\s))//[^\n]*", re.S)
-WORD = "|".join(WORDS)
-# A word of the vocabulary as a string literal ('eco', "eco", `eco`), or a list of them written as an object's
-# keys: two side by side ({ low: 0, medium: 1 }). One key alone is a field's name ({ deferred: ... } for GET /queue's).
-COPIES = re.compile(rf"""(['"`])(?:{WORD})\1|[{{,]\s*(?:{WORD})\s*:[^{{}},]*,\s*(?:{WORD})\s*:""")
 
 
-def vocabulary_copies(code: str) -> list[str]:
+def copies_of(names: tuple[str, ...]) -> re.Pattern[str]:
+    """A word of these tuples as a string literal ('eco', "eco", `eco`), or a list of them written as an object's
+    keys: two side by side ({ low: 0, medium: 1 }). One key alone is a field's name ({ deferred: ... } for GET /queue's)."""
+    word = "|".join(sorted({word for name in names for word in getattr(states, name)}))
+    return re.compile(rf"""(['"`])(?:{word})\1|[{{,]\s*(?:{word})\s*:[^{{}},]*,\s*(?:{word})\s*:""")
+
+
+SESSION_COPIES = copies_of(SESSION_VOCABULARY)
+ALL_COPIES = copies_of(VOCABULARY)
+
+
+def vocabulary_copies(code: str, copies: re.Pattern[str] = SESSION_COPIES) -> list[str]:
     """Each place where code (comments left out) spells names of the vocabulary itself."""
-    return [" ".join(m.group(0).lstrip("{,").split()) for m in COPIES.finditer(COMMENTS.sub(" ", code))]
+    return [" ".join(m.group(0).lstrip("{,").split()) for m in copies.finditer(COMMENTS.sub(" ", code))]
 
 
 def page_modules() -> dict[str, str]:
@@ -72,11 +83,21 @@ def test_the_copy_finder_finds_copies() -> None:
     assert vocabulary_copies("/* 'eco' */ x = 1; // 'released'\nconst k = { green_ratio: 1, higher: true };") == []
     assert vocabulary_copies("const s = 'marked green: mark'; const [, DEFERRED] = STATUSES;") == []
     assert vocabulary_copies("state = { deferred: { total: 0 }, pools: {} }; f = { [ECO]: 1 };") == []
+    # The executor's words count in the Workflows tab's modules only.
+    assert vocabulary_copies("if (t.state === 'dead') n++;") == []
+    assert vocabulary_copies("if (t.state === 'dead') n++;", ALL_COPIES) == ["'dead'"]
+    colours = "const C = { succeeded: '#2b8a3e', timed_out: '#c92a2a' };"
+    assert vocabulary_copies(colours, ALL_COPIES) == ["succeeded: '#2b8a3e', timed_out:"]
+
+
+def test_vocabulary_is_the_sessions_tuples_then_the_executors() -> None:
+    assert (*SESSION_VOCABULARY, *EXECUTOR_VOCABULARY) == VOCABULARY
 
 
 def test_page_modules_take_the_vocabulary_from_states_js() -> None:
     modules = page_modules()
-    copies = {name: found for name, code in modules.items() if (found := vocabulary_copies(code))}
+    pattern = {name: ALL_COPIES if WORKFLOW_MODULES.match(name) else SESSION_COPIES for name in modules}
+    copies = {name: found for name, code in modules.items() if (found := vocabulary_copies(code, pattern[name]))}
     assert copies == {}, "import the names from '/js/states.js' instead"
     readers = [name for name, code in modules.items() if re.search(r"^import \{[^}]*\} from '/js/states\.js';$", code, re.M)]
     assert "derive.js" in readers and "views/history.js" in readers

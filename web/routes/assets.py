@@ -1,8 +1,8 @@
 """The page's files: GET /js/states.js, the page's copy of Python's vocabulary, and /static (PageFiles).
 
-The dashboard's modules import the tier, latency, urgency, band, mode and status names from /js/states.js
-instead of spelling them again, so a name changed in Python reaches the page with no edit to the page. The
-module is built once at import (the tuples are constants).
+The dashboard's modules import the tier, latency, urgency, band, mode and status names, and the executor's task
+states, workflow states and attempt outcomes, from /js/states.js instead of spelling them again, so a name changed
+in Python reaches the page with no edit to the page. The module is built once at import (the tuples are constants).
 
 Caching. The pages (/, /docs, /redoc) name their files under /static/v/VERSION/..., VERSION being a hash
 of every file's path, size and modification time under frontend/static (static_version): those answers
@@ -33,8 +33,9 @@ STATIC_DIR = ROOT / "frontend" / "static"
 VERSIONED = "v"
 """/static/v/VERSION/path: `path` under frontend/static, as of VERSION."""
 
-VOCABULARY = ("TIERS", "LATENCIES", "URGENCIES", "BANDS", "MODES", "STATUSES")
-"""The tuples of scheduler.core.states the page reads, each exported under its Python name."""
+VOCABULARY = ("TIERS", "LATENCIES", "URGENCIES", "BANDS", "MODES", "STATUSES", "TASK_STATES", "WORKFLOW_STATES", "ATTEMPT_OUTCOMES")
+"""The tuples of scheduler.core.states the page reads, each exported under its Python name (the last three are the
+executor's: the Workflows tab's)."""
 
 
 def states_module() -> str:

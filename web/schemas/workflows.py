@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from scheduler.core.jobs import JOB_SCHEMA
-from scheduler.core.states import TASK_STATES, WORKFLOW_STATES
+from scheduler.core.states import ATTEMPT_OUTCOMES, TASK_STATES, WORKFLOW_STATES
 from scheduler.execution.spec import WORKFLOW
 from web.schemas.common import Out
 
@@ -85,7 +85,7 @@ class AttemptOut(Out):
     worker: str = Field(description="fast-N or eco-N: the Gantt's row.")
     started_at: float
     ended_at: float | None
-    outcome: Literal["succeeded", "failed", "timed_out", "interrupted", "cancelled"] | None
+    outcome: Literal[ATTEMPT_OUTCOMES] | None  # type: ignore[valid-type]
     error: str | None
     runtime_s: float | None = Field(description="Measured (wall seconds; a sleep: seconds on the executor's clock).")
     energy_kwh: float | None = Field(description="Estimate from measured runtime (see footprint.label).")
