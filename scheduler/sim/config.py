@@ -14,8 +14,12 @@ from scheduler.core.bands import BandPolicy
 from scheduler.core.states import folded
 from scheduler.data.workloads import DEFAULT_LOAD
 
-POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
-"""Every policy `scheduler.sim.policies.make_policy` builds, in report order."""
+POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "greenest_free", "oracle")
+"""Every policy `scheduler.sim.policies.make_policy` builds, in report order. A new name goes after the ones
+using a random stream (tier_agents, random): seed_streams hands out streams by position."""
+REFERENCE_STEPS = 10
+"""Bisection steps of the constrained reference's search (scheduler/sim/reference.py): with its first run,
+REFERENCE_STEPS + 1 simulations of the jobs, so the search brackets the weight to within 2 %."""
 MIN_LOAD = 0.01
 """Lowest offered load accepted: arrivals stretch by 1 / load, and 0.01 already spreads 20,000 task-trace
 jobs over about nine years (far lower loads push arrival times past any meaningful clock)."""
@@ -65,6 +69,14 @@ class EvaluationConfig(BaseModel):
     """Windows of jobs in the learning curve."""
     pretrain_episodes: int = Field(DEFAULT_PRETRAIN_EPISODES, ge=0, le=MAX_PRETRAIN_EPISODES, strict=True)
     """Pre-training episodes per tier agent on the reference scenario, from the run's seed (tier_agents)."""
+    reference: bool = Field(True, strict=True)
+    """Compute the constrained reference (least CO2 incl. idle at least_loaded's mean completion, with hindsight)
+    and each policy's gap to it: REFERENCE_STEPS + 1 more simulations, and least_loaded's if it is not listed."""
+
+    def job_runs(self) -> int:
+        """Simulations of the jobs this run makes (its work is jobs x this): one per policy, plus the reference's."""
+        extra = REFERENCE_STEPS + 1 + ("least_loaded" not in self.policies) if self.reference else 0
+        return len(self.policies) + extra
 
     @model_validator(mode="after")
     def _start_in_series(self) -> "EvaluationConfig":

@@ -13,8 +13,11 @@ state decide every job up front with numpy (`Fixed`); the others look at the sta
 - greedy: the highest quality score at arrival (the seed's tier-weighted perf, cost, CO2, latency).
 - least_loaded: the lowest share of its cores held by queued or running jobs.
 - lowest_carbon: the greenest grid at the hour of arrival.
-- oracle: knows every queue and every future carbon value; for each job it takes the pool server whose
-  actual start (given the queue) and actual runtime give the least CO2, ties to the earlier completion.
+- greenest_free: among the pool servers that can start the job at once (their queue is empty and enough
+  cores are free, FleetState), the greenest grid at the hour of arrival; when none can, the least loaded.
+- oracle, the job-CO2 oracle (it ignores completion): knows every queue and every future carbon value;
+  for each job it takes the pool server whose actual start (given the queue) and actual runtime give
+  the least CO2, ties to the earlier completion.
   What is true of it: per job, given the jobs placed before it, its choice is optimal (FIFO: a job's
   choice never changes an earlier job's start). Over a run it is never worse than any policy when
   capacity never binds, i.e. every pool server is free at every arrival whatever the placement: every
@@ -120,6 +123,33 @@ class Oracle:
         pass
 
 
+class GreenestFree:
+    """The greenest grid now among the pool servers that can start the job now, else the least loaded.
+
+    "Can start now": the job would start at its arrival (ServerQueue.earliest_start == now): its queue is
+    empty and enough cores are free. It looks only at what a scheduler knows at arrival (the grid now, the
+    cores held), so it is an online baseline, not a hindsight one. Ties go to the lowest fleet position."""
+
+    name = "greenest_free"
+
+    def __init__(self, problem: Problem):
+        lists = problem.lists
+        self._pools, self._tier, self._cores = lists.pools, lists.tier, lists.cores_milli
+        self._carbon = problem.pool_rows(problem.clock.carbon_now(problem.workload.arrival_min))  # g/kWh now, per pool server
+        self._capacity = problem.fleet.cores.tolist()
+
+    def choose(self, job: int, now_min: float, state: FleetState) -> int:
+        pool, cores, carbon, queues = self._pools[self._tier[job]], self._cores[job], self._carbon[job], state.queues
+        free = [(carbon[k], s) for k, s in enumerate(pool) if queues[s].earliest_start(now_min, cores[k]) <= now_min]
+        if free:
+            return min(free)[1]
+        held, capacity = state.cores_in_system, self._capacity
+        return min((held[s] / capacity[s], s) for s in pool)[1]
+
+    def close(self) -> None:
+        pass
+
+
 class TierAgents:
     """The service's TierAgents learning online in the simulator.
 
@@ -186,13 +216,20 @@ def _pool_indices(allowed: np.ndarray, widths: list[int]) -> list[list[int]]:
 
 def make_policy(
     name: str, problem: Problem, rng: np.random.Generator, pretrained: Sequence[TierAgent]
-) -> Fixed | LeastLoaded | Oracle | TierAgents:
+) -> Fixed | LeastLoaded | GreenestFree | Oracle | TierAgents:
     """The policy `name` for `problem`; `rng` feeds random (one stream) or the agents (spawned per tier)."""
     if name == "tier_agents":
         return TierAgents(problem, pretrained, rng.spawn(len(pretrained)))
     if name == "random":
         return random_choice(problem, rng)
-    builders = {"round_robin": round_robin, "greedy": greedy, "lowest_carbon": lowest_carbon, "least_loaded": LeastLoaded, "oracle": Oracle}
+    builders = {
+        "round_robin": round_robin,
+        "greedy": greedy,
+        "lowest_carbon": lowest_carbon,
+        "least_loaded": LeastLoaded,
+        "greenest_free": GreenestFree,
+        "oracle": Oracle,
+    }
     if name not in builders:
         raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
     return builders[name](problem)
