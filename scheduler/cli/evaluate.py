@@ -100,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_PRETRAIN_EPISODES,
         help="pre-training episodes per tier agent (reference scenario, from the seed)",
     )
+    parser.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the constrained reference (least CO2 incl. idle at least_loaded's mean completion, with hindsight) and each "
+        "policy's gap to it (default on; --no-reference skips its search runs)",
+    )
     parser.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument(
@@ -132,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             starvation_min=args.starvation_min,
             windows=args.windows,
             pretrain_episodes=args.pretrain_episodes,
+            reference=args.reference,
         )
     except ValidationError as exc:
         parser.error("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors(include_url=False)))
@@ -187,7 +195,7 @@ def world_settings(args: argparse.Namespace, config: EvaluationConfig) -> Settin
     )
 
 
-PLACEMENT_ONLY = ("scenario", "policies", "load", "start_hour", "starvation_min", "windows", "pretrain_episodes")
+PLACEMENT_ONLY = ("scenario", "policies", "load", "start_hour", "starvation_min", "windows", "pretrain_episodes", "reference")
 DEFERRAL_ONLY = (
     "start",
     "span_h",

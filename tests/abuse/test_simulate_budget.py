@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from scheduler.sim.config import POLICIES, REFERENCE_STEPS
 from tests.web.conftest import serve
 
 from .conftest import refused
@@ -29,11 +30,24 @@ def test_two_large_deferral_studies_are_refused_without_taking_a_slot(client: An
 
 
 def test_a_placement_run_over_its_jobs_x_policies_is_refused(client: Any) -> None:
-    body = {"workload": "poisson", "jobs": 10_001, "seed": 1, "policies": "all"}
-    refused(client.post("/simulate", json=body), 413, "TASKPILOT_MAX_SIM_JOB_RUNS", "jobs (10,001) x policies (7) = 70,007 job runs")
+    jobs = 70_000 // len(POLICIES) + 1
+    body = {"workload": "poisson", "jobs": jobs, "seed": 1, "policies": "all", "reference": False}
+    needle = f"jobs ({jobs:,}) x policies ({len(POLICIES)}) = {jobs * len(POLICIES):,} job runs"
+    refused(client.post("/simulate", json=body), 413, "TASKPILOT_MAX_SIM_JOB_RUNS", needle)
+
+
+def test_the_constrained_reference_counts_its_runs(client: Any) -> None:
+    """5,000 jobs x 3 policies fit in 70,000 job runs; with the reference's (least_loaded's run for its
+    constraint, and its search) they do not."""
+    sims = 3 + 1 + REFERENCE_STEPS + 1
+    assert 5_000 * 3 <= 70_000 < 5_000 * sims
+    body = {"workload": "poisson", "jobs": 5_000, "seed": 1, "policies": "round_robin,greedy,oracle"}
+    needle = f"jobs (5,000) x policies (3) + the constrained reference's runs ({sims - 3}) = {5_000 * sims:,} job runs"
+    refused(client.post("/simulate", json=body), 413, "TASKPILOT_MAX_SIM_JOB_RUNS", needle)
 
 
 def test_runs_within_their_work_start(client: Any) -> None:
-    placement = client.post("/simulate", json={"workload": "poisson", "jobs": 10_000, "seed": 1, "policies": "all"})
+    jobs = 70_000 // len(POLICIES)
+    placement = client.post("/simulate", json={"workload": "poisson", "jobs": jobs, "seed": 1, "policies": "all", "reference": False})
     assert placement.status_code == 202, placement.text
     client.delete(f"/simulate/{placement.json()['id']}")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from scheduler.sim.config import REFERENCE_STEPS
 from tests.web.conftest import assert_error, messages, serve
 from tests.web.gates import GATE_TIMEOUT_S, Gate
 
@@ -67,9 +68,14 @@ def test_a_simulation_runs_to_results_that_replay(shared_client: TestClient) -> 
     views = [wait(shared_client, start(shared_client, SMALL)) for _ in range(2)]
     first = views[0]
     assert first["status"] == "done" and first["error"] is None
-    assert first["progress"]["done"] == first["progress"]["total"] == 3 * 300
+    # three policies, least_loaded's run (the reference's constraint, not reported) and the reference's search
+    assert first["progress"]["done"] == first["progress"]["total"] == (3 + 1 + REFERENCE_STEPS + 1) * 300
     result = first["result"]
     assert [p["policy"] for p in result["policies"]] == ["round_robin", "lowest_carbon", "oracle"]
+    reference = result["reference"]
+    assert [g["policy"] for g in reference["gaps"]] == ["round_robin", "lowest_carbon", "oracle"]
+    on_terms = [p for p in result["policies"] if p["completion_mean_min"] <= reference["target_completion_mean_min"]]
+    assert all(reference["summary"]["co2_with_idle_kg"] <= p["co2_with_idle_kg"] for p in on_terms)
     assert all(result["lower_bound"]["co2_kg"] <= p["co2_kg"] + 1e-9 for p in result["policies"])
     assert result["units"]["energy"] == "kWh" and result["clock"]["scenario"] == "grid"
     assert views[1]["result"] == result  # same seed, same document
@@ -103,6 +109,7 @@ def test_a_run_replays_on_any_server() -> None:
         ({"scenario": "reference", "start_hour": 8_760}, 422, "start_hour must be at most 8759"),
         ({"load": 1e-300}, 422, "load"),
         ({"pretrain_episodes": 10**6}, 422, "pretrain_episodes"),
+        ({"reference": "yes"}, 422, "reference"),
     ],
     ids=[
         "too-many-jobs",
@@ -116,6 +123,7 @@ def test_a_run_replays_on_any_server() -> None:
         "start-past-the-reference-year",
         "tiny-load",
         "too-much-pretraining",
+        "string-reference",
     ],
 )
 def test_bad_requests_name_the_problem(shared_client: TestClient, body: dict[str, Any], status: int, needle: str) -> None:
@@ -130,7 +138,7 @@ def test_unknown_ids(shared_client: TestClient) -> None:
 
 def test_one_run_too_many_is_429_and_a_cancel_stops_it() -> None:
     with serve(max_sim_runs=1) as client, held_simulations(client) as gate:
-        big = start(client, {"workload": "poisson", "jobs": 200_000, "seed": 1, "policies": "all"})
+        big = start(client, {"workload": "poisson", "jobs": 100_000, "seed": 1, "policies": "all", "reference": False})
         gate.wait_arrival("the big run")  # running, held after its first chunk
         refused = client.post("/simulate", json=SMALL)
         assert "TASKPILOT_MAX_SIM_RUNS" in messages(assert_error(refused, 429))
@@ -153,7 +161,7 @@ def outlive_time_limit(client: TestClient, run_id: str, gate: Gate, limit_s: flo
 
 def test_a_run_past_its_time_limit_fails_and_says_why() -> None:
     with serve(sim_timeout_s=0.05) as client, held_simulations(client) as gate:
-        run_id = start(client, {"workload": "poisson", "jobs": 100_000, "seed": 1, "policies": "all"})
+        run_id = start(client, {"workload": "poisson", "jobs": 100_000, "seed": 1, "policies": "all", "reference": False})
         view = outlive_time_limit(client, run_id, gate, 0.05)
         assert view["status"] == "failed" and "TASKPILOT_SIM_TIMEOUT_S" in view["error"]
 
@@ -179,7 +187,7 @@ def test_a_gaia_run_past_the_shipped_sample_needs_the_full_trace(
 
 def test_a_run_without_a_seed_reports_the_drawn_one_even_when_cancelled() -> None:
     with serve(max_sim_runs=1) as client, held_simulations(client) as gate:
-        run_id = start(client, {"workload": "poisson", "jobs": 200_000, "policies": "all"})
+        run_id = start(client, {"workload": "poisson", "jobs": 100_000, "policies": "all", "reference": False})
         gate.wait_arrival("the run")
         assert client.delete(f"/simulate/{run_id}").status_code == 200
         gate.open()

@@ -57,8 +57,9 @@ async def start_simulation(request: Request, response: Response, world: WorldDep
     """Start a simulation (same options as `python -m scheduler.evaluate`); poll GET /simulate/{id}.
     `"study": "deferral"` runs the deferral study (DeferralConfig); absent or "placement", the placement one.
 
-    Bounded by TASKPILOT_MAX_SIM_JOBS, its work (jobs x policies, TASKPILOT_MAX_SIM_JOB_RUNS; a deferral study's
-    job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413) and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
+    Bounded by TASKPILOT_MAX_SIM_JOBS, its work (jobs x (policies + the constrained reference's search runs),
+    TASKPILOT_MAX_SIM_JOB_RUNS; a deferral study's job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
+    and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
     # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
     payload = await run_in_threadpool(_payload, await request.body())
     return await run_in_threadpool(_start, request, response, world, settings, payload)
@@ -104,11 +105,14 @@ SHIPPED_STEP_MIN, FINEST_STEP_MIN = 60, 5
 def _check_work(config: EvaluationConfig | DeferralConfig, settings: Settings) -> None:
     """413 when a run's work, known from its config, is over its setting (checked before it takes a slot)."""
     if isinstance(config, EvaluationConfig):
-        runs = config.jobs * len(config.policies)
+        sims = config.job_runs()
+        runs = config.jobs * sims
         if runs > settings.max_sim_job_runs:
+            extra = sims - len(config.policies)
+            what = f"policies ({len(config.policies)})" + (f" + the constrained reference's runs ({extra})" if extra else "")
             raise LimitExceeded(
-                f"jobs ({config.jobs:,}) x policies ({len(config.policies)}) = {runs:,} job runs; the limit is "
-                f"{settings.max_sim_job_runs:,} (TASKPILOT_MAX_SIM_JOB_RUNS): fewer jobs or policies"
+                f"jobs ({config.jobs:,}) x {what} = {runs:,} job runs; the limit is {settings.max_sim_job_runs:,} "
+                '(TASKPILOT_MAX_SIM_JOB_RUNS): fewer jobs or policies, or "reference": false'
             )
         return
     from scheduler.studies.deferral import strategy_runs

@@ -40,6 +40,18 @@ def test_cli_end_to_end(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert_offline(page)
     assert "new Chart(" in page and '"policies"' in page
+    # The constrained reference: its row, each policy's gap, and the document's block; the oracle named for what it is.
+    assert re.search(r"^constrained_reference .* \+0\.0 %$", printed, re.MULTILINE)
+    assert re.search(r"^oracle .* slower$", printed, re.MULTILINE) and "the job-CO2 oracle" in printed
+    reference = document["reference"]
+    assert [g["policy"] for g in reference["gaps"]] == list(POLICIES) and '"reference"' in page
+    assert reference["source"] in ("hindsight search", *POLICIES)
+
+
+def test_no_reference_skips_it(tmp_path, capsys):
+    assert evaluate.main(["--policies", "greedy", "--jobs", "50", "--seed", "1", "--no-reference", "--out", str(tmp_path)]) == 0
+    assert "constrained_reference" not in capsys.readouterr().out
+    assert orjson.loads((tmp_path / "results.json").read_bytes())["reference"] is None
 
 
 def assert_offline(page: str) -> None:
@@ -85,8 +97,9 @@ def test_the_scenario_flag_is_read_in_any_case(tmp_path):
         (["--seeds", "3", "--slack-h", "6"], "--slack-h, --seeds: the deferral study's"),
         (["--study", "deferral", "--policies", "greedy"], "--policies: the placement study's"),
         (["--study", "deferral", "--scenario", "grid", "--load=0.5"], "--scenario, --load: the placement study's"),
+        (["--study", "deferral", "--no-reference"], "--reference: the placement study's"),
     ],
-    ids=["forecasts-in-placement", "two-deferral-flags", "policies-in-deferral", "placement-flags-in-deferral"],
+    ids=["forecasts-in-placement", "two-deferral-flags", "policies-in-deferral", "placement-flags-in-deferral", "reference-in-deferral"],
 )
 def test_a_flag_the_study_does_not_read_is_refused(tmp_path, capsys, flags, needle):
     with pytest.raises(SystemExit) as info:

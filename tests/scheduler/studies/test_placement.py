@@ -14,7 +14,7 @@ from scheduler.placement.pretrain import pretrain_agents
 from scheduler.placement.scenario import GridScenario
 from scheduler.placement.world import WORLD_STREAMS
 from scheduler.settings import ROOT
-from scheduler.sim.config import GRID_HOURS, MAX_JOBS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS, EvaluationConfig
+from scheduler.sim.config import GRID_HOURS, MAX_JOBS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS, REFERENCE_STEPS, EvaluationConfig
 from scheduler.sim.policies import POLICIES
 from scheduler.studies import placement as evaluation
 from scheduler.studies.placement import grid_inputs, render_html, run_evaluation, seed_streams
@@ -72,10 +72,20 @@ def test_progress_and_cancel(world, grid, regions):
     seen = []
     config = EvaluationConfig(workload="poisson", jobs=5000, seed=1, policies="round_robin,oracle")
     run_evaluation(world, grid, config, regions=regions, progress=lambda done, total, name: seen.append((done, total, name)))
-    assert seen[-1] == (10_000, 10_000, "oracle")
+    total = 5000 * (2 + 1 + REFERENCE_STEPS + 1)  # the policies, least_loaded for the reference's target, its search
+    assert seen[-1] == (total, total, "constrained_reference")
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
-    with pytest.raises(EvaluationCancelled, match="round_robin after 4096 of 10000"):
+    assert (10_000, total, "oracle") in seen and (15_000, total, "least_loaded") in seen
+    assert (15_000 + 4096, total, "constrained_reference (search run 1)") in seen
+    with pytest.raises(EvaluationCancelled, match=f"round_robin after 4096 of {total}"):
         run_evaluation(world, grid, config, regions=regions, cancel=lambda: True)
+    calls = iter(range(10**6))  # each run of 5,000 jobs checks twice: the 7th check is in the search's first run
+    with pytest.raises(EvaluationCancelled, match=f"search run 1\\) after {15_000 + 4096} of {total}"):
+        run_evaluation(world, grid, config, regions=regions, cancel=lambda: next(calls) >= 6)
+    seen.clear()
+    config = config.model_copy(update={"reference": False})
+    result = run_evaluation(world, grid, config, regions=regions, progress=lambda done, total, name: seen.append((done, total, name)))
+    assert seen[-1] == (10_000, 10_000, "oracle") and result.reference is None and result.to_json()["reference"] is None
 
 
 def test_reference_scenario_needs_no_grid(world):
