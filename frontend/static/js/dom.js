@@ -38,5 +38,13 @@ export const timeEl = (iso) => (iso ? el('time', { datetime: iso, text: clockTex
 export const statusEl = (status) => el('span', { class: 'status-pill', 'data-status': status || '', text: status || '–' });
 export const modeEl = (mode) => el('span', { class: 'mode-pill', 'data-mode': mode || '', text: mode ? mode.toUpperCase() : '–' });
 
+/** The "given" mark beside a job's energy or CO2 when the figure is the job's own (`energy_source` /
+ * `co2_source` "given": its estimated_kwh or co2_kg, used in place of the model's), else nothing. */
+const GIVEN_TITLE = {
+  energy: "The job's own estimated_kwh, used in place of the model's energy",
+  co2: "The job's own co2_kg, its CO₂ wherever and whenever it runs",
+};
+export const givenMarks = (source, what) => (source === 'given' ? [' ', el('span', { class: 'unit given-mark', title: GIVEN_TITLE[what], text: 'given' })] : []);
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));

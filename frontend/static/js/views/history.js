@@ -3,7 +3,7 @@
 
 import { LATENCIES, MODES, STATUSES, TIERS, URGENCIES } from '/js/states.js';
 import { ECO, MOVED, own } from '../derive.js';
-import { $, el, modeEl, setText, statusEl, timeEl } from '../dom.js';
+import { $, el, givenMarks, modeEl, setText, statusEl, timeEl } from '../dom.js';
 import { amount, fixed, integer, minutesText } from '../format.js';
 import { isGrid, state } from '../store.js';
 
@@ -89,8 +89,8 @@ function jobRow(j, grid) {
     el('td', { text: j.priority }),
     el('td', { text: j.latency ?? '–' }),
     el('td', { class: 'num', text: fixed(j.reward, 4) }),
-    el('td', { class: 'num', text: amount(j.energy_kwh) }),
-    el('td', { class: 'num', text: amount(j.co2_kg) }),
+    el('td', { class: 'num' }, amount(j.energy_kwh), ...givenMarks(j.energy_source, 'energy')),
+    el('td', { class: 'num' }, amount(j.co2_kg), ...givenMarks(j.co2_source, 'co2')),
     el('td', { class: 'num', text: fixed(j.cost, 4) }),
     ...(grid ? whenCells(j) : []),
     el('td', {}, explain));

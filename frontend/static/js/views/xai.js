@@ -2,7 +2,7 @@
  * Loading a job is actions/explain.js's; the form and buttons call the handlers main.js gives. */
 
 import { updateChart } from '../charts.js';
-import { $, el, modeEl, setOff, setText, statusEl, timeEl } from '../dom.js';
+import { $, el, givenMarks, modeEl, setOff, setText, statusEl, timeEl } from '../dom.js';
 import { amount, clockText, fixed } from '../format.js';
 import { COLORS, tierColor } from '../palette.js';
 import { state } from '../store.js';
@@ -42,7 +42,8 @@ export function renderDecision(job) {
   const facts = [
     ['Server', job.chosen_dc], ['Priority', job.priority], ['Latency', job.latency ?? 'not set'],
     ['Reward (quality, 0–1)', fixed(job.reward, 4)], ['Training reward', fixed(job.rl_reward, 4)],
-    ['Energy', `${amount(job.power_kwh)} kWh`], ['CO₂', `${amount(job.co2)} kg`], ['Cost', `${fixed(job.cost, 4)} price units`],
+    ['Energy', figure(`${amount(job.power_kwh)} kWh`, job.energy_source, 'energy')],
+    ['CO₂', figure(`${amount(job.co2)} kg`, job.co2_source, 'co2')], ...givenBeside(job), ['Cost', `${fixed(job.cost, 4)} price units`],
     ['Carbon factor (0–1)', fixed(job.state && job.state.carbon_factor, 4)],
     ['Energy price', fixed(job.state && job.state.energy_price, 4)],
   ];
@@ -65,6 +66,20 @@ export function renderDecision(job) {
     chart.data.datasets[0].backgroundColor = q.map(([name]) => (name === job.chosen_dc ? tierColor(job.priority) : COLORS.other));
   });
   renderAttribution(job);
+}
+
+/** A figure of the job, marked "given" when it is the job's own. */
+const figure = (text, source, what) => el('span', {}, text, ...givenMarks(source, what));
+
+/** The figures a job gave that its decision does not use, answered beside the model's (never dropped):
+ * a reference session keeps the seed's figures; a grid job's co2_kg beside its estimated_kwh gives way
+ * to that energy x the intensity where and when it runs. */
+function givenBeside(job) {
+  const why = job.status ? 'its CO₂ is the given energy × the intensity where and when it runs' : 'a reference session keeps the seed\'s figures';
+  const facts = [];
+  if (typeof job.given_energy_kwh === 'number' && job.energy_source !== 'given') facts.push(['Energy the job gave', `${amount(job.given_energy_kwh)} kWh (not used: ${why})`]);
+  if (typeof job.given_co2_kg === 'number' && job.co2_source !== 'given') facts.push(['CO₂ the job gave', `${amount(job.given_co2_kg)} kg (not used: ${why})`]);
+  return facts;
 }
 
 /** The agent's preference split by feature (a full decision's `attribution`): each term of
@@ -116,7 +131,7 @@ function whenFacts(job) {
     return `${from}–${to.slice(0, 10) === from.slice(0, 10) ? to.slice(11) : to}`;
   };
   if (runs.length > 1) facts.push([`Runs (${runs.length} pieces)`, runs.map(piece).join('; ')]);
-  facts.push(['Expected saving', `${amount(job.co2_saved_kg)} kg CO₂`], ['CO₂ had it run now', `${amount(job.co2_run_now_kg)} kg`]);
+  facts.push(['Expected saving', `${amount(job.co2_saved_kg)} kg CO₂`], ['CO₂ had it run now', figure(`${amount(job.co2_run_now_kg)} kg`, job.co2_source, 'co2')]);
   return facts;
 }
 
