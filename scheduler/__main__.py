@@ -15,6 +15,7 @@ commands:
   data       check the shipped data and fill the parsed-data cache
   run        run a workflow of tasks here, until it ends (--watch: a progress bar)
   status     show a workflow the database holds, and its tasks
+  train-dqn  pre-train the dqn placement policy in the simulator and write its weights file
 
 'taskpilot COMMAND --help' describes a command's options."""
 
@@ -49,7 +50,20 @@ def _status(argv: list[str]) -> int:
     return status.main(argv)
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"evaluate": _evaluate, "plan": _plan, "data": _data, "run": _run, "status": _status}
+def _train_dqn(argv: list[str]) -> int:
+    from scheduler.cli import train_dqn
+
+    return train_dqn.main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "evaluate": _evaluate,
+    "plan": _plan,
+    "data": _data,
+    "run": _run,
+    "status": _status,
+    "train-dqn": _train_dqn,
+}
 """Each command imports its module when it runs, so `taskpilot plan` does not load the simulator."""
 
 

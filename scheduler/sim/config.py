@@ -14,7 +14,17 @@ from scheduler.core.bands import BandPolicy
 from scheduler.core.states import folded
 from scheduler.data.workloads import DEFAULT_LOAD
 
-POLICIES: tuple[str, ...] = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "greenest_free", "oracle")
+POLICIES: tuple[str, ...] = (
+    "tier_agents",
+    "round_robin",
+    "random",
+    "greedy",
+    "least_loaded",
+    "lowest_carbon",
+    "greenest_free",
+    "oracle",
+    "dqn",
+)
 """Every policy `scheduler.sim.policies.make_policy` builds, in report order. A new name goes after the ones
 using a random stream (tier_agents, random): seed_streams hands out streams by position."""
 REFERENCE_STEPS = 10

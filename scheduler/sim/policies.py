@@ -15,6 +15,9 @@ state decide every job up front with numpy (`Fixed`); the others look at the sta
 - lowest_carbon: the greenest grid at the hour of arrival.
 - greenest_free: among the pool servers that can start the job at once (their queue is empty and enough
   cores are free, FleetState), the greenest grid at the hour of arrival; when none can, the least loaded.
+- dqn: the DQN pre-trained offline on the grid scenario (scheduler/sim/dqn_policy.py, weights from
+  `python -m scheduler train-dqn`), acting greedily on per-server grid features: each pool server's
+  intensity now and over the job's run, its queue, the job's size there. It does not learn during a run.
 - oracle, the job-CO2 oracle (it ignores completion): knows every queue and every future carbon value;
   for each job it takes the pool server whose actual start (given the queue) and actual runtime give
   the least CO2, ties to the earlier completion.
@@ -32,12 +35,15 @@ state decide every job up front with numpy (`Fixed`); the others look at the sta
 """
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from rl.agent import Learner, TierAgent
 from rl.features import static_features
+from scheduler.placement.grid_features import load_dqn
 from scheduler.sim.config import POLICIES
+from scheduler.sim.dqn_policy import DEFAULT_LAMBDA, DQNPlacement
 from scheduler.sim.simulator import FleetState, Problem
 
 
@@ -215,9 +221,13 @@ def _pool_indices(allowed: np.ndarray, widths: list[int]) -> list[list[int]]:
 
 
 def make_policy(
-    name: str, problem: Problem, rng: np.random.Generator, pretrained: Sequence[TierAgent]
-) -> Fixed | LeastLoaded | GreenestFree | Oracle | TierAgents:
-    """The policy `name` for `problem`; `rng` feeds random (one stream) or the agents (spawned per tier)."""
+    name: str, problem: Problem, rng: np.random.Generator, pretrained: Sequence[TierAgent], dqn_weights: Path | None = None
+) -> Fixed | LeastLoaded | GreenestFree | Oracle | TierAgents | DQNPlacement:
+    """The policy `name` for `problem`; `rng` feeds random (one stream) or the agents (spawned per tier).
+    dqn: the pre-trained weights in `dqn_weights` (default: the shipped grid file), acting greedily."""
+    if name == "dqn":
+        agent = load_dqn(dqn_weights)
+        return DQNPlacement(problem, agent, agent.meta.get("lam_g_per_min", DEFAULT_LAMBDA))
     if name == "tier_agents":
         return TierAgents(problem, pretrained, rng.spawn(len(pretrained)))
     if name == "random":
