@@ -81,8 +81,10 @@ def _answer_text(response: object) -> str:
 def build_prompt(facts: DecisionFacts, template_text: str) -> str:
     """A structured prompt asking for a short plain-English explanation of one placement.
 
-    The answer is cached per (server, priority, carbon band, cause) and reused for other jobs with the same
-    cause (xai.explainer), so the prompt asks the model to keep the cause and leave out job-specific numbers.
+    `template_text` is the template's placement part (xai.templates.placement_text). The answer is cached per
+    shape of the cause and reused for other jobs of that shape (xai.explainer), each followed by its own carbon
+    and "When:" sentences, so the prompt asks the model to keep the cause, name the chosen server, and leave
+    out every figure and the carbon (an answer with a figure is set aside).
     """
     w = facts.weights
     rows = "\n".join(
@@ -101,14 +103,14 @@ def build_prompt(facts: DecisionFacts, template_text: str) -> str:
         "Per-server scores (0-1, higher is better; cost and CO2 scores are 1 for the cheapest and cleanest), and the"
         " agent's Q-values (its learned estimate of discounted return; it picks the highest unless exploring):\n"
         f"{rows}\n"
-        f"{_cause_lines(facts)}"
-        f"{_carbon_line(facts)}\n\n"
+        f"{_cause_lines(facts)}\n"
         f"Draft explanation:\n{template_text}\n\n"
-        "Rewrite the draft as 2-3 plain-English sentences saying why this server was chosen. Keep the draft's cause"
-        " exactly: if the agent's learned values chose against the better quality score, say so and name the same"
-        " features; if it was an exploration step, say so; never present what the server is good at as the reason"
-        " unless the draft does. Do not mention the job number or exact figures, because the text is reused for"
-        " jobs with the same cause. Plain text only: no markdown, lists or headings."
+        f"Rewrite the draft as 2-3 plain-English sentences saying why {facts.chosen} was chosen, naming it. Keep the"
+        " draft's cause exactly: if the agent's learned values chose against the better quality score, say so and name"
+        " the same features; if it was an exploration step, say so; never present what the server is good at as the"
+        " reason unless the draft does. Write no figures at all (no digits except in server names) and leave out the"
+        " job number: the text is reused for every job whose choice had the same cause. Leave out carbon and timing:"
+        " the job's own sentence on them follows your text. Plain text only: no markdown, lists or headings."
     )
 
 
@@ -122,17 +124,6 @@ def _cause_lines(facts: DecisionFacts) -> str:
         f"Cause ({c.kind}): compared with {c.rival}, the best-scored other server the job could take. Each feature's"
         f" term of Q({facts.chosen}) - Q({c.rival}) (positive favours {facts.chosen}): {terms}.\n"
     )
-
-
-def _carbon_line(facts: DecisionFacts) -> str:
-    if facts.intensity_g_per_kwh == facts.intensity_g_per_kwh:  # not NaN: real grid data
-        return (
-            f"Grid carbon: the {facts.zone} grid the chosen server draws from is in its {facts.carbon_band} band"
-            f" ({facts.band_scale}); each server draws power from its own grid, and the CO2 scores compare real"
-            " average carbon intensity (gCO2eq/kWh) over the job's runtime. A low band is not necessarily a clean grid."
-        )
-    factor = f"a unitless 0-1 proxy factor of {facts.carbon_factor:.2f}, the same for every server"
-    return f"Carbon: {facts.carbon_band} ({factor}; {facts.band_scale})."
 
 
 def _at(values: tuple[float, ...] | tuple[int, ...], k: int) -> str:

@@ -149,9 +149,21 @@ def _opening(priority: str, latency: str | None, pool: tuple[str, ...]) -> str:
 
 def render(facts: DecisionFacts) -> str:
     """A 3-5 sentence explanation of why `facts.chosen` got the job; same facts give the same text."""
+    return placement_text(facts) + setting_text(facts)
+
+
+def setting_text(facts: DecisionFacts) -> str:
+    """The explanation's end: the carbon clause and, in grid sessions, the "When:" sentence (with their
+    leading spaces). The LLM's answer, which is reused for other jobs, is followed by this job's own."""
     f = facts
     when = f" {f.when}" if f.when else ""
     carbon = carbon_clause(f.carbon_band, f.carbon_factor, f.intensity_g_per_kwh, f.zone, f.band_scale, f.chosen, f.energy_kwh, f.co2_kg)
+    return carbon + when
+
+
+def placement_text(facts: DecisionFacts) -> str:
+    """The explanation up to its carbon clause: the pool, what the job would use on it, and the cause."""
+    f = facts
     energy = f.pool_energy_kwh or (float("nan"),)
     opening = _opening(f.priority, f.latency, f.pool) + pool_energy_clause(f.pool, min(energy), max(energy), *f.least_energy)
     c = f.cause
@@ -170,8 +182,8 @@ def render(facts: DecisionFacts) -> str:
         )
     except (ValueError, IndexError, AssertionError):
         # Inconsistent facts (chosen outside the pool, short tuples, no cause) still get a truthful text.
-        return f"Job {f.job_id}{opening} {f.chosen} was chosen.{carbon}{when}"
-    return f"Job {f.job_id}{opening}{cause}{late_sentence(c.late)}{carbon}{when}"
+        return f"Job {f.job_id}{opening} {f.chosen} was chosen."
+    return f"Job {f.job_id}{opening}{cause}{late_sentence(c.late)}"
 
 
 def render_many(cols: TierColumns) -> list[str]:

@@ -4,12 +4,14 @@ The SDK, given base_url="http://127.0.0.1:PORT", POSTs JSON to /openai/v1/chat/c
 the body as a `ChatCompletion` without validating it. `mode` picks the answer:
 "ok" (a realistic chat.completion), "slow" (never answers before the stand-in stops), "error500" (Groq-style
 error body), "malformed" (200, application/json, not JSON), "no-choices" (200, JSON without choices),
-"empty" (200, a choice whose content is "").
+"empty" (200, a choice whose content is ""). `reply` is the "ok" answer's text, or a function of the prompt
+(the request's user message) that returns it.
 """
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -21,7 +23,7 @@ MODES = ("ok", "slow", "error500", "malformed", "no-choices", "empty")
 class GroqStandIn:
     """The server and what it saw; use as a context manager. Attributes may be changed between requests."""
 
-    def __init__(self, mode: str = "ok", reply: str = "Stand-in explanation."):
+    def __init__(self, mode: str = "ok", reply: str | Callable[[str], str] = "Stand-in explanation."):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, actual value: {mode!r}")
         self.mode = mode
@@ -87,7 +89,7 @@ def _handler_for(standin: GroqStandIn) -> type[BaseHTTPRequestHandler]:
             with standin.lock:
                 standin.requests += 1
                 n = standin.requests
-                standin.last_body = json.loads(raw)
+                body = standin.last_body = json.loads(raw)
                 standin.last_headers = {k.lower(): v for k, v in self.headers.items()}
                 mode, reply = standin.mode, standin.reply
             model = str(standin.last_body.get("model", ""))
@@ -98,7 +100,8 @@ def _handler_for(standin: GroqStandIn) -> type[BaseHTTPRequestHandler]:
                 while not (gate.wait(0.05) or standin.stopping.is_set()):
                     pass
             if mode in ("ok", "slow"):
-                self._send(200, json.dumps(completion(model, reply, n)))
+                text = reply(body["messages"][0]["content"]) if callable(reply) else reply
+                self._send(200, json.dumps(completion(model, text, n)))
             elif mode == "error500":
                 self._send(500, _error("Internal Server Error", "internal_server_error"))
             elif mode == "malformed":

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from xai.explainer import NO_KEY_NOTE, Explainer, Explanation, build_explainer
+from xai.explainer import NO_KEY_NOTE, REFUSED_NOTE, Explainer, Explanation, build_explainer
 from xai.llm import GroqClient, LLMError
-from xai.templates import DecisionFacts, render
+from xai.templates import DecisionFacts, placement_text, render, setting_text
 
 from .groq_standin import GroqStandIn
 from .test_templates import BASE
@@ -33,8 +33,16 @@ class FakeClock:
         return self.now
 
 
+WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def chosen_in(prompt: str) -> str:
+    """The chosen server a prompt names ("Chosen server: Server 2")."""
+    return prompt.split("Chosen server: ")[1].split(" (")[0].split(".")[0]
+
+
 class FakeLLM:
-    """An LLMClient that answers "answer N" on its N-th call, or fails with `error`."""
+    """An LLMClient whose N-th answer is "<chosen server> got answer <N in words>", or that fails with `error`."""
 
     def __init__(self, error: str | None = None) -> None:
         self.error = error
@@ -44,19 +52,35 @@ class FakeLLM:
         self.calls += 1
         if self.error is not None:
             raise LLMError(self.error)
-        return f"answer {self.calls}"
+        return f"{chosen_in(prompt)} got answer {WORDS[self.calls - 1]}"
 
 
 def test_success_then_cache(standin: GroqStandIn) -> None:
+    """The answer is the placement part; each job's own carbon sentence follows it, cached or not."""
     explainer = groq_explainer(standin)
-    assert explainer.refine(BASE) == Explanation("Server 2 was picked because it is the cleanest.", "llm")
-    again = explainer.refine(BASE._replace(job_id=8, carbon_factor=0.9))
-    assert again.source == "llm-cache" and again.text == "Server 2 was picked because it is the cleanest."
+    reply = "Server 2 was picked because it is the cleanest."
+    assert explainer.refine(BASE) == Explanation(reply + setting_text(BASE), "llm")
+    other = BASE._replace(job_id=8, carbon_factor=0.9, carbon_band="medium", energy_kwh=0.5)
+    again = explainer.refine(other)
+    assert again == Explanation(reply + setting_text(other), "llm-cache") and "factor 0.90" in again.text
     assert standin.requests == 1
     assert explainer.stats() == {"calls": 1, "hits": 1, "failures": 0, "cached": 1}
     body = standin.last_body
     assert body is not None and body["model"] == MODEL
-    assert render(BASE) in body["messages"][0]["content"]
+    prompt = body["messages"][0]["content"]
+    assert placement_text(BASE) in prompt and setting_text(BASE).strip() not in prompt
+
+
+def test_an_answer_with_figures_is_set_aside_for_its_whole_shape(standin: GroqStandIn) -> None:
+    """A figure in the answer is this job's only; the answer would be reused for others: template, and no second call."""
+    standin.reply = "Server 2 was picked: its CO2 score of 1.00 beat Server 1's 0.30."
+    explainer = groq_explainer(standin)
+    for job_id in (7, 8, 9):
+        facts = BASE._replace(job_id=job_id)
+        assert explainer.refine(facts) == Explanation(render(facts), "template", REFUSED_NOTE)
+    standin.reply = "The cleanest server won."  # names no server: it could not say which was chosen
+    assert explainer.refine(BASE._replace(chosen="Server 3")).note == REFUSED_NOTE
+    assert standin.requests == 2
 
 
 def test_slow_llm_falls_back_to_template_in_time(standin: GroqStandIn) -> None:
@@ -85,30 +109,21 @@ def test_no_key_uses_template_without_requests(standin: GroqStandIn, key: str | 
     assert standin.requests == 0
 
 
-def test_batch_makes_at_most_one_call_per_key(standin: GroqStandIn) -> None:
-    explainer = groq_explainer(standin)
-    pool = BASE.pool
-    tiers = ("green", "balanced", "performance")
-    bands = ("low", "medium", "high")
-    # 200 jobs over 3 servers x 3 tiers x 3 bands, but servers follow the tier: 9 distinct keys.
-    batch = [BASE._replace(job_id=k, chosen=pool[k % 3], priority=tiers[k % 3], carbon_band=bands[(k // 3) % 3]) for k in range(200)]
-    keys = {(f.chosen, f.priority, f.carbon_band) for f in batch}
-    assert len(keys) == 9
-    sources = [explainer.refine(f).source for f in batch]
-    assert standin.requests == 9
-    assert sources.count("llm") == 9 and sources.count("llm-cache") == 191
-
-
 def test_a_cached_answer_is_only_reused_for_the_same_cause() -> None:
-    """Same server, tier and band, but one choice was the agent's against a better-scored server and the other
+    """Same server and tier, but one choice was the agent's against a better-scored server and the other
     an exploration step: each gets its own answer, so no job is told another job's reason."""
     from .test_templates import AGENT
 
     explainer = Explainer(FakeLLM(), 16)
     explored = AGENT._replace(explored=True, cause=AGENT.cause._replace(kind="explored"))
-    assert [explainer.refine(f).text for f in (AGENT, explored, AGENT._replace(job_id=9))] == ["answer 1", "answer 2", "answer 1"]
-    other_term = AGENT._replace(cause=AGENT.cause._replace(terms=(6, 2)))
-    assert explainer.refine(other_term).text == "answer 3"
+    texts = [explainer.refine(f).text for f in (AGENT, explored, AGENT._replace(job_id=9))]
+    assert [t.split(" The carbon")[0] for t in texts] == ["Server 2 got answer one", "Server 2 got answer two", "Server 2 got answer one"]
+    other_term = AGENT._replace(cause=AGENT.cause._replace(terms=(6, 2)))  # the same features, named in another order
+    second_term = AGENT._replace(cause=AGENT.cause._replace(terms=(2, 5)))  # the same first feature, another second
+    assert [explainer.refine(f).text.split(" The carbon")[0] for f in (other_term, second_term)] == [
+        "Server 2 got answer three",
+        "Server 2 got answer four",
+    ]
 
 
 def test_concurrent_misses_make_one_call(standin: GroqStandIn) -> None:
@@ -131,7 +146,7 @@ def test_concurrent_misses_make_one_call(standin: GroqStandIn) -> None:
         t.join(timeout=10)
     assert standin.requests == 1
     assert sorted(r.source for r in results) == ["llm"] + ["llm-cache"] * 7
-    assert {r.text for r in results} == {standin.reply}
+    assert {r.text for r in results} == {standin.reply + setting_text(BASE)}
 
 
 def test_cool_down_after_failure(standin: GroqStandIn) -> None:
@@ -142,7 +157,7 @@ def test_cool_down_after_failure(standin: GroqStandIn) -> None:
     assert explainer.refine(BASE).note == "LLM error: HTTP 500"
     standin.mode = "ok"
     clock.now += 29.0
-    paused = explainer.refine(BASE._replace(carbon_band="low"))  # another key is paused too
+    paused = explainer.refine(BASE._replace(chosen="Server 3"))  # another key is paused too
     assert paused.source == "template" and paused.note is not None and "paused" in paused.note
     assert standin.requests == 1
     clock.now += 2.0
@@ -183,23 +198,27 @@ def test_bad_cache_size_is_rejected() -> None:
 
 
 class EchoLLM:
-    """An LLMClient that answers with the draft it was given, as a model rewriting it closely might."""
+    """An LLMClient that keeps its prompts and answers "<chosen server> was chosen.", a figure-free rewrite."""
 
     def __init__(self) -> None:
         self.prompts: list[str] = []
 
     def complete(self, prompt: str) -> str:
         self.prompts.append(prompt)
-        return prompt.split("Draft explanation:\n")[1].split("\n\n")[0]
+        return f"{chosen_in(prompt)} was chosen."
 
 
-def test_the_cached_llm_answer_never_carries_another_jobs_when_sentence() -> None:
-    """The LLM answer is reused for every job with the same key; each job's own "When:" follows it."""
+def test_the_cached_llm_answer_never_carries_another_jobs_carbon_or_when_sentence() -> None:
+    """The LLM answer is reused for every job of its shape; each job's own carbon and "When:" sentences follow it."""
     llm = EchoLLM()
     explainer = Explainer(llm)
-    first = BASE._replace(intensity_g_per_kwh=210.0, when="When: deferred to 2023-01-01T05:00Z (finishing 2023-01-01T06:00Z) in FAST mode.")
-    second = first._replace(job_id=8, when="When: now, in FAST mode: critical jobs are never deferred or slowed.")
+    first = BASE._replace(
+        intensity_g_per_kwh=210.0, zone="ES", when="When: deferred to 2023-01-01T05:00Z (finishing 2023-01-01T06:00Z) in FAST mode."
+    )
+    second = first._replace(
+        job_id=8, intensity_g_per_kwh=480.0, carbon_band="low", when="When: now, in FAST mode: critical jobs are never deferred or slowed."
+    )
     a, b = explainer.refine(first), explainer.refine(second)
-    assert "When:" not in llm.prompts[0] and len(llm.prompts) == 1
-    assert a.source == "llm" and a.text.count("When:") == 1 and a.text.endswith(first.when)
-    assert b.source == "llm-cache" and b.text.count("When:") == 1 and b.text.endswith(second.when)
+    assert len(llm.prompts) == 1 and "When:" not in llm.prompts[0] and "gCO2eq/kWh in the hour" not in llm.prompts[0]
+    assert a == Explanation("Server 2 was chosen." + setting_text(first), "llm") and a.text.endswith(first.when)
+    assert b == Explanation("Server 2 was chosen." + setting_text(second), "llm-cache") and "read 480 gCO2eq/kWh" in b.text

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 import pytest
 
 from xai.llm import GroqClient, LLMError, LLMTimeoutError, build_prompt
-from xai.templates import render
+from xai.templates import placement_text, render
 
 from .groq_standin import GroqStandIn
 from .test_templates import BASE
@@ -23,19 +23,17 @@ def client_for(standin: GroqStandIn) -> GroqClient:
     return GroqClient("test-key", MODEL, TIMEOUT_S, base_url=standin.base_url)
 
 
-def test_prompt_carries_pool_scores_weights_carbon_and_template() -> None:
-    template = render(BASE)
+def test_prompt_carries_pool_scores_weights_and_the_placement_draft() -> None:
+    template = placement_text(BASE)
     prompt = build_prompt(BASE, template)
     assert "green pool: Server 1, Server 2, Server 3" in prompt
     assert "- Server 2 (chosen): quality 0.83" in prompt
     assert "performance 0.10, cost 0.25, CO2 0.40, latency 0.25" in prompt
-    assert "Carbon: high (a unitless 0-1 proxy factor of 0.73" in prompt
-    grid = BASE._replace(intensity_g_per_kwh=212.0, zone="ES", band_scale="percentiles of the zone's last 168 h: low below 63")
-    grid_prompt = build_prompt(grid, "Draft text.")
-    assert "real average carbon intensity (gCO2eq/kWh)" in grid_prompt and "proxy" not in grid_prompt
-    assert "the ES grid the chosen server draws from is in its high band (percentiles of the zone's last 168 h" in grid_prompt
     assert template in prompt
     assert "no markdown" in prompt
+    # The answer is reused across jobs of one cause, each followed by its own carbon sentence: no figures, no carbon.
+    assert "Write no figures at all" in prompt and "Leave out carbon and timing" in prompt
+    assert "proxy factor" not in prompt and "band" not in prompt
 
 
 def test_prompt_carries_the_cause_and_asks_to_keep_it() -> None:

@@ -150,7 +150,7 @@ export function renderExplanation(explanation) {
       ? `Template explanation: the LLM was not used (${explanation.note}).`
       : 'Template explanation (deterministic, from the decision\'s numbers).');
   } else {
-    setText('xai-source', source === 'llm-cache' ? 'Refined by the LLM (a cached answer for this server, priority and carbon band).' : 'Refined by the LLM.');
+    setText('xai-source', source === 'llm-cache' ? 'Refined by the LLM (its answer for an earlier job whose choice had the same cause; the carbon sentence is this job\'s own).' : 'Refined by the LLM.');
   }
 }
 
