@@ -101,6 +101,7 @@ def test_page_modules_take_the_vocabulary_from_states_js() -> None:
     assert copies == {}, "import the names from '/js/states.js' instead"
     readers = [name for name, code in modules.items() if re.search(r"^import \{[^}]*\} from '/js/states\.js';$", code, re.M)]
     assert "derive.js" in readers and "views/history.js" in readers
+    assert "views/workflows.js" in readers and "views/workflows-gantt.js" in readers
 
 
 def test_page_modules_import_files_that_exist_without_cycles() -> None:

@@ -6,6 +6,7 @@ import { SESSION_KEY, state, storeGet, storeSet } from './store.js';
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const HISTORY_PAGE = 1000; // GET /history's largest page
 const QUEUE_PAGE = 100; // deferred jobs listed (GET /queue pages them with the waiting ones)
+const WORKFLOW_PAGE = 100; // the newest workflows and dead tasks listed (GET /workflows, /dead-letter)
 const STATUS_WORDS = {
   400: 'The server refused the request',
   401: 'This server needs an API key for changes',
@@ -162,4 +163,13 @@ export const api = {
   simulate: (config) => request('POST', '/simulate', { json: config, session: false }),
   simulation: (id) => request('GET', `/simulate/${encodeURIComponent(id)}`, { session: false }),
   cancelSimulation: (id) => request('DELETE', `/simulate/${encodeURIComponent(id)}`, { session: false }),
+  // Workflows (docs/execution.md); an example is a file under /static/workflows/, read as any answer is.
+  submitWorkflow: (body) => request('POST', '/workflows', { json: body }),
+  workflows: () => request('GET', `/workflows?limit=${WORKFLOW_PAGE}`),
+  workflow: (id) => request('GET', `/workflows/${encodeURIComponent(id)}`),
+  cancelWorkflow: (id) => request('POST', `/workflows/${encodeURIComponent(id)}/cancel`),
+  taskKinds: () => request('GET', '/tasks/kinds', { session: false }),
+  deadLetter: () => request('GET', `/dead-letter?limit=${WORKFLOW_PAGE}`),
+  retryJob: (id) => request('POST', `/jobs/${encodeURIComponent(id)}/retry`),
+  workflowExample: (url) => request('GET', url, { session: false }),
 };

@@ -232,6 +232,22 @@ const CHART_SPECS = {
       },
     }),
   },
+  'chart-gantt': { // floating bars [start, end] on a worker's row, one dataset per attempt outcome, set when a workflow is
+    // shown (views/workflows-gantt.js); each bar carries its tooltip's title and lines
+    type: 'bar',
+    datasets: [],
+    options: {
+      indexAxis: 'y',
+      plugins: {
+        legend: { position: 'bottom', labels: { filter: (item, data) => data.datasets[item.datasetIndex].data.length > 0 } },
+        tooltip: { callbacks: { title: (items) => (items.length ? items[0].raw.title : ''), label: (item) => item.raw.lines } },
+      },
+      scales: {
+        x: { type: 'linear', beginAtZero: true, title: axisTitle("Seconds since the workflow was submitted (executor's clock)") },
+        y: { grid: { display: false }, ticks: { autoSkip: false }, title: axisTitle('Worker') },
+      },
+    },
+  },
   'chart-learning': { // one dataset per policy, set when a result arrives; the legend shows each policy's point style
     type: 'line',
     datasets: [],

@@ -16,6 +16,7 @@ import { runScheduler } from './actions/run.js';
 import { refreshStatus, sessionExpired, showSession, startNewSession } from './actions/session.js';
 import { bindSimOptions, cancelSimulation, startSimulation } from './actions/simulate.js';
 import { addJob } from './actions/submit.js';
+import { bindWorkflows } from './actions/workflows.js';
 import { onCsvChosen, onCsvSubmit } from './actions/upload.js';
 import { createCharts } from './charts.js';
 import { $ } from './dom.js';
@@ -57,6 +58,7 @@ function bindEvents() {
   bindDeferredJobs(openJob);
   bindHistory(openJob);
   bindXai(showJob, refineExplanation);
+  bindWorkflows(() => refreshStatus().then(showSession)); // a workflow's tasks are jobs of the session: the other tabs show them
 }
 
 /** The session id from localStorage (or a new one from GET /session); the history from GET /history.

@@ -1,6 +1,7 @@
 /* The tabs of the page, and renderAll: every view drawn again from the state. */
 
 import { restoreSimulation } from '../actions/simulate.js';
+import { showWorkflows } from '../actions/workflows.js';
 import { showLatestJobIfNone } from '../actions/explain.js';
 import { $, el } from '../dom.js';
 import { state } from '../store.js';
@@ -22,6 +23,8 @@ const TABS = [
   { id: 'sustainability', label: 'Sustainability', render: renderSustainability },
   // No `render`: the Compare tab shows simulator runs, not the session, so a Run does no work here.
   { id: 'compare', label: 'Compare', onShow: restoreSimulation },
+  // No `render` either: workflows are read when the tab opens, and followed while it stays open.
+  { id: 'workflows', label: 'Workflows', onShow: showWorkflows },
 ];
 
 export function buildTabs() {
