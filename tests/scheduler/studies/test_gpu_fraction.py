@@ -1,0 +1,107 @@
+"""The GPU-fraction study (scheduler/studies/gpu_fraction*.py, scheduler/cli/gpu_fraction.py): figures, win/loss,
+confidence intervals, determinism per seed, and a smoke run of the command with its files."""
+
+import csv
+
+import numpy as np
+import orjson
+import pytest
+from pydantic import ValidationError
+from scipy import stats
+
+from scheduler.cli import gpu_fraction as cli
+from scheduler.sim.gpu_workload import MAX_SEEDS, POLICY_NAMES, GpuFractionConfig, GpuTasks
+from scheduler.studies import gpu_fraction_report as report
+from scheduler.studies.gpu_fraction import T_975, PolicyRun, mean_ci, run_study, seed_figures, win_loss
+
+FAST = ("hybrid_ml", "greedy", "random", "round_robin")
+
+
+def _run(time, energy, cost) -> PolicyRun:
+    n = len(time)
+    per_task = {"time": np.array(time, float), "energy": np.array(energy, float), "cost": np.array(cost, float)}
+    return PolicyRun(np.zeros(n), np.zeros(n, dtype=int), np.array(time, float), per_task, 0.0)
+
+
+def test_win_loss_counts_tasks_won_and_metrics_won() -> None:
+    runs = {"oracle": _run([1, 2, 3, 4], [5, 5, 5, 5], [1, 1, 1, 1]), "other": _run([2, 2, 1, 9], [4, 4, 4, 4], [1, 1, 1, 2])}
+    matrices = win_loss(runs, warmup=0)
+    assert matrices["time"] == [[0.0, 0.5], [0.25, 0.0]]  # oracle faster on tasks 0 and 3, other on 2, task 1 a tie
+    assert matrices["energy"] == [[0.0, 0.0], [1.0, 0.0]]
+    assert matrices["cost"] == [[0.0, 0.25], [0.0, 0.0]]
+    assert matrices["metrics_won"] == [[0, 2], [1, 0]]  # totals: time 10 < 14, energy 20 > 16, cost 4 < 5
+    assert win_loss(runs, warmup=3)["time"] == [[0.0, 1.0], [0.0, 0.0]]  # only the task after the warm-up
+
+
+def test_efficiency_is_oracle_over_policy_after_the_warm_up() -> None:
+    tasks = GpuTasks(np.arange(4.0), np.full(4, 100.0), np.zeros(4), np.full(4, 10.0))
+    runs = {"oracle": _run([1, 2, 3, 4], [5, 5, 5, 5], [1, 1, 1, 1]), "other": _run([9, 2, 6, 8], [5, 5, 5, 2], [1, 1, 1, 1])}
+    figures = seed_figures(tasks, runs, warmup=2)
+    assert figures["other"]["efficiency_time"] == pytest.approx(7 / 14)
+    assert figures["other"]["efficiency_energy"] == pytest.approx(10 / 7)  # above 1: the oracle does not minimise energy
+    assert figures["other"]["time_mean_s"] == pytest.approx(25 / 4)
+    assert figures["oracle"]["efficiency_time"] == 1.0
+
+
+def test_the_confidence_interval_uses_students_t() -> None:
+    for df in range(1, MAX_SEEDS):
+        assert T_975[df - 1] == pytest.approx(stats.t.ppf(0.975, df), abs=6e-4)
+    mean, half = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == 3.0 and half == pytest.approx(stats.t.ppf(0.975, 4) * np.std([1, 2, 3, 4, 5], ddof=1) / np.sqrt(5), rel=1e-3)
+    assert mean_ci([2.5]) == (2.5, 0.0)
+
+
+def test_the_study_is_deterministic_per_seed_and_changes_with_it() -> None:
+    config = GpuFractionConfig(tasks=400, warmup=100, policies=FAST)
+    a, b, c = run_study(config), run_study(config), run_study(config.model_copy(update={"seed": 2}))
+    strip = lambda d: [{k: v for k, v in r.items() if not k.startswith("elapsed")} for r in d["table"]]  # noqa: E731
+    assert strip(a) == strip(b) and a["win_loss"] == b["win_loss"] and a["curve"] == b["curve"]
+    assert strip(a) != strip(c)
+
+
+def test_a_smoke_run_of_the_command_writes_the_report(tmp_path, capsys) -> None:
+    out = tmp_path / "gpu"
+    argv = ["--study", "gpu-fraction", "--tasks", "1200", "--seeds", "2", "--warmup", "200", "--dqn-episodes", "4", "--out", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "hybrid_ml" in printed and "dqn" in printed and "goal: hybrid_ml at" in printed and "row beats column" in printed
+    document = orjson.loads((out / "results.json").read_bytes())
+    assert document["policies"] == list(POLICY_NAMES) and document["seeds"] == [1, 2]
+    assert document["hybrid_trainings"] == 23  # tasks 50, 100, ..., 1150
+    oracle = document["table"][0]
+    assert oracle["policy"] == "oracle" and oracle["efficiency_time"] == 1.0 and oracle["efficiency_time_ci"] == 0.0
+    # The split model puts the oracle's fraction strictly inside 0..1 for most tasks.
+    assert sum(document["oracle_fractions"]["share"][1:-1]) > 0.5 and oracle["split_share"] > 0.5
+    assert len(document["win_loss"]["time"]) == len(POLICY_NAMES)
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 2 * len(POLICY_NAMES) and {r["seed"] for r in rows} == {"1", "2"}
+    page = (out / "report.html").read_text()
+    assert "TaskPilot GPU-fraction study report" in page and '"hybrid_ml"' in page and "/*DATA*/" not in page
+    assert report.format_markdown(document).startswith("| policy | time s |")
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--tasks", "5"], "--tasks"),
+        (["--policies", "oracle,fastest"], "fastest"),
+        (["--seeds", "0"], "--seeds"),
+        (["--load", "0"], "--load"),
+        (["--tasks", "500", "--warmup", "500"], "--warmup"),
+        (["--jobs", "500"], "--jobs"),  # the placement study's flag: not this study's
+    ],
+)
+def test_bad_flags_are_refused_naming_them(tmp_path, capsys, flags, named) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--study", "gpu-fraction", "--out", str(tmp_path), *flags])
+    assert exc.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def test_the_config_reads_policy_lists_and_keeps_the_oracle() -> None:
+    assert GpuFractionConfig(policies="greedy, hybrid_ml").policies == ("oracle", "hybrid_ml", "greedy")
+    assert GpuFractionConfig(policies="all").policies == POLICY_NAMES
+    with pytest.raises(ValidationError, match="name at least one"):
+        GpuFractionConfig(policies="")
+    assert cli.requested(["--study=gpu-fraction"]) and cli.requested(["--x", "1", "--study", "gpu-fraction"])
+    assert not cli.requested(["--study", "deferral"]) and not cli.requested(["--study"])
