@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from scheduler.cli import gpu_fraction
 from scheduler.cli.flags import refuse_unread
 from scheduler.core.errors import DatasetError
 from scheduler.core.fleet import build_fleet
@@ -70,11 +71,16 @@ class ProgressBar:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if gpu_fraction.requested(sys.argv[1:] if argv is None else argv):  # a study with flags of its own
+        return gpu_fraction.main(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="python -m scheduler evaluate", description="Simulate placement policies (or deferral strategies) and compare them."
     )
     parser.add_argument(
-        "--study", default="placement", choices=("placement", "deferral"), help="placement policies (default) or when-to-run strategies"
+        "--study",
+        default="placement",
+        choices=("placement", "deferral", gpu_fraction.STUDY),
+        help="placement policies (default), when-to-run strategies, or the GPU-fraction study (its own flags: --study gpu-fraction --help)",
     )
     parser.add_argument(
         "--workload",

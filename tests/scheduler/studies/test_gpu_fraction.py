@@ -105,3 +105,13 @@ def test_the_config_reads_policy_lists_and_keeps_the_oracle() -> None:
         GpuFractionConfig(policies="")
     assert cli.requested(["--study=gpu-fraction"]) and cli.requested(["--x", "1", "--study", "gpu-fraction"])
     assert not cli.requested(["--study", "deferral"]) and not cli.requested(["--study"])
+
+
+def test_python_m_scheduler_evaluate_hands_the_study_its_command_line(tmp_path, capsys) -> None:
+    from scheduler.cli import evaluate
+
+    assert evaluate.main(["--study=gpu-fraction", "--tasks", "300", "--warmup", "50", "--policies", "greedy", "--out", str(tmp_path)]) == 0
+    assert "greedy" in capsys.readouterr().out and (tmp_path / "report.html").is_file()
+    with pytest.raises(SystemExit) as exc:
+        evaluate.main(["--study", "gpu-fraction", "--help"])
+    assert exc.value.code == 0 and "--dqn-episodes" in capsys.readouterr().out
