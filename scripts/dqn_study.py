@@ -1,0 +1,93 @@
+"""The dqn policy against the baselines over seeds, workloads and region maps (docs/simulator.md, issue 14).
+
+    .venv/bin/python scripts/dqn_study.py --seeds 1-10 --out /tmp/dqn-study
+
+runs `python -m scheduler evaluate` (the grid scenario, 10,000 jobs, its defaults otherwise) once per seed,
+workload and region map with the policies below and the constrained reference, keeps each run's
+results.json under --out, and prints a markdown table per workload and map: each policy's mean over
+the seeds with a 95 % confidence interval (Student's t over the seeds), its CO2 incl. idle and mean
+completion relative to least_loaded's in the same run, and its gap to the constrained reference.
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from scheduler.cli import evaluate
+
+POLICIES = ("least_loaded", "greenest_free", "round_robin", "tier_agents", "dqn")
+WORKLOADS = ("task", "gaia-azure")
+MAPS = {"default": None, "europe": "dataset_rl/regions-europe.csv"}
+T95 = {n: t for n, t in zip(range(2, 31), (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045))}  # fmt: skip
+"""Two-sided 95 % Student's t quantile by sample size n (n - 1 degrees of freedom)."""
+
+
+def seeds_of(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def ci(values: list[float]) -> tuple[float, float]:
+    """(mean, half-width of the 95 % confidence interval)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()), math.nan
+    return float(v.mean()), T95.get(len(v), 1.96) * float(v.std(ddof=1)) / math.sqrt(len(v))
+
+
+def run(seed: int, workload: str, regions: str | None, jobs: int, out: Path) -> dict:
+    target = out / f"{workload}-{'default' if regions is None else Path(regions).stem}-{seed}"
+    if not (target / "results.json").is_file():
+        argv = ["--workload", workload, "--policies", ",".join(POLICIES), "--jobs", str(jobs), "--seed", str(seed), "--out", str(target)]
+        argv += [] if regions is None else ["--regions", regions]
+        if evaluate.main(argv) != 0:
+            raise SystemExit(f"evaluate failed: {' '.join(argv)}")
+    return json.loads((target / "results.json").read_text())
+
+
+def table(docs: list[dict]) -> str:
+    rows = ["| policy | CO2+idle kg | vs least_loaded | mean completion min | vs least_loaded | gap to reference |", "|---|--:|--:|--:|--:|--:|"]
+    names = [*POLICIES, "constrained_reference"]
+    for name in names:
+        co2, compl, rel_co2, rel_compl, gap = [], [], [], [], []
+        for d in docs:
+            by = {p["policy"]: p for p in d["policies"]}
+            ref = d["reference"]["summary"]
+            s = ref if name == "constrained_reference" else by[name]
+            ll = by["least_loaded"]
+            co2.append(s["co2_with_idle_kg"])
+            compl.append(s["completion_mean_min"])
+            rel_co2.append(100.0 * (s["co2_with_idle_kg"] / ll["co2_with_idle_kg"] - 1.0))
+            rel_compl.append(100.0 * (s["completion_mean_min"] / ll["completion_mean_min"] - 1.0))
+            gap.append(100.0 * (s["co2_with_idle_kg"] / ref["co2_with_idle_kg"] - 1.0))
+        cells = [ci(x) for x in (co2, rel_co2, compl, rel_compl, gap)]
+        rows.append(
+            f"| {name} | {cells[0][0]:,.1f} ± {cells[0][1]:,.1f} | {cells[1][0]:+.1f} ± {cells[1][1]:.1f} % | "
+            f"{cells[2][0]:,.1f} ± {cells[2][1]:,.1f} | {cells[3][0]:+.1f} ± {cells[3][1]:.1f} % | {cells[4][0]:+.1f} ± {cells[4][1]:.1f} % |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="1-10", help="a seed or a range, e.g. 1-10")
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--maps", default=",".join(MAPS), help=f"comma list of {', '.join(MAPS)}")
+    parser.add_argument("--out", type=Path, required=True, help="folder for each run's results (runs already there are reused)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for workload in args.workloads.split(","):
+        for label in args.maps.split(","):
+            docs = [run(seed, workload, MAPS[label], args.jobs, args.out) for seed in seeds_of(args.seeds)]
+            print(f"\n{workload}, {label} map, {len(docs)} seeds ({args.seeds}), {args.jobs:,} jobs: mean ± 95 % CI\n")
+            print(table(docs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
