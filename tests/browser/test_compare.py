@@ -29,10 +29,11 @@ MAX_SIM_JOBS = 1000
 # A small cap, so a 413 is easy to provoke; every test's page comes from 127.0.0.1, so the per-client share of the
 # simulation slots is the whole (tests/abuse checks the share), lest one test's run still ending refuse the next.
 SERVER_ENV = {"TASKPILOT_MAX_SIM_JOBS": str(MAX_SIM_JOBS), "TASKPILOT_MAX_CLIENT_SIMS": "2"}
-POLICIES = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "oracle")
+POLICIES = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "greenest_free", "oracle")
 CHOSEN = ("tier_agents", "greedy", "lowest_carbon")
 JOBS, SEED = 400, 11
 BOUND = "hindsight lower bound"
+REFERENCE = "constrained reference"
 METRICS = (
     "co2_kg",
     "co2_with_idle_kg",
@@ -110,6 +111,8 @@ def test_compare_charts_and_tables_hold_the_results_numbers(dashboard: Dashboard
         expected = [(p["policy"], p[metric]) for p in result["policies"]]
         if metric == "co2_kg":
             expected.insert(0, (BOUND, result["lower_bound"]["co2_kg"]))
+        if metric == "co2_with_idle_kg":
+            expected.insert(0, (REFERENCE, result["reference"]["summary"]["co2_with_idle_kg"]))
         assert list(zip(race["labels"], race["datasets"][0]["data"])) == expected, metric
 
     # CO2 against mean completion time: one point per policy, and the bound as a dashed line.
@@ -142,7 +145,7 @@ def test_compare_charts_and_tables_hold_the_results_numbers(dashboard: Dashboard
 
     # The metrics table: one row per policy, with units from the result.
     rows = page.eval_on_selector_all("#sim-table-body tr", "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent))")
-    assert [r[0] for r in rows] == list(CHOSEN)
+    assert [r[0] for r in rows] == [*CHOSEN, REFERENCE]
     head = page.eval_on_selector_all("#sim-table-head th", "(ths) => ths.map((th) => th.textContent)")
     co2 = head.index("CO₂kg CO2eq")
     for row, name in zip(rows, CHOSEN):
@@ -161,6 +164,40 @@ def test_compare_charts_and_tables_hold_the_results_numbers(dashboard: Dashboard
     dashboard.tab("compare")
     page.wait_for_function("() => document.body.dataset.simState === 'done'")
     assert {canvas: dashboard.chart(canvas) for canvas in before} == before
+
+
+def test_the_new_policies_and_the_constrained_reference(dashboard: Dashboard) -> None:
+    """greenest_free is a choice of its own, the oracle is labelled for what it is, and a run shows the
+    constrained reference: its row, each policy's gap to it (the result's numbers), what it is, and its bar
+    in the CO2 with idle race."""
+    dashboard.open()
+    dashboard.tab("compare")
+    page = dashboard.page
+    labels = dict(page.eval_on_selector_all("#sim-policies input", "(els) => els.map((e) => [e.value, e.parentElement.textContent])"))
+    assert "greenest server free now" in labels["greenest_free"] and "job-CO₂ oracle" in labels["oracle"]
+    assert "ignores completion" in labels["oracle"]
+    chosen = ("least_loaded", "greenest_free", "oracle")
+    result = run_simulation(dashboard, jobs=300, policies=chosen)["result"]
+    assert [p["policy"] for p in result["policies"]] == list(chosen)
+    reference = result["reference"]
+    rows = page.eval_on_selector_all("#sim-table-body tr", "(trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent))")
+    head = page.eval_on_selector_all("#sim-table-head th", "(ths) => ths.map((th) => th.textContent)")
+    assert head[-1] == "Gap to reference% CO₂ with idle" and [r[0] for r in rows] == [*chosen, REFERENCE]
+    idle = head.index("CO₂ with idlekg CO2eq")
+    assert_amount(rows[-1][idle], reference["summary"]["co2_with_idle_kg"])
+    for row, gap in zip(rows, reference["gaps"]):
+        number = re.fullmatch(r"([+-]\d+\.\d) %( \(slower\))?", row[-1])
+        assert number is not None, row[-1]
+        assert abs(float(number.group(1)) - gap["percent"]) <= 0.05 + 1e-9 and (number.group(2) is None) == gap["meets_completion"]
+    assert rows[0][-1].startswith(("+", "-")) and rows[-1][-1] == "0.0 %"
+    text = dashboard.text("#sim-reference")
+    assert f"least_loaded's {reference['target_completion_mean_min']:.1f} min" in text and "not a bound" in text
+    page.uncheck("#race-sort")
+    page.select_option("#race-metric", "co2_with_idle_kg")
+    race = dashboard.chart("chart-race")
+    assert race["labels"] == [REFERENCE, *chosen]
+    assert race["datasets"][0]["data"] == [reference["summary"]["co2_with_idle_kg"], *(p["co2_with_idle_kg"] for p in result["policies"])]
+    assert "constrained reference" in dashboard.text("#race-bound")
 
 
 def test_a_proxy_run_is_labelled_as_proxy(dashboard: Dashboard) -> None:

@@ -12,6 +12,7 @@ import { renderDeferralResults } from './compare-deferral.js';
 
 export const SIM_ACTIVE = ['queued', 'running']; // a run's statuses while it lasts
 const BOUND_LABEL = 'hindsight lower bound';
+const REFERENCE_LABEL = 'constrained reference'; // results.json's `reference`: least CO₂ with idle at least_loaded's mean completion
 const studyOf = (config) => (config && config.study === 'deferral' ? 'deferral' : 'placement');
 
 /** The metrics table's columns: a policy summary key, its heading, the unit (a key of the result's
@@ -119,7 +120,8 @@ function renderPlacementResults(view) {
   renderSimTable(r);
 }
 
-/** One bar per policy for the chosen metric (shorter is better); the CO2 race adds the lower bound. */
+/** One bar per policy for the chosen metric (shorter is better); the CO2 race adds the lower bound, the CO2
+ * with idle race the constrained reference (a run without one has `reference: null`). */
 function renderRace() {
   const r = state.sim.result;
   if (!r) return;
@@ -128,15 +130,20 @@ function renderRace() {
   let rows = r.policies.map((p) => [p.policy, p[key]]);
   if ($('race-sort').checked) rows = rows.slice().sort((a, b) => a[1] - b[1]);
   const bound = key === 'co2_kg' ? r.lower_bound.co2_kg : null;
+  const ref = key === 'co2_with_idle_kg' && r.reference ? r.reference.summary.co2_with_idle_kg : null;
   if (bound !== null) rows.unshift([BOUND_LABEL, bound]);
+  if (ref !== null) rows.unshift([REFERENCE_LABEL, ref]);
+  const colour = (name) => ({ [BOUND_LABEL]: COLORS.bound, [REFERENCE_LABEL]: COLORS.final }[name] || policyColor(name));
   updateChart('chart-race', rows.map(([name]) => name), [rows.map(([, value]) => value)], (chart) => {
     chart.data.datasets[0].label = title;
-    chart.data.datasets[0].backgroundColor = rows.map(([name]) => (name === BOUND_LABEL ? COLORS.bound : policyColor(name)));
+    chart.data.datasets[0].backgroundColor = rows.map(([name]) => colour(name));
     chart.options.scales.x.title.text = `${title}: shorter is better`;
   });
   setText('race-bound', bound !== null
     ? `Grey bar: the hindsight lower bound on the jobs' CO₂, ${amount(bound)} kg. No policy can emit less: it holds for ${r.lower_bound.holds_for}, so it is usually out of reach.`
-    : 'The hindsight lower bound applies to the jobs\' CO₂ and is shown with that metric.');
+    : ref !== null
+      ? `Dark bar: the constrained reference, ${amount(ref)} kg: the least CO₂ with idle found with hindsight at a mean completion no worse than least_loaded's. No policy of this comparison that finishes jobs as fast emits less; see the table's gaps.`
+      : 'The hindsight lower bound applies to the jobs\' CO₂ and is shown with that metric; the constrained reference to CO₂ with idle.');
 }
 
 function renderTradeoff(r) {
@@ -189,25 +196,52 @@ function renderWinLoss(r) {
     }))));
 }
 
+/** One row per policy (the best value of each column in bold), then the constrained reference's row, and each
+ * policy's gap to it on CO₂ with idle, "slower" when its mean completion is over least_loaded's. */
 function renderSimTable(r) {
   const columns = SIM_COLUMNS.filter((c) => c.key in r.policies[0]);
+  const ref = r.reference;
   const unit = (c) => (c.units ? String(r.units[c.units] || '').split(/ \(|, /)[0] : c.text);
   $('sim-table-head').replaceChildren(el('tr', {},
     el('th', { scope: 'col', text: 'Policy' }),
-    ...columns.map((c) => el('th', { scope: 'col', class: 'num' }, c.label, el('span', { class: 'unit th-unit', text: unit(c) })))));
+    ...columns.map((c) => el('th', { scope: 'col', class: 'num' }, c.label, el('span', { class: 'unit th-unit', text: unit(c) }))),
+    ...(ref ? [el('th', { scope: 'col', class: 'num' }, 'Gap to reference', el('span', { class: 'unit th-unit', text: '% CO₂ with idle' }))] : [])));
   const best = columns.map((c) => {
     const values = r.policies.map((p) => p[c.key]);
     return c.higher ? Math.max(...values) : Math.min(...values);
   });
-  $('sim-table-body').replaceChildren(...r.policies.map((p) => {
+  const cells = (p, bold) => columns.map((c, k) => el('td', {
+    class: bold && p[c.key] === best[k] ? 'num best' : 'num',
+    text: c.digits === 'amount' ? amount(p[c.key]) : c.digits ? fixed(p[c.key], c.digits) : integer(p[c.key]),
+  }));
+  const gaps = ref ? Object.fromEntries(ref.gaps.map((g) => [g.policy, g])) : {};
+  const gapText = (g) => `${g.percent >= 0 ? '+' : ''}${fixed(g.percent, 1)} %${g.meets_completion ? '' : ' (slower)'}`;
+  const rows = r.policies.map((p) => {
     const dot = el('span', { class: 'dot' });
     dot.style.backgroundColor = policyColor(p.policy);
-    return el('tr', {}, el('th', { scope: 'row' }, dot, p.policy), ...columns.map((c, k) => el('td', {
-      class: p[c.key] === best[k] ? 'num best' : 'num',
-      text: c.digits === 'amount' ? amount(p[c.key]) : c.digits ? fixed(p[c.key], c.digits) : integer(p[c.key]),
-    })));
-  }));
+    return el('tr', {}, el('th', { scope: 'row' }, dot, p.policy), ...cells(p, true),
+      ...(ref ? [el('td', { class: 'num', text: gapText(gaps[p.policy]) })] : []));
+  });
+  if (ref) {
+    const dot = el('span', { class: 'dot' });
+    dot.style.backgroundColor = COLORS.final;
+    rows.push(el('tr', { class: 'ref-row' }, el('th', { scope: 'row' }, dot, REFERENCE_LABEL), ...cells(ref.summary, false),
+      el('td', { class: 'num', text: '0.0 %' })));
+  }
+  $('sim-table-body').replaceChildren(...rows);
+  setText('sim-reference', ref ? referenceText(ref) : 'No constrained reference in this run.');
   setText('sim-units', `Units of the result: ${Object.entries(r.units).map(([name, text]) => `${name} in ${text}`).join('; ')}.`);
+}
+
+/** What the reference row is, where it came from, and what it is not. */
+function referenceText(ref) {
+  const via = ref.weight_g_per_min === null
+    ? `${ref.source}'s own schedule (no search run did better)`
+    : `the hindsight search (a price of ${fixed(ref.weight_g_per_min, 4)} g CO₂ per minute of completion)`;
+  return `Constrained reference: the least CO₂ with idle found with hindsight at a mean completion no worse than least_loaded's `
+    + `${fixed(ref.target_completion_mean_min, 1)} min, from ${via}. It is a heuristic with hindsight, not a bound: no policy of this comparison `
+    + 'that finishes jobs as fast emits less, because each of their schedules is a candidate. Gap: a policy\'s CO₂ with idle above it; '
+    + '"slower": its mean completion is over the target. The oracle is the job-CO₂ oracle: it ignores completion.';
 }
 
 /** The results' own controls: the race's metric and order, and the study menu. */
