@@ -22,8 +22,8 @@ from scheduler.cli import evaluate
 POLICIES = ("least_loaded", "greenest_free", "round_robin", "tier_agents", "dqn")
 WORKLOADS = ("task", "gaia-azure")
 MAPS = {"default": None, "europe": "dataset_rl/regions-europe.csv"}
-T95 = {n: t for n, t in zip(range(2, 31), (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045))}  # fmt: skip
+T95 = dict(zip(range(2, 31), (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+    2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045)))  # fmt: skip
 """Two-sided 95 % Student's t quantile by sample size n (n - 1 degrees of freedom)."""
 
 
@@ -51,7 +51,10 @@ def run(seed: int, workload: str, regions: str | None, jobs: int, out: Path) -> 
 
 
 def table(docs: list[dict]) -> str:
-    rows = ["| policy | CO2+idle kg | vs least_loaded | mean completion min | vs least_loaded | gap to reference |", "|---|--:|--:|--:|--:|--:|"]
+    rows = [
+        "| policy | CO2+idle kg | vs least_loaded | mean completion min | vs least_loaded | gap to reference |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
     names = [*POLICIES, "constrained_reference"]
     for name in names:
         co2, compl, rel_co2, rel_compl, gap = [], [], [], [], []
@@ -68,7 +71,8 @@ def table(docs: list[dict]) -> str:
         cells = [ci(x) for x in (co2, rel_co2, compl, rel_compl, gap)]
         rows.append(
             f"| {name} | {cells[0][0]:,.1f} ± {cells[0][1]:,.1f} | {cells[1][0]:+.1f} ± {cells[1][1]:.1f} % | "
-            f"{cells[2][0]:,.1f} ± {cells[2][1]:,.1f} | {cells[3][0]:+.1f} ± {cells[3][1]:.1f} % | {cells[4][0]:+.1f} ± {cells[4][1]:.1f} % |"
+            f"{cells[2][0]:,.1f} ± {cells[2][1]:,.1f} | {cells[3][0]:+.1f} ± {cells[3][1]:.1f} % | "
+            f"{cells[4][0]:+.1f} ± {cells[4][1]:.1f} % |"
         )
     return "\n".join(rows)
 
