@@ -48,8 +48,11 @@ def _core_hours(record: BatchRecord) -> np.ndarray:
     return work.cores * work.base_min / 60.0
 
 
-def advice(parts: dict[str, float], weights: dict[str, float], emitted_kg: float, pools: dict[str, Any]) -> dict[str, str]:
-    """What to change, for the score part that costs the most points (weight x shortfall); `pools` is efficiency()."""
+def advice(
+    parts: dict[str, float], weights: dict[str, float], emitted_kg: float, pools: dict[str, Any], grid: bool = False
+) -> dict[str, str]:
+    """What to change, for the score part that costs the most points (weight x shortfall); `pools` is efficiency();
+    `grid`: a grid session, whose carbon score is measured over the hours the jobs run (scheduler.service.summary)."""
     weakest = next(iter(weights))
     for key in weights:  # the first of equal shortfalls, as the page's own reading of the parts
         if weights[key] * (1.0 - parts[key]) > weights[weakest] * (1.0 - parts[weakest]):
@@ -62,8 +65,13 @@ def advice(parts: dict[str, float], weights: dict[str, float], emitted_kg: float
             "Decisions scored low on quality: the agents learn per session, so more runs help, and priorities should"
             " match what each job needs."
         )
+    elif weakest == "carbon_score" and grid:
+        text = (
+            "Many jobs ran while their servers' grids were carbon-intense: mark work that can wait as flexible, with room"
+            " before its deadline, so the when-policy can defer it to cleaner hours."
+        )
     elif weakest == "carbon_score":
-        text = "Many jobs were scheduled while the carbon factor was high: submit flexible work when the badge shows low carbon."
+        text = "Many jobs ran while the carbon factor was high: submit flexible work when the badge shows low carbon."
     elif weakest == "green_ratio" and best == "green":
         text = (
             f"Few jobs are marked green: {on_best}, against {co2['performance']:.4g} kg on the performance pool), so mark"

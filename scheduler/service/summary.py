@@ -3,7 +3,11 @@
 score = 100 x (0.30 x average reward + 0.25 x green ratio + 0.25 x carbon score + 0.20 x CO2 efficiency)
 - average reward: mean quality score of the chosen servers (0..1);
 - green ratio: share of jobs submitted as green;
-- carbon score: 1 - mean carbon factor at the times the jobs ran (ran when the grid was cleaner -> higher);
+- carbon score: 1 - the mean carbon factor of the hours the jobs run (ran when the grid was cleaner ->
+  higher). Reference sessions: the proxy factor at submission, when every job runs (the same for every
+  server). Grid sessions: the chosen server's zone's mean intensity over the hours the job runs, from its
+  planned start for a deferred job (what it will emit), on the factor's scale (/ GRID_FACTOR_SCALE_G, capped
+  at 1); not the factor at submission, which is the pool's mean had the job run then;
 - CO2 efficiency: CO2 avoided against running every job on the performance pool (its mean server),
   as a share of that baseline, clipped to 0..1. CO2 avoided itself is not clipped: negative when the session
   emitted more than the baseline (in grid sessions the small servers can use more energy per unit of work).
@@ -16,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from scheduler.core.bands import GRID_FACTOR_SCALE_G
 from scheduler.core.fleet import Fleet
 from scheduler.core.states import DEFER, TIERS
 from scheduler.placement.engine import BatchRecord
@@ -34,8 +39,9 @@ def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: s
     n = sum(len(r) for r in records)
     col = {
         k: np.concatenate([getattr(r, k) for r in records]) if records else np.empty(0)
-        for k in ("reward", "energy_kwh", "co2_kg", "cost", "co2_baseline_kg", "carbon_factor")
+        for k in ("reward", "energy_kwh", "co2_kg", "cost", "co2_baseline_kg")
     }
+    factor = np.concatenate([run_carbon_factor(r) for r in records]) if records else np.empty(0)
     tiers = np.concatenate([r.jobs.tier for r in records]) if records else np.empty(0, np.int8)
     chosen = np.concatenate([r.chosen for r in records]) if records else np.empty(0, np.intp)
     co2 = float(col["co2_kg"].sum())
@@ -43,7 +49,7 @@ def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: s
     parts = {
         "avg_reward": float(col["reward"].mean()) if n else 0.0,
         "green_ratio": float((tiers == 0).mean()) if n else 0.0,
-        "carbon_score": float(1.0 - col["carbon_factor"].mean()) if n else 0.0,
+        "carbon_score": float(1.0 - factor.mean()) if n else 0.0,
         "co2_efficiency": float(np.clip(1.0 - co2 / baseline, 0.0, 1.0)) if baseline > 0 else 0.0,
     }
     score = 100.0 * sum(SCORE_WEIGHTS[k] * v for k, v in parts.items())
@@ -62,6 +68,7 @@ def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: s
         "sustainability_score": round(score, 1),
         "score_parts": {k: round(v, 4) for k, v in parts.items()},
         "score_weights": SCORE_WEIGHTS,
+        **({"carbon_score_basis": carbon_basis(records, factor)} if n else {}),
         "units": {"energy": "kWh", "co2": _CO2_UNITS[scenario], "cost": "price units of price.csv / 100 per kWh"},
         "scenario": scenario,
         **({"timing": timing_summary(records)} if scenario == "grid" else {}),
@@ -69,12 +76,32 @@ def summarise(records: list[BatchRecord], fleet: Fleet, queued: int, scenario: s
     }
 
 
+def run_carbon_factor(record: BatchRecord) -> np.ndarray:
+    """(n,) each job's carbon factor over the hours it runs: the carbon score's input (see the module's docstring)."""
+    if record.timing is None:
+        return record.carbon_factor  # reference: every job runs at submission, its factor the same on every server
+    return np.minimum(record.timing.intensity_g / GRID_FACTOR_SCALE_G, 1.0)
+
+
+def carbon_basis(records: list[BatchRecord], factor: np.ndarray) -> str:
+    """What the carbon score measured, in words with its figures."""
+    score = f"carbon score {1.0 - factor.mean():.4f}"
+    timed = [r.timing.intensity_g for r in records if r.timing is not None]
+    if not timed:
+        return f"{score}: 1 - the mean carbon proxy factor ({factor.mean():.4f}) when the jobs ran, at submission"
+    g = float(np.concatenate(timed).mean())
+    return (
+        f"{score}: 1 - the mean of each job's grid intensity on its server over the hours it runs (a deferred job's"
+        f" from its planned start; mean {g:.1f} gCO2eq/kWh), / {GRID_FACTOR_SCALE_G:g} gCO2eq/kWh, capped at 1"
+    )
+
+
 def _measured(records: list[BatchRecord], fleet: Fleet, scenario: str, parts: dict[str, float], co2: float) -> dict[str, Any]:
     """The session's own efficiency figures and the advice they support (none before the first job)."""
     if not records:
         return {}
     pools = efficiency(records, fleet, scenario)
-    return {"efficiency": pools, "advice": advice(parts, SCORE_WEIGHTS, co2, pools)}
+    return {"efficiency": pools, "advice": advice(parts, SCORE_WEIGHTS, co2, pools, grid=scenario == "grid")}
 
 
 def timing_summary(records: list[BatchRecord]) -> dict[str, Any]:

@@ -125,6 +125,9 @@ class SummaryOut(Out):
     sustainability_score: float = Field(ge=0, le=100)
     score_parts: dict[str, float]
     score_weights: dict[str, float]
+    carbon_score_basis: str | SkipJsonSchema[None] = Field(
+        None, description="What the carbon score measured: the carbon of the hours the jobs run (grid: a deferred job's from its start)."
+    )
     units: dict[str, str]
     scenario: Literal["reference", "grid"]
     timing: TimingSummaryOut | SkipJsonSchema[None] = None

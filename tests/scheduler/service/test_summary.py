@@ -76,3 +76,41 @@ def test_advice_never_recommends_a_move_that_emits_more(best, weakest):
     assert recommended in ([], [best]), text
     if best != "green":
         assert "mark jobs that are not urgent as green" not in text
+
+
+def test_a_grid_carbon_score_is_the_carbon_of_the_hours_the_jobs_run(grid_world):
+    """A deferred job emits at the intensity of the hours it was moved to, on its own server's zone: that, not
+    the factor at submission (the pool's, had it run then), is what the carbon score reads in grid sessions."""
+    from scheduler.core.bands import GRID_FACTOR_SCALE_G
+    from scheduler.core.states import DEFER
+
+    session = Session("s", 4, grid_world, 0, 0, scenario="grid")
+    tiers = ("green", "balanced", "performance")
+    urgencies = ["flexible", "normal", "flexible", "critical"] * 15
+    job = {"cpu": 30, "memory": 20, "duration_min": 90, "deadline": 1440}
+    jobs = [{**job, "priority": tiers[k % 3], "urgency": u} for k, u in enumerate(urgencies)]
+    record = session.run(parse_jobs(jobs))
+    timing, scenario = record.timing, record.scenario
+    assert not timing.runs, "uninterrupted runs: one start and one runtime each"
+    zone = scenario.server_zone[record.chosen]
+    ran = np.array(
+        [scenario.zone_series[z].mean(s, m / 60.0) for z, s, m in zip(zone.tolist(), timing.start_h.tolist(), timing.runtime_min.tolist())]
+    )
+    deferred = timing.action == DEFER
+    assert deferred.any() and not np.allclose(ran[deferred], timing.intensity_now_g[deferred])
+    expected = 1.0 - np.minimum(ran / GRID_FACTOR_SCALE_G, 1.0).mean()
+    out = summarise(session.history, grid_world.fleet, queued=0, scenario="grid")
+    assert out["score_parts"]["carbon_score"] == pytest.approx(expected, abs=1e-4)
+    assert out["score_parts"]["carbon_score"] != pytest.approx(1.0 - record.carbon_factor.mean(), abs=1e-4)  # the submission figure
+    assert out["carbon_score_basis"].startswith(f"carbon score {expected:.4f}: 1 - the mean of each job's grid intensity on its server")
+    assert f"mean {ran.mean():.1f} gCO2eq/kWh" in out["carbon_score_basis"]
+
+
+def test_a_reference_carbon_score_is_the_factor_when_the_jobs_ran(world):
+    session = Session("s", 1, world, 0, 0)
+    record = session.run(parse_jobs([{"priority": "green", "cpu": 50, "memory": 50}] * 5))
+    out = summarise(session.history, world.fleet, queued=0)
+    factor = record.carbon_factor.mean()
+    said = f"carbon score {1 - factor:.4f}: 1 - the mean carbon proxy factor ({factor:.4f}) when the jobs ran, at submission"
+    assert out["carbon_score_basis"] == said
+    assert "carbon_score_basis" not in summarise([], world.fleet, queued=0)
