@@ -122,3 +122,8 @@ def test_grid_badge_pools_and_advice_follow_the_session_s_numbers(grid_board: Da
     assert "mark jobs that are not urgent as green" not in summary["advice"]["text"] or (
         min(summary["efficiency"]["co2_if_all_on_pool_kg"].items(), key=lambda kv: kv[1])[0] == "green"
     )
+    # The carbon score is the carbon of the hours the jobs run, and the tab says what it measured.
+    assert board.text("#sus-carbon") == f"{summary['score_parts']['carbon_score']:.4f}"
+    basis = summary["carbon_score_basis"].split(": ", 1)[1]
+    assert basis.startswith("1 - the mean of each job's grid intensity on its server over the hours it runs")
+    assert board.text("#sus-carbon-basis") == f"What the carbon score measured: {basis}."

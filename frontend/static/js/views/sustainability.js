@@ -27,8 +27,13 @@ export function renderSustainability() {
   setText('sus-baseline', has ? `${amount(s.co2_baseline_kg)} kg` : '–');
   setText('sus-co2', has ? `${amount(s.total_co2_kg)} kg` : '–');
   setText('sus-green', has ? percent(s.green_ratio, 1) : '–');
+  setText('sus-carbon', has ? fixed(s.score_parts.carbon_score, 4) : '–');
+  setText('sus-carbon-basis', has && s.carbon_score_basis ? `What the carbon score measured: ${carbonBasis(s.carbon_score_basis)}.` : '');
   setText('sus-best', bestServer());
 }
+
+/** GET /summary's carbon_score_basis without its leading "carbon score X: " (the figure is shown above it). */
+const carbonBasis = (text) => text.replace(/^carbon score [\d.]+: /, '');
 
 /** CO₂ avoided against the all-performance baseline; a session that emitted more says so in words. */
 function avoided(s) {
