@@ -5,15 +5,19 @@ Reference sessions band the proxy factor on the fixed factor scale. Grid session
 draws from with the when-policy's BandPolicy, on its latest reading at the next job's clock, exactly as a job
 placed there would be banded (scheduler.timeshift.policy.latest_readings); the top-level band is the one most
 servers' grids are in (the higher band on a tie, so the badge never calls an hour cleaner than most servers see
-it), and the message says how many.
+it), and the message says how many. The recommended priority follows the numbers, not the band: the tier whose
+pool would emit least now for a typical job (TYPICAL_JOB: its energy on each server, from the physical model,
+times the latest reading of the server's zone), since in grid sessions the green pool's small servers use the
+most energy per unit of work and "prefer green jobs" would often emit more; a high band adds "or wait".
 """
 
 from typing import Any
 
 import numpy as np
 
+from scheduler.core import energy
 from scheduler.core.bands import CARBON_BAND_EDGES, GRID_FACTOR_SCALE_G, carbon_band
-from scheduler.core.states import BANDS
+from scheduler.core.states import BANDS, TIERS
 from scheduler.placement.engine import World
 from scheduler.placement.scenario import GridScenario, Scenario
 from scheduler.timeshift.policy import latest_readings
@@ -24,6 +28,10 @@ RECOMMENDATIONS = {
     "medium": ("balanced", "Moderate carbon intensity — prefer balanced jobs"),
     "high": ("green", "High carbon intensity — prefer green jobs, or wait"),
 }
+
+
+TYPICAL_JOB = {"cpu": 50.0, "memory": 50.0, "duration_min": 60.0}
+"""The job the grid recommendation compares pools on: half of the reference machine's cores and memory for an hour."""
 
 
 def carbon_hint(world: World, scenario: Scenario, pointer: int) -> dict[str, Any]:
@@ -54,15 +62,25 @@ def _grid_hint(world: World, scenario: GridScenario, pointer: int) -> dict[str, 
         }
         for z, b, g, lo, hi in zip(zones.tolist(), code.tolist(), reading.tolist(), low.tolist(), high.tolist())
     }
-    servers = np.bincount(code[np.searchsorted(zones, scenario.server_zone)], minlength=len(BANDS))
+    at_server = np.searchsorted(zones, scenario.server_zone)
+    servers = np.bincount(code[at_server], minlength=len(BANDS))
     band = BANDS[int(np.flatnonzero(servers == servers.max())[-1])]
-    recommendation, message = RECOMMENDATIONS[band]
     count = f"{servers[BANDS.index(band)]} of {world.fleet.n_servers} servers' grids are in their {band} band"
+    work = energy.job_work(*(np.array([v]) for v in TYPICAL_JOB.values()))
+    grams = energy.energy_kwh(scenario.machines, work)[0] * reading[at_server]  # (n_servers,) g CO2 of the typical job, run now
+    by_pool = {tier: float(grams[pool].mean()) for tier, pool in zip(TIERS, world.fleet.pools)}
+    recommendation = min(by_pool, key=by_pool.get)
+    wait = ", or wait: flexible jobs are deferred to cleaner hours" if band == "high" else ""
     kind = "percentiles of each zone's last" if bands.kind == "percentile" else "fixed gCO2eq/kWh thresholds"
     return {
         "carbon_factor": round(factor, 4),
         "recommendation": recommendation,
-        "message": f"{count} — {message.split(' — ')[1]}",
+        "message": f"{count} — prefer {recommendation} jobs: that pool would emit least now{wait}",
+        "recommendation_basis": {
+            "job": TYPICAL_JOB,
+            "co2_g_by_pool": {tier: round(g, 3) for tier, g in by_pool.items()},
+            "rule": "the job's energy on each server (physical model, FAST) x the latest reading of its zone; a pool's mean server",
+        },
         "carbon_band": band,
         "band_scale": f"{kind} {bands.window_h} h" if bands.kind == "percentile" else kind,
         "carbon_bands": per_zone,

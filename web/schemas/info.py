@@ -1,6 +1,6 @@
 """Answers of the info and session routes (web/routes/info.py), and the body of POST /explain."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -63,6 +63,12 @@ class ZoneBandOut(Out):
     high_g_per_kwh: float
 
 
+class RecommendationBasisOut(Out):
+    job: dict[str, float]
+    co2_g_by_pool: dict[Tier, float]
+    rule: str
+
+
 class SustainabilityOut(Out):
     carbon_factor: float
     recommendation: Literal["performance", "balanced", "green"]
@@ -79,6 +85,9 @@ class SustainabilityOut(Out):
     carbon_intensity_g_per_kwh: dict[str, float] | SkipJsonSchema[None] = None
     server_zones: dict[str, str] | SkipJsonSchema[None] = None
     carbon_factor_basis: str | SkipJsonSchema[None] = None
+    recommendation_basis: RecommendationBasisOut | SkipJsonSchema[None] = Field(
+        None, description="Grid sessions: the recommended priority is the tier whose pool would emit least now for this job."
+    )
     when_policy: WhenPolicyOut | SkipJsonSchema[None] = None
 
 
@@ -143,8 +152,21 @@ class AgentOut(Out):
     epsilon: float
 
 
+class DQNOut(Out):
+    features: list[str] = Field(description="The state's entries: each pool position's grid, queue and job figures, then the tier.")
+    actions: str
+    hidden: list[int]
+    lam_g_per_min: float = Field(description="g CO2 a minute of completion was worth in its training reward.")
+    trained_steps: int
+    trained_on: dict[str, Any]
+
+
 class AgentsOut(Out):
     agents: dict[Tier, AgentOut]
+    policy: Literal["tier_agents", "dqn"] = Field(
+        "tier_agents", description="What places this session's jobs: the tier agents, or (grid sessions, TASKPILOT_GRID_POLICY=dqn) the DQN."
+    )
+    dqn: DQNOut | SkipJsonSchema[None] = None
 
 
 class ExplainIn(BaseModel):
