@@ -164,7 +164,8 @@ class DQNOut(Out):
 class AgentsOut(Out):
     agents: dict[Tier, AgentOut]
     policy: Literal["tier_agents", "dqn"] = Field(
-        "tier_agents", description="What places this session's jobs: the tier agents, or (grid sessions, TASKPILOT_GRID_POLICY=dqn) the DQN."
+        "tier_agents",
+        description="What places this session's jobs: the tier agents, or in grid sessions with TASKPILOT_GRID_POLICY=dqn the DQN.",
     )
     dqn: DQNOut | SkipJsonSchema[None] = None
 
