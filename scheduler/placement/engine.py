@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rl.agent import TierAgent, run_sequence
+from rl.agent import SequenceResult, TierAgent, run_sequence
+from rl.dqn import DQNAgent
 from rl.features import static_features
 from scheduler.core.errors import DatasetError, ScenarioUnavailable
 from scheduler.core.fleet import Fleet
@@ -21,15 +22,18 @@ from scheduler.core.scoring import TIER_WEIGHTS, PoolScores, pool_scores
 from scheduler.core.states import TIERS
 from scheduler.core.timing import Timing
 from scheduler.data.signals import Signals
+from scheduler.placement import dqn_place
 from scheduler.placement.scenario import ReferenceScenario, Scenario, StepMetrics
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """A scenario and the tier agents pre-trained on its states."""
+    """A scenario and the tier agents pre-trained on its states; `dqn`, when set (grid scenario with
+    TASKPILOT_GRID_POLICY=dqn), places its sessions' jobs instead of the agents (scheduler/placement/dqn_place.py)."""
 
     scenario: Scenario
     pretrained: tuple[TierAgent, ...]
+    dqn: DQNAgent | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +88,7 @@ class EngineState:
     rngs: list[np.random.Generator]  # one exploration stream per tier
     scenario: Scenario  # where energy and carbon figures come from
     forecast_rng: np.random.Generator  # the noisy forecast's draws (grid scenario)
+    dqn: DQNAgent | None = None  # places the jobs instead of the agents (read only, shared by every session)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     cause_terms = np.full((n, 2), -1, np.int8)
     q_values = np.full((n, pool_width), np.nan)
     loads_start = state.loads.copy()
+    use_dqn = state.dqn is not None and step.runtime_min is not None and n > 0
+    figures = dqn_place.server_figures(state.scenario, step, jobs) if use_dqn else None  # type: ignore[arg-type]
     for tier in range(len(TIERS)):
         rows = np.flatnonzero(jobs.tier == tier)
         if rows.size == 0:
@@ -146,14 +153,18 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
         scores = pool_scores(fleet, tier, metrics.take(rows), None if step.latency is None else step.latency[rows])
         quality = scores.final  # (m, pool_size)
         first_loads = state.loads[pool].copy()
-        pool_loads = first_loads.tolist()
-        draws = state.rngs[tier].random((rows.size, 2))
-        agent = state.agents[tier]
         allowed = meets_deadline(step.runtime_min, jobs.deadline_min, rows, pool)
-        result = run_sequence(
-            agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor, allowed=allowed, record_weights=True
-        )
-        state.loads[pool] = pool_loads
+        if figures is not None:
+            result = _dqn_result(state.dqn, figures, rows, pool, tier, pool_width, allowed, quality)  # type: ignore[arg-type]
+            state.loads[pool] += np.bincount(result.actions, minlength=len(pool))
+        else:
+            pool_loads = first_loads.tolist()
+            draws = state.rngs[tier].random((rows.size, 2))
+            agent = state.agents[tier]
+            result = run_sequence(
+                agent, pool_loads, static[rows], quality, draws, 1.0 / agent.config.overload_divisor, allowed=allowed, record_weights=True
+            )
+            state.loads[pool] = pool_loads
         chosen[rows] = pool[result.actions]
         reward[rows] = quality[np.arange(rows.size), result.actions]
         rl_reward[rows] = result.rl_reward
@@ -207,6 +218,25 @@ def run_batch(world: World, state: EngineState, job_ids: np.ndarray, jobs: JobBa
     )
     state.pointer += n
     return record
+
+
+def _dqn_result(
+    agent: DQNAgent,
+    figures: dict[str, np.ndarray],
+    rows: np.ndarray,
+    pool: np.ndarray,
+    tier: int,
+    pool_width: int,
+    allowed: np.ndarray | None,
+    quality: np.ndarray,
+) -> SequenceResult:
+    """The DQN's choices in the tier agents' record shape: no exploration, its reward the quality score (it
+    does not learn online), and zero linear weights, so the explanation names no agent feature as a cause
+    and rests on the quality gap to the rival."""
+    actions, q = dqn_place.place(agent, figures, rows, pool, tier, pool_width, allowed)
+    m, size = len(rows), len(pool)
+    weights = np.zeros((m, size, size + 4))
+    return SequenceResult(actions, q, quality[np.arange(m), actions], np.zeros(m, bool), weights)
 
 
 def meets_deadline(runtime_min: np.ndarray | None, deadline_min: np.ndarray, rows: np.ndarray, pool: np.ndarray) -> np.ndarray | None:

@@ -89,6 +89,39 @@ def grid_state(
     return np.asarray(out)
 
 
+def grid_states(
+    tier: int,
+    pool_width: int,
+    intensity_now: np.ndarray,
+    intensity_forecast: np.ndarray,
+    wait_min: np.ndarray,
+    in_system: np.ndarray,
+    runtime_min: np.ndarray,
+    core_share: np.ndarray,
+    dynamic_kwh: np.ndarray,
+) -> np.ndarray:
+    """grid_state for m jobs of one tier at once: each argument (m, pool size); returns (m, state_size).
+    The service's grid sessions use it (their jobs see no queue, so a batch's states are known up front)."""
+    m, k = intensity_now.shape
+    n = len(SERVER_FEATURES)
+    per_server = np.stack(
+        (
+            intensity_now / GRID_FACTOR_SCALE_G,
+            intensity_forecast / GRID_FACTOR_SCALE_G,
+            np.log1p(wait_min / 60.0),
+            in_system / IN_SYSTEM_SCALE,
+            np.log1p(runtime_min / 60.0),
+            core_share,
+            np.log1p(dynamic_kwh * intensity_forecast),
+        ),
+        axis=2,
+    )  # (m, k, n)
+    out = np.zeros((m, state_size(pool_width)))
+    out[:, : k * n] = per_server.reshape(m, k * n)
+    out[:, pool_width * n + tier] = 1.0
+    return out
+
+
 SHIPPED_WEIGHTS = Path(__file__).with_name("weights") / "dqn-grid.npz"
 """The `dqn` policy's weights for the grid scenario's default map, as docs/placement.md says they were made."""
 _loaded: dict[tuple[str, int], DQNAgent] = {}

@@ -74,6 +74,7 @@ class Session:
             rngs=[np.random.Generator(np.random.PCG64(s)) for s in streams],
             scenario=runtime.scenario,
             forecast_rng=np.random.Generator(np.random.PCG64(forecast)),
+            dqn=runtime.dqn,
         )
         self.queue = []
         self.history = []

@@ -3,7 +3,20 @@
 import numpy as np
 import pytest
 
-from rl.dqn import DQNAgent, DQNConfig, Optimizer, backward, forward, huber, init_params, loss_and_grads, td_targets, train
+from rl.dqn import (
+    PREDICT_ROWS,
+    DQNAgent,
+    DQNConfig,
+    Optimizer,
+    backward,
+    forward,
+    huber,
+    init_params,
+    loss_and_grads,
+    predict,
+    td_targets,
+    train,
+)
 
 
 def batch(rng, n, state_dim, n_actions):
@@ -184,3 +197,11 @@ def test_act_respects_the_allowed_actions_greedy_and_exploring():
     mask = np.array([False, True, False, True, False])
     assert {agent.act(np.zeros(3), allowed=mask) for _ in range(50)} == {1, 3}
     assert agent.act(np.zeros(3), greedy=True, allowed=[2]) == 2
+
+
+def test_predict_in_blocks_equals_one_forward():
+    rng = np.random.default_rng(2)
+    params = init_params(5, 3, (8, 8), rng)
+    for n in (1, PREDICT_ROWS, 3 * PREDICT_ROWS + 7):
+        x = rng.normal(size=(n, 5))
+        np.testing.assert_allclose(predict(params, x), forward(params, x)[0], rtol=1e-12, atol=1e-12)
