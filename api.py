@@ -22,6 +22,7 @@ from scheduler.service.sessions import SessionStore
 from scheduler.service.workflows import build_workflows
 from scheduler.settings import ROOT, Settings, get_settings
 from web import connections, errors
+from web.llm_slots import LLMSlots
 from web.middleware import ApiKeys, BodySizeLimit, JsonOnly, SecurityHeaders, SessionHeaders, cors_options, key_hashes
 from web.ratelimit import ClientSlots, RateLimiter, RateLimits
 from web.responses import BUILD, ORJSONResponse, document_guards
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.explainer = build_explainer(
             settings.groq_api_key, settings.llm_model, settings.llm_timeout_s, settings.llm_base_url, settings.llm_cache_size
         )
+        app.state.llm = LLMSlots(app.state.explainer, settings.llm_concurrency)  # LLM refinements' own threads (web/llm_slots.py)
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's scans,
         # which otherwise dominate the cost of building big responses (measured 3x on /run).
         gc.freeze()

@@ -8,7 +8,7 @@ keep-alive connection, and reports each latency, request written to last byte re
 sampled every SAMPLE_S meanwhile. Stages:
 
 1. `idle`;
-2. `plans`: both plan workers computing plans just under TASKPILOT_MAX_PLAN_WORK, and the waiting line full,
+2. `plans`: the plan workers (TASKPILOT_PLAN_WORKERS, default 1) computing plans just under TASKPILOT_MAX_PLAN_WORK, and the waiting line full,
    submitted again as each answers;
 3. `llm`: every thread of the shared pool waiting on an LLM refinement that never comes;
 4. `run`: 100,000-job compact /runs one after the other (each session reset after its run);
@@ -32,19 +32,22 @@ from bench.live import LiveServer, live_server
 from bench.report import Figure, Target
 from bench.sizes import FULL, Plan
 from bench.workload import job_body
+from scheduler.settings import Settings
 
 PROBES = {True: 1000, False: 200}  # full run, quick run
 SAMPLE_S = 0.2
 TARGET_MS = 50.0
 SHARED_POOL = 40
-PLAN_WORKERS, PLAN_WAITING = 2, 16
+# The plan pool as deployed (scheduler/settings.py's defaults): its workers busy and its waiting line full.
+PLAN_WORKERS, PLAN_WAITING = Settings().plan_workers, Settings().max_plan_waiting
 SETTINGS = {
     "TASKPILOT_RATE_LIMIT_CLIENT": "",
     "TASKPILOT_RATE_LIMIT_SESSION": "",
     "TASKPILOT_RATE_LIMIT_NEW_SESSIONS": "",
     "TASKPILOT_MAX_CLIENT_PLANS": "100",
-    "TASKPILOT_PLAN_WORKERS": str(PLAN_WORKERS),
-    "TASKPILOT_MAX_PLAN_WAITING": str(PLAN_WAITING),
+    # The benchmark is one client address: the LLM stage's session and the 100,000-job runs together are
+    # over the default per-client job quota, which would refuse the runs (413) and leave no run load.
+    "TASKPILOT_MAX_CLIENT_JOBS": "1000000",
     "TASKPILOT_GROQ_API_KEY": "bench-key",
     "TASKPILOT_LLM_TIMEOUT_S": "600",
     "TASKPILOT_DATABASE": ":memory:",
@@ -144,6 +147,7 @@ class _Load:
         self.stopping = threading.Event()
         self.sockets: list[socket.socket] = []
         self.threads: list[threading.Thread] = []
+        self.errors: list[Exception] = []
 
     def plans(self) -> None:
         body = json.dumps(PLAN).encode()
@@ -153,7 +157,7 @@ class _Load:
         )
         self._repeat(head + body, PLAN_WORKERS + PLAN_WAITING)
         log = self.server.log
-        _wait(lambda: f"plan started on a worker ({PLAN_WORKERS} running)" in log(), "both plan workers busy")
+        _wait(lambda: f"plan started on a worker ({PLAN_WORKERS} running)" in log(), "every plan worker busy")
 
     def llm(self) -> None:
         with self.server.client() as client:
@@ -188,6 +192,8 @@ class _Load:
         for thread in self.threads:
             thread.join(600)
         self.provider.release()
+        if self.errors:
+            raise RuntimeError(f"health benchmark: a load thread failed: {self.errors[0]!r}") from self.errors[0]
 
     def _repeat(self, request: bytes, count: int) -> None:
         """`count` connections, each sending `request` again whenever it is answered, until the stage stops."""
@@ -205,7 +211,15 @@ class _Load:
             self._thread(ask)
 
     def _thread(self, target: Callable[[], None]) -> None:
-        thread = threading.Thread(target=target, daemon=True)
+        """Run target on a thread; stop() raises what it raised (a load that died measures nothing)."""
+
+        def guarded() -> None:
+            try:
+                target()
+            except Exception as exc:  # noqa: BLE001 - handed to stop(), which raises it
+                self.errors.append(exc)
+
+        thread = threading.Thread(target=guarded, daemon=True)
         thread.start()
         self.threads.append(thread)
 

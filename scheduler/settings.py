@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     """Groq-compatible endpoint; empty means Groq's cloud (tests point it at a local stand-in)."""
     llm_cache_size: int = Field(256, ge=1)
     """Refined explanations kept, keyed by (server, priority, carbon band)."""
+    llm_concurrency: int = Field(4, ge=1, le=64)
+    """LLM refinements running at once, on threads of their own (web/llm_slots.py); one more gets the template."""
     scenario: Literal["reference", "grid"] = "reference"
     """Signal for sessions that do not choose one (GET /session?scenario=): the seed's proxy or real grid data."""
     grid_start: str = "2023-01-01T00:00Z"

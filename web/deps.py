@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from scheduler.placement.engine import World
 from scheduler.service.sessions import SESSION_ID, Session, SessionStore
 from scheduler.settings import Settings
+from web.llm_slots import LLMSlots
 from web.ratelimit import RateLimiter, client_key
 from xai.explainer import Explainer
 
@@ -33,6 +34,10 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_explainer(request: Request) -> Explainer:
     return request.app.state.explainer
+
+
+async def get_llm(request: Request) -> LLMSlots:
+    return request.app.state.llm
 
 
 async def get_store(request: Request) -> SessionStore:
@@ -73,6 +78,7 @@ async def get_known_session(request: Request, x_session_id: SessionIdHeader = No
 WorldDep = Annotated[World, Depends(get_world)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ExplainerDep = Annotated[Explainer, Depends(get_explainer)]
+LLMDep = Annotated[LLMSlots, Depends(get_llm)]
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[SessionStore, Depends(get_store)]
 MaybeSessionDep = Annotated[Session | None, Depends(get_known_session)]

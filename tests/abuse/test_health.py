@@ -24,6 +24,8 @@ from .test_time_budget import SMALL, HeldPlans
 
 SHARED_POOL = 40
 """Threads of the shared pool (anyio's default, which FastAPI's sync routes use)."""
+LLM_SLOTS = 4
+"""TASKPILOT_LLM_CONCURRENCY's default."""
 
 
 def send(base: str, method: str, path: str, out: list[Any], **kwargs: Any) -> threading.Thread:
@@ -57,13 +59,13 @@ def test_health_answers_while_plans_llm_calls_and_a_big_run_hold_everything(monk
             # Both plan workers held, and the waiting line full.
             threads += [send(base, "POST", "/plan", out, json=SMALL) for _ in range(4)]
             wait_until(lambda: len(app.state.plans.active) == 2 and app.state.plans._queued == 2, "two plans running and two waiting")
-            # Every other shared thread waiting on a provider that never answers.
+            # Every LLM slot waiting on a provider that never answers.
             real_refine = app.state.explainer.refine
             monkeypatch.setattr(app.state.explainer, "refine", lambda facts: (refining.append(1), real_refine(facts))[1])
             threads += [
-                send(base, "GET", "/jobs/1/explanation?llm=true", out, headers={SESSION_HEADER: explained}) for _ in range(SHARED_POOL)
+                send(base, "GET", "/jobs/1/explanation?llm=true", out, headers={SESSION_HEADER: explained}) for _ in range(LLM_SLOTS)
             ]
-            wait_until(lambda: len(refining) >= SHARED_POOL - 1, "the shared thread pool full of LLM refinements")
+            wait_until(lambda: app.state.llm.busy == LLM_SLOTS and len(refining) == LLM_SLOTS, "every LLM slot taken")
 
             with httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
                 try:
@@ -78,7 +80,44 @@ def test_health_answers_while_plans_llm_calls_and_a_big_run_hold_everything(monk
             llm.stopping.set()  # the slow provider answers nothing and lets its callers go
     for thread in threads:
         thread.join(CLIENT_TIMEOUT_S)
-    assert len(out) == 1 + 4 + SHARED_POOL and set(out) == {200}, sorted(set(out))
+    assert len(out) == 1 + 4 + LLM_SLOTS and set(out) == {200}, sorted(set(out))
+
+
+def test_a_provider_that_never_answers_holds_only_the_llm_slots() -> None:
+    """Forty refinements against a provider that never answers: the first LLM_SLOTS wait for it, the rest get
+    the template at once, saying why, and /run, which needs a thread of the shared pool, still answers."""
+    answers: list[httpx.Response] = []
+    with (
+        GroqStandIn(mode="slow") as llm,
+        threaded_server(llm_base_url=llm.base_url, groq_api_key="test-key", llm_timeout_s=600.0) as (base, app),
+    ):
+        threads: list[threading.Thread] = []
+        try:
+            with httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
+                session = client.post("/run", json=mixed_jobs(3)).headers[SESSION_HEADER]
+
+                def explain() -> None:
+                    with httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT_S) as own:
+                        answers.append(own.get("/jobs/1/explanation?llm=true", headers={SESSION_HEADER: session}))
+
+                threads = [threading.Thread(target=explain, daemon=True) for _ in range(SHARED_POOL)]
+                for thread in threads:
+                    thread.start()
+                wait_until(lambda: len(answers) == SHARED_POOL - LLM_SLOTS, "every refinement past the slots answered")
+                assert app.state.llm.busy == LLM_SLOTS
+                for answer in answers:
+                    assert answer.status_code == 200 and answer.json()["source"] == "template", answer.text
+                    assert "TASKPILOT_LLM_CONCURRENCY" in answer.json()["note"], answer.text
+                try:
+                    ran = client.post("/run", json=mixed_jobs(5), headers={SESSION_HEADER: session})
+                except httpx.TimeoutException:
+                    pytest.fail("/run got no answer while LLM refinements waited on a provider that never answers")
+                assert ran.status_code == 200, ran.text
+        finally:
+            llm.stopping.set()
+        for thread in threads:
+            thread.join(CLIENT_TIMEOUT_S)
+    assert len(answers) == SHARED_POOL and {a.status_code for a in answers} == {200}
 
 
 def on_loop() -> bool:

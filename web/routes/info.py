@@ -3,7 +3,6 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 
@@ -16,7 +15,7 @@ from scheduler.service.summary import summarise
 from scheduler.settings import ROOT
 from web.deps import (
     SESSION_HEADER,
-    ExplainerDep,
+    LLMDep,
     MaybeSessionDep,
     SessionDep,
     SettingsDep,
@@ -187,9 +186,7 @@ _EXPLAIN_BODY = {
 # 404 whatever its type, as the reference answers.
 @router.post("/explain", tags=["jobs"], response_model=ExplanationOut, response_model_exclude_unset=True,
              responses=errors(*SESSION_ERRORS, 404, 413, 422), openapi_extra=_EXPLAIN_BODY)  # fmt: skip
-async def explain(
-    world: WorldDep, session: SessionDep, explainer: ExplainerDep, payload: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+async def explain(world: WorldDep, session: SessionDep, slots: LLMDep, payload: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     """Explain a scheduled job of this session by `job_id`, from the server's own record (LLM-refined when
     a key is configured). Without a known job, a `priority` gets the tier-level explanation."""
     job_id = payload.get("job_id")
@@ -197,7 +194,7 @@ async def explain(
     if found:
         record, row = found
         facts = decision_facts(world, record, row, row + 1)[0]
-        result = await run_in_threadpool(explainer.refine, facts)
+        result = await slots.refine(facts)
         return {"job_id": job_id, "explanation": result.text, "source": result.source, "note": result.note}
     priority = payload.get("priority")
     if isinstance(priority, str) and priority.strip().lower() in TIERS:

@@ -16,13 +16,14 @@ from scheduler.placement.engine import BatchRecord, World
 from scheduler.service import decisions
 from scheduler.service.facts import decision_facts
 from scheduler.service.sessions import Session, SessionStore
-from web.deps import ExplainerDep, SessionDep, SettingsDep, StoreDep, WorldDep
+from web.deps import LLMDep, SessionDep, SettingsDep, StoreDep, WorldDep
 from web.errors import LimitExceeded
 from web.params import DEFAULT_PAGE, DeferredLimit, DeferredOffset, JobId, Limit, Offset
 from web.responses import SAME_SESSION, SESSION_ERRORS, errors, links
 from web.schemas.info import ExplanationOut
 from web.schemas.jobs import DecisionOut, HistoryOut, QueueOut, ResetOut, RunOut, SubmitBatchOut, SubmitOut, UploadOut
 from web.sizes import check_csv_rows, check_json_items, in_slices
+from xai.templates import DecisionFacts
 
 router = APIRouter(tags=["jobs"])
 # Validated SLICE_JOBS at a time (web/sizes.py): one pydantic call over 100,000 jobs held the interpreter lock,
@@ -252,11 +253,16 @@ def job(job_id: JobId, world: WorldDep, session: SessionDep) -> Response:
 
 
 @router.get("/jobs/{job_id}/explanation", response_model=ExplanationOut, responses=_JOB)
-def job_explanation(job_id: JobId, world: WorldDep, session: SessionDep, explainer: ExplainerDep, llm: bool = False) -> dict[str, Any]:
-    """The template explanation, or with llm=true the LLM-refined text (template when no key, timeout or error)."""
-    record, row = _find(session, job_id)
-    facts = decision_facts(world, record, row, row + 1)[0]
+async def job_explanation(job_id: JobId, world: WorldDep, session: SessionDep, slots: LLMDep, llm: bool = False) -> dict[str, Any]:
+    """The template explanation, or with llm=true the LLM-refined text (template when no key, timeout or error,
+    or when TASKPILOT_LLM_CONCURRENCY refinements are already running)."""
+
+    def facts_of_job() -> DecisionFacts:  # on a thread: the session's lock may be held by a run
+        record, row = _find(session, job_id)
+        return decision_facts(world, record, row, row + 1)[0]
+
+    facts = await run_in_threadpool(facts_of_job)
     if not llm:
-        return {"job_id": job_id, "explanation": explainer.template(facts), "source": "template", "note": None}
-    result = explainer.refine(facts)
+        return {"job_id": job_id, "explanation": slots.explainer.template(facts), "source": "template", "note": None}
+    result = await slots.refine(facts)
     return {"job_id": job_id, "explanation": result.text, "source": result.source, "note": result.note}
