@@ -75,9 +75,12 @@ def run_seed(config: GpuFractionConfig, seed: int, progress: Callable[[str], Non
 
 def seed_figures(tasks: GpuTasks, runs: dict[str, PolicyRun], warmup: int) -> dict[str, dict[str, float]]:
     """Each policy's figures on one seed. Totals are over every task; the efficiencies (oracle / policy, so
-    1.0 is the oracle's and higher is better) are over the tasks after the first `warmup`."""
+    1.0 is the oracle's and higher is better) are over the tasks after the first `warmup`, and so are the
+    fraction's mean gap to the oracle's on the same task and its R² against it (hybrid_ml's fit to its labels:
+    its fraction is its forest's prediction, made before the label was known)."""
     after = slice(min(warmup, len(tasks) - 1), None)
     oracle = {m: float(runs["oracle"].per_task[m][after].sum()) for m in METRICS}
+    labels = runs["oracle"].fraction
     figures = {}
     for name, run in runs.items():
         f = run.fraction
@@ -90,7 +93,8 @@ def seed_figures(tasks: GpuTasks, runs: dict[str, PolicyRun], warmup: int) -> di
             **{f"efficiency_{m}": oracle[m] / float(run.per_task[m][after].sum()) for m in METRICS},
             "fraction_mean": float(f.mean()),
             "split_share": float(((f > 0.0) & (f < 1.0)).mean()),
-            "fraction_gap": float(np.abs(f - runs["oracle"].fraction)[after].mean()),
+            "fraction_gap": float(np.abs(f - labels)[after].mean()),
+            "fraction_r2": 1.0 - float(((f - labels)[after] ** 2).sum() / max(float(labels[after].var()) * len(labels[after]), 1e-12)),
             "elapsed_s": run.elapsed_s,
         }
     return figures

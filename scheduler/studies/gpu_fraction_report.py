@@ -20,10 +20,12 @@ COLUMNS = (
     ("makespan_s", "makespan s", ",.0f"),
     ("fraction_mean", "GPU share", ".2f"),
     ("split_share", "split", ".2f"),
+    ("fraction_r2", "R² vs oracle", ".2f"),
     ("elapsed_s", "run s", ".1f"),
 )
 """The table's columns: time is the mean completion (waiting included) after the warm-up; energy, cost and
-makespan are totals over every task; 'split' is the share of tasks with 0 < fraction < 1."""
+makespan are totals over every task; 'split' is the share of tasks with 0 < fraction < 1; 'R² vs oracle' is
+the fraction's R² against the oracle's fraction for the same task, after the warm-up."""
 
 
 def _cells(row: dict[str, Any], seeds: int) -> list[str]:

@@ -36,7 +36,11 @@ def test_win_loss_counts_tasks_won_and_metrics_won() -> None:
 def test_efficiency_is_oracle_over_policy_after_the_warm_up() -> None:
     tasks = GpuTasks(np.arange(4.0), np.full(4, 100.0), np.zeros(4), np.full(4, 10.0))
     runs = {"oracle": _run([1, 2, 3, 4], [5, 5, 5, 5], [1, 1, 1, 1]), "other": _run([9, 2, 6, 8], [5, 5, 5, 2], [1, 1, 1, 1])}
+    runs["oracle"].fraction[:] = [0.9, 0.9, 0.2, 0.6]
+    runs["other"].fraction[:] = [0.0, 0.0, 0.3, 0.6]
     figures = seed_figures(tasks, runs, warmup=2)
+    assert figures["other"]["fraction_gap"] == pytest.approx(0.05)  # |0.3 - 0.2| and 0 after the warm-up
+    assert figures["other"]["fraction_r2"] == pytest.approx(1 - 0.01 / 0.08)  # labels 0.2, 0.6 around 0.4
     assert figures["other"]["efficiency_time"] == pytest.approx(7 / 14)
     assert figures["other"]["efficiency_energy"] == pytest.approx(10 / 7)  # above 1: the oracle does not minimise energy
     assert figures["other"]["time_mean_s"] == pytest.approx(25 / 4)
