@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     """Grid scenario: how long past its run-now finish a flexible job without a deadline may finish."""
     regions_file: Path | None = None
     """server,zone CSV for the grid scenario; empty means regions.csv in data_dir."""
+    grid_policy: Literal["tier_agents", "dqn"] = "tier_agents"
+    """Grid scenario: what places sessions' jobs: the tier agents, or the DQN pre-trained offline (dqn_weights)."""
+    dqn_weights: Path | None = None
+    """Grid scenario with grid_policy dqn: a weights file of `python -m scheduler train-dqn`; empty means the shipped one."""
     max_sim_jobs: int = Field(10_000, ge=1)
     """Jobs one POST /simulate may ask for (per policy); more gets 413. The simulator's own cap is 200,000 (about 1.8 KB a job)."""
     max_plan_jobs: int = Field(10_000, ge=1)
@@ -191,7 +195,7 @@ class Settings(BaseSettings):
         """TASKPILOT_SCENARIO=Grid is grid."""
         return folded(value)
 
-    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", "task_module", mode="before")
+    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", "dqn_weights", "task_module", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`GROQ_API_KEY=` in a .env file means no key, not an empty one."""

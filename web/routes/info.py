@@ -9,6 +9,7 @@ from pydantic import BeforeValidator
 from rl.features import feature_names
 from scheduler.core.errors import quote
 from scheduler.core.states import TIERS, folded
+from scheduler.placement.dqn_place import describe as describe_dqn
 from scheduler.service.carbon_hint import carbon_hint
 from scheduler.service.facts import decision_facts
 from scheduler.service.summary import summarise
@@ -161,16 +162,21 @@ def summary(world: WorldDep, session: SessionDep) -> dict[str, Any]:
     return summarise(records, world.fleet, queued, session.scenario)
 
 
-@router.get("/agents", tags=["session"], response_model=AgentsOut, responses=errors(*SESSION_ERRORS))
+@router.get("/agents", tags=["session"], response_model=AgentsOut, response_model_exclude_none=True, responses=errors(*SESSION_ERRORS))
 def agents(world: WorldDep, session: SessionDep) -> dict[str, Any]:
-    """The session's three tier agents: weights (one row per pool server), steps, exploration rate."""
+    """The session's three tier agents: weights (one row per pool server), steps, exploration rate; and which
+    policy places the session's jobs (`policy`): the agents, or in a grid session on a server with
+    TASKPILOT_GRID_POLICY=dqn the pre-trained DQN (`dqn`: its features, size and training)."""
     with session.lock:
+        dqn = session.engine.dqn
         out = {}
         for i, (tier, agent) in enumerate(zip(TIERS, session.engine.agents)):
             pool = world.fleet.pool_names(i)
             out[tier] = {"servers": list(pool), "features": list(feature_names(len(pool))), "weights": agent.weights.round(6).tolist(),
                          "steps": agent.steps, "epsilon": round(agent.epsilon(), 6)}  # fmt: skip
-    return {"agents": out}
+    if dqn is None:
+        return {"agents": out, "policy": "tier_agents"}
+    return {"agents": out, "policy": "dqn", "dqn": describe_dqn(dqn)}
 
 
 _EXPLAIN_EXAMPLES = {"job": {"value": {"job_id": 1}}, "tier": {"value": {"priority": "green"}}}
