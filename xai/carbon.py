@@ -23,11 +23,25 @@ def scale_text(kind: str, window_h: int, low: float, high: float) -> str:
     return f"percentiles of the zone's last {window_h} h: low below {low:.0f}, high from {high:.0f} gCO2eq/kWh"
 
 
+GIVEN = ("", "energy", "co2")
+"""Whose figure a grid decision's energy or CO2 is (scheduler.placement.given): the model's, or the job's own
+estimated_kwh ("energy") or co2_kg ("co2"). Reference sessions keep the model's ("")."""
+
+
 def carbon_clause(
-    band: str, factor: float, intensity_g: float, zone: str | None, scale: str, chosen: str, energy_kwh: float, co2_kg: float
+    band: str,
+    factor: float,
+    intensity_g: float,
+    zone: str | None,
+    scale: str,
+    chosen: str,
+    energy_kwh: float,
+    co2_kg: float,
+    given: str = "",
 ) -> str:
     """The carbon sentence: the band on the decision's scale (`scale`, from scale_text), then what the job
-    uses and emits on the chosen server. intensity_g is NaN (and zone None) in reference sessions."""
+    uses and emits on the chosen server, saying which figure is the job's own (`given`, one of GIVEN).
+    intensity_g is NaN (and zone None) in reference sessions."""
     if math.isnan(intensity_g):
         level = f" The carbon proxy was {band} (factor {factor:.2f}; {scale});"
     else:
@@ -35,12 +49,19 @@ def carbon_clause(
             f" The {zone} grid, which {chosen} draws from, read {intensity_g:.0f} gCO2eq/kWh in the hour before submission:"
             f" the {band} band ({scale});"
         )
+    if given == "energy":
+        return f"{level} on {chosen} the job uses {energy_kwh:.4f} kWh, from the energy it gave, and emits {co2_kg:.4f} kg CO2."
+    if given == "co2":
+        return f"{level} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2, the figure it gave (co2_kg)."
     return f"{level} on {chosen} the job uses {energy_kwh:.4f} kWh and emits {co2_kg:.4f} kg CO2."
 
 
-def pool_energy_clause(pool: tuple[str, ...], lo: float, hi: float, least_server: str, least_kwh: float) -> str:
-    """The pool described by what this job would use on its servers (lo..hi kWh), run now, against the fleet's least."""
+def pool_energy_clause(pool: tuple[str, ...], lo: float, hi: float, least_server: str, least_kwh: float, given: str = "") -> str:
+    """The pool described by what this job would use on its servers (lo..hi kWh), run now, against the fleet's
+    least; a job that gave its energy (`given` "energy") uses that on every server."""
     low, high = f"{lo:.4f}", f"{hi:.4f}"
+    if given == "energy":
+        return f"; run now, this job would use {low} kWh on any server, the energy it gave (estimated_kwh)."
     span = f"{low} kWh on each" if low == high else f"{low}-{high} kWh on them"
     if least_server in pool:
         return f"; run now, this job would use {span}, the least in the fleet on {least_server}."

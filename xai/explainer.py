@@ -27,8 +27,8 @@ NO_KEY_NOTE = "no GROQ_API_KEY configured"
 COOLDOWN_S = 30.0
 """After a failed LLM call, every key gets the template for this long instead of another call."""
 
-CacheKey = tuple[str, str, tuple]
-"""(chosen server, priority, cause_shape)"""
+CacheKey = tuple[str, str, str, tuple]
+"""(chosen server, priority, whose figures (xai.carbon.GIVEN: the draft says a given energy), cause_shape)"""
 REFUSED_NOTE = "the LLM's answer quoted figures or left out the chosen server, so it would not hold for every job it is reused for"
 _SERVER_NAME = re.compile(r"Server \d+")
 
@@ -83,7 +83,7 @@ class Explainer:
     def _refine(self, facts: DecisionFacts) -> Explanation:
         if self._llm is None:
             return self._fallback(facts, NO_KEY_NOTE)
-        key = (facts.chosen, facts.priority, cause_shape(facts))
+        key = (facts.chosen, facts.priority, facts.given, cause_shape(facts))
         hit = self._cached(key, facts)
         if hit is not None:
             return hit

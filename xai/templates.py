@@ -78,6 +78,8 @@ class DecisionFacts(NamedTuple):
     """kWh the job would use on each pool server, run now."""
     least_energy: tuple[str, float] = ("", float("nan"))
     """The fleet server on which the job would use the least energy, run now, and that energy."""
+    given: str = ""
+    """Whose figure the energy or CO2 is (xai.carbon.GIVEN): "" the model's, "energy" or "co2" the job's own."""
 
 
 class TierColumns(NamedTuple):
@@ -117,6 +119,7 @@ class TierColumns(NamedTuple):
     co2_kg: np.ndarray
     price_cost: np.ndarray
     when: list[str]
+    given: list[str] | None = None  # xai.carbon.GIVEN per row; None: the model's figures throughout
 
 
 _POOL_REASON = {
@@ -157,7 +160,9 @@ def setting_text(facts: DecisionFacts) -> str:
     leading spaces). The LLM's answer, which is reused for other jobs, is followed by this job's own."""
     f = facts
     when = f" {f.when}" if f.when else ""
-    carbon = carbon_clause(f.carbon_band, f.carbon_factor, f.intensity_g_per_kwh, f.zone, f.band_scale, f.chosen, f.energy_kwh, f.co2_kg)
+    carbon = carbon_clause(
+        f.carbon_band, f.carbon_factor, f.intensity_g_per_kwh, f.zone, f.band_scale, f.chosen, f.energy_kwh, f.co2_kg, f.given
+    )
     return carbon + when
 
 
@@ -165,7 +170,7 @@ def placement_text(facts: DecisionFacts) -> str:
     """The explanation up to its carbon clause: the pool, what the job would use on it, and the cause."""
     f = facts
     energy = f.pool_energy_kwh or (float("nan"),)
-    opening = _opening(f.priority, f.latency, f.pool) + pool_energy_clause(f.pool, min(energy), max(energy), *f.least_energy)
+    opening = _opening(f.priority, f.latency, f.pool) + pool_energy_clause(f.pool, min(energy), max(energy), *f.least_energy, f.given)
     c = f.cause
     try:
         i = f.pool.index(f.chosen)
@@ -196,9 +201,9 @@ def render_many(cols: TierColumns) -> list[str]:
     for r in np.flatnonzero(cols.late.any(axis=1)).tolist():  # few rows: only jobs with a deadline
         late[r] = names[cols.late[r]].tolist()
     opening = [_opening(cols.priority, latency, cols.pool) for latency in cols.latency]
-    energy = zip(
-        cols.pool_energy_kwh.min(axis=1).tolist(), cols.pool_energy_kwh.max(axis=1).tolist(), cols.least_server, cols.least_kwh.tolist()
-    )
+    given = cols.given or [""] * m
+    lo, hi = cols.pool_energy_kwh.min(axis=1).tolist(), cols.pool_energy_kwh.max(axis=1).tolist()
+    energy = zip(lo, hi, cols.least_server, cols.least_kwh.tolist(), given)
     carbon = zip(cols.carbon_band, cols.carbon_factor.tolist(), cols.intensity_g_per_kwh.tolist(), cols.zone, cols.band_scale)
     metric = np.maximum(cols.metric, 0)
     rival = np.maximum(cols.rival, 0)
@@ -220,7 +225,7 @@ def render_many(cols: TierColumns) -> list[str]:
         [(int(row[0]), *row[1:]) for row in scores.tolist()],
         map(tuple, terms.tolist()),
     )
-    rows = zip(cols.job_id.tolist(), opening, energy, cause, late, carbon, cols.energy_kwh.tolist(), cols.co2_kg.tolist(), cols.when)
+    rows = zip(cols.job_id.tolist(), opening, energy, cause, late, carbon, cols.energy_kwh.tolist(), cols.co2_kg.tolist(), cols.when, given)
     return [_row(cols.pool, *row) for row in rows]
 
 
@@ -235,10 +240,11 @@ def _row(
     kwh: float,
     co2: float,
     when: str,
+    given: str,
 ) -> str:
     """One row of render_many: the same per-row functions, in the same order, as render()."""
     because = cause_sentence(pool, *cause)
-    place = carbon_clause(*carbon, pool[cause[0]], kwh, co2)
+    place = carbon_clause(*carbon, pool[cause[0]], kwh, co2, given)
     text = f"Job {job}{opening}{pool_energy_clause(pool, *energy)}{because}{late_sentence(late)}{place}"
     return f"{text} {when}" if when else text
 
@@ -293,6 +299,7 @@ def facts_of(cols: TierColumns) -> list[DecisionFacts]:
                 cols.zone[r],
                 tuple(cols.pool_energy_kwh[r].tolist()),
                 (cols.least_server[r], float(cols.least_kwh[r])),
+                cols.given[r] if cols.given else "",
             )
         )
     return out

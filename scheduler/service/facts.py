@@ -12,10 +12,11 @@ import orjson
 from scheduler.core.bands import carbon_band
 from scheduler.core.scoring import TIER_WEIGHTS
 from scheduler.core.states import BANDS, TIERS
+from scheduler.placement import given
 from scheduler.placement.engine import BatchRecord, World, meets_deadline
 from scheduler.service.causes import standing_of, tier_causes
 from scheduler.service.rows import LATENCY_NAMES, RowDetail, row_detail
-from xai.carbon import FACTOR, scale_text
+from xai.carbon import FACTOR, GIVEN, scale_text
 from xai.causes import EXPLORED, ONLY, TOP, feature_labels, short_reason
 from xai.templates import DecisionFacts, TierColumns, facts_of, render_many
 from xai.when import describe as describe_when
@@ -66,7 +67,18 @@ def tier_columns(world: World, record: BatchRecord, start: int, stop: int, detai
         record.co2_kg[at],
         record.cost[at],
         [when[r] for r in rows.tolist()] if when else [""] * len(rows),
+        _given(record, at),
     )
+
+
+def _given(record: BatchRecord, at: np.ndarray) -> list[str] | None:
+    """Whose figures each row's energy and CO2 are (xai.carbon.GIVEN), as the record's energy_source and
+    co2_source say; None when every figure is the model's."""
+    if record.scenario.name == "reference":  # reference sessions keep the seed's figures (scheduler.placement.given)
+        return None
+    jobs = record.jobs.take(at)
+    code = np.where(given.energy_given(jobs), 1, np.where(given.co2_given(jobs), 2, 0))
+    return [GIVEN[c] for c in code.tolist()] if code.any() else None
 
 
 def _bands(world: World, record: BatchRecord, at: np.ndarray) -> tuple[list[str], list[str], np.ndarray, list[str | None]]:

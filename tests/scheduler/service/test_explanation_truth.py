@@ -11,6 +11,7 @@ value at its printed precision. A text that does not parse whole fails. The text
 figures are then compared with their values all at once.
 """
 
+import dataclasses
 import re
 
 import numpy as np
@@ -73,8 +74,9 @@ CAUSES = {
 }
 OPENING = (
     r"Job (?P<job>\d+) has (?P<tier>\w+) priority(?: and \w+ latency needs)?, so it was restricted to the \w+ pool \([^)]*\), [^;]+;"
-    rf" run now, this job would use (?:(?P<each>{F}) kWh on each|(?P<lo>{F})-(?P<hi>{F}) kWh on them),"
-    rf" (?:the least in the fleet on (?P<own_least>{S})|against (?P<least_kwh>{F}) kWh on (?P<least>{S}), the least in the fleet)\."
+    rf" run now, this job would use (?:(?P<gkwh>{F}) kWh on any server, the energy it gave \(estimated_kwh\)"
+    rf"|(?:(?P<each>{F}) kWh on each|(?P<lo>{F})-(?P<hi>{F}) kWh on them),"
+    rf" (?:the least in the fleet on (?P<own_least>{S})|against (?P<least_kwh>{F}) kWh on (?P<least>{S}), the least in the fleet))\."
 )
 LATE = rf" (?P<late>(?:{S}, )*{S}) scored higher but could not finish by the deadline\."
 PROXY = (
@@ -85,7 +87,10 @@ BAND = r"(?P<band>\w+) band \((?P<scale>[^:]+): low below (?P<blo>\d+), high fro
 GRID = (
     rf" The (?P<zone>[\w-]+) grid, which (?P<draws>{S}) draws from, read (?P<g>\d+) gCO2eq/kWh in the hour before submission: the {BAND};"
 )
-USE = rf" on (?P<on>{S}) the job uses (?P<kwh>{F}) kWh and emits (?P<co2>{F}) kg CO2\."
+USE = (
+    rf" on (?P<on>{S}) the job uses (?P<kwh>{F}) kWh(?P<ge>, from the energy it gave,)? and emits (?P<co2>{F}) kg CO2"
+    r"(?P<gc>, the figure it gave \(co2_kg\))?\."
+)
 WHEN = rf" When: [^;]*?the (?P<zone>[\w-]+) grid's latest reading is (?P<g>\d+) gCO2eq/kWh, {BAND}"
 
 
@@ -255,17 +260,23 @@ def _term_claims(row: int, said: str, t: Truth, figures: list) -> list:
 def _setting_claims(row: int, text: str, record, t: Truth, figures: list) -> list:
     """The pool's energy, the late servers, the band on its scale, the energy and CO2, the When sentence."""
     o = PARTS["opening"].match(text)
-    claims = [
-        (row, "the job", int(o["job"]), int(record.job_ids[row])),
-        (row, "the least-energy server", o["own_least"] or o["least"], t.least[row]),
-    ]
-    figures += [(row, o["each"] or o["lo"], t.lo[row]), (row, o["each"] or o["hi"], t.hi[row])]
-    figures += [(row, o["least_kwh"], t.least_kwh[row])] if o["least_kwh"] else []
+    jobs, grid = record.jobs, record.timing is not None
+    energy_given = grid and not np.isnan(jobs.estimated_kwh[row])  # grid sessions use a job's own figures
+    co2_given = grid and not np.isnan(jobs.co2_kg[row]) and np.isnan(jobs.estimated_kwh[row])
+    claims = [(row, "the job", int(o["job"]), int(record.job_ids[row])), (row, "the energy is the job's", bool(o["gkwh"]), energy_given)]
+    if o["gkwh"]:  # the same on every server: the job's own figure
+        figures += [(row, o["gkwh"], jobs.estimated_kwh[row]), (row, o["gkwh"], t.lo[row]), (row, o["gkwh"], t.hi[row])]
+    else:
+        claims.append((row, "the least-energy server", o["own_least"] or o["least"], t.least[row]))
+        figures += [(row, o["each"] or o["lo"], t.lo[row]), (row, o["each"] or o["hi"], t.hi[row])]
+        figures += [(row, o["least_kwh"], t.least_kwh[row])] if o["least_kwh"] else []
     late = PARTS["late"].search(text)
     claims.append((row, "the servers the deadline left out", late["late"].split(", ") if late else [], t.late[row]))
     use = PARTS["use"].search(text)
     claims.append((row, "the server the job runs on", use["on"], t.chosen[row]))
+    claims += [(row, "the energy marked given", bool(use["ge"]), energy_given), (row, "the CO2 marked given", bool(use["gc"]), co2_given)]
     figures += [(row, use["kwh"], record.energy_kwh[row]), (row, use["co2"], record.co2_kg[row])]
+    figures += [(row, use["co2"], jobs.co2_kg[row])] if co2_given else []
     if record.timing is None:
         p = PARTS["proxy"].search(text)
         cf = record.carbon_factor[row]
@@ -294,7 +305,7 @@ def _setting_claims(row: int, text: str, record, t: Truth, figures: list) -> lis
 def test_every_explanation_of_a_10000_job_run_is_true(grid_world, scenario):
     rng = np.random.default_rng(12)
     session = Session("truth", 12, grid_world, 0.0, 0.0, scenario=scenario)
-    record = session.run(grid_jobs(rng, N) if scenario == "grid" else reference_jobs(rng, N))
+    record = session.run(with_given(grid_jobs(rng, N), np.random.default_rng(13)) if scenario == "grid" else reference_jobs(rng, N))
     assert len(record) == N
     check(grid_world, record)
 
@@ -312,6 +323,15 @@ def grid_jobs(rng: np.random.Generator, n: int) -> JobBatch:
         urgency=rng.integers(0, 3, size=n).astype(np.int8),
         interruptible=rng.random(n) < 0.3,
     )
+
+
+def with_given(jobs: JobBatch, rng: np.random.Generator) -> JobBatch:
+    """A tenth of the jobs with their own estimated_kwh, a tenth with co2_kg, a twentieth with both (the sample CSV has both)."""
+    n = len(jobs)
+    draw = rng.random(n)
+    kwh = np.where((draw < 0.1) | (draw >= 0.95), np.round(rng.uniform(0.01, 5.0, n), 3), np.nan)
+    co2 = np.where((draw >= 0.1) & (draw < 0.2) | (draw >= 0.95), np.round(rng.uniform(0.001, 2.0, n), 4), np.nan)
+    return dataclasses.replace(jobs, estimated_kwh=kwh, co2_kg=co2)
 
 
 def reference_jobs(rng: np.random.Generator, n: int) -> JobBatch:
