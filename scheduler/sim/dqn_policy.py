@@ -62,13 +62,16 @@ class DQNPlacement:
         self._pools, self._tier, self._runtime, self._cores = lists.pools, lists.tier, lists.runtime_min, lists.cores_milli
         self._arrival = lists.arrival_min
         share = problem.cores_milli / (fleet.cores * MILLI)[None, :]
-        self._share = problem.pool_rows(share)
-        self._dyn = problem.pool_rows(dynamic_kwh(problem.energy_kwh, problem.runtime_min, share, fleet.p_idle_w[None, :]))
-        self._now = problem.pool_rows(problem.clock.carbon_now(problem.workload.arrival_min))
+        # (n, width) arrays in pool order, a row turned into a list per job: lists of lists for all jobs would
+        # hold about 90 MB more at the simulator's 200,000 jobs.
+        self._share = _pool_matrix(problem, share, width)
+        self._dyn = _pool_matrix(problem, dynamic_kwh(problem.energy_kwh, problem.runtime_min, share, fleet.p_idle_w[None, :]), width)
+        self._now = _pool_matrix(problem, problem.clock.carbon_now(problem.workload.arrival_min), width)
         self._carbon = problem.clock.carbon_mean_one
         self._allowed = [np.arange(len(p)) for p in lists.pools]
         self._pending: tuple[np.ndarray, int, float] | None = None
-        self.rewards: list[float] = []
+        self.rewards = np.zeros(len(problem))
+        """Each job's reward, in arrival order."""
 
     def choose(self, job: int, now_min: float, state: FleetState) -> int:
         tier = self._tier[job]
@@ -79,12 +82,13 @@ class DQNPlacement:
             wait.append(start - now_min)
             forecast.append(self._carbon(s, start, runtime[k]))
         in_system = [state.in_system[s] for s in pool]
-        dyn = self._dyn[job]
-        x = grid_state(tier, self._width, self._now[job], forecast, wait, in_system, runtime, self._share[job], dyn)
+        k = len(pool)
+        dyn, now, share = self._dyn[job, :k].tolist(), self._now[job, :k].tolist(), self._share[job, :k].tolist()
+        x = grid_state(tier, self._width, now, forecast, wait, in_system, runtime, share, dyn)
         a = self.agent.act(x, greedy=not self.learn, allowed=self._allowed[tier])
         completion = (now_min - self._arrival[job]) + wait[a] + runtime[a]
         reward = -(dyn[a] * forecast[a] + self.lam * completion) / REWARD_SCALE_G
-        self.rewards.append(reward)
+        self.rewards[job] = reward
         if self.learn:
             if self._pending is not None:
                 self.agent.observe(*self._pending, x, False)
@@ -102,3 +106,12 @@ class DQNPlacement:
     def close(self) -> None:
         if self._pending is not None:
             self._end_episode(self._pending[0])
+
+
+def _pool_matrix(problem: Problem, values: np.ndarray, width: int) -> np.ndarray:
+    """values (n_jobs, n_servers) as (n_jobs, width): each job's row over its pool's servers, in pool order."""
+    out = np.zeros((len(problem), width))
+    for tier, pool in enumerate(problem.fleet.pools):
+        rows = np.flatnonzero(problem.workload.tier == tier)
+        out[rows, : len(pool)] = values[np.ix_(rows, pool)]
+    return out

@@ -38,7 +38,7 @@ def test_rewards_sum_to_the_scored_objective_less_the_idle_draw(contended):
     idle_draw_g = float((fleet.p_idle_w * run.horizon_min * zone_mean).sum()) / 60_000.0
     completion = float((run.finish_min - contended.workload.arrival_min).sum())
     expected = -(s.co2_with_idle_kg * 1000.0 - idle_draw_g + lam * completion) / REWARD_SCALE_G
-    assert sum(policy.rewards) == pytest.approx(expected, rel=1e-9)
+    assert policy.rewards.sum() == pytest.approx(expected, rel=1e-9)
 
 
 def test_learning_runs_real_episodes_with_a_terminal_at_each_window(contended):
