@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from bench.live import SERVE_FLAGS
+from scheduler.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +52,7 @@ SETTINGS_DEFAULTS = {
     "TASKPILOT_LLM_TIMEOUT_S": "5",
     "TASKPILOT_LLM_BASE_URL": "",
     "TASKPILOT_LLM_CACHE_SIZE": "256",
+    "TASKPILOT_LLM_CONCURRENCY": "4",
     "TASKPILOT_SCENARIO": "reference",
     "TASKPILOT_GRID_START": "2023-01-01T00:00Z",
     "TASKPILOT_GRID_MINUTES_PER_JOB": "15",
@@ -221,6 +223,20 @@ def test_compose_env_and_healthcheck(compose_service):
     assert "TASKPILOT_SEED" in env
     test = compose_service["healthcheck"]["test"]
     assert "/health" in (test if isinstance(test, str) else " ".join(test))
+
+
+def _stop_budget_s() -> float:
+    """What a graceful stop can take: uvicorn's grace for requests, then the workflow tasks' (api.py's
+    lifespan stops the executor after uvicorn has drained), plus a second for the rest of the shutdown."""
+    uvicorn_s = float(START_COMMAND.split("--timeout-graceful-shutdown ")[1].split()[0])
+    return uvicorn_s + Settings.model_fields["shutdown_grace_s"].default + 1
+
+
+def test_platforms_wait_for_the_whole_graceful_stop(render_service, compose_service):
+    """Docker's default 10 s and Render's 30 s between SIGTERM and SIGKILL were shorter than uvicorn's 8 s plus
+    the tasks' 30 s: running tasks were killed, not given their grace (they ran again, but late)."""
+    assert render_service["maxShutdownDelaySeconds"] >= _stop_budget_s()
+    assert float(compose_service["stop_grace_period"].removesuffix("s")) >= _stop_budget_s()
 
 
 # --- Dockerfile ------------------------------------------------------------------
