@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     """Groq-compatible endpoint; empty means Groq's cloud (tests point it at a local stand-in)."""
     llm_cache_size: int = Field(256, ge=1)
-    """Refined explanations kept, keyed by (server, priority, carbon band)."""
+    """Refined explanations kept, one per shape of cause (xai.explainer.cause_shape: chosen server, tier, kind of cause, what it names)."""
     llm_concurrency: int = Field(4, ge=1, le=64)
     """LLM refinements running at once, on threads of their own (web/llm_slots.py); one more gets the template."""
     scenario: Literal["reference", "grid"] = "reference"
