@@ -192,6 +192,9 @@ def test_the_new_policies_and_the_constrained_reference(dashboard: Dashboard) ->
     assert rows[0][-1].startswith(("+", "-")) and rows[-1][-1] == "0.0 %"
     text = dashboard.text("#sim-reference")
     assert f"least_loaded's {reference['target_completion_mean_min']:.1f} min" in text and "not a bound" in text
+    bound = re.search(r"Lower bound at the same completion \(a Lagrangian relaxation that ignores capacity\): ([\d.,]+) kg", text)
+    assert bound is not None and reference["lower_bound"]["co2_with_idle_kg"] <= reference["summary"]["co2_with_idle_kg"]
+    assert_amount(bound.group(1), reference["lower_bound"]["co2_with_idle_kg"])
     page.uncheck("#race-sort")
     page.select_option("#race-metric", "co2_with_idle_kg")
     race = dashboard.chart("chart-race")

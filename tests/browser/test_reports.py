@@ -87,3 +87,19 @@ def test_the_deferral_report_shows_every_region_and_strategy(browser: Any, repor
         assert all(n in notes for n in document["notes"])
     finally:
         page.close()
+
+
+def test_the_placement_report_shows_the_constrained_reference(browser: Any, reports: dict[str, Path]) -> None:
+    """The reference's line (target, figure, source, the relaxation's bound) and one gap row per policy, from results.json."""
+    reference = orjson.loads((reports["placement"] / "results.json").read_bytes())["reference"]
+    page = open_report(browser, reports["placement"])
+    try:
+        text = page.text_content("#reference") or ""
+        assert "not a proven bound" in text and "Lower bound at that completion" in text
+        assert reference["source"] in text or "hindsight search" in text
+        rows = page.eval_on_selector_all(
+            "#gaps tr", "(trs) => trs.slice(1).map((tr) => [tr.cells[0].textContent, tr.cells[3].textContent])"
+        )
+        assert rows == [[g["policy"], "yes" if g["meets_completion"] else "no (slower)"] for g in reference["gaps"]]
+    finally:
+        page.close()

@@ -76,6 +76,7 @@ def test_a_simulation_runs_to_results_that_replay(shared_client: TestClient) -> 
     assert [g["policy"] for g in reference["gaps"]] == ["round_robin", "lowest_carbon", "oracle"]
     on_terms = [p for p in result["policies"] if p["completion_mean_min"] <= reference["target_completion_mean_min"]]
     assert all(reference["summary"]["co2_with_idle_kg"] <= p["co2_with_idle_kg"] for p in on_terms)
+    assert 0 < reference["lower_bound"]["co2_with_idle_kg"] <= reference["summary"]["co2_with_idle_kg"]
     assert all(result["lower_bound"]["co2_kg"] <= p["co2_kg"] + 1e-9 for p in result["policies"])
     assert result["units"]["energy"] == "kWh" and result["clock"]["scenario"] == "grid"
     assert views[1]["result"] == result  # same seed, same document

@@ -43,6 +43,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     # The constrained reference: its row, each policy's gap, and the document's block; the oracle named for what it is.
     assert re.search(r"^constrained_reference .* \+0\.0 %$", printed, re.MULTILINE)
     assert re.search(r"^oracle .* slower$", printed, re.MULTILINE) and "the job-CO2 oracle" in printed
+    assert "lower bound at that completion (Lagrangian relaxation, capacity relaxed)" in printed
     reference = document["reference"]
     assert [g["policy"] for g in reference["gaps"]] == list(POLICIES) and '"reference"' in page
     assert reference["source"] in ("hindsight search", *POLICIES)

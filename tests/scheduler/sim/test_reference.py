@@ -11,10 +11,11 @@ from scheduler.sim.config import REFERENCE_STEPS
 from scheduler.sim.metrics import summarise
 from scheduler.sim.policies import POLICIES, Fixed, LeastLoaded, make_policy
 from scheduler.sim.reference import NAME, constrained_reference
+from scheduler.sim.reference_bound import lower_bound_g
 from scheduler.sim.simulator import build_problem, simulate
 from tests.scheduler.sim.test_greenest_free import three_grid_clock
 from tests.scheduler.sim.test_policies import two_zone_clock
-from tests.scheduler.sim.test_signal_clock import real_grid_clock
+from tests.scheduler.sim.test_signal_clock import flat_clock, real_grid_clock
 from tests.scheduler.sim.test_simulator import make_workload, random_workload
 
 STARVATION_MIN = 60.0
@@ -44,6 +45,33 @@ def test_one_job_goes_to_the_green_fast_server_as_computed_by_hand(world):
     assert reference.summary.completion_mean_min == pytest.approx(r) and reference.source == "hindsight search"
     assert reference.summary.policy == NAME and reference.target_completion_mean_min == runtime[0]
     assert len(reference.search) == REFERENCE_STEPS + 1 and all(step["met"] for step in reference.search)
+    # The relaxation's bound: here nothing is relaxed that matters (one job, no greener hour), so it is the same figure.
+    assert reference.lower_bound_kg == pytest.approx(reference.summary.co2_with_idle_kg, rel=1e-6)
+    assert reference.lower_bound_kg <= reference.summary.co2_with_idle_kg
+
+
+def test_the_bound_lets_a_job_wait_for_a_green_hour_only_when_the_target_allows_it(world):
+    """One job of under an hour on every green-pool server, arriving in a 500 g hour followed by 10 g hours (one
+    grid for all). With a loose target the bound is the fleet's idle power over the earliest end plus the least
+    dynamic energy x 10 g (it may wait an hour); with the target at the fastest runtime, no wait and no slower
+    server fit, and the bound is that server's dynamic energy x 500 g: the best schedule's own figure."""
+    fleet = world.fleet
+    wl = make_workload([0.0], [25.0], [20.0], [0])
+    problem = build_problem(fleet, build_machines(fleet), flat_clock(9, [500.0] + [10.0] * 23), wl)
+    pool = fleet.pools[0]
+    runtime = problem.runtime_min[0, pool]
+    assert runtime.max() < 60.0
+    fastest = int(pool[runtime.argmin()])
+    dynamic = problem.energy_kwh[0, pool] - units.kwh(
+        problem.cores_milli[0, pool] / (fleet.cores[pool] * 1000) * fleet.p_idle_w[pool], runtime
+    )
+    idle_g = float(units.kwh(fleet.p_idle_w, runtime.min()).sum() * 500.0)
+    loose, _ = lower_bound_g(problem, 10_000.0)
+    assert loose == pytest.approx(idle_g + dynamic.min() * 10.0, rel=1e-6)
+    tight, weight = lower_bound_g(problem, float(runtime.min()))
+    best = simulate(problem, Fixed("fastest", np.array([fastest])))
+    assert tight == pytest.approx(idle_g + dynamic[runtime.argmin()] * 500.0, rel=1e-6) and weight > 0
+    assert tight <= summarise(problem, best, STARVATION_MIN).co2_with_idle_kg * 1000.0 * (1 + 1e-9)  # reached: it is the optimum
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +101,7 @@ def test_no_policy_beats_it_on_its_own_terms_and_the_search_adds_value(world, co
     assert reference.source == "hindsight search" and reference.weight_g_per_min is not None
     best_policy = min(summarise(contended, runs[n], STARVATION_MIN).co2_with_idle_kg for n in on_terms)
     assert ref.co2_with_idle_kg < best_policy
+    assert 0 < reference.lower_bound_kg < ref.co2_with_idle_kg  # capacity binds here: the relaxation is below
 
 
 def test_a_schedule_better_than_the_search_becomes_the_reference(world):
@@ -98,6 +127,7 @@ def test_a_schedule_better_than_the_search_becomes_the_reference(world):
         if s.completion_mean_min <= target and (best is None or s.co2_with_idle_kg < best[0]):
             best = (s.co2_with_idle_kg, combo)
     assert best is not None and best[0] < searched.summary.co2_with_idle_kg  # the case this test is about
+    assert searched.lower_bound_kg <= best[0]  # the bound holds for the best placement too
     assert min(step["co2_with_idle_kg"] for step in searched.search if step["met"]) >= best[0]
     runs["exhaustive"] = simulate(problem, Fixed("exhaustive", np.array(best[1])))
     reference = constrained_reference(problem, runs, STARVATION_MIN)

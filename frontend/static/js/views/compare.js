@@ -241,7 +241,9 @@ function referenceText(ref) {
   return `Constrained reference: the least CO₂ with idle found with hindsight at a mean completion no worse than least_loaded's `
     + `${fixed(ref.target_completion_mean_min, 1)} min, from ${via}. It is a heuristic with hindsight, not a bound: no policy of this comparison `
     + 'that finishes jobs as fast emits less, because each of their schedules is a candidate. Gap: a policy\'s CO₂ with idle above it; '
-    + '"slower": its mean completion is over the target. The oracle is the job-CO₂ oracle: it ignores completion.';
+    + '"slower": its mean completion is over the target. The oracle is the job-CO₂ oracle: it ignores completion. '
+    + `Lower bound at the same completion (a Lagrangian relaxation that ignores capacity): ${amount(ref.lower_bound.co2_with_idle_kg)} kg; `
+    + 'no schedule that finishes jobs as fast can emit less, so the best possible lies between the two.';
 }
 
 /** The results' own controls: the race's metric and order, and the study menu. */
