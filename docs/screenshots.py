@@ -5,11 +5,16 @@ session with a fixed seed, uploads the dashboard's sample CSV (frontend/static/s
 deadlines, run times) and runs it, then a second batch of 400 jobs from the benchmark workload with the same
 when-to-run columns added, and saves each tab at 1440 px wide plus the overview at 390 px (a phone). The
 Compare tab is saved after a placement simulation with its default options (every policy, 2,000 task-trace
-jobs, grid), and after a deferral study with its defaults, each with a fixed seed.
+jobs, grid), and after a deferral study with its defaults, each with a fixed seed. The Workflows tab is saved last
+(its tasks become jobs of the session, so the other tabs are saved without them): the diamond example run to its end,
+then the failing saga, shown with its DAG, Gantt, compensations and dead task.
+
+`python docs/screenshots.py workflows` (any tab names) saves only those tabs.
 """
 
 import csv
 import io
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -25,6 +30,8 @@ from bench.workload import SEED, make_jobs  # noqa: E402
 
 DOCS = ROOT / "docs"
 TABS = ("overview", "history", "analytics", "xai", "sustainability", "compare")
+WORKFLOWS = ("diamond", "saga")  # examples under frontend/static/workflows/, run in this order; the last one is shown
+FOLLOWED = "(id) => document.getElementById('wf-detail').dataset.id === id && document.body.dataset.workflowFollow === 'idle'"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -79,7 +86,20 @@ def upload_and_run(page, name: str, content: bytes) -> None:  # type: ignore[no-
     page.wait_for_selector("#overlay", state="hidden")
 
 
-def main() -> int:
+def run_workflows(page) -> None:  # type: ignore[no-untyped-def]
+    """Each example through the editor, each followed by the page until none of its tasks moves."""
+    for name in WORKFLOWS:
+        page.select_option("#wf-example", name)
+        page.click("#wf-load")
+        title = json.loads((ROOT / "frontend" / "static" / "workflows" / f"{name}.json").read_text(encoding="utf-8"))["name"]
+        page.wait_for_function("(title) => document.getElementById('wf-text').value.includes(JSON.stringify(title))", arg=title)
+        with page.expect_response(lambda r: r.url.endswith("/workflows") and r.request.method == "POST") as answer:
+            page.click("#wf-submit")
+        workflow_id = answer.value.json()["workflow_id"]
+        page.wait_for_function(FOLLOWED, arg=workflow_id, timeout=60_000)
+
+
+def main(only: tuple[str, ...] = ()) -> int:
     from playwright.sync_api import sync_playwright
 
     with live_server() as server, sync_playwright() as p:
@@ -93,7 +113,7 @@ def main() -> int:
         page.wait_for_selector("body[data-ready='true']")
         upload_and_run(page, "sample_jobs.csv", (ROOT / "frontend" / "static" / "sample_jobs.csv").read_bytes())
         upload_and_run(page, "workload_400.csv", when_csv(400))
-        for tab in TABS:
+        for tab in (t for t in TABS if not only or t in only):
             page.click(f"#tabbtn-{tab}")
             if tab == "xai":  # a deferred job: its When sentence, status, start and deadline
                 job = deferred_job(server.base_url, session_id)
@@ -106,21 +126,31 @@ def main() -> int:
             path = DOCS / f"dashboard-{tab}.png"
             page.screenshot(path=str(path), full_page=True)
             print(path.relative_to(ROOT))
-        page.select_option("#sim-study", "deferral")
-        simulate(page)
-        page.wait_for_timeout(300)
-        path = DOCS / "dashboard-compare-deferral.png"
-        page.screenshot(path=str(path), full_page=True)
-        print(path.relative_to(ROOT))
-        page.click("#tabbtn-overview")
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.wait_for_timeout(300)
-        path = DOCS / "dashboard-overview-390px.png"
-        page.screenshot(path=str(path))
-        print(path.relative_to(ROOT))
+        if not only or "compare" in only:
+            page.select_option("#sim-study", "deferral")
+            simulate(page)
+            page.wait_for_timeout(300)
+            path = DOCS / "dashboard-compare-deferral.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(path.relative_to(ROOT))
+        if not only or "overview" in only:
+            page.click("#tabbtn-overview")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(300)
+            path = DOCS / "dashboard-overview-390px.png"
+            page.screenshot(path=str(path))
+            print(path.relative_to(ROOT))
+            page.set_viewport_size({"width": 1440, "height": 900})
+        if not only or "workflows" in only:
+            page.click("#tabbtn-workflows")
+            run_workflows(page)
+            page.wait_for_timeout(300)
+            path = DOCS / "dashboard-workflows.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(path.relative_to(ROOT))
         browser.close()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(tuple(sys.argv[1:])))

@@ -127,6 +127,27 @@ const RUN_WINDOWS = {
   },
 };
 
+/** On each horizontal bar wide enough for it, its `name` ("enrich #2": a Gantt's task and attempt), in white. */
+const BAR_NAMES = {
+  id: 'barNames',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    ctx.save();
+    ctx.font = `11px ${Chart.defaults.font.family}`;
+    ctx.fillStyle = '#fff';
+    ctx.textBaseline = 'middle';
+    chart.data.datasets.forEach((dataset, i) => {
+      if (!chart.isDatasetVisible(i)) return;
+      chart.getDatasetMeta(i).data.forEach((bar, k) => {
+        const name = dataset.data[k] && dataset.data[k].name;
+        const { x, base, y } = bar.getProps(['x', 'base', 'y'], true);
+        if (name && ctx.measureText(name).width + 8 <= Math.abs(x - base)) ctx.fillText(name, Math.min(x, base) + 4, y);
+      });
+    });
+    ctx.restore();
+  },
+};
+
 /** A deferral bar's tooltip: the saving, with the spread of the noisy forecast's runs. */
 function deferralLabel(item) {
   const r = state.sim.deferral;
@@ -233,8 +254,9 @@ const CHART_SPECS = {
     }),
   },
   'chart-gantt': { // floating bars [start, end] on a worker's row, one dataset per attempt outcome, set when a workflow is
-    // shown (views/workflows-gantt.js); each bar carries its tooltip's title and lines
+    // shown (views/workflows-gantt.js); each bar carries its name, and its tooltip's title and lines
     type: 'bar',
+    plugins: [BAR_NAMES],
     datasets: [],
     options: {
       indexAxis: 'y',

@@ -12,7 +12,7 @@ import { exclusive } from './exclusive.js';
 
 const POLL_MS = 400;
 let refusal = null; // the notice of the last refused submission, while its errors are shown
-let names = new Map(); // workflow id -> name, for the dead-letter list
+let listed = new Map(); // workflow id -> {name, state} as the lists were last read
 
 /** Each time the tab opens: the kinds (once), this session's workflows and dead tasks, and the selected
  * workflow followed again (a new session forgets the last one's selection). */
@@ -40,15 +40,17 @@ export async function showWorkflows() {
 /** GET /workflows and GET /dead-letter, drawn; returns the page of workflows. */
 async function refreshLists() {
   const [page, dead] = await Promise.all([api.workflows(), api.deadLetter()]);
-  names = new Map(page.workflows.map((w) => [w.workflow_id, w.name]));
+  listed = new Map(page.workflows.map((w) => [w.workflow_id, w]));
   renderWorkflowList(page, state.wf.selected);
-  renderDeadLetter(dead, names);
+  renderDeadLetter(dead, new Map(page.workflows.map((w) => [w.workflow_id, w.name])));
   return page;
 }
 
 /** Follow workflow `id`: draw it, and while it moves and this tab is open, draw it again every POLL_MS. A
- * newer follow (another workflow picked, the tab left and opened again) stops this one. When it stops moving,
- * the lists are read once more (its state, and the tasks that died). */
+ * newer follow (another workflow picked, the tab left and opened again) stops this one. When it has stopped
+ * moving, the lists are read again if they may be out of date (it moved while followed, or they show it in
+ * another state: it may have ended between the lists' reading and the first poll), for its state and the
+ * tasks that died. */
 export async function followWorkflow(id) {
   const wf = state.wf;
   const token = ++wf.token;
@@ -74,7 +76,7 @@ export async function followWorkflow(id) {
     renderWorkflow(view);
     if (!isMoving(view)) {
       document.body.dataset.workflowFollow = 'idle';
-      if (moved) await refreshLists().catch(showError);
+      if (moved || !listed.has(id) || listed.get(id).state !== view.state) await refreshLists().catch(showError);
       return;
     }
     moved = true;

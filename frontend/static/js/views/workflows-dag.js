@@ -12,7 +12,7 @@ import { integer } from '../format.js';
 // written in the box, so colour is never the only cue.
 const STATE_PALETTE = ['#6c757d', '#b35c00', '#6741d9', '#1864ab', '#c2410c', '#2b8a3e', '#c92a2a', '#495057', '#a61e4d', '#0b7285'];
 export const stateColor = (state) => STATE_PALETTE[TASK_STATES.indexOf(state)] ?? '#343a40';
-const DEAD = TASK_STATES[6];
+const [, DEFERRED, , , , , DEAD] = TASK_STATES;
 const stateWords = (state) => state.replace('_', ' ');
 const EDGE = '#868e96';
 
@@ -37,6 +37,9 @@ function taskBox(task) {
     statePill(task.state),
     el('span', { class: 'dag-attempts', text: attempts }));
   if (task.deferred_h > 0) box.append(el('span', { class: 'dag-note', text: `deferred ${task.deferred_h.toFixed(1)} h on the session's clock` }));
+  if (task.state === DEFERRED && task.not_before) {
+    box.append(el('span', { class: 'dag-note', text: `released at ${new Date(task.not_before * 1000).toISOString().slice(11, 19)} UTC` }));
+  }
   if (task.error) box.append(el('span', { class: 'dag-error', text: `${task.state === DEAD ? 'Error' : 'Last failure'}: ${task.error}` }));
   if (task.depends_on.length) box.append(el('span', { class: 'sr-only', text: `after ${task.depends_on.join(', ')}` }));
   box.style.borderLeftColor = stateColor(task.state);

@@ -47,7 +47,7 @@ export function renderGantt(view) {
     for (const attempt of task.attempts) {
       const end = attempt.ended_at ?? Math.max(view.clock.now, attempt.started_at);
       const group = groups.find((g) => g.outcome === attempt.outcome) || groups[groups.length - 1];
-      group.bars.push({ x: [attempt.started_at - t0, end - t0], y: attempt.worker, task: task.task, n: attempt.n, ...tip(task, attempt, view) });
+      group.bars.push({ x: [attempt.started_at - t0, end - t0], y: attempt.worker, name: `${task.task} #${attempt.n}`, ...tip(task, attempt, view) });
       workers.add(attempt.worker);
       attempts += 1;
       if (FAILING.has(attempt.outcome)) failures += 1;
@@ -57,7 +57,8 @@ export function renderGantt(view) {
     const color = outcome === null ? RUNNING_COLOR : OUTCOME_COLORS[i];
     return {
       label: outcomeWords(outcome), data: bars, backgroundColor: color, grouped: false, barPercentage: 0.7, categoryPercentage: 1,
-      borderColor: FAILING.has(outcome) ? '#3d0a0a' : color, borderWidth: FAILING.has(outcome) ? 2 : 0, borderSkipped: false, minBarLength: 3,
+      // Failures outlined dark; the others in white, so two attempts one after the other on a worker stay two bars.
+      borderColor: FAILING.has(outcome) ? '#3d0a0a' : '#fff', borderWidth: FAILING.has(outcome) ? 2 : 1, borderSkipped: false, minBarLength: 3,
     };
   });
   updateChart('chart-gantt', [...workers].sort(workerOrder), [], (chart) => { chart.data.datasets = datasets; });

@@ -141,7 +141,7 @@ function renderFacts(view) {
 function savedWords(plan) {
   if (!plan) return 'no plan: only grid sessions time tasks by the grid';
   const share = plan.run_now_kg > 0 ? ` (${percent(plan.saved_kg / plan.run_now_kg, 1)})` : '';
-  return `${amount(plan.saved_kg)} kg${share} of ${amount(plan.run_now_kg)} kg had every task run as soon as ready`;
+  return `${amount(plan.saved_kg)} kg${share} less than the ${amount(plan.run_now_kg)} kg of running every task as soon as it is ready`;
 }
 
 /** The compensations that ran after a failure: the task each undoes, its state, attempts and error. */
