@@ -127,3 +127,5 @@ def test_grid_badge_pools_and_advice_follow_the_session_s_numbers(grid_board: Da
     basis = summary["carbon_score_basis"].split(": ", 1)[1]
     assert basis.startswith("1 - the mean of each job's grid intensity on its server over the hours it runs")
     assert board.text("#sus-carbon-basis") == f"What the carbon score measured: {basis}."
+    board.tab("overview")
+    assert "carbon score (low-carbon hours run) 25 %" in board.text("#score-note")  # no "clean" hours: it is a score

@@ -7,7 +7,7 @@ import { amount, fixed, integer, percent } from '../format.js';
 import { state } from '../store.js';
 
 /** The parts of the sustainability score, as the score note names them. */
-const SCORE_PARTS = { avg_reward: 'average reward', green_ratio: 'green share', carbon_score: 'clean-time running', co2_efficiency: 'CO₂ avoided' };
+const SCORE_PARTS = { avg_reward: 'average reward', green_ratio: 'green share', carbon_score: 'carbon score (low-carbon hours run)', co2_efficiency: 'CO₂ avoided' };
 
 /** The Overview's "Carbon saved by timing" card (GET /summary `timing`, grid sessions). */
 function renderTiming() {
