@@ -34,7 +34,8 @@ LAYERS: dict[str, set[str]] = {
         "rl",
         "xai",
     },
-    "scheduler.execution": {"scheduler.store", "scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core"},
+    "scheduler.execution": {"scheduler.store", "scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core", "rl"},
+    "scheduler.dispatch": {"scheduler.core", "rl"},  # the dispatch study (docs/dispatch.md)
     "scheduler.sim": {"scheduler.placement", "scheduler.timeshift", "scheduler.data", "scheduler.core", "rl"},
     "scheduler.studies": {
         "scheduler.sim",
@@ -46,6 +47,7 @@ LAYERS: dict[str, set[str]] = {
         "rl",
     },
     "scheduler.cli": {
+        "scheduler.dispatch",
         "scheduler.service",
         "scheduler.execution",
         "scheduler.store",

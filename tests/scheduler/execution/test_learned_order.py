@@ -1,0 +1,87 @@
+"""The executor's `rl` queue order: the trained dispatcher picks the next task, and learns from real runs
+unless frozen. Driven by a manual clock; every wait is for a condition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rl.dispatcher import Dispatcher
+from scheduler.execution.clock import ManualClock
+from scheduler.execution.learned_order import LearnedChoice
+from scheduler.execution.policies import RL_WINDOW, LearnedOrder, queue_order
+from scheduler.store.memory import MemoryStore
+
+from .helpers import finished, running, states, submit, wait_until
+
+WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "dispatcher.npz"
+
+
+def task(task_id: str, kind: str = "sleep", *deps: str, **extra: Any) -> dict[str, Any]:
+    body = {"id": task_id, "kind": kind, "depends_on": list(deps), **extra}
+    if kind == "sleep":
+        body.setdefault("params", {"seconds": 0})
+    return body
+
+
+def claims(store: MemoryStore, wf: str) -> list[str]:
+    by_task = {t.pk: t.name for t in store.tasks(wf)}
+    return [by_task[t.task] for t in sorted(store.transitions(wf), key=lambda t: t.seq) if t.target == "running"]
+
+
+def test_rl_order_is_named_by_the_setting_and_needs_its_weights() -> None:
+    clock = ManualClock()
+    order = queue_order("rl", WEIGHTS, clock.now, MemoryStore(), learn=False)
+    assert order.name == "rl" and order.window == RL_WINDOW and isinstance(order, LearnedOrder)
+    assert queue_order("edf").name == "edf"
+    with pytest.raises(ValueError, match="weights"):
+        queue_order("rl")
+
+
+def test_rl_order_runs_the_short_urgent_task_first(tmp_path: Path) -> None:
+    """The case of test_queue_orders: t3 is the shortest and has the earliest deadline (EDF and SJF both start
+    it first); the learned dispatcher does too, and every task runs. Frozen: the weights do not move."""
+    gate, store, clock = tmp_path / "open", MemoryStore(), ManualClock()
+    order = queue_order("rl", WEIGHTS, clock.now, store, learn=False)
+    before = Dispatcher.load(WEIGHTS).w1
+    tasks = [task("t1", urgency="flexible", duration_min=30), task("t2", urgency="critical", duration_min=50, deadline=600),
+             task("t3", duration_min=10, deadline=300)]  # fmt: skip
+    with running(store, clock, pools={"fast": 1, "eco": 1}, order=order) as ex:
+        blocker = submit(ex, {"tasks": [task("gate", "gate", params={"path": str(gate)})]})
+        wait_until(lambda: states(ex.store, blocker) == {"gate": "running"})
+        wf = submit(ex, {"tasks": tasks})
+        gate.touch()
+        wait_until(lambda: finished(ex.store, wf))
+        assert claims(store, wf)[0] == "t3" and sorted(claims(store, wf)) == ["t1", "t2", "t3"]
+    assert isinstance(order, LearnedOrder) and order.brain is not None and order.brain.learner is None
+    assert np.array_equal(order.brain.policy.w1, before)
+
+
+@pytest.mark.parametrize("learn", [True, False])
+def test_rl_order_keeps_learning_from_real_runs_unless_frozen(learn: bool) -> None:
+    """Ten one-second tasks due at 3 s on one worker: seven miss. Learning on, the order watches their
+    deadlines, reads the outcomes back from the store, and once its decisions are ripe (3 discount times =
+    15 s after them) takes a REINFORCE step: the weights move. Frozen, it records nothing and they stay."""
+    store, clock = MemoryStore(), ManualClock()
+    brain = LearnedChoice.load(WEIGHTS, clock.now, store, learn, batch=2)
+    order = LearnedOrder("rl", ("pk",), "test", RL_WINDOW, brain)
+    before = brain.policy.w1.copy()
+    body = {"tasks": [task(f"j{i}", params={}, duration_min=1, deadline=3) for i in range(10)]}
+    with running(store, clock, pools={"fast": 1, "eco": 1}, order=order) as ex:
+        wf = submit(ex, body, scale=60.0)  # one session minute = one executor second
+        for done in range(1, 11):
+            wait_until(lambda: "running" in states(store, wf).values(), "a task running")
+            clock.advance(1.0)
+            wait_until(lambda done=done: list(states(store, wf).values()).count("succeeded") == done, f"{done} done")  # type: ignore[misc]
+        assert finished(store, wf)
+        clock.advance(30.0)
+        after = submit(ex, {"tasks": [task("late", params={}, duration_min=1), task("later", params={}, duration_min=1)]}, scale=60.0)
+        wait_until(lambda: "running" in states(store, after).values() or finished(store, after))
+    if learn:
+        assert brain.learner is not None and brain.learner.updates >= 1 and brain.learner.misses_seen == 7
+        assert not np.array_equal(brain.policy.w1, before)
+    else:
+        assert brain.learner is None and np.array_equal(brain.policy.w1, before)
