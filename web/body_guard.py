@@ -28,25 +28,17 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def guard_body(request: Request) -> None:
-    """Refuse a JSON body holding a lone surrogate, or (where FastAPI validates the body against a model:
-    /plan, /simulate, /explain) an object of more than MAX_OBJECT_KEYS keys, with a 422 at its place.
-    A body costs one regex pass over its bytes; it is decoded only when FastAPI has decoded it already
-    (the decoded value is kept), or when the pass finds an escape to look at."""
+    """Refuse a JSON body holding a lone surrogate with a 422 at its place. A body costs one regex pass over
+    its bytes; it is decoded only when the pass finds an escape to look at. (No route lets FastAPI decode its
+    body, which would happen on the event loop: each reads the bytes and decodes them on a thread, calling
+    refuse_crowded there; tests/abuse/test_health.py checks that no route has a body field.)"""
     if request.method not in _WRITES or "json" not in request.headers.get("content-type", "").lower():
         return
-    route = request.scope.get("route")
-    document: Any = None
-    if getattr(route, "body_field", None) is not None:
-        try:
-            document = await request.json()  # FastAPI decoded it before any dependency ran: this is its copy
-        except ValueError:
-            return  # not JSON (or not UTF-8): FastAPI answers that
-        refuse_crowded(document)
     body = await request.body()  # Starlette keeps it: the route reads the same bytes
     if b"\\" in body:
         # Off the event loop: searching, decoding and walking a 16 MB body of escapes took 3.5 s, which
         # every other request, /health included, would have waited for.
-        await run_in_threadpool(_refuse_lone_escapes, body, document)
+        await run_in_threadpool(_refuse_lone_escapes, body, None)
 
 
 def _refuse_lone_escapes(body: bytes, document: Any) -> None:
@@ -62,8 +54,8 @@ def _refuse_lone_escapes(body: bytes, document: Any) -> None:
 
 def refuse_crowded(document: Any) -> None:
     """A 422 at the first object of `document` (a decoded body) with more than MAX_OBJECT_KEYS keys: one
-    problem, where the model's validation would report each unknown key. Routes that decode their own body
-    (/simulate) call it; for bodies FastAPI decodes, guard_body does."""
+    problem, where the model's validation would report each unknown key. Every route that validates a JSON
+    body against a model calls it, on the thread that decoded the body."""
     _refuse(_crowded(document, ["body"]), "too_many_keys")
 
 
