@@ -4,13 +4,13 @@ One fresh live server started as the documented commands start it (bench.live: S
 and per-client limits lifted so that the load is not refused, and its LLM pointed at a local server that
 accepts and never answers. Each stage starts its load, lets it take hold, then a prober in a process of its
 own (so that the load's client threads do not delay it) sends PROBES GET /health, one at a time on one
-keep-alive connection, and reports each latency, request written to last byte read; the server's VmRSS is
-sampled every SAMPLE_S meanwhile. Stages:
+keep-alive connection, one every PACE_S, and reports each latency, request written to last byte read; the
+server's VmRSS is sampled every SAMPLE_S meanwhile. Stages:
 
 1. `idle`;
-2. `plans`: the plan workers (TASKPILOT_PLAN_WORKERS, default 1) computing plans just under TASKPILOT_MAX_PLAN_WORK, and the waiting line full,
-   submitted again as each answers;
-3. `llm`: every thread of the shared pool waiting on an LLM refinement that never comes;
+2. `plans`: the plan workers (TASKPILOT_PLAN_WORKERS, default 1) computing plans just under
+   TASKPILOT_MAX_PLAN_WORK, and the waiting line full, submitted again as each answers;
+3. `llm`: every LLM slot (TASKPILOT_LLM_CONCURRENCY) waiting on a refinement that never comes;
 4. `run`: 100,000-job compact /runs one after the other (each session reset after its run);
 5. `all`: 2, 3 and 4 at once.
 
@@ -36,8 +36,12 @@ from scheduler.settings import Settings
 
 PROBES = {True: 1000, False: 200}  # full run, quick run
 SAMPLE_S = 0.2
+PACE_S = 0.02
+"""A probe starts every PACE_S (or when the last one answered, if later): the probes spread over 20 s (4 s in a
+quick run), as a health checker's would, so a stall that comes once a second is seen, where back-to-back
+probes finished within a fraction of a second and could miss it."""
 TARGET_MS = 50.0
-SHARED_POOL = 40
+LLM_SLOTS = Settings().llm_concurrency
 # The plan pool as deployed (scheduler/settings.py's defaults): its workers busy and its waiting line full.
 PLAN_WORKERS, PLAN_WAITING = Settings().plan_workers, Settings().max_plan_waiting
 SETTINGS = {
@@ -66,10 +70,11 @@ PLAN = {
 }
 PROBER = r"""
 import json, socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
+port, n, pace = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 sock = socket.create_connection(("127.0.0.1", port)); sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-out = []
-for _ in range(n):
+out, start = [], time.perf_counter()
+for i in range(n):
+    time.sleep(max(0.0, start + i * pace - time.perf_counter()))
     t = time.perf_counter(); sock.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n"); data = b""
     while not (b"\r\n\r\n" in data and data.endswith(b"}")):
         data += sock.recv(65536)
@@ -106,7 +111,8 @@ def _figures(stage: str, latencies: list[float], rss_mb: float, probes: int) -> 
 
 
 def _probe(server: LiveServer, n: int) -> list[float]:
-    done = subprocess.run([sys.executable, "-c", PROBER, str(server.port), str(n)], capture_output=True, text=True, timeout=900)
+    command = [sys.executable, "-c", PROBER, str(server.port), str(n), str(PACE_S)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if done.returncode:
         raise RuntimeError(f"the /health prober failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout)
@@ -165,7 +171,7 @@ class _Load:
         request = (
             b"GET /jobs/1/explanation?llm=true HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nX-Session-ID: %s\r\n\r\n" % sid.encode()
         )
-        self._repeat(request, SHARED_POOL)
+        self._repeat(request, LLM_SLOTS)
         _wait(lambda: self.provider.calls() >= 1, "an LLM call")  # the others wait behind it (single flight per key)
 
     def run(self) -> None:
