@@ -29,7 +29,7 @@ MAX_SIM_JOBS = 1000
 # A small cap, so a 413 is easy to provoke; every test's page comes from 127.0.0.1, so the per-client share of the
 # simulation slots is the whole (tests/abuse checks the share), lest one test's run still ending refuse the next.
 SERVER_ENV = {"TASKPILOT_MAX_SIM_JOBS": str(MAX_SIM_JOBS), "TASKPILOT_MAX_CLIENT_SIMS": "2"}
-POLICIES = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "greenest_free", "oracle")
+POLICIES = ("tier_agents", "round_robin", "random", "greedy", "least_loaded", "lowest_carbon", "greenest_free", "oracle", "dqn")
 CHOSEN = ("tier_agents", "greedy", "lowest_carbon")
 JOBS, SEED = 400, 11
 BOUND = "hindsight lower bound"
@@ -175,7 +175,7 @@ def test_the_new_policies_and_the_constrained_reference(dashboard: Dashboard) ->
     page = dashboard.page
     labels = dict(page.eval_on_selector_all("#sim-policies input", "(els) => els.map((e) => [e.value, e.parentElement.textContent])"))
     assert "greenest server free now" in labels["greenest_free"] and "job-CO₂ oracle" in labels["oracle"]
-    assert "ignores completion" in labels["oracle"]
+    assert "ignores completion" in labels["oracle"] and "learned" in labels["dqn"]
     chosen = ("least_loaded", "greenest_free", "oracle")
     result = run_simulation(dashboard, jobs=300, policies=chosen)["result"]
     assert [p["policy"] for p in result["policies"]] == list(chosen)

@@ -21,9 +21,9 @@ export const GRADE_COLORS = { A: '#2b8a3e', B: '#2b8a3e', C: '#b35c00', D: '#b42
 // The simulator's policies in its own order (the form's checkboxes), each with the colour report.html gives
 // it (two darkened to reach 3:1 on white), plus a point style and a dash so colour is not the only cue.
 const POLICY_NAMES = Array.from(document.querySelectorAll('#sim-policies input'), (input) => input.value);
-const POLICY_PALETTE = ['#1f77b4', '#c25e00', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#0f766e', '#c03c98'];
-const POLICY_POINTS = ['circle', 'rect', 'triangle', 'rectRot', 'crossRot', 'star', 'cross', 'rectRounded'];
-const POLICY_DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [14, 4], [6, 2, 1, 2], [1, 4]];
+const POLICY_PALETTE = ['#1f77b4', '#c25e00', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#0f766e', '#c03c98', '#7c5e00'];
+const POLICY_POINTS = ['circle', 'rect', 'triangle', 'rectRot', 'crossRot', 'star', 'cross', 'rectRounded', 'dash'];
+const POLICY_DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [14, 4], [6, 2, 1, 2], [1, 4], [3, 2, 8, 2]];
 
 export const policyColor = (name) => {
   const i = POLICY_NAMES.indexOf(name);
