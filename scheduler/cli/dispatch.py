@@ -1,7 +1,7 @@
 """`python -m scheduler dispatch train|evaluate`: the learned dispatcher's pre-training and its study (docs/dispatch.md).
 
-    python -m scheduler dispatch train --seed 1 --out models/dispatcher.npz
-    python -m scheduler dispatch evaluate --weights models/dispatcher.npz --seed 2026 --seeds 10 --out DIR
+    python -m scheduler dispatch train --seed 1 --out scheduler/dispatch/weights/dispatcher.npz
+    python -m scheduler dispatch evaluate --weights scheduler/dispatch/weights/dispatcher.npz --seed 2026 --seeds 10 --out DIR
 
 `train` writes the weights (.npz, what TASKPILOT_DISPATCHER_WEIGHTS loads) and the learning curve beside
 them (NAME_curve.csv); the same seed writes the same file. `evaluate` prints the table of every dispatcher

@@ -14,7 +14,7 @@ from scheduler.dispatch.study import edf_check, format_table, run_study
 from scheduler.dispatch.train import MAIN, SINGLE, TrainConfig, train
 from scheduler.dispatch.workload import Instance, draw_instance
 
-WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "dispatcher.npz"
+WEIGHTS = Path(__file__).resolve().parents[3] / "scheduler" / "dispatch" / "weights" / "dispatcher.npz"
 SMALL = replace(MAIN, workflows=30)
 
 

@@ -17,7 +17,7 @@ from scheduler.store.memory import MemoryStore
 
 from .helpers import finished, running, states, submit, wait_until
 
-WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "dispatcher.npz"
+WEIGHTS = Path(__file__).resolve().parents[3] / "scheduler" / "dispatch" / "weights" / "dispatcher.npz"
 
 
 def task(task_id: str, kind: str = "sleep", *deps: str, **extra: Any) -> dict[str, Any]:
