@@ -11,6 +11,7 @@ The features (`job_features`) are built here from plain arrays, so the simulator
 the executor's `rl` queue order (scheduler/execution) describe a job the same way.
 """
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,10 +145,15 @@ class Dispatcher:
 
     @classmethod
     def load(cls, path: Path, config: DispatcherConfig | None = None) -> "Dispatcher":
-        with np.load(path) as data:
-            if tuple(str(f) for f in data["features"]) != FEATURES:
-                raise ValueError(f"{path}: trained on features {list(data['features'])}, this code builds {list(FEATURES)}")
-            w1, b1, w2 = data["w1"].copy(), data["b1"].copy(), data["w2"].copy()
+        """The weights `save` wrote; a file that is not such weights is a ValueError naming it."""
+        try:
+            with np.load(path) as data:
+                features = tuple(str(f) for f in data["features"])
+                w1, b1, w2 = data["w1"].copy(), data["b1"].copy(), data["w2"].copy()
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: not a dispatcher weights file ({exc})") from exc
+        if features != FEATURES:
+            raise ValueError(f"{path}: trained on features {list(features)}, this code builds {list(FEATURES)}")
         return cls(w1, b1, w2, config or DispatcherConfig(hidden=len(b1)))
 
 

@@ -16,6 +16,7 @@ commands:
   run        run a workflow of tasks here, until it ends (--watch: a progress bar)
   status     show a workflow the database holds, and its tasks
   train-dqn  pre-train the dqn placement policy in the simulator and write its weights file
+  dispatch   train the learned dispatcher (which ready job runs next) and compare it with fifo, priority, edf, sjf
 
 'taskpilot COMMAND --help' describes a command's options."""
 
@@ -56,6 +57,12 @@ def _train_dqn(argv: list[str]) -> int:
     return train_dqn.main(argv)
 
 
+def _dispatch(argv: list[str]) -> int:
+    from scheduler.cli import dispatch
+
+    return dispatch.main(argv)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "evaluate": _evaluate,
     "plan": _plan,
@@ -63,6 +70,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "run": _run,
     "status": _status,
     "train-dqn": _train_dqn,
+    "dispatch": _dispatch,
 }
 """Each command imports its module when it runs, so `taskpilot plan` does not load the simulator."""
 

@@ -137,8 +137,12 @@ class Settings(BaseSettings):
     """Worker processes of the FAST pool: tasks whose when-decision is run now, FAST."""
     workers_eco: int = Field(1, ge=1, le=64)
     """Worker processes of the ECO pool (nice 10): tasks the when-policy runs in ECO mode."""
-    queue_order: Literal["fifo", "priority", "edf", "sjf"] = "fifo"
-    """Which ready task a free worker takes first: submission order, urgency, earliest deadline, shortest first."""
+    queue_order: Literal["fifo", "priority", "edf", "sjf", "rl"] = "fifo"
+    """Which ready task a free worker takes first: submission order, urgency, earliest deadline, shortest first, learned."""
+    dispatcher_weights: Path | None = None
+    """queue_order rl: a weights file of `python -m scheduler dispatch train`; empty means the shipped one."""
+    dispatcher_frozen: bool = False
+    """queue_order rl: true keeps the weights as loaded; false keeps learning from the deadlines real runs meet or miss."""
     clock_scale: float = Field(600.0, gt=0, le=86_400)
     """Session-clock seconds per executor second: a task deferred 6 h on a grid session's clock starts 36 s later."""
     task_module: str | None = None
@@ -195,7 +199,8 @@ class Settings(BaseSettings):
         """TASKPILOT_SCENARIO=Grid is grid."""
         return folded(value)
 
-    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", "dqn_weights", "task_module", mode="before")
+    @field_validator("cache_dir", "groq_api_key", "llm_base_url", "regions_file", "dqn_weights", "dispatcher_weights", "task_module",
+                     mode="before")  # fmt: skip
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`GROQ_API_KEY=` in a .env file means no key, not an empty one."""

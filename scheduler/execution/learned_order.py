@@ -23,6 +23,8 @@ from rl.dispatcher import Dispatcher, OnlineLearner, job_features
 from scheduler.core.states import TASK_FINAL
 from scheduler.store.base import Store, TaskRecord
 
+SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "dispatch" / "weights" / "dispatcher.npz"
+"""`python -m scheduler dispatch train --seed 1` (docs/dispatch.md); a file, so reading it imports nothing."""
 TAU_RUNTIMES = 5.0
 """The return's discount time, in mean planned runtimes of the tasks seen (the training's tau)."""
 SEED = 0

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scheduler.execution.learned_order import LearnedChoice
+from scheduler.execution.learned_order import SHIPPED_WEIGHTS, LearnedChoice
 from scheduler.store.base import Store, TaskRecord
 
 
@@ -48,10 +48,11 @@ class LearnedOrder(QueueOrder):
 
 def queue_order(name: str, weights: Path | None = None, now: Callable[[], float] | None = None, store: Store | None = None,
                 learn: bool = False) -> QueueOrder:  # fmt: skip
-    """The order a setting names: one of ORDERS, or rl with its weights file, learning from the store's outcomes unless frozen."""
+    """The order a setting names: one of ORDERS, or rl with its weights file (None: the shipped one), learning from
+    the store's outcomes unless frozen."""
     if name != "rl":
         return ORDERS[name]
-    if weights is None or now is None:
-        raise ValueError("the rl queue order needs a weights file and the executor's clock")
-    brain = LearnedChoice.load(weights, now, store, learn)
+    if now is None:
+        raise ValueError("the rl queue order needs the executor's clock")
+    brain = LearnedChoice.load(weights or SHIPPED_WEIGHTS, now, store, learn)
     return LearnedOrder("rl", ("pk",), "the learned dispatcher's pick among the oldest ready tasks", RL_WINDOW, brain)

@@ -20,7 +20,7 @@ from scheduler.execution.builtin_kinds import load_kinds
 from scheduler.execution.clock import Clock, WallClock
 from scheduler.execution.executor import Executor, ExecutorConfig
 from scheduler.execution.kinds import REGISTRY
-from scheduler.execution.policies import ORDERS
+from scheduler.execution.policies import queue_order
 from scheduler.execution.spec import WorkflowSpec, parse_workflow
 from scheduler.service import workflow_views as views
 from scheduler.service.sessions import Session, SessionStore
@@ -133,7 +133,9 @@ def build_workflows(settings: Settings, sessions: SessionStore, clock: Clock | N
     load_kinds(settings.task_module)
     store = open_store(settings.store, str(settings.database))
     pools = {"fast": settings.workers_fast, "eco": settings.workers_eco}
-    config = ExecutorConfig(pools, ORDERS[settings.queue_order], settings.task_module, settings.shutdown_grace_s)
-    executor = Executor(store, clock or WallClock(), config)
+    clock = clock or WallClock()
+    order = queue_order(settings.queue_order, settings.dispatcher_weights, clock.now, store, learn=not settings.dispatcher_frozen)
+    config = ExecutorConfig(pools, order, settings.task_module, settings.shutdown_grace_s)
+    executor = Executor(store, clock, config)
     executor.start()
     return Workflows(sessions, store, executor, settings)

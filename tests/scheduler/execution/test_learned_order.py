@@ -32,13 +32,16 @@ def claims(store: MemoryStore, wf: str) -> list[str]:
     return [by_task[t.task] for t in sorted(store.transitions(wf), key=lambda t: t.seq) if t.target == "running"]
 
 
-def test_rl_order_is_named_by_the_setting_and_needs_its_weights() -> None:
+def test_rl_order_is_named_by_the_setting_and_needs_the_clock() -> None:
     clock = ManualClock()
     order = queue_order("rl", WEIGHTS, clock.now, MemoryStore(), learn=False)
     assert order.name == "rl" and order.window == RL_WINDOW and isinstance(order, LearnedOrder)
     assert queue_order("edf").name == "edf"
-    with pytest.raises(ValueError, match="weights"):
+    with pytest.raises(ValueError, match="clock"):
         queue_order("rl")
+    shipped = queue_order("rl", None, clock.now)  # no file named: the shipped weights
+    assert isinstance(shipped, LearnedOrder) and shipped.brain is not None
+    assert np.array_equal(shipped.brain.policy.w1, Dispatcher.load(WEIGHTS).w1)
 
 
 def test_rl_order_runs_the_short_urgent_task_first(tmp_path: Path) -> None:
