@@ -42,7 +42,7 @@ from scheduler.core import units
 from scheduler.core.series import integral_at
 from scheduler.sim.config import REFERENCE_STEPS
 from scheduler.sim.metrics import Summary, summarise
-from scheduler.sim.reference_bound import lower_bound_g
+from scheduler.sim.reference_bound import earliest_end_min, lower_bound_g
 from scheduler.sim.simulator import MILLI, FleetState, Problem, Run, simulate
 
 NAME = "constrained_reference"
@@ -93,17 +93,6 @@ class Hindsight:
 
     def close(self) -> None:
         pass
-
-
-def earliest_end_min(problem: Problem) -> float:
-    """The earliest any placement can end the run: every job's arrival plus its shortest runtime in its pool."""
-    if not len(problem):
-        return 0.0
-    shortest = np.empty(len(problem))
-    for tier, pool in enumerate(problem.fleet.pools):
-        rows = problem.workload.tier == tier
-        shortest[rows] = problem.runtime_min[np.ix_(rows, pool)].min(axis=1)
-    return float((problem.workload.arrival_min + shortest).max())
 
 
 @dataclass(frozen=True)

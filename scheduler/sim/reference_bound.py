@@ -46,21 +46,30 @@ def lower_bound_g(problem: Problem, target_completion_min: float) -> tuple[float
     held = problem.cores_milli / (fleet.cores * MILLI)
     dynamic = least_energy_kwh(problem) - units.kwh(held * fleet.p_idle_w, problem.runtime_min)  # (n, n_servers) kWh
     inner = np.zeros(len(LAMBDAS))  # sum over jobs of each job's least co2 + lam x completion
-    shortest = np.empty(n)
     for tier, pool in enumerate(fleet.pools):
         rows_all = np.flatnonzero(wl.tier == tier)
-        shortest[rows_all] = problem.runtime_min[np.ix_(rows_all, pool)].min(axis=1)
         for first in range(0, len(rows_all), CHUNK_ROWS):
             rows = rows_all[first : first + CHUNK_ROWS]
             co2, completion = _candidates(problem, rows, pool, dynamic)
             for i, lam in enumerate(LAMBDAS.tolist()):
                 inner[i] += float((co2 + lam * completion).min(axis=1).sum())
-    t0, end = float(wl.arrival_min[0]), float((wl.arrival_min + shortest).max())
+    t0, end = float(wl.arrival_min[0]), earliest_end_min(problem)
     servers = np.arange(fleet.n_servers)
     idle_g = units.kwh(fleet.p_idle_w * clock.carbon_mean(servers, np.full(len(servers), t0), np.full(len(servers), end - t0)), end - t0)
     bounds = float(idle_g.sum()) + inner - LAMBDAS * n * target_completion_min
     best = int(np.argmax(bounds))
     return float(bounds[best]) * (1.0 - ROUNDING), float(LAMBDAS[best])
+
+
+def earliest_end_min(problem: Problem) -> float:
+    """The earliest any placement can end the run: every job's arrival plus its shortest runtime in its pool."""
+    if not len(problem):
+        return 0.0
+    shortest = np.empty(len(problem))
+    for tier, pool in enumerate(problem.fleet.pools):
+        rows = problem.workload.tier == tier
+        shortest[rows] = problem.runtime_min[np.ix_(rows, pool)].min(axis=1)
+    return float((problem.workload.arrival_min + shortest).max())
 
 
 def _candidates(problem: Problem, rows: np.ndarray, pool: np.ndarray, dynamic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
