@@ -55,7 +55,10 @@ export async function followWorkflow(id) {
   const wf = state.wf;
   const token = ++wf.token;
   wf.selected = id;
-  for (const button of $('wf-list').querySelectorAll('.wf-pick')) button.toggleAttribute('aria-current', button.dataset.id === id);
+  for (const button of $('wf-list').querySelectorAll('.wf-pick')) {
+    if (button.dataset.id === id) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  }
   let moved = false;
   for (;;) {
     let view;
@@ -123,8 +126,8 @@ function submitWorkflow(event, onSubmitted) {
       refusal = null;
       const tasks = Object.keys(created.tasks).length;
       setLive('wf-status', `Submitted: ${tasks} task${tasks === 1 ? '' : 's'}, stored before the answer came. Following it below.`);
-      await refreshLists();
-      followWorkflow(created.workflow_id);
+      // Stored: what follows is reading, whose failure is shown as such (not as a refused submission).
+      refreshLists().catch(showError).then(() => followWorkflow(created.workflow_id));
       Promise.resolve(onSubmitted()).catch(showError);
     } catch (err) {
       if (err instanceof ApiError && Array.isArray(err.detail) && (err.status === 422 || err.status === 413)) {

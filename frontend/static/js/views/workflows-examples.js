@@ -4,11 +4,12 @@
  * passes the third) and its sleeps last fractions of a second on the executor's clock. The first is the
  * sample the tab offers to download. */
 
+// Short labels: a phone's select has room for about 25 characters.
 export const EXAMPLES = [
-  { file: 'etl', label: '3-step ETL: extract, transform, load' },
-  { file: 'diamond', label: 'Diamond DAG: a flaky task retried' },
-  { file: 'saga', label: 'Failing saga: compensations roll it back' },
-  { file: 'carbon-aware', label: 'Carbon-aware, with a deadline (grid sessions)' },
+  { file: 'etl', label: '3-step ETL' },
+  { file: 'diamond', label: 'Diamond, a task retried' },
+  { file: 'saga', label: 'Failing saga, rolled back' },
+  { file: 'carbon-aware', label: 'Carbon-aware, deadline' },
 ];
 
 export const exampleUrl = (file) => `/static/workflows/${file}.json`;
