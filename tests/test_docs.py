@@ -383,6 +383,7 @@ def test_documented_command_lines_are_accepted_as_written(monkeypatch: pytest.Mo
     """Each documented command's flags parse and pass its checks (a flag it would refuse, or one renamed, fails
     here); it stops where it would start reading data, so the 20,000-job runs are not run."""
     from scheduler.cli import evaluate, plan
+    from scheduler.studies import gpu_fraction
 
     def stop(*args: Any, **kwargs: Any) -> Any:
         raise Parsed
@@ -390,6 +391,7 @@ def test_documented_command_lines_are_accepted_as_written(monkeypatch: pytest.Mo
     monkeypatch.setattr(evaluate, "_run_cli", stop)  # the placement study's config is checked before it
     monkeypatch.setattr(evaluate, "load_datasets", stop)  # the deferral study's config is checked before it
     monkeypatch.setattr(plan, "read_series_csv", stop)  # the planner's flags are checked before it
+    monkeypatch.setattr(gpu_fraction, "run_study", stop)  # the GPU-fraction study's config is checked before it
     with pytest.raises(Parsed):
         (evaluate if command == "evaluate" else plan).main(argv)
 

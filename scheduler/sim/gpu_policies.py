@@ -22,10 +22,10 @@ POLICIES = POLICY_NAMES
 RETRAIN_EVERY = 50
 WINDOW = 1_000
 FOREST = {"n_estimators": 10, "max_depth": 8, "min_samples_leaf": 5}
-"""10 shallow trees, not scikit-learn's 100 deep ones: a 20,000-task run trains 400 forests at about 3 ms a
-tree, and the study must finish in 60 s (bench gpu_fraction). More did not help: at load 1.0, seed 1, 20
-trees of depth 10 reached the same 81 % of the oracle's time (docs/gpu-fraction.md says why: the labels
-depend on the queues, which the five features do not show)."""
+"""10 shallow trees, not scikit-learn's 100 deep ones: a 20,000-task run trains 399 forests at about 3 ms a
+tree, and the study must finish in 60 s (bench gpu_fraction). More did not help in a trial run (load 1.0, seed
+1: 20 trees of depth 10 reached 81.2 % of the oracle's time against 81.1 %): the labels depend on the queues,
+which the five features do not show (docs/gpu-fraction.md)."""
 
 
 class GpuPolicy(Protocol):
