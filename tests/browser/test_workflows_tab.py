@@ -237,6 +237,19 @@ def test_a_running_workflow_is_followed_until_the_tab_is_left_and_again_until_it
     assert [d["label"] for d in dashboard.chart("chart-gantt")["datasets"] if d["data"]] == ["cancelled"]
 
 
+def test_a_new_session_empties_the_open_tab(dashboard: Dashboard) -> None:
+    """Workflows belong to a session: starting another one with the tab open shows the new session's (none)."""
+    open_tab(dashboard)
+    page = dashboard.page
+    wid = submit(dashboard, load="etl")
+    settled(dashboard, wid, "succeeded")
+    assert page.locator(".wf-pick").count() == 1
+    page.click("#scenario-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('notice-title').textContent.startsWith('Started a new')")
+    page.wait_for_function("() => document.getElementById('wf-list-summary').textContent.startsWith('No workflows yet')")
+    assert page.locator(".wf-pick").count() == 0 and page.is_hidden("#wf-detail") and page.is_hidden("#wf-gantt-card")
+
+
 def test_refusals_name_task_and_field_and_go_when_the_workflow_is_edited(dashboard: Dashboard) -> None:
     dashboard.allow_http_errors(413, 422)
     open_tab(dashboard)

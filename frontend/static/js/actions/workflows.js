@@ -37,6 +37,12 @@ export async function showWorkflows() {
   }
 }
 
+/** The session's data changed (renderAll): read the tab again if it is open (another session forgets the
+ * selection); a closed tab is read when it opens. */
+export function renderWorkflows() {
+  if (state.activeTab === 'workflows') showWorkflows();
+}
+
 /** GET /workflows and GET /dead-letter, drawn; returns the page of workflows. */
 async function refreshLists() {
   const [page, dead] = await Promise.all([api.workflows(), api.deadLetter()]);

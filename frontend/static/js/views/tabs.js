@@ -1,7 +1,7 @@
 /* The tabs of the page, and renderAll: every view drawn again from the state. */
 
 import { restoreSimulation } from '../actions/simulate.js';
-import { showWorkflows } from '../actions/workflows.js';
+import { renderWorkflows, showWorkflows } from '../actions/workflows.js';
 import { showLatestJobIfNone } from '../actions/explain.js';
 import { $, el } from '../dom.js';
 import { state } from '../store.js';
@@ -23,8 +23,9 @@ const TABS = [
   { id: 'sustainability', label: 'Sustainability', render: renderSustainability },
   // No `render`: the Compare tab shows simulator runs, not the session, so a Run does no work here.
   { id: 'compare', label: 'Compare', onShow: restoreSimulation },
-  // No `render` either: workflows are read when the tab opens, and followed while it stays open.
-  { id: 'workflows', label: 'Workflows', onShow: showWorkflows },
+  // Workflows are read when the tab opens, and followed while it stays open; `render` reads them again if the
+  // tab is open when the session changes (a new one, a reset, an expiry).
+  { id: 'workflows', label: 'Workflows', render: renderWorkflows, onShow: showWorkflows },
 ];
 
 export function buildTabs() {
