@@ -6,7 +6,8 @@ runs `python -m scheduler evaluate` (the grid scenario, 10,000 jobs, its default
 workload and region map with the policies below and the constrained reference, keeps each run's
 results.json under --out, and prints a markdown table per workload and map: each policy's mean over
 the seeds with a 95 % confidence interval (Student's t over the seeds), its CO2 incl. idle and mean
-completion relative to least_loaded's in the same run, and its gap to the constrained reference.
+completion relative to least_loaded's in the same run, and its gap to the constrained reference; then the
+reference's lower bound (scheduler/sim/reference_bound.py) where the runs give one.
 """
 
 import argparse
@@ -74,6 +75,12 @@ def table(docs: list[dict]) -> str:
             f"{cells[2][0]:,.1f} ± {cells[2][1]:,.1f} | {cells[3][0]:+.1f} ± {cells[3][1]:.1f} % | "
             f"{cells[4][0]:+.1f} ± {cells[4][1]:.1f} % |"
         )
+    bound = [d["reference"]["lower_bound"]["co2_with_idle_kg"] for d in docs if d["reference"].get("lower_bound")]
+    if len(bound) == len(docs):
+        refs = [d["reference"]["summary"]["co2_with_idle_kg"] for d in docs]
+        (mean, half), (gap, gap_half) = ci(bound), ci([100.0 * (b / r - 1.0) for b, r in zip(bound, refs)])
+        label = "lower bound (no schedule meeting the target emits less)"
+        rows.append(f"| {label} | {mean:,.1f} ± {half:,.1f} | | | | {gap:+.1f} ± {gap_half:.1f} % |")
     return "\n".join(rows)
 
 
