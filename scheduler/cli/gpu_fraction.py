@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     defaults = GpuFractionConfig()
     parser = argparse.ArgumentParser(
-        prog=f"python -m scheduler evaluate --study {STUDY}",
+        prog="python -m scheduler evaluate",
         description="Split tasks between one CPU and four GPUs: round robin, random, greedy, hybrid_ml, dqn against the oracle.",
     )
     parser.add_argument("--study", choices=(STUDY,), required=True)
