@@ -9,6 +9,10 @@ import gc
 
 gc.disable()  # the imports below make many objects and no garbage; collecting during them cost ~30 ms of start-up here
 
+from web.malloc import limit_arenas
+
+limit_arenas()  # before any thread starts: two malloc arenas, not eight per core (web/malloc.py)
+
 import logging
 import sys
 from collections.abc import AsyncIterator
