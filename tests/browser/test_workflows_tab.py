@@ -195,6 +195,24 @@ def test_retry_queues_a_dead_task_again_and_the_workflow_then_succeeds(dashboard
     assert "is queued again" in dashboard.text("#dead-status")
 
 
+def test_timed_out_attempts_are_bars_of_their_own_outcome(dashboard: Dashboard) -> None:
+    """A sleep of an hour with a 0.3 s timeout: each attempt is stopped by the executor, whatever the machine's
+    speed, and the task dies after its two attempts."""
+    open_tab(dashboard)
+    body = {"name": "too slow", "tasks": [
+        {"id": "slow", "kind": "sleep", "params": {"seconds": 3600}, "timeout_s": 0.3, "retries": {"max_attempts": 2, "backoff_s": 0}},
+    ]}  # fmt: skip
+    wid = submit(dashboard, body)
+    view = settled(dashboard, wid, "failed")
+    assert gantt_bars(dashboard) == expected_bars(view)
+    assert [b[0] for b in gantt_bars(dashboard)] == ["timed out"] * 2
+    tips = tooltips(dashboard)
+    assert sorted(t["lines"][0] for t in tips) == ["Attempt 1 of 2: timed out", "Attempt 2 of 2: timed out"]
+    assert all("Error: TimedOut: still running after timeout_s = 0.3 s" in t["lines"] for t in tips)
+    assert boxes(dashboard) == {"slow": ("dead", "0")}
+    dashboard.page.locator("#dead-body tr", has_text="slow").wait_for()
+
+
 def test_a_workflow_that_ends_before_the_page_first_reads_it_still_reaches_the_lists(dashboard: Dashboard) -> None:
     """The lists are read right after the submission, usually before its one task has died; the page's first GET
     /workflows/{id} is held here until the workflow has failed, so the page never sees it move. It reads the
