@@ -23,7 +23,7 @@ export const state = {
   activeTab: 'overview',
   table: { key: 'job_id', dir: 1, page: 0, size: 50, order: null, filter: 'all' },
   xai: { jobId: null, token: 0 },
-  wf: { sessionId: null, selected: null, view: null, token: 0, kinds: null }, // the Workflows tab (actions/workflows.js)
+  wf: { sessionId: null, selected: null, token: 0, kinds: null }, // the Workflows tab: its session, followed workflow, task kinds
   sim: { id: null, token: 0, result: null, deferral: null, cancelling: false, restored: false, shown: { placement: false, deferral: false } }, // the followed POST /simulate run
   busy: null, // the state-changing action under way: 'run' | 'reset' | 'add' | 'upload' | 'session' (see actions/exclusive.js)
   action: null, // its promise

@@ -57,7 +57,7 @@ async function refreshLists() {
  * moving, the lists are read again if they may be out of date (it moved while followed, or they show it in
  * another state: it may have ended between the lists' reading and the first poll), for its state and the
  * tasks that died. */
-export async function followWorkflow(id) {
+async function followWorkflow(id) {
   const wf = state.wf;
   const token = ++wf.token;
   wf.selected = id;
@@ -81,7 +81,6 @@ export async function followWorkflow(id) {
     }
     if (token !== wf.token) return;
     if (state.activeTab !== 'workflows') break;
-    wf.view = view;
     renderWorkflow(view);
     if (!isMoving(view)) {
       document.body.dataset.workflowFollow = 'idle';
