@@ -50,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
         config = GpuFractionConfig(**fields)
     except ValidationError as exc:
         parser.error("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors(include_url=False)))
-    if config.warmup >= config.tasks:
-        parser.error(f"--warmup: must be below --tasks ({config.tasks}); got {config.warmup}")
 
     from scheduler.studies import gpu_fraction_report as report
     from scheduler.studies.gpu_fraction import run_study

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 SIZE_RANGE = (100.0, 5_000.0)
 MEMORY_MB_RANGE = (10.0, 500.0)
@@ -56,6 +56,14 @@ class GpuFractionConfig(BaseModel):
     """Tasks left out of the after-warm-up figures (hybrid_ml's first training window)."""
     dqn_episodes: int = Field(60, ge=1, le=1_000, strict=True)
     """The DQN's pre-training: episodes of 500 tasks of its own (scheduler/sim/gpu_dqn.py)."""
+
+    @field_validator("warmup")
+    @classmethod
+    def _warmup_below_tasks(cls, warmup: int, info: ValidationInfo) -> int:
+        tasks = info.data.get("tasks")
+        if tasks is not None and warmup >= tasks:
+            raise ValueError(f"must be below tasks ({tasks}): the figures after the warm-up need tasks; got {warmup}")
+        return warmup
 
     @field_validator("policies", mode="before")
     @classmethod

@@ -121,9 +121,9 @@ def test_scikit_learn_is_imported_only_when_hybrid_ml_trains() -> None:
         "import sys, numpy as np\n"
         "from scheduler.sim.gpu_workload import GpuFractionConfig\n"
         "from scheduler.studies.gpu_fraction import run_seed\n"
-        "run_seed(GpuFractionConfig(tasks=200, policies=('greedy', 'random')), 1)\n"
+        "run_seed(GpuFractionConfig(tasks=200, warmup=50, policies=('greedy', 'random')), 1)\n"
         "assert 'sklearn' not in sys.modules, 'loaded without hybrid_ml'\n"
-        "run_seed(GpuFractionConfig(tasks=200, policies=('hybrid_ml',)), 1)\n"
+        "run_seed(GpuFractionConfig(tasks=200, warmup=50, policies=('hybrid_ml',)), 1)\n"
         "assert 'sklearn' in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -87,12 +87,12 @@ def test_a_smoke_run_of_the_command_writes_the_report(tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
-        (["--tasks", "5"], "--tasks"),
+        (["--tasks", "5"], "--tasks: Input should be greater than or equal to 100"),
         (["--policies", "oracle,fastest"], "fastest"),
-        (["--seeds", "0"], "--seeds"),
-        (["--load", "0"], "--load"),
-        (["--tasks", "500", "--warmup", "500"], "--warmup"),
-        (["--jobs", "500"], "--jobs"),  # the placement study's flag: not this study's
+        (["--seeds", "0"], "--seeds: Input should be greater than or equal to 1"),
+        (["--load", "0"], "--load: Input should be greater than 0"),
+        (["--tasks", "500", "--warmup", "500"], "--warmup: Value error, must be below tasks (500)"),
+        (["--jobs", "500"], "unrecognized arguments: --jobs 500"),  # the placement study's flag: not this study's
     ],
 )
 def test_bad_flags_are_refused_naming_them(tmp_path, capsys, flags, named) -> None:
@@ -107,6 +107,8 @@ def test_the_config_reads_policy_lists_and_keeps_the_oracle() -> None:
     assert GpuFractionConfig(policies="all").policies == POLICY_NAMES
     with pytest.raises(ValidationError, match="name at least one"):
         GpuFractionConfig(policies="")
+    with pytest.raises(ValidationError, match="warmup"):
+        GpuFractionConfig(tasks=500, warmup=500)
     assert cli.requested(["--study=gpu-fraction"]) and cli.requested(["--x", "1", "--study", "gpu-fraction"])
     assert not cli.requested(["--study", "deferral"]) and not cli.requested(["--study"])
 
