@@ -7,7 +7,8 @@ workload and region map with the policies below and the constrained reference, k
 results.json under --out, and prints a markdown table per workload and map: each policy's mean over
 the seeds with a 95 % confidence interval (Student's t over the seeds), its CO2 incl. idle and mean
 completion relative to least_loaded's in the same run, and its gap to the constrained reference; then the
-reference's lower bound (scheduler/sim/reference_bound.py) where the runs give one.
+reference's lower bound (scheduler/sim/reference_bound.py) where the runs give one. --persistence adds,
+per workload and map, the same weights with the reading at arrival in place of the perfect forecast.
 """
 
 import argparse
@@ -84,6 +85,48 @@ def table(docs: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def persistence_run(seed: int, workload: str, regions: str | None, jobs: int) -> dict:
+    """The shipped dqn with a persistence forecast in its state (scheduler/sim/dqn_policy.py FORECASTS) on the
+    very problem `evaluate` builds for this seed, workload and map: its summary, as results.json has them."""
+    from scheduler.core.energy import build_machines
+    from scheduler.placement.grid_features import load_dqn
+    from scheduler.placement.world import build_world
+    from scheduler.sim.config import EvaluationConfig
+    from scheduler.sim.dqn_policy import DQNPlacement
+    from scheduler.sim.metrics import summarise
+    from scheduler.sim.simulator import build_problem, simulate
+    from scheduler.studies.placement import build_clock, build_workload, grid_inputs, seed_streams
+
+    config = EvaluationConfig(workload=workload, jobs=jobs, seed=seed)
+    world = build_world(evaluate.world_settings(argparse.Namespace(data_dir=evaluate.DATA_DIR, regions=regions), config))
+    grid, zones = grid_inputs(world, "grid")
+    wl = build_workload(config, world, seed_streams(seed).workload)
+    problem = build_problem(world.fleet, build_machines(world.fleet), build_clock(config, world, grid, zones), wl)
+    agent = load_dqn()
+    run = simulate(problem, DQNPlacement(problem, agent, agent.meta["lam_g_per_min"], forecast="persistence"))
+    return summarise(problem, run).as_dict()
+
+
+def forecast_table(docs: list[dict], persistence: list[dict]) -> str:
+    """dqn with its perfect forecast (the evaluate runs) against the same weights with persistence, per seed."""
+    rows = ["| policy | CO2+idle kg | vs least_loaded | mean completion min | vs least_loaded |", "|---|--:|--:|--:|--:|"]
+    for name in ("least_loaded", "greenest_free", "dqn", "dqn (persistence forecast)"):
+        co2, compl, rel_co2, rel_compl = [], [], [], []
+        for d, p in zip(docs, persistence):
+            by = {x["policy"]: x for x in d["policies"]}
+            s, ll = (p if name.startswith("dqn (") else by[name]), by["least_loaded"]
+            co2.append(s["co2_with_idle_kg"])
+            compl.append(s["completion_mean_min"])
+            rel_co2.append(100.0 * (s["co2_with_idle_kg"] / ll["co2_with_idle_kg"] - 1.0))
+            rel_compl.append(100.0 * (s["completion_mean_min"] / ll["completion_mean_min"] - 1.0))
+        c = [ci(x) for x in (co2, rel_co2, compl, rel_compl)]
+        rows.append(
+            f"| {name} | {c[0][0]:,.1f} ± {c[0][1]:,.1f} | {c[1][0]:+.1f} ± {c[1][1]:.1f} % | "
+            f"{c[2][0]:,.1f} ± {c[2][1]:,.1f} | {c[3][0]:+.1f} ± {c[3][1]:.1f} % |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1-10", help="a seed or a range, e.g. 1-10")
@@ -91,12 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--maps", default=",".join(MAPS), help=f"comma list of {', '.join(MAPS)}")
     parser.add_argument("--out", type=Path, required=True, help="folder for each run's results (runs already there are reused)")
+    parser.add_argument("--persistence", action="store_true", help="also the dqn with a persistence forecast in its state")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     for workload in args.workloads.split(","):
         for label in args.maps.split(","):
             docs = [run(seed, workload, MAPS[label], args.jobs, args.out) for seed in seeds_of(args.seeds)]
             print(f"\n{workload}, {label} map, {len(docs)} seeds ({args.seeds}), {args.jobs:,} jobs: mean ± 95 % CI\n")
             print(table(docs))
+            if args.persistence:
+                seeds = seeds_of(args.seeds)
+                persistence = [persistence_run(seed, workload, MAPS[label], args.jobs) for seed in seeds]
+                print(f"\n{workload}, {label} map: dqn with a persistence forecast in its state, same weights and runs\n")
+                print(forecast_table(docs, persistence))
     return 0
 
 

@@ -31,6 +31,10 @@ Chosen on training runs only (seeds and 2022 hours of scheduler/cli/train_dqn.py
 the least that kept the one-step version of this objective within 5 % of least_loaded's mean completion
 on the task trace (0.1 took 1.06x and 1.10x; 0.3 0.94x and 0.96x) — see docs/placement.md."""
 DEFAULT_EPISODE_JOBS = 200
+FORECASTS = ("perfect", "persistence")
+"""What the state's intensity_forecast is: the series' mean over the job's run on each server (perfect, as
+the grid scenario reads it), or the reading at arrival held over the run (persistence: what a scheduler
+without a forecast knows). The reward always counts the carbon the job really meets."""
 
 
 def pool_width(problem: Problem) -> int:
@@ -48,7 +52,13 @@ class DQNPlacement:
     name = "dqn"
 
     def __init__(
-        self, problem: Problem, agent: DQNAgent, lam: float = DEFAULT_LAMBDA, learn: bool = False, episode_jobs: int = DEFAULT_EPISODE_JOBS
+        self,
+        problem: Problem,
+        agent: DQNAgent,
+        lam: float = DEFAULT_LAMBDA,
+        learn: bool = False,
+        episode_jobs: int = DEFAULT_EPISODE_JOBS,
+        forecast: str = "perfect",
     ):
         width = pool_width(problem)
         if agent.state_dim != state_size(width) or agent.n_actions != width:
@@ -56,6 +66,9 @@ class DQNPlacement:
                 f"dqn weights expect a state of {agent.state_dim} and {agent.n_actions} actions; "
                 f"this fleet gives {state_size(width)} and {width}"
             )
+        if forecast not in FORECASTS:
+            raise ValueError(f"forecast must be one of {', '.join(FORECASTS)}; got {forecast!r}")
+        self._persistence = forecast == "persistence"
         lists, fleet = problem.lists, problem.fleet
         self.agent, self.lam, self.learn, self.episode_jobs = agent, float(lam), learn, episode_jobs
         self._width = width
@@ -84,7 +97,8 @@ class DQNPlacement:
         in_system = [state.in_system[s] for s in pool]
         k = len(pool)
         dyn, now, share = self._dyn[job, :k].tolist(), self._now[job, :k].tolist(), self._share[job, :k].tolist()
-        x = grid_state(tier, self._width, now, forecast, wait, in_system, runtime, share, dyn)
+        seen = now if self._persistence else forecast  # what the state says the grid will be over the run
+        x = grid_state(tier, self._width, now, seen, wait, in_system, runtime, share, dyn)
         a = self.agent.act(x, greedy=not self.learn, allowed=self._allowed[tier])
         completion = (now_min - self._arrival[job]) + wait[a] + runtime[a]
         reward = -(dyn[a] * forecast[a] + self.lam * completion) / REWARD_SCALE_G

@@ -98,3 +98,21 @@ def test_train_cli_writes_weights_that_load_and_record_how(tmp_path, capsys):
 def test_train_cli_refuses_bad_numbers(tmp_path):
     with pytest.raises(SystemExit):
         train_dqn.main(["--out", str(tmp_path / "w.npz"), "--runs", "0"])
+
+
+def test_a_persistence_forecast_feeds_the_reading_at_arrival_and_the_reward_stays_real(contended, monkeypatch):
+    """forecast="persistence": the state's intensity_forecast is the grid at arrival (= intensity_now); the
+    reward still counts the carbon over the job's real run, so the two runs' rewards differ only by choices."""
+    from scheduler.sim import dqn_policy
+
+    seen = []
+    real_state = dqn_policy.grid_state
+    monkeypatch.setattr(dqn_policy, "grid_state", lambda *a: seen.append((a[2], a[3])) or real_state(*a))
+    agent = load_dqn()
+    simulate(contended, DQNPlacement(contended, agent, forecast="persistence"))
+    assert all(now == forecast for now, forecast in seen)
+    seen.clear()
+    simulate(contended, DQNPlacement(contended, agent))
+    assert any(now != forecast for now, forecast in seen)
+    with pytest.raises(ValueError, match="forecast must be one of perfect, persistence"):
+        DQNPlacement(contended, agent, forecast="noisy")
