@@ -10,7 +10,7 @@ from collections.abc import Callable
 USAGE = """usage: taskpilot COMMAND [ARGS...]   (or: python -m scheduler COMMAND [ARGS...])
 
 commands:
-  evaluate   compare placement policies (or deferral strategies) in the simulator
+  evaluate   compare placement policies (or deferral strategies, or GPU fractions) in the simulator
   plan       plan when jobs run against a carbon series, from CSV files
   data       check the shipped data and fill the parsed-data cache
   run        run a workflow of tasks here, until it ends (--watch: a progress bar)
