@@ -12,7 +12,7 @@ the executor's `rl` queue order (scheduler/execution) describe a job the same wa
 """
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,8 +210,11 @@ class OnlineLearner:
 
     The caller records each decision (features, choice, time) and reports every deadline it saw missed.
     A decision is ripe once `horizon` discount times have passed after it (the misses that matter to it
-    are known by then); every `batch` ripe decisions make one REINFORCE step, their returns measured against
-    a running mean (there are no parallel rollouts to compare with, as in training).
+    are known by then); every `batch` ripe decisions make one REINFORCE step. There are no parallel rollouts
+    to compare with, as in training, so a decision's return is measured against what its situation predicts:
+    a ridge regression of the returns on the queue's mean features (how busy, how late), refitted after every
+    step with older steps forgotten. A plain running mean left the load's ups and downs in the advantages,
+    and the policy drifted (docs/dispatch.md, the online loop).
     """
 
     policy: Dispatcher
@@ -221,10 +224,18 @@ class OnlineLearner:
     horizon: float = 3.0
     decisions: Decisions = field(default_factory=Decisions)
     misses: list[float] = field(default_factory=list)  # deadline of every miss seen, in the caller's seconds
-    baseline: float = 0.0
+    lr: float = 0.001
+    """Adam's step size online: a fifth of the training's, as the advantages are noisier."""
+    forget: float = 0.95
+    """Each step, the baseline's older evidence counts this much less (it follows the last ~20 steps)."""
+    gram: np.ndarray = field(default_factory=lambda: np.zeros((len(FEATURES) + 1, len(FEATURES) + 1)))  # (n_features + 1,)^2
+    moments: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES) + 1))  # (n_features + 1,)
     spread: float = 1.0
     updates: int = 0
     misses_seen: int = 0
+
+    def __post_init__(self) -> None:
+        self.policy.config = replace(self.policy.config, lr=self.lr)
 
     def record(self, x: np.ndarray, chosen: int, time: float) -> None:
         if len(x) > 1:  # a queue of one teaches nothing
@@ -243,10 +254,13 @@ class OnlineLearner:
         done = Decisions(self.decisions.rows[:ripe], self.decisions.chosen[:ripe], self.decisions.times[:ripe])
         del self.decisions.rows[:ripe], self.decisions.chosen[:ripe], self.decisions.times[:ripe]
         returns = discounted_misses(times[:ripe], np.array(self.misses), self.tau_s)
-        rate = 0.1  # the running mean and spread follow the last ~10 batches
-        self.baseline += rate * (float(returns.mean()) - self.baseline)
-        self.spread += rate * (float(returns.std()) + 1e-3 - self.spread)
-        reinforce_step(self.policy, [done], [(returns - self.baseline) / self.spread])
+        context = np.array([[1.0, *x.mean(0)] for x in done.rows])  # (ripe, n_features + 1)
+        ridge = 1e-2 * np.eye(len(self.moments))  # features that never vary (no critical task yet) stay solvable
+        advantages = returns - context @ np.linalg.solve(self.gram + ridge, self.moments)
+        self.spread += 0.1 * (float(advantages.std()) + 1e-3 - self.spread)
+        reinforce_step(self.policy, [done], [advantages / self.spread])
+        self.gram = self.forget * self.gram + context.T @ context
+        self.moments = self.forget * self.moments + context.T @ returns
         # misses older than every pending decision can no longer weigh on any return
         oldest = self.decisions.times[0] if self.decisions.times else now
         self.misses = [d for d in self.misses if d >= oldest]

@@ -2,10 +2,13 @@
 
     python -m scheduler dispatch train --seed 1 --out scheduler/dispatch/weights/dispatcher.npz
     python -m scheduler dispatch evaluate --weights scheduler/dispatch/weights/dispatcher.npz --seed 2026 --seeds 10 --out DIR
+    python -m scheduler dispatch online --start fresh --seed 1 --instances 200 --out W.npz
 
 `train` writes the weights (.npz, what TASKPILOT_DISPATCHER_WEIGHTS loads) and the learning curve beside
 them (NAME_curve.csv); the same seed writes the same file. `evaluate` prints the table of every dispatcher
-on `--seeds` instances drawn from `--seed`, and with --out writes results.json.
+on `--seeds` instances drawn from `--seed`, and with --out writes results.json. `online` runs the executor's
+feedback loop (rl.dispatcher.OnlineLearner) on a stream of instances, from a fresh policy or a weights file,
+prints its learning curve and writes the weights it ends with (scheduler/dispatch/online.py).
 """
 
 import argparse
@@ -16,7 +19,10 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
+
 from rl.dispatcher import Dispatcher
+from scheduler.dispatch.online import learn_online
 from scheduler.dispatch.study import format_table, run_study, summary
 from scheduler.dispatch.train import MAIN, TrainConfig, heuristic_rates, train
 
@@ -35,10 +41,34 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--load", type=float, default=MAIN.load)
     ev.add_argument("--workers", type=int, default=MAIN.workers)
     ev.add_argument("--out", type=Path, help="folder for results.json")
+    on = sub.add_parser("online", help="the executor's online feedback loop on a stream of simulated instances")
+    on.add_argument("--start", required=True, help="fresh, or a weights file to keep learning from")
+    on.add_argument("--seed", type=int, required=True)
+    on.add_argument("--instances", type=int, default=200)
+    on.add_argument("--out", type=Path, required=True, help="the weights it ends with (.npz)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.action == "train":
         return _train(args)
+    if args.action == "online":
+        return _online(parser, args)
     return _evaluate(parser, args)
+
+
+def _online(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.instances < 1:
+        parser.error(f"--instances must be at least 1, got {args.instances}")
+    try:
+        policy = Dispatcher.fresh(np.random.default_rng(args.seed)) if args.start == "fresh" else Dispatcher.load(Path(args.start))
+    except ValueError as exc:
+        print(f"error: --start: {exc}", file=sys.stderr)
+        return 2
+    curve = learn_online(policy, args.seed, args.instances, every=max(1, args.instances // 10))
+    print("| instances | updates | greedy miss rate % (validation) |\n|--:|--:|--:|")
+    for point in curve:
+        print(f"| {point['instance']:.0f} | {point['updates']:.0f} | {100 * point['miss_rate']:.1f} |")
+    policy.save(args.out)
+    print(f"wrote {args.out}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

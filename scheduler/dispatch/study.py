@@ -23,6 +23,11 @@ T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
 """Student's t, 97.5 % quantile, for 1..30 degrees of freedom (beyond: 1.96)."""
 
 
+SAMPLING = "rl, sampling"
+"""The learned dispatcher as it behaves while learning online (TASKPILOT_DISPATCHER_FROZEN=false): each choice
+drawn from softmax(scores) instead of the argmax; what exploring costs."""
+
+
 def mean_ci(values: np.ndarray) -> tuple[float, float]:
     """Mean and the half-width of its 95 % confidence interval (Student's t over the seeds)."""
     n = len(values)
@@ -46,12 +51,14 @@ class StudyResult:
 
 def run_study(policy: Dispatcher, seed: int, seeds: int, workload: WorkloadConfig = MAIN, edf_instances: int = 20) -> StudyResult:
     streams = np.random.SeedSequence(seed).spawn(seeds + 1)
-    per_seed: dict[str, list[Metrics]] = {name: [] for name in (*HEURISTICS, "rl")}
+    per_seed: dict[str, list[Metrics]] = {name: [] for name in (*HEURISTICS, "rl", SAMPLING)}
     for ss in streams[:seeds]:
         instance = draw_instance(workload, np.random.default_rng(ss))
         for name in HEURISTICS:
             per_seed[name].append(measure(instance, simulate(instance, heuristic(name))))
         per_seed["rl"].append(measure(instance, simulate(instance, LearnedDispatcher(policy))))
+        sampling = LearnedDispatcher(policy, np.random.default_rng(ss.spawn(1)[0]))
+        per_seed[SAMPLING].append(measure(instance, simulate(instance, sampling)))
     miss = {name: np.array([m.miss_rate for m in ms]) for name, ms in per_seed.items()}
     best = min(BASELINES, key=lambda name: float(miss[name].mean()))
     reduction = mean_ci(1 - miss["rl"] / np.maximum(miss[best], 1e-12))

@@ -9,6 +9,7 @@ import pytest
 from rl.dispatcher import Dispatcher
 from scheduler.cli import dispatch as cli
 from scheduler.dispatch.dispatchers import HEURISTICS, LearnedDispatcher, heuristic
+from scheduler.dispatch.online import learn_online
 from scheduler.dispatch.simulator import measure, simulate
 from scheduler.dispatch.study import edf_check, format_table, run_study
 from scheduler.dispatch.train import MAIN, SINGLE, TrainConfig, train
@@ -122,7 +123,7 @@ def test_rl_matches_edf_where_edf_is_optimal() -> None:
 def test_study_smoke() -> None:
     policy = Dispatcher.load(WEIGHTS)
     result = run_study(policy, 3, 2, SMALL, edf_instances=2)
-    assert set(result.per_seed) == {*HEURISTICS, "rl"} and all(len(ms) == 2 for ms in result.per_seed.values())
+    assert set(result.per_seed) == {*HEURISTICS, "rl", "rl, sampling"} and all(len(ms) == 2 for ms in result.per_seed.values())
     assert result.best_baseline in ("fifo", "priority", "sjf") and abs(result.throughput_ratio[0] - 1) < 0.1
     assert "| rl |" in format_table(result) and result.edf_check["instances"] == 2
 
@@ -135,3 +136,13 @@ def test_cli_train_writes_weights_and_curve_deterministically(tmp_path: Path, ca
     assert cli.main(["evaluate", "--weights", str(tmp_path / "a.npz"), "--seed", "1", "--seeds", "2", "--out", str(tmp_path)]) == 0
     assert "| edf |" in capsys.readouterr().out and (tmp_path / "results.json").exists()
     assert cli.main(["evaluate", "--weights", str(tmp_path / "missing.npz"), "--seed", "1"]) == 2
+
+
+def test_the_online_loop_learns_from_a_fresh_policy() -> None:
+    """The executor's feedback loop (OnlineLearner: sampled choices, misses as they are seen, a regression
+    baseline, no parallel episodes) on 80 simulated instances: the greedy validation miss rate falls from the
+    fresh policy's 15.1 % to 9.4 % (docs/dispatch.md); well below three quarters of where it started."""
+    policy = Dispatcher.fresh(np.random.default_rng(1))
+    curve = learn_online(policy, 1, 80, every=80)
+    assert [p["instance"] for p in curve] == [0, 80] and curve[1]["updates"] > 500
+    assert curve[1]["miss_rate"] < 0.75 * curve[0]["miss_rate"], curve
