@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from rl.dispatcher import Dispatcher
+from scheduler.execution.admit import Placement, build_records
 from scheduler.execution.clock import ManualClock
 from scheduler.execution.learned_order import LearnedChoice
 from scheduler.execution.policies import RL_WINDOW, LearnedOrder, queue_order
+from scheduler.execution.spec import parse_workflow
 from scheduler.store.memory import MemoryStore
 
 from .helpers import finished, running, states, submit, wait_until
@@ -88,3 +90,21 @@ def test_rl_order_keeps_learning_from_real_runs_unless_frozen(learn: bool) -> No
         assert not np.array_equal(brain.policy.w1, before)
     else:
         assert brain.learner is None and np.array_equal(brain.policy.w1, before)
+
+
+def test_a_task_is_seen_with_its_remaining_critical_path() -> None:
+    """As the simulator sees a job: its planned runtime plus its longest chain of dependants'. a -> b -> d and
+    a -> c -> d with 10, 20, 5 and 30 s: a's path is 10 + 20 + 30 = 60 (through b, not c), b's 50, c's 35,
+    d's 30; a workflow is read once, then kept."""
+    store, clock = MemoryStore(), ManualClock()
+    body = [task("a", duration_min=10), task("b", "sleep", "a", duration_min=20), task("c", "sleep", "a", duration_min=5),
+            task("d", "sleep", "b", "c", duration_min=30)]  # fmt: skip
+    spec = parse_workflow({"tasks": body}, 100, 16_384)
+    places = [Placement(i + 1, "Server 1", "fast", 0.0, 100.0) for i in range(4)]
+    workflow, records, parents = build_records(spec, places, "s", 0.0, 60.0, 7)  # scale 60: a minute is a second
+    store.add_workflow(workflow, records, parents, 0.0)
+    brain = LearnedChoice.load(WEIGHTS, clock.now, store, learn=False)
+    tasks = sorted(store.tasks(workflow.id), key=lambda t: t.index)
+    assert list(brain.critical_paths(tasks)) == [60.0, 50.0, 35.0, 30.0]
+    assert list(brain.paths) == [workflow.id]
+    assert list(LearnedChoice.load(WEIGHTS, clock.now, None, learn=False).critical_paths(tasks)) == [10.0, 20.0, 5.0, 30.0]
