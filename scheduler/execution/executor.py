@@ -11,6 +11,7 @@ executor runs it again (at least once). stop() is the graceful shutdown.
 
 import contextlib
 import logging
+import math
 import os
 import threading
 import time
@@ -21,12 +22,11 @@ from typing import Any
 from scheduler.execution import control
 from scheduler.execution.builtin_kinds import load_kinds
 from scheduler.execution.clock import Clock
-from scheduler.execution.footprint import estimate
-from scheduler.execution.kinds import REGISTRY, TaskContext, task_rng
+from scheduler.execution.kinds import REGISTRY, TaskContext
+from scheduler.execution.outcome import Ended, Run, record_end, record_interrupt
 from scheduler.execution.policies import ORDERS, QueueOrder
-from scheduler.execution.retry import TIMED_OUT, WORKER_DIED, RetryPolicy
+from scheduler.execution.retry import TIMED_OUT, WORKER_DIED
 from scheduler.execution.runners import this_process
-from scheduler.execution.settle import COMPENSATION, settle
 from scheduler.execution.workers import Slot, make_pools
 from scheduler.store.base import AttemptRecord, Store, TaskRecord, WorkflowRecord
 
@@ -34,6 +34,10 @@ log = logging.getLogger("taskpilot.execution")
 HEARTBEAT_S = 10.0
 RECOVER_S = 5.0
 """How often other runners' liveness is checked (a process that shares the database may die at any time)."""
+CLAIMED = "claimed"
+"""What a slot holds between its task's claim and the task's start, after the pass commits."""
+PASS_TASKS = 256
+"""Most claims in one pass's transaction: the store's lock (which readers share) is held for one batch at a time."""
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,6 @@ class ExecutorConfig:
     grace_s: float = 30.0
     poll_s: float = 0.5
     """The longest the loop sleeps: what another process's changes to a shared database wait for, at most."""
-
-
-@dataclass(eq=False)
-class Run:
-    task: TaskRecord
-    attempt: int
-    slot: Slot
-    started: float  # executor clock
-    wall: float  # perf_counter at the start
-    ends_at: float | None  # clock kinds: when the wait is over
-    timeout_at: float | None
 
 
 class Executor:
@@ -71,6 +64,8 @@ class Executor:
         self._grace_until = 0.0
         self._check_runs = False
         self._closed = False
+        self._more = False  # the last pass stopped at PASS_TASKS claims
+        self._due_at = -math.inf  # the earliest not_before of a deferred or retrying task, as _wait last read it
         self._ticks = {"heartbeat": time.monotonic(), "recover": time.monotonic()}
         clock.on_advance(self.wake)
 
@@ -135,22 +130,54 @@ class Executor:
     def _loop(self) -> None:
         while True:
             try:
-                now = self.clock.now()
-                with self.store.transaction():  # every outcome of this pass in one commit
-                    self._collect()
-                    self._expire(now)
+                self._pass()
                 if self._stopping and self._shut_down():
                     return
-                if not self._stopping:
-                    self._release(now)
-                    self._dispatch(now)
                 self._tick()
             except Exception:  # the loop must outlive any one failure; what failed is logged and tried again
                 log.exception("executor loop")
                 time.sleep(self.config.poll_s)
             self._wait()
 
-    def _collect(self) -> None:
+    def _pass(self) -> None:
+        """Everything a pass changes in one transaction (one commit): the ends it saw, the deferred and retrying
+        tasks whose time came, and the claims of ready tasks for the free slots. A claim is committed before its
+        task is sent to a worker. A clock task already due when claimed (a sleep of 0) ends in the same pass, and
+        its slot takes the next task, up to PASS_TASKS claims, so the store's lock is never held for long."""
+        self._more = False
+        ended = self._collect()
+        now = self.clock.now()
+        ended += self._expired(now, {id(e.run) for e in ended})
+        claimed: list[tuple[TaskRecord, Slot]] = []
+        if not ended and (self._stopping or not self._may_claim(now)):
+            return
+        try:
+            with self.store.transaction():
+                for end in ended:
+                    self._end(end, now)
+                if not self._stopping:
+                    if self._due_at <= now:
+                        self._release(now)
+                    taken = 0
+                    while taken < PASS_TASKS and (batch := self._claim(now)):
+                        taken += len(batch)
+                        claimed += [c for c in batch if not self._ends_at_once(c, now)]
+                    self._more = taken >= PASS_TASKS  # maybe more ready: the next pass comes at once
+        except BaseException:  # nothing of it was committed: the slots it took are free again
+            for pool in self.slots.values():
+                for slot in pool:
+                    if slot.running is CLAIMED:
+                        slot.running = None
+            raise
+        for task, slot in claimed:
+            self._start(task, slot, now)
+
+    def _may_claim(self, now: float) -> bool:
+        return self._due_at <= now or any(s.free for pool in self.slots.values() for s in pool)
+
+    def _collect(self) -> list[Ended]:
+        """What the workers sent back, and attempts whose worker process died."""
+        ended = []
         for run in list(self._runs.values()):
             slot = run.slot
             if slot.conn is None or run.ends_at is not None:
@@ -161,47 +188,67 @@ class Executor:
                 message = None
             if message is not None:
                 _, outcome, kinds, error, result, runtime_s, cpu_j = message
-                self._finish(run, outcome, kinds, error, result, runtime_s, cpu_j)
+                ended.append(Ended(run, outcome, kinds, error, result, runtime_s, cpu_j))
             elif slot.process is not None and not slot.process.is_alive():
                 code = slot.process.exitcode
                 slot.kill()
-                self._finish(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: the worker process died (exit code {code})", None)
+                ended.append(Ended(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: the worker process died (exit code {code})"))
+        return ended
 
-    def _expire(self, now: float) -> None:
+    def _expired(self, now: float, seen: set[int]) -> list[Ended]:
+        """Attempts past their timeout (their process killed; the slot starts a fresh one next time) and clock
+        tasks whose wait is over."""
+        ended = []
         for run in list(self._runs.values()):
+            if id(run) in seen:
+                continue
             if run.timeout_at is not None and now >= run.timeout_at and (run.ends_at is None or run.timeout_at <= run.ends_at):
-                run.slot.kill()  # the task's code gets no say; the slot starts a fresh process next time
+                run.slot.kill()  # the task's code gets no say
                 timeout = run.task.spec.get("timeout_s")
-                self._finish(run, "timed_out", [TIMED_OUT], f"{TIMED_OUT}: still running after timeout_s = {timeout:g} s", None)
+                ended.append(Ended(run, "timed_out", [TIMED_OUT], f"{TIMED_OUT}: still running after timeout_s = {timeout:g} s"))
             elif run.ends_at is not None and now >= run.ends_at:
-                self._finish(run, "succeeded", [], None, {"seconds": run.ends_at - run.started}, run.ends_at - run.started)
+                seconds = run.ends_at - run.started
+                ended.append(Ended(run, "succeeded", [], None, {"seconds": seconds}, seconds))
+        return ended
+
+    def _end(self, end: Ended, now: float) -> None:
+        end.run.slot.running = None
+        self._runs.pop(end.run.task.pk, None)
+        record_end(self.store, end, now)
 
     def _release(self, now: float) -> None:
-        due = self.store.due(now, 1000)
-        if due:
-            with self.store.transaction():
-                for task in due:
-                    reason = "planned start reached" if task.state == "deferred" else "backoff over"
-                    self.store.move(task.pk, task.state, "queued", now, reason)
+        for task in self.store.due(now, 1000):
+            reason = "planned start reached" if task.state == "deferred" else "backoff over"
+            self.store.move(task.pk, task.state, "queued", now, reason)
+        self._due_at = -math.inf  # until _wait asks the store again
 
-    def _dispatch(self, now: float) -> None:
-        order = self.config.order
-        for pool, slots in self.slots.items():
+    def _claim(self, now: float) -> list[tuple[TaskRecord, Slot]]:
+        """Claim ready tasks for the free slots of each pool (inside the pass's transaction)."""
+        order, claimed = self.config.order, []
+        for slots in self.slots.values():
             free = [s for s in slots if s.free]
             if not free:
                 continue
-            claimed: list[tuple[TaskRecord, Slot]] = []
-            with self.store.transaction():
-                for task in order.choose(self.store.ready(pool, order.columns, len(free) * order.window), len(free)):
-                    slot, n = free[len(claimed)], task.attempts + 1
-                    if self.store.move(
-                        task.pk, "queued", "running", now, f"claimed by {slot.name}", attempt=n, worker=slot.name, attempts=n
-                    ):
-                        self.store.start_attempt(AttemptRecord(task.pk, n, slot.name, self.runner.id, now))
-                        task.attempts = n
-                        claimed.append((task, slot))
-            for task, slot in claimed:
-                self._start(task, slot, now)
+            for task in order.choose(self.store.ready(free[0].pool, order.columns, len(free) * order.window), len(free)):
+                slot, n = free[0], task.attempts + 1
+                if self.store.move(task.pk, "queued", "running", now, f"claimed by {slot.name}", attempt=n, worker=slot.name, attempts=n):
+                    self.store.start_attempt(AttemptRecord(task.pk, n, slot.name, self.runner.id, now))
+                    task.attempts = n
+                    slot.running = CLAIMED  # _start (or _ends_at_once) gives it its run
+                    claimed.append((task, slot))
+                    free.pop(0)
+        return claimed
+
+    def _ends_at_once(self, claim: tuple[TaskRecord, Slot], now: float) -> bool:
+        """A clock task due when claimed (a sleep of 0) ends now, in the same transaction; True if it did."""
+        task, slot = claim
+        kind = REGISTRY.get(task.kind)
+        if kind is None or kind.runs != "clock" or float(task.spec.get("params", {}).get("seconds") or 0.0) > 0.0:
+            return False
+        run = Run(task, task.attempts, slot, now, time.perf_counter(), now, None)
+        record_end(self.store, Ended(run, "succeeded", [], None, {"seconds": 0.0}, 0.0), now)
+        slot.running = None
+        return True
 
     def _start(self, task: TaskRecord, slot: Slot, now: float) -> None:
         params, kind = task.spec.get("params", {}), REGISTRY.get(task.kind)
@@ -220,47 +267,13 @@ class Executor:
             slot.send(((task.pk, task.attempts), task.kind, params, context))
         except OSError as exc:  # the process died between its check and the send
             slot.kill()
-            self._finish(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: could not reach the worker process ({exc})", None)
-
-    def _finish(self, run: Run, outcome: str, kinds: list[str], error: str | None, result: Any, runtime_s: float | None = None,
-                cpu_j: float | None = None) -> None:  # fmt: skip
-        """Record an attempt's end and what follows from it, in one transaction."""
-        task, n, now = run.task, run.attempt, self.clock.now()
-        run.slot.running = None
-        self._runs.pop(task.pk, None)
-        runtime = runtime_s if runtime_s is not None else time.perf_counter() - run.wall
-        energy, co2 = estimate(task.spec.get("placement", {}), runtime)
-        ended = {"ended_at": now, "outcome": outcome, "error": error, "runtime_s": runtime, "energy_kwh": energy, "co2_kg": co2,
-                 "cpu_energy_j": cpu_j, "result": result}  # fmt: skip
-        worker = run.slot.name
-        with self.store.transaction():
-            self.store.end_attempt(task.pk, n, **ended)
-            if outcome == "succeeded":
-                if self.store.move(task.pk, "running", "succeeded", now, f"attempt {n} succeeded", attempt=n, worker=worker):
-                    if task.role == COMPENSATION and task.compensates is not None:
-                        self.store.move(task.compensates, "succeeded", "rolled_back", now, f"undone by {task.name}")
-                    settle(self.store, task.pk, now, task.workflow)
-                return
-            policy, failures = RetryPolicy.of(task.spec.get("retries")), task.failures + 1
-            verdict = policy.verdict(failures, kinds)
-            if verdict is None:
-                delay = policy.delay(failures, task_rng(int(task.spec.get("seed", 0)), task.index, n, 1))
-                reason = f"attempt {n} {outcome.replace('_', ' ')}: {error}; next attempt in {delay:.3f} s"
-                self.store.move(
-                    task.pk, "running", "retrying", now, reason, n, worker, failures=failures, not_before=now + delay, error=error
-                )
-            elif self.store.move(task.pk, "running", "dead", now, f"attempt {n} {outcome.replace('_', ' ')}: {error}; {verdict}", n, worker,
-                                 failures=failures, error=error):  # fmt: skip
-                settle(self.store, task.pk, now, task.workflow)
+            with self.store.transaction():
+                self._end(Ended(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: could not reach the worker process ({exc})"), now)
 
     def _interrupt(self, run: Run, reason: str) -> None:
-        """Stop an attempt without judging it (a shutdown): the task is queued again, its attempt counted."""
-        now = self.clock.now()
         run.slot.running = None
         self._runs.pop(run.task.pk, None)
-        with self.store.transaction():
-            self.store.end_attempt(run.task.pk, run.attempt, ended_at=now, outcome="interrupted", error=reason)
-            self.store.move(run.task.pk, "running", "queued", now, reason, run.attempt, run.slot.name)
+        record_interrupt(self.store, run, self.clock.now(), reason)
 
     def _shut_down(self) -> bool:
         """One step of the graceful shutdown; True when nothing of ours runs any more."""
@@ -295,7 +308,9 @@ class Executor:
     def _wait(self) -> None:
         now = self.clock.now()
         moments = [t for r in self._runs.values() for t in (r.ends_at, r.timeout_at) if t is not None]
+        self._due_at = math.inf
         if not self._stopping and (due := self.store.next_due()) is not None:
+            self._due_at = due
             moments.append(due)
         timeout = self.config.poll_s
         if moments:
@@ -303,7 +318,7 @@ class Executor:
             timeout = min(timeout, until) if until is not None else timeout
         if self._stopping:
             timeout = min(timeout, max(0.0, self._grace_until - time.monotonic()))
-        if min(moments, default=now + 1) <= now:
+        if min(moments, default=now + 1) <= now or self._more:
             timeout = 0.0
         waitables: list[Any] = [self._wake_r]
         for run in self._runs.values():

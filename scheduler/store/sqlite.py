@@ -10,14 +10,12 @@ rather than failing.
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from scheduler.core.states import check_task_transition, check_workflow_transition
+from scheduler.core.states import TaskState, check_task_transition, check_workflow_transition
 from scheduler.store.base import (
     MOVABLE,
     ORDER_COLUMNS,
@@ -28,51 +26,18 @@ from scheduler.store.base import (
     WorkflowRecord,
     open_change,
 )
-
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE workflows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session TEXT NOT NULL, name TEXT NOT NULL,
-    state TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL, idem_key TEXT, doc TEXT NOT NULL, open_tasks INTEGER NOT NULL);
-CREATE UNIQUE INDEX workflows_key ON workflows(session, idem_key) WHERE idem_key IS NOT NULL;
-CREATE INDEX workflows_session ON workflows(session, seq);
-CREATE TABLE tasks (pk INTEGER PRIMARY KEY, workflow TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
-    pool TEXT NOT NULL, state TEXT NOT NULL, session TEXT NOT NULL, spec TEXT NOT NULL, role TEXT NOT NULL, compensates INTEGER,
-    job_id INTEGER, attempts INTEGER NOT NULL, failures INTEGER NOT NULL, not_before REAL, deadline_at REAL, priority INTEGER NOT NULL,
-    expected_s REAL NOT NULL, error TEXT, updated_at REAL NOT NULL);
-CREATE INDEX tasks_workflow ON tasks(workflow, pk);
-CREATE INDEX tasks_queued ON tasks(pool, pk) WHERE state = 'queued';
-CREATE INDEX tasks_due ON tasks(not_before) WHERE state IN ('deferred', 'retrying');
-CREATE INDEX tasks_state ON tasks(state);
-CREATE INDEX tasks_job ON tasks(session, job_id);
-CREATE TABLE edges (parent INTEGER NOT NULL, child INTEGER NOT NULL, PRIMARY KEY (parent, child)) WITHOUT ROWID;
-CREATE INDEX edges_child ON edges(child, parent);
-CREATE TABLE attempts (task INTEGER NOT NULL, n INTEGER NOT NULL, worker TEXT NOT NULL, runner TEXT NOT NULL, started_at REAL NOT NULL,
-    ended_at REAL, outcome TEXT, error TEXT, runtime_s REAL, energy_kwh REAL, co2_kg REAL, cpu_energy_j REAL, result TEXT,
-    PRIMARY KEY (task, n)) WITHOUT ROWID;
-CREATE TABLE transitions (id INTEGER PRIMARY KEY, task INTEGER NOT NULL, at REAL NOT NULL, source TEXT, target TEXT NOT NULL,
-    attempt INTEGER NOT NULL, worker TEXT, reason TEXT NOT NULL);
-CREATE INDEX transitions_task ON transitions(task, id);
-CREATE TABLE runners (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started TEXT NOT NULL, heartbeat REAL NOT NULL);
-"""
-WF_COLS = "id, session, name, state, created_at, finished_at, idem_key, doc, seq, open_tasks"
-TASK_COLS = (
-    "workflow, idx, name, kind, pool, state, session, spec, role, compensates, job_id, attempts, failures, not_before, deadline_at, "
-    "priority, expected_s, error, updated_at, pk"
+from scheduler.store.sqlite_connection import Checkpointer, Transaction
+from scheduler.store.sqlite_schema import (
+    ATTEMPT_COLS,
+    ATTEMPT_FIELDS,
+    NULLABLE_ORDER,
+    TASK_COLS,
+    WF_COLS,
+    attempt_of,
+    prepare,
+    task_of,
+    workflow_of,
 )
-ATTEMPT_COLS = "task, n, worker, runner, started_at, ended_at, outcome, error, runtime_s, energy_kwh, co2_kg, cpu_energy_j, result"
-ATTEMPT_FIELDS = frozenset(ATTEMPT_COLS.split(", ")) - {"task", "n"}
-
-
-def _workflow(row: tuple[Any, ...]) -> WorkflowRecord:
-    return WorkflowRecord(*row[:7], doc=orjson.loads(row[7]), seq=row[8], open_tasks=row[9])
-
-
-def _task(row: tuple[Any, ...]) -> TaskRecord:
-    return TaskRecord(*row[:7], orjson.loads(row[7]), *row[8:])
-
-
-def _attempt(row: tuple[Any, ...]) -> AttemptRecord:
-    return AttemptRecord(*row[:12], None if row[12] is None else orjson.loads(row[12]))
 
 
 class SqliteStore:
@@ -82,45 +47,31 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         self._lock = threading.RLock()
-        self._depth = 0
+        self._transaction = Transaction(self._db, self._lock)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
         with self.transaction():
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                for statement in SCHEMA.split(";"):  # one by one: executescript would commit the open transaction
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {version}, this TaskPilot reads {SCHEMA_VERSION}")
+            prepare(self._db, self.path)
+        self._checkpointer: Checkpointer | None = None
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job, off the committing thread
+            self._checkpointer = Checkpointer(self.path)
+            self._checkpointer.start()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._db.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if outer:
-                self._db.execute("COMMIT")
+    def transaction(self) -> Transaction:
+        return self._transaction
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.halt.set()
+            self._checkpointer.join()
         with self._lock:
-            self._db.close()
+            self._db.close()  # the last connection to close checkpoints the whole WAL
 
     # --- workflows -----------------------------------------------------------------------------------
 
@@ -133,7 +84,7 @@ class SqliteStore:
                     f"SELECT {WF_COLS} FROM workflows WHERE session=? AND idem_key=?", (workflow.session, workflow.idempotency_key)
                 )
                 if rows:
-                    return _workflow(rows[0]), False
+                    return workflow_of(rows[0]), False
             w, n_open = workflow, sum(t.role == "task" for t in tasks)
             cursor = self._db.execute(
                 f"INSERT INTO workflows ({WF_COLS.replace(', seq', '')}) VALUES ({', '.join('?' * 9)})",
@@ -147,11 +98,11 @@ class SqliteStore:
 
     def workflow(self, workflow_id: str) -> WorkflowRecord | None:
         rows = self._all(f"SELECT {WF_COLS} FROM workflows WHERE id=?", (workflow_id,))
-        return _workflow(rows[0]) if rows else None
+        return workflow_of(rows[0]) if rows else None
 
     def workflow_by_key(self, session: str, key: str) -> WorkflowRecord | None:
         rows = self._all(f"SELECT {WF_COLS} FROM workflows WHERE session=? AND idem_key=?", (session, key))
-        return _workflow(rows[0]) if rows else None
+        return workflow_of(rows[0]) if rows else None
 
     def workflows(self, session: str, offset: int, limit: int) -> tuple[int, list[WorkflowRecord]]:
         with self._lock:
@@ -159,7 +110,7 @@ class SqliteStore:
             rows = self._all(
                 f"SELECT {WF_COLS} FROM workflows WHERE session=? ORDER BY seq DESC LIMIT ? OFFSET ?", (session, limit, offset)
             )
-        return total, [_workflow(r) for r in rows]
+        return total, [workflow_of(r) for r in rows]
 
     def move_workflow(self, workflow_id: str, source: str, target: str, at: float) -> bool:
         check_workflow_transition(source, target)
@@ -199,14 +150,14 @@ class SqliteStore:
 
     def task(self, pk: int) -> TaskRecord | None:
         rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE pk=?", (pk,))
-        return _task(rows[0]) if rows else None
+        return task_of(rows[0]) if rows else None
 
     def tasks(self, workflow: str) -> list[TaskRecord]:
-        return [_task(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE workflow=? ORDER BY pk", (workflow,))]
+        return [task_of(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE workflow=? ORDER BY pk", (workflow,))]
 
     def tasks_by_job(self, session: str, job_id: int) -> list[TaskRecord]:
         rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE session=? AND job_id=? ORDER BY pk DESC", (session, job_id))
-        return [_task(r) for r in rows]
+        return [task_of(r) for r in rows]
 
     def edges(self, workflow: str) -> list[tuple[int, int]]:
         sql = "SELECT e.parent, e.child FROM edges e JOIN tasks t ON t.pk = e.child WHERE t.workflow=? ORDER BY e.child, e.parent"
@@ -214,11 +165,11 @@ class SqliteStore:
 
     def children(self, pk: int) -> list[TaskRecord]:
         rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE pk IN (SELECT child FROM edges WHERE parent=?) ORDER BY pk", (pk,))
-        return [_task(r) for r in rows]
+        return [task_of(r) for r in rows]
 
     def parents(self, pk: int) -> list[TaskRecord]:
         rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE pk IN (SELECT parent FROM edges WHERE child=?) ORDER BY pk", (pk,))
-        return [_task(r) for r in rows]
+        return [task_of(r) for r in rows]
 
     def move(
         self,
@@ -254,19 +205,23 @@ class SqliteStore:
     def ready(self, pool: str, order: tuple[str, ...], limit: int) -> list[TaskRecord]:
         if set(order) - ORDER_COLUMNS:
             raise ValueError(f"unknown order columns {sorted(set(order) - ORDER_COLUMNS)}")
-        by = ", ".join(f"{c} IS NULL, {c}" for c in order) + (", pk" if order else "pk")
+        # Only a nullable column needs its NULLs sorted last; a plain `ORDER BY pk` (fifo) walks the tasks_queued
+        # index instead of sorting every queued task on each claim.
+        terms = [f"{c} IS NULL, {c}" if c in NULLABLE_ORDER else c for c in order]
+        by = ", ".join(terms + ([] if "pk" in order else ["pk"]))
         rows = self._all(f"SELECT {TASK_COLS} FROM tasks WHERE state='queued' AND pool=? ORDER BY {by} LIMIT ?", (pool, limit))
-        return [_task(r) for r in rows]
+        return [task_of(r) for r in rows]
 
     def due(self, now: float, limit: int) -> list[TaskRecord]:
         sql = f"SELECT {TASK_COLS} FROM tasks WHERE state IN ('deferred', 'retrying') AND not_before <= ? ORDER BY not_before, pk LIMIT ?"
-        return [_task(r) for r in self._all(sql, (now, limit))]
+        return [task_of(r) for r in self._all(sql, (now, limit))]
 
     def next_due(self) -> float | None:
         return self._all("SELECT min(not_before) FROM tasks WHERE state IN ('deferred', 'retrying')")[0][0]
 
     def in_state(self, state: str) -> list[TaskRecord]:
-        return [_task(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE state=? ORDER BY pk", (state,))]
+        state = TaskState(state).value  # a literal in the query, so the partial index of its state (if any) is used
+        return [task_of(r) for r in self._all(f"SELECT {TASK_COLS} FROM tasks WHERE state='{state}' ORDER BY pk")]
 
     def states(self, pks: list[int]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -280,7 +235,7 @@ class SqliteStore:
             total = self._all("SELECT count(*) FROM tasks WHERE session=? AND state='dead'", (session,))[0][0]
             sql = f"SELECT {TASK_COLS} FROM tasks WHERE session=? AND state='dead' ORDER BY pk DESC LIMIT ? OFFSET ?"
             rows = self._all(sql, (session, limit, offset))
-        return total, [_task(r) for r in rows]
+        return total, [task_of(r) for r in rows]
 
     # --- attempts, transitions, runners ----------------------------------------------------------------
 
@@ -303,11 +258,11 @@ class SqliteStore:
 
     def attempt(self, task: int, n: int) -> AttemptRecord | None:
         rows = self._all(f"SELECT {ATTEMPT_COLS} FROM attempts WHERE task=? AND n=?", (task, n))
-        return _attempt(rows[0]) if rows else None
+        return attempt_of(rows[0]) if rows else None
 
     def attempts(self, workflow: str) -> list[AttemptRecord]:
         sql = f"SELECT {ATTEMPT_COLS} FROM attempts WHERE task IN (SELECT pk FROM tasks WHERE workflow=?) ORDER BY task, n"
-        return [_attempt(r) for r in self._all(sql, (workflow,))]
+        return [attempt_of(r) for r in self._all(sql, (workflow,))]
 
     def transitions(self, workflow: str) -> list[TransitionRecord]:
         sql = (

@@ -7,45 +7,40 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from scheduler.store.sqlite import SqliteStore
 from tests.scheduler.execution.helpers import wait_until
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def start(db: Path, folder: Path, *mode: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKPILOT_")}
-    command = [sys.executable, "-m", "tests.scheduler.execution.crash_runner", str(db), str(folder), *mode]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+from tests.scheduler.execution.processes import group_members, runner
 
 
 def test_a_killed_executor_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
-    first = start(db, tmp_path, "submit")
-    try:
+    with runner(db, tmp_path, "submit") as first:
         assert first.stdout is not None and first.stdout.readline() == "ready\n"
         store = SqliteStore(db)
-        [wf] = [w.id for w in store.workflows("s", 0, 10)[1]]
+        try:
+            _crash_and_restart(store, db, tmp_path, first)
+        finally:
+            store.close()
 
-        def by_name() -> dict[str, object]:
-            return {t.name: t for t in store.tasks(wf)}
 
-        wait_until(lambda: (t := by_name())["gate"].state == "running" and t["retrying"].state == "retrying" and t["deferred"].state ==
-                   "deferred", "the gate running, one task retrying, one deferred")  # fmt: skip
-        before = by_name()
-        os.killpg(first.pid, signal.SIGKILL)  # the executor, its fork server and its workers: nothing says goodbye
-        first.wait()
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
+def _crash_and_restart(store: SqliteStore, db: Path, tmp_path: Path, first: object) -> None:
+    [wf] = [w.id for w in store.workflows("s", 0, 10)[1]]
+
+    def by_name() -> dict[str, object]:
+        return {t.name: t for t in store.tasks(wf)}
+
+    wait_until(lambda: (t := by_name())["gate"].state == "running" and t["retrying"].state == "retrying" and t["deferred"].state ==
+               "deferred", "the gate running, one task retrying, one deferred")  # fmt: skip
+    before = by_name()
+    os.killpg(first.pid, signal.SIGKILL)  # type: ignore[attr-defined]  # the executor, its fork server and its workers
+    first.wait()  # type: ignore[attr-defined]
     assert store.tasks(wf)[1].state == "running"  # as the killed process left it
 
-    second = start(db, tmp_path)
-    try:
+    with runner(db, tmp_path) as second:
         assert second.stdout is not None and second.stdout.readline() == "ready\n"
         gate = wait_until(lambda: (t := by_name()["gate"]).state == "running" and t.attempts == 2 and t, "the gate running again")
         interrupted = store.attempt(gate.pk, 1)  # type: ignore[attr-defined]
@@ -61,9 +56,33 @@ def test_a_killed_executor_loses_nothing(tmp_path: Path) -> None:
         assert line == "stopping\n", f"the runner ended without stopping: exit {second.wait()}"
         (tmp_path / "open").touch()
         assert second.wait(timeout=120) == 0
-    finally:
-        if second.poll() is None:
-            os.killpg(second.pid, signal.SIGKILL)
     done = by_name()
     assert done["gate"].state == "succeeded" and done["later"].state == "queued"  # type: ignore[attr-defined]
     assert not (tmp_path / "later.log").exists() and store.runners() == []
+
+
+def test_an_interrupted_test_leaves_no_process_behind(tmp_path: Path) -> None:
+    """A KeyboardInterrupt while a runner, its fork server and a worker run: the whole group is gone after."""
+    db = tmp_path / "interrupted.db"
+    members: set[int] = set()
+    with pytest.raises(KeyboardInterrupt), runner(db, tmp_path, "submit") as process:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        store = SqliteStore(db)
+        try:
+            [wf] = [w.id for w in store.workflows("s", 0, 10)[1]]
+            wait_until(lambda: {t.name: t.state for t in store.tasks(wf)}["gate"] == "running", "the gate running in a worker")
+        finally:
+            store.close()
+        members = wait_until(lambda: len(found := group_members(process.pid)) >= 3 and found,
+                             "the runner, its fork server and a worker in its group")  # fmt: skip
+        raise KeyboardInterrupt  # what Ctrl-C does to a test in the middle of it
+    assert members and not any(_alive(pid) for pid in members)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (a zombie has exited; its parent has not reaped it yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -1,0 +1,74 @@
+"""What an attempt's end means for its task, recorded in the store: the attempt's row (outcome, measured
+runtime, energy and CO2 estimates), then the task's move (succeeded; retrying after its backoff; dead) and,
+for a final state, what follows for its workflow (scheduler.execution.settle). The executor calls these inside
+the one transaction of its loop's pass, so a pass's outcomes commit together.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler.execution.footprint import estimate
+from scheduler.execution.kinds import task_rng
+from scheduler.execution.retry import RetryPolicy
+from scheduler.execution.settle import COMPENSATION, settle
+from scheduler.execution.workers import Slot
+from scheduler.store.base import Store, TaskRecord
+
+
+@dataclass(eq=False)
+class Run:
+    task: TaskRecord
+    attempt: int
+    slot: Slot
+    started: float  # executor clock
+    wall: float  # perf_counter at the start
+    ends_at: float | None  # clock kinds: when the wait is over
+    timeout_at: float | None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """One attempt's end as the loop saw it, before it is recorded."""
+
+    run: Run
+    outcome: str  # succeeded, failed, timed_out
+    kinds: list[str]  # the error's class and its bases (what retries.no_retry matches)
+    error: str | None = None
+    result: Any = None
+    runtime_s: float | None = None  # measured by the worker; None: the loop's own measure
+    cpu_j: float | None = None  # RAPL, where the worker could read it
+
+
+def record_end(store: Store, end: Ended, now: float) -> None:
+    """Record an attempt's end and what follows from it, in one transaction."""
+    run, outcome, error = end.run, end.outcome, end.error
+    task, n, worker = run.task, run.attempt, run.slot.name
+    runtime = end.runtime_s if end.runtime_s is not None else time.perf_counter() - run.wall
+    energy, co2 = estimate(task.spec.get("placement", {}), runtime)
+    ended = {"ended_at": now, "outcome": outcome, "error": error, "runtime_s": runtime, "energy_kwh": energy, "co2_kg": co2,
+             "cpu_energy_j": end.cpu_j, "result": end.result}  # fmt: skip
+    with store.transaction():
+        store.end_attempt(task.pk, n, **ended)
+        if outcome == "succeeded":
+            if store.move(task.pk, "running", "succeeded", now, f"attempt {n} succeeded", attempt=n, worker=worker):
+                if task.role == COMPENSATION and task.compensates is not None:
+                    store.move(task.compensates, "succeeded", "rolled_back", now, f"undone by {task.name}")
+                settle(store, task.pk, now, task.workflow)
+            return
+        policy, failures = RetryPolicy.of(task.spec.get("retries")), task.failures + 1
+        verdict = policy.verdict(failures, end.kinds)
+        said = f"attempt {n} {outcome.replace('_', ' ')}: {error}"
+        if verdict is None:
+            delay = policy.delay(failures, task_rng(int(task.spec.get("seed", 0)), task.index, n, 1))
+            reason = f"{said}; next attempt in {delay:.3f} s"
+            store.move(task.pk, "running", "retrying", now, reason, n, worker, failures=failures, not_before=now + delay, error=error)
+        elif store.move(task.pk, "running", "dead", now, f"{said}; {verdict}", n, worker, failures=failures, error=error):
+            settle(store, task.pk, now, task.workflow)
+
+
+def record_interrupt(store: Store, run: Run, now: float, reason: str) -> None:
+    """An attempt stopped without being judged (a shutdown): the task is queued again, its attempt counted."""
+    with store.transaction():
+        store.end_attempt(run.task.pk, run.attempt, ended_at=now, outcome="interrupted", error=reason)
+        store.move(run.task.pk, "running", "queued", now, reason, run.attempt, run.slot.name)
