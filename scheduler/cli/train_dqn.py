@@ -117,11 +117,18 @@ def train(args: TrainArgs, log=print) -> dict:
         "reward_scale_g": REWARD_SCALE_G,
         "episode_jobs": args.episode_jobs,
         "features": list(feature_names(width)),
-        "trained_on": {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in asdict(args).items()},
+        "trained_on": {k: (_shown(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in asdict(args).items()},
         "history": history,
     }
     agent.save(args.out, meta)
     return meta
+
+
+def _shown(path: Path) -> str:
+    """A path as the weights file records it: relative to the project, else its name alone (a file that
+    ships, and that GET /agents describes, names no directory of the machine it was made on)."""
+    absolute = path.resolve()
+    return str(absolute.relative_to(ROOT)) if absolute.is_relative_to(ROOT) else path.name
 
 
 def _settings(args: TrainArgs, seed: int):

@@ -17,8 +17,8 @@ from scheduler.core.job_batch import JobBatch
 from scheduler.placement.grid_features import dynamic_kwh, grid_states
 from scheduler.placement.scenario import GridScenario, StepMetrics
 
-POLICY_NAMES = ("tier_agents", "dqn")
-"""What GET /agents reports as a session's placement policy."""
+TRAINING_FIELDS = ("seed", "runs", "jobs", "workloads", "lam", "episode_jobs", "regions")
+"""The training arguments GET /agents shows (not where the file was written or read from)."""
 
 
 def server_figures(scenario: GridScenario, step: StepMetrics, jobs: JobBatch) -> dict[str, np.ndarray]:
@@ -64,5 +64,5 @@ def describe(agent: DQNAgent) -> dict[str, object]:
         "hidden": list(agent.config.hidden),
         "lam_g_per_min": meta.get("lam_g_per_min"),
         "trained_steps": agent.steps,
-        "trained_on": meta.get("trained_on", {}),
+        "trained_on": {k: v for k, v in meta.get("trained_on", {}).items() if k in TRAINING_FIELDS},
     }

@@ -20,6 +20,7 @@ def test_agents_policy_is_the_dqn_in_grid_sessions_of_a_dqn_server_and_the_agent
         assert set(answer["agents"]) == {"green", "balanced", "performance"}  # the reference fields stay
         dqn = answer["dqn"]
         assert dqn["features"][0] == "intensity_now[0]" and dqn["lam_g_per_min"] == 0.3 and dqn["trained_steps"] > 0
+        assert dqn["trained_on"]["runs"] == 16 and not {"out", "data_dir"} & set(dqn["trained_on"])  # no paths
         explained = client.post("/explain", json={"job_id": 1}, headers=grid)
         assert explained.status_code == 200 and explained.json()["explanation"]
         reference = _session(client, "reference")

@@ -89,6 +89,7 @@ def test_train_cli_writes_weights_that_load_and_record_how(tmp_path, capsys):
     assert [h["workload"] for h in agent.meta["history"]] == ["task", "gaia-azure"]
     assert all(8_760 <= h["start_hour"] < 17_520 and h["seed"] >= train_dqn.TRAIN_SEED_BASE for h in agent.meta["history"])
     assert "wrote" in capsys.readouterr().out
+    assert agent.meta["trained_on"]["data_dir"] == "dataset_rl" and agent.meta["trained_on"]["out"] == "w.npz"  # no directories
     again = tmp_path / "again.npz"
     train_dqn.main(["--out", str(again), "--runs", "2", "--jobs", "300", "--lam", "0.2"])
     other = DQNAgent.load(again)
