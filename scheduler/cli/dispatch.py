@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rl.dispatcher import Dispatcher
+from rl.dispatcher import Dispatcher, OnlineLearner
 from scheduler.dispatch.online import learn_online
 from scheduler.dispatch.study import format_table, run_study, summary
 from scheduler.dispatch.train import MAIN, TrainConfig, heuristic_rates, train
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     on.add_argument("--seed", type=int, required=True)
     on.add_argument("--instances", type=int, default=200)
     on.add_argument("--out", type=Path, required=True, help="the weights it ends with (.npz)")
+    on.add_argument("--lr", type=float, default=OnlineLearner.lr, help="Adam's step size online (the executor's default)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.action == "train":
         return _train(args)
@@ -55,14 +56,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _online(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if args.instances < 1:
-        parser.error(f"--instances must be at least 1, got {args.instances}")
+    if args.instances < 1 or not 0 < args.lr < 1:
+        parser.error(f"need --instances >= 1 (got {args.instances}) and 0 < --lr < 1 (got {args.lr})")
     try:
         policy = Dispatcher.fresh(np.random.default_rng(args.seed)) if args.start == "fresh" else Dispatcher.load(Path(args.start))
     except ValueError as exc:
         print(f"error: --start: {exc}", file=sys.stderr)
         return 2
-    curve = learn_online(policy, args.seed, args.instances, every=max(1, args.instances // 10))
+    curve = learn_online(policy, args.seed, args.instances, every=max(1, args.instances // 10), lr=args.lr)
     print("| instances | updates | greedy miss rate % (validation) |\n|--:|--:|--:|")
     for point in curve:
         print(f"| {point['instance']:.0f} | {point['updates']:.0f} | {100 * point['miss_rate']:.1f} |")

@@ -45,13 +45,13 @@ class Recording:
         return chosen
 
 
-def learn_online(policy: Dispatcher, seed: int, instances: int, every: int = 1, batch: int = 32,
-                 validation: int = 4) -> list[dict[str, float]]:  # fmt: skip
+def learn_online(policy: Dispatcher, seed: int, instances: int, every: int = 1, batch: int = 32, validation: int = 4,
+                 lr: float = OnlineLearner.lr) -> list[dict[str, float]]:  # fmt: skip
     """The greedy validation miss rate before the stream and after every `every` instances and the last (the
     policy learns in place)."""
     draws, acts = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     checks = validation_set(seed, validation)
-    learner = OnlineLearner(policy, tau_s=TAU, batch=batch)
+    learner = OnlineLearner(policy, tau_s=TAU, batch=batch, lr=lr)
     curve = [_point(0, policy, checks, 0)]
     recorder, offset = Recording(learner, acts), 0.0
     for k in range(1, instances + 1):
