@@ -11,11 +11,15 @@ from bench.case_budgets import budgets
 from bench.case_caps import caps
 from bench.case_concurrency import concurrency
 from bench.case_dashboard import dashboard
+from bench.case_dqn import dqn_run
 from bench.case_engine import agent_loop, engine
+from bench.case_gpu_fraction import gpu_fraction
 from bench.case_health import health
 from bench.case_http import peak_rss, run_compact, run_full, startup
 from bench.case_plan import plan_case
 from bench.case_simulate import simulate
+from bench.case_workflows import latency as workflow_latency
+from bench.case_workflows import throughput as workflow_throughput
 from bench.report import Figure
 from bench.sizes import Plan
 
@@ -28,9 +32,13 @@ BENCHMARKS: dict[str, Callable[[Plan], list[Figure]]] = {
     "startup": startup,
     "concurrency": concurrency,
     "simulate": simulate,
+    "dqn_run": dqn_run,
+    "gpu_fraction": gpu_fraction,
     "plan": plan_case,
     "dashboard": dashboard,
     "health": health,
     "budgets": budgets,
     "caps": caps,
+    "workflow_throughput": workflow_throughput,
+    "workflow_latency": workflow_latency,
 }
