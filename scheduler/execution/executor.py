@@ -23,9 +23,9 @@ from scheduler.execution import control
 from scheduler.execution.builtin_kinds import load_kinds
 from scheduler.execution.clock import Clock
 from scheduler.execution.kinds import REGISTRY, TaskContext
-from scheduler.execution.outcome import Ended, Run, record_end, record_interrupt
+from scheduler.execution.outcome import Ended, Run, collected, expired, record_end, record_interrupt
 from scheduler.execution.policies import ORDERS, QueueOrder
-from scheduler.execution.retry import TIMED_OUT, WORKER_DIED
+from scheduler.execution.retry import WORKER_DIED
 from scheduler.execution.runners import this_process
 from scheduler.execution.workers import Slot, make_pools
 from scheduler.store.base import AttemptRecord, Store, TaskRecord, WorkflowRecord
@@ -145,9 +145,9 @@ class Executor:
         task is sent to a worker. A clock task already due when claimed (a sleep of 0) ends in the same pass, and
         its slot takes the next task, up to PASS_TASKS claims, so the store's lock is never held for long."""
         self._more = False
-        ended = self._collect()
+        ended = collected(self._runs.values())
         now = self.clock.now()
-        ended += self._expired(now, {id(e.run) for e in ended})
+        ended += expired(self._runs.values(), now, {id(e.run) for e in ended})
         claimed: list[tuple[TaskRecord, Slot]] = []
         if not ended and (self._stopping or not self._may_claim(now)):
             return
@@ -174,42 +174,6 @@ class Executor:
 
     def _may_claim(self, now: float) -> bool:
         return self._due_at <= now or any(s.free for pool in self.slots.values() for s in pool)
-
-    def _collect(self) -> list[Ended]:
-        """What the workers sent back, and attempts whose worker process died."""
-        ended = []
-        for run in list(self._runs.values()):
-            slot = run.slot
-            if slot.conn is None or run.ends_at is not None:
-                continue
-            try:
-                message = slot.conn.recv() if slot.conn.poll() else None
-            except (EOFError, OSError):
-                message = None
-            if message is not None:
-                _, outcome, kinds, error, result, runtime_s, cpu_j = message
-                ended.append(Ended(run, outcome, kinds, error, result, runtime_s, cpu_j))
-            elif slot.process is not None and not slot.process.is_alive():
-                code = slot.process.exitcode
-                slot.kill()
-                ended.append(Ended(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: the worker process died (exit code {code})"))
-        return ended
-
-    def _expired(self, now: float, seen: set[int]) -> list[Ended]:
-        """Attempts past their timeout (their process killed; the slot starts a fresh one next time) and clock
-        tasks whose wait is over."""
-        ended = []
-        for run in list(self._runs.values()):
-            if id(run) in seen:
-                continue
-            if run.timeout_at is not None and now >= run.timeout_at and (run.ends_at is None or run.timeout_at <= run.ends_at):
-                run.slot.kill()  # the task's code gets no say
-                timeout = run.task.spec.get("timeout_s")
-                ended.append(Ended(run, "timed_out", [TIMED_OUT], f"{TIMED_OUT}: still running after timeout_s = {timeout:g} s"))
-            elif run.ends_at is not None and now >= run.ends_at:
-                seconds = run.ends_at - run.started
-                ended.append(Ended(run, "succeeded", [], None, {"seconds": seconds}, seconds))
-        return ended
 
     def _end(self, end: Ended, now: float) -> None:
         end.run.slot.running = None

@@ -1,16 +1,18 @@
-"""What an attempt's end means for its task, recorded in the store: the attempt's row (outcome, measured
+"""How attempts end: what the loop sees (a worker's answer, a dead worker, a timeout, a clock task's wait
+over), and what an end means for its task, recorded in the store: the attempt's row (outcome, measured
 runtime, energy and CO2 estimates), then the task's move (succeeded; retrying after its backoff; dead) and,
 for a final state, what follows for its workflow (scheduler.execution.settle). The executor calls these inside
 the one transaction of its loop's pass, so a pass's outcomes commit together.
 """
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from scheduler.execution.footprint import estimate
 from scheduler.execution.kinds import task_rng
-from scheduler.execution.retry import RetryPolicy
+from scheduler.execution.retry import TIMED_OUT, WORKER_DIED, RetryPolicy
 from scheduler.execution.settle import COMPENSATION, settle
 from scheduler.execution.workers import Slot
 from scheduler.store.base import Store, TaskRecord
@@ -38,6 +40,44 @@ class Ended:
     result: Any = None
     runtime_s: float | None = None  # measured by the worker; None: the loop's own measure
     cpu_j: float | None = None  # RAPL, where the worker could read it
+
+
+def collected(runs: Iterable[Run]) -> list[Ended]:
+    """What the workers sent back, and attempts whose worker process died (its slot then starts a new one)."""
+    ended = []
+    for run in list(runs):
+        slot = run.slot
+        if slot.conn is None or run.ends_at is not None:
+            continue
+        try:
+            message = slot.conn.recv() if slot.conn.poll() else None
+        except (EOFError, OSError):
+            message = None
+        if message is not None:
+            _, outcome, kinds, error, result, runtime_s, cpu_j = message
+            ended.append(Ended(run, outcome, kinds, error, result, runtime_s, cpu_j))
+        elif slot.process is not None and not slot.process.is_alive():
+            code = slot.process.exitcode
+            slot.kill()
+            ended.append(Ended(run, "failed", [WORKER_DIED], f"{WORKER_DIED}: the worker process died (exit code {code})"))
+    return ended
+
+
+def expired(runs: Iterable[Run], now: float, seen: set[int]) -> list[Ended]:
+    """Attempts past their timeout (their process killed: the task's code gets no say, and the slot starts a
+    fresh process next time) and clock tasks whose wait is over; runs in `seen` (by id) ended already."""
+    ended = []
+    for run in list(runs):
+        if id(run) in seen:
+            continue
+        if run.timeout_at is not None and now >= run.timeout_at and (run.ends_at is None or run.timeout_at <= run.ends_at):
+            run.slot.kill()
+            timeout = run.task.spec.get("timeout_s")
+            ended.append(Ended(run, "timed_out", [TIMED_OUT], f"{TIMED_OUT}: still running after timeout_s = {timeout:g} s"))
+        elif run.ends_at is not None and now >= run.ends_at:
+            seconds = run.ends_at - run.started
+            ended.append(Ended(run, "succeeded", [], None, {"seconds": seconds}, seconds))
+    return ended
 
 
 def record_end(store: Store, end: Ended, now: float) -> None:
