@@ -1,6 +1,7 @@
 """Simulations started over HTTP: run in a small thread pool, bounded in number, size and time.
 
-Either study: placement (scheduler/studies/placement.py) or deferral (scheduler/studies/deferral.py), by the config's type.
+Any study: placement (scheduler/studies/placement.py), deferral (scheduler/studies/deferral.py) or the GPU
+fraction (scheduler/studies/gpu_fraction.py, in a child process of its own), by the config's type.
 
 A run is identified by an unguessable id (uuid4), which is all a client needs to read it: runs do not
 belong to sessions, and nothing a run does touches any session. At most `max_sim_runs` are queued or
@@ -23,10 +24,12 @@ from scheduler.core.errors import EvaluationCancelled
 from scheduler.placement.engine import World
 from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig, resolve_seed
+from scheduler.sim.gpu_workload import GpuFractionConfig
 
 log = logging.getLogger(__name__)
-SimulationConfig = EvaluationConfig | DeferralConfig
-"""A placement run (scheduler/studies/placement.py) or a deferral study (scheduler/studies/deferral.py)."""
+SimulationConfig = EvaluationConfig | DeferralConfig | GpuFractionConfig
+"""A placement run (scheduler/studies/placement.py), a deferral study (scheduler/studies/deferral.py) or a
+GPU-fraction study (scheduler/studies/gpu_fraction.py)."""
 ACTIVE = ("queued", "running")
 
 
@@ -145,8 +148,12 @@ class SimulationRunner:
             run.status, run.result, run.error, run.finished = outcome, document, error, time.monotonic()
 
     def _study(self, config: SimulationConfig, progress: Callable[[int, int, str], None], cancel: Callable[[], bool]) -> dict[str, Any]:
-        """The results document of one run of either study."""
+        """The results document of one run of any study."""
         # Imported on first use: the simulator's modules cost ~40 ms that start-up should not pay.
+        if isinstance(config, GpuFractionConfig):
+            from scheduler.studies.gpu_fraction_child import run_in_child  # its forest's 136 MB stay in the child
+
+            return run_in_child(config, progress=progress, cancel=cancel)
         if isinstance(config, DeferralConfig):
             from scheduler.studies.deferral import run_deferral
 

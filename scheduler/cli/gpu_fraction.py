@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     from scheduler.studies.gpu_fraction import run_study
 
     show = args.progress or sys.stderr.isatty()
-    document = run_study(config, (lambda seed, name: print(f"seed {seed}: {name}", file=sys.stderr)) if show else None)
+    document = run_study(
+        config, (lambda done, total, name: print(f"{done:,} of {total:,} task runs; now {name}", file=sys.stderr)) if show else None
+    )
     report.write_outputs(document, args.out)
     seeds = document["seeds"]
     print(f"GPU-fraction study: {config.tasks:,} tasks x {len(seeds)} seed(s) ({', '.join(map(str, seeds))}), load {config.load}")

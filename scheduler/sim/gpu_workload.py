@@ -9,7 +9,7 @@ not for large ones (so the right fraction depends on the task), and written here
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -43,6 +43,8 @@ class GpuFractionConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    study: Literal["gpu-fraction"] = "gpu-fraction"
+    """Names the study in a POST /simulate body and in a run's view."""
     tasks: int = Field(20_000, ge=100, le=MAX_TASKS, strict=True)
     seed: int = Field(1, ge=0, le=2**63 - 1, strict=True)
     seeds: int = Field(1, ge=1, le=MAX_SEEDS, strict=True)
@@ -52,7 +54,7 @@ class GpuFractionConfig(BaseModel):
     At 1.0 a CPU-only scheduler saturates; every policy that sends work to the GPUs keeps up."""
     policies: tuple[str, ...] = POLICY_NAMES
     """A subset of POLICY_NAMES ("all" or a comma list are read too); the oracle always runs, first."""
-    warmup: int = Field(1_000, ge=0, strict=True)
+    warmup: int = Field(1_000, ge=0, le=MAX_TASKS - 1, strict=True)
     """Tasks left out of the after-warm-up figures (hybrid_ml's first training window)."""
     dqn_episodes: int = Field(60, ge=1, le=1_000, strict=True)
     """The DQN's pre-training: episodes of 500 tasks of its own (scheduler/sim/gpu_dqn.py)."""

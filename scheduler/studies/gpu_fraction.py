@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scheduler.core.errors import EvaluationCancelled
 from scheduler.sim.gpu_cluster import FRACTIONS, Cluster, cost_usd, energy_j
 from scheduler.sim.gpu_policies import make_policy
 from scheduler.sim.gpu_workload import GpuFractionConfig, GpuTasks, draw_tasks
@@ -33,15 +34,22 @@ class PolicyRun:
     extra: dict = field(default_factory=dict)
 
 
-def simulate(policy, tasks: GpuTasks, started: float | None = None) -> PolicyRun:
+CHUNK = 1_000
+"""Tasks between two calls of a run's cancel()."""
+
+
+def simulate(policy, tasks: GpuTasks, started: float | None = None, cancel: Callable[[], bool] | None = None) -> PolicyRun:
     """Task by task in arrival order: the policy decides on the cluster as it is, the cluster runs the task.
-    `started`: when the policy's making began (the DQN's pre-training counts in its time)."""
+    `started`: when the policy's making began (the DQN's pre-training counts in its time); `cancel`, asked
+    every CHUNK tasks, stops the run (EvaluationCancelled)."""
     started = time.perf_counter() if started is None else started
     n, cluster = len(tasks), Cluster()
     fraction, gpu, finish = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n)
     a, t, s, x = (v.tolist() for v in (tasks.arrival_s, tasks.base_s, tasks.speedup, tasks.transfer_s))
     decide, observe, run = policy.decide, policy.observe, cluster.run
     for i in range(n):
+        if cancel is not None and i % CHUNK == 0 and cancel():
+            raise EvaluationCancelled(f"stopped at task {i:,} of {n:,} ({getattr(policy, 'name', 'policy')})")
         f, g = decide(i, cluster)
         done = run(a[i], t[i], s[i], x[i], f, g)
         fraction[i], gpu[i], finish[i] = f, g, done
@@ -58,8 +66,11 @@ def seed_streams(seed: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(child) for name, child in zip(names, np.random.SeedSequence(seed).spawn(len(names)))}
 
 
-def run_seed(config: GpuFractionConfig, seed: int, progress: Callable[[str], None] | None = None) -> tuple[GpuTasks, dict[str, PolicyRun]]:
-    """One seed: its tasks and every requested policy's run (the oracle always runs, first)."""
+def run_seed(
+    config: GpuFractionConfig, seed: int, progress: Callable[[str], None] | None = None, cancel: Callable[[], bool] | None = None
+) -> tuple[GpuTasks, dict[str, PolicyRun]]:
+    """One seed: its tasks and every requested policy's run (the oracle always runs, first); `progress(name)`
+    as each policy starts."""
     streams = seed_streams(seed)
     tasks = draw_tasks(config.tasks, config.load, streams["tasks"])
     names = ["oracle", *[p for p in config.policies if p != "oracle"]]
@@ -69,7 +80,7 @@ def run_seed(config: GpuFractionConfig, seed: int, progress: Callable[[str], Non
             progress(name)
         started = time.perf_counter()
         policy = make_policy(name, tasks, streams.get(name), config.load, runs["oracle"].fraction if runs else None, config.dqn_episodes)
-        runs[name] = simulate(policy, tasks, started)
+        runs[name] = simulate(policy, tasks, started, cancel)
     return tasks, runs
 
 
@@ -169,13 +180,23 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
     return float(x.mean()), float(t * x.std(ddof=1) / np.sqrt(len(x)))
 
 
-def run_study(config: GpuFractionConfig, progress: Callable[[int, str], None] | None = None) -> dict:
-    """Every seed's runs folded into the study's document (see the module's docstring)."""
+def run_study(
+    config: GpuFractionConfig, progress: Callable[[int, int, str], None] | None = None, cancel: Callable[[], bool] | None = None
+) -> dict:
+    """Every seed's runs folded into the study's document (see the module's docstring). `progress(done, total,
+    policy)` counts task runs (tasks x seeds x policies) as each policy starts; `cancel` stops the study."""
     started = time.perf_counter()
     seeds = [config.seed + k for k in range(config.seeds)]
     per_seed, matrices, first = [], [], None
+    total, done = config.tasks * config.seeds * len(config.policies), [0]
+
+    def report(name: str) -> None:
+        if progress is not None:
+            progress(done[0], total, name)
+        done[0] += config.tasks
+
     for seed in seeds:
-        tasks, runs = run_seed(config, seed, None if progress is None else lambda name, s=seed: progress(s, name))
+        tasks, runs = run_seed(config, seed, report, cancel)
         per_seed.append({"seed": seed, "policies": seed_figures(tasks, runs, config.warmup)})
         matrices.append(win_loss(runs, config.warmup))
         if first is None:

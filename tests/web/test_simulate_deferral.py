@@ -84,7 +84,7 @@ def test_a_placement_body_may_name_its_study(shared_client: TestClient) -> None:
         ({"slack_h": -1}, 422, "slack_h"),
         ({"seeds": 10_000}, 422, "seeds"),
         ({"start": "yesterday"}, 422, "ISO"),
-        ({"study": "when"}, 422, "study must be placement or deferral"),
+        ({"study": "when"}, 422, "study must be placement, deferral or gpu-fraction"),
     ],
     ids=[
         "too-many-jobs",

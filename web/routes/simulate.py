@@ -1,5 +1,6 @@
-"""POST /simulate starts a simulator run comparing placement policies, or the deferral study's when-to-run
-strategies (`"study": "deferral"`); GET /simulate/{id} follows it."""
+"""POST /simulate starts a simulator run comparing placement policies, the deferral study's when-to-run
+strategies (`"study": "deferral"`) or the GPU-fraction study (`"study": "gpu-fraction"`); GET /simulate/{id}
+follows it."""
 
 import math
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from scheduler.core.errors import quote
 from scheduler.placement.engine import World
 from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig
+from scheduler.sim.gpu_workload import GpuFractionConfig
 from web.body_guard import refuse_crowded
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
@@ -24,7 +26,8 @@ from web.schemas.simulate import SimulationOut, SimulationStartedOut
 from web.simulations import SimulationRunner, TooManySimulations
 
 router = APIRouter(tags=["simulate"])
-ConfigT = TypeVar("ConfigT", EvaluationConfig, DeferralConfig)
+ConfigT = TypeVar("ConfigT", EvaluationConfig, DeferralConfig, GpuFractionConfig)
+STUDIES = ("placement", "deferral", "gpu-fraction")
 
 
 def _runner(request: Request) -> SimulationRunner:
@@ -32,7 +35,7 @@ def _runner(request: Request) -> SimulationRunner:
 
 
 # anyOf, not oneOf: {} (every default) is a valid config of both studies, and is the placement one.
-_BODY_SCHEMA = {"anyOf": [EvaluationConfig.model_json_schema(), DeferralConfig.model_json_schema()]}
+_BODY_SCHEMA = {"anyOf": [EvaluationConfig.model_json_schema(), DeferralConfig.model_json_schema(), GpuFractionConfig.model_json_schema()]}
 _EXAMPLES = {
     "placement": {
         "value": {"workload": "poisson", "jobs": 300, "seed": 5, "policies": ["round_robin", "lowest_carbon"], "scenario": "grid"}
@@ -40,6 +43,7 @@ _EXAMPLES = {
     "deferral": {
         "value": {"study": "deferral", "jobs": 200, "seed": 3, "seeds": 2, "regions": ["ES", "NO"], "forecasts": ["perfect", "noisy"]}
     },
+    "gpu-fraction": {"value": {"study": "gpu-fraction", "tasks": 2000, "seed": 1, "seeds": 2, "policies": ["hybrid_ml", "greedy"]}},
 }
 
 
@@ -55,10 +59,12 @@ _EXAMPLES = {
 )
 async def start_simulation(request: Request, response: Response, world: WorldDep, settings: SettingsDep) -> dict[str, Any]:
     """Start a simulation (same options as `python -m scheduler.evaluate`); poll GET /simulate/{id}.
-    `"study": "deferral"` runs the deferral study (DeferralConfig); absent or "placement", the placement one.
+    `"study": "deferral"` runs the deferral study (DeferralConfig); `"study": "gpu-fraction"` the GPU-fraction
+    study (GpuFractionConfig, in a child process: docs/gpu-fraction.md); absent or "placement", the placement one.
 
     Bounded by TASKPILOT_MAX_SIM_JOBS, its work (jobs x (policies + the constrained reference's search runs),
-    TASKPILOT_MAX_SIM_JOB_RUNS; a deferral study's job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
+    TASKPILOT_MAX_SIM_JOB_RUNS, and so are a GPU-fraction study's tasks x seeds x policies; a deferral study's
+    job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
     and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
     # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
     payload = await run_in_threadpool(_payload, await request.body())
@@ -84,11 +90,21 @@ def _start(request: Request, response: Response, world: World, settings: Setting
     if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > settings.max_sim_jobs:  # a size bound, checked before the schema's
         raise LimitExceeded(f"jobs={jobs} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)")
     study = payload.get("study", "placement")
-    if study not in ("placement", "deferral"):
+    if study not in STUDIES:
         raise RequestValidationError(
-            [{"loc": ("body", "study"), "msg": f"study must be placement or deferral; got {quote(study)}", "type": "value_error"}]
+            [
+                {
+                    "loc": ("body", "study"),
+                    "msg": f"study must be placement, deferral or gpu-fraction; got {quote(study)}",
+                    "type": "value_error",
+                }
+            ]
         )
-    config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
+    config: EvaluationConfig | DeferralConfig | GpuFractionConfig
+    if study == "gpu-fraction":
+        config = _validated(GpuFractionConfig, payload)
+    else:
+        config = _deferral_config(payload, settings) if study == "deferral" else _placement_config(payload, world, settings)
     _check_work(config, settings)
     try:
         run = _runner(request).start(config, client_key(request.scope))
@@ -102,8 +118,17 @@ SHIPPED_STEP_MIN, FINEST_STEP_MIN = 60, 5
 """The shipped zones' step; regions read from ../shared/data are counted at the finest step of any (WattTime's)."""
 
 
-def _check_work(config: EvaluationConfig | DeferralConfig, settings: Settings) -> None:
+def _check_work(config: EvaluationConfig | DeferralConfig | GpuFractionConfig, settings: Settings) -> None:
     """413 when a run's work, known from its config, is over its setting (checked before it takes a slot)."""
+    if isinstance(config, GpuFractionConfig):
+        runs = config.tasks * config.seeds * len(config.policies)
+        if runs > settings.max_sim_job_runs:
+            raise LimitExceeded(
+                f"tasks ({config.tasks:,}) x seeds ({config.seeds}) x policies ({len(config.policies)}, the oracle included) = "
+                f"{runs:,} task runs; the limit is {settings.max_sim_job_runs:,} (TASKPILOT_MAX_SIM_JOB_RUNS): "
+                "fewer tasks, seeds or policies"
+            )
+        return
     if isinstance(config, EvaluationConfig):
         sims = config.job_runs()
         runs = config.jobs * sims

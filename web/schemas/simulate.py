@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from scheduler.sim.config import DeferralConfig, EvaluationConfig
+from scheduler.sim.gpu_workload import GpuFractionConfig
 from web.schemas.common import Out
 
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -26,7 +27,7 @@ class ProgressOut(Out):
 class SimulationOut(Out):
     id: str
     status: RunStatus
-    config: EvaluationConfig | DeferralConfig
+    config: EvaluationConfig | DeferralConfig | GpuFractionConfig
     progress: ProgressOut
     elapsed_s: float | None
     error: str | None

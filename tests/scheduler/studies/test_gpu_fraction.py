@@ -121,3 +121,22 @@ def test_python_m_scheduler_evaluate_hands_the_study_its_command_line(tmp_path, 
     with pytest.raises(SystemExit) as exc:
         evaluate.main(["--study", "gpu-fraction", "--help"])
     assert exc.value.code == 0 and "--dqn-episodes" in capsys.readouterr().out
+
+
+def test_the_child_process_runner_reports_progress_and_stops_on_cancel() -> None:
+    from scheduler.core.errors import EvaluationCancelled
+    from scheduler.studies import gpu_fraction_child
+
+    seen: list[tuple[int, int, str]] = []
+    config = GpuFractionConfig(tasks=200, warmup=50, policies=("greedy",))
+    document = gpu_fraction_child.run_in_child(config, progress=lambda *report: seen.append(report))
+    assert seen == [(0, 400, "oracle"), (200, 400, "greedy")] and document["policies"] == ["oracle", "greedy"]
+    # Cancelled once the DQN's pre-training has begun (long on purpose): the child is ended, not waited for.
+    started: list[str] = []
+    with pytest.raises(EvaluationCancelled):
+        gpu_fraction_child.run_in_child(
+            GpuFractionConfig(tasks=200, warmup=50, policies=("dqn",), dqn_episodes=1_000),
+            progress=lambda done, total, name: started.append(name),
+            cancel=lambda: "dqn" in started,
+        )
+    assert started == ["oracle", "dqn"]

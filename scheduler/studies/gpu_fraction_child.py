@@ -1,0 +1,65 @@
+"""The GPU-fraction study in a child process, for a long-lived process such as the service.
+
+hybrid_ml's forest imports scikit-learn, which adds about 136 MB to a process (docs/gpu-fraction.md), and a
+module once imported stays: run in the service itself, one study would keep that memory for the service's
+life. Here a spawned child process runs `run_study` and ends with it, so the caller never imports
+scikit-learn and gets its memory back. Progress comes back over a queue; cancel() is asked every POLL_S and
+ends the child (terminate), so a cancelled or timed-out study stops within POLL_S even during the DQN's
+pre-training, which the in-process run cannot interrupt.
+"""
+
+import multiprocessing
+import queue
+from collections.abc import Callable
+from typing import Any
+
+from scheduler.core.errors import EvaluationCancelled
+from scheduler.sim.gpu_workload import GpuFractionConfig
+
+POLL_S = 0.2
+
+
+def _child(fields: dict[str, Any], out: Any) -> None:
+    """The child's work: the study, its progress and its document (or its error) on `out`."""
+    from scheduler.studies.gpu_fraction import run_study
+
+    try:
+        document = run_study(GpuFractionConfig(**fields), lambda done, total, name: out.put(("progress", (done, total, name))))
+    except Exception as exc:  # the parent re-raises it; a traceback here would be lost
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    out.put(("done", document))
+
+
+def run_in_child(
+    config: GpuFractionConfig,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """run_study(config) in a spawned child process: the same document, the same progress reports; cancel()
+    returning True ends the child and raises EvaluationCancelled; a failure in the child is a RuntimeError."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the parent's state, no fork of its threads
+    out = context.Queue()
+    child = context.Process(target=_child, args=(config.model_dump(), out), name="gpu-fraction-study", daemon=True)
+    child.start()
+    try:
+        while True:
+            if cancel is not None and cancel():
+                raise EvaluationCancelled("the GPU-fraction study was stopped")
+            try:
+                kind, payload = out.get(timeout=POLL_S)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise RuntimeError(f"the GPU-fraction study's process ended without a result (exit code {child.exitcode})") from None
+                continue
+            if kind == "progress" and progress is not None:
+                progress(*payload)
+            elif kind == "error":
+                raise RuntimeError(payload)
+            elif kind == "done":
+                return payload
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join(timeout=10)
+        out.close()

@@ -1,0 +1,64 @@
+"""POST /simulate with "study": "gpu-fraction": the GPU-fraction study over HTTP, in a child process, its
+bounds, and the service never importing scikit-learn."""
+
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from scheduler.settings import ROOT
+from tests.web.conftest import assert_error
+from tests.web.test_simulate import start, wait
+
+SMALL = {"study": "gpu-fraction", "tasks": 300, "warmup": 50, "seed": 4, "policies": ["hybrid_ml", "greedy"], "dqn_episodes": 1}
+
+
+def test_a_gpu_fraction_study_runs_to_the_clis_document(shared_client: TestClient) -> None:
+    view = wait(shared_client, start(shared_client, SMALL))
+    assert view["status"] == "done", view["error"]
+    assert view["config"]["study"] == "gpu-fraction" and view["config"]["policies"] == ["oracle", "hybrid_ml", "greedy"]
+    assert view["progress"]["total"] == 300 * 3
+    document = view["result"]
+    assert document["study"] == "gpu-fraction" and document["policies"] == ["oracle", "hybrid_ml", "greedy"]
+    assert document["hybrid_trainings"] == 5  # tasks 50, 100, ..., 250
+    # The same study in this process gives the same figures: the child changes where it runs, not what.
+    from scheduler.sim.gpu_workload import GpuFractionConfig
+    from scheduler.studies.gpu_fraction import run_study
+
+    here = run_study(GpuFractionConfig(**SMALL))
+    strip = lambda d: [{k: v for k, v in r.items() if not k.startswith("elapsed")} for r in d["table"]]  # noqa: E731
+    assert strip(here) == strip(document) and here["win_loss"] == document["win_loss"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ({**SMALL, "tasks": 5}, 422, "greater than or equal to 100"),
+        ({**SMALL, "policies": ["fastest"]}, 422, "unknown policies fastest"),
+        ({**SMALL, "jobs": 300}, 422, "Extra inputs are not permitted"),
+        ({**SMALL, "tasks": 200_000, "seeds": 30, "policies": "all"}, 413, "TASKPILOT_MAX_SIM_JOB_RUNS"),
+        ({**SMALL, "study": "gpu"}, 422, "study must be placement, deferral or gpu-fraction"),
+    ],
+)
+def test_bad_gpu_fraction_bodies_name_the_problem(shared_client: TestClient, body: dict, status: int, needle: str) -> None:
+    detail = assert_error(shared_client.post("/simulate", json=body), status)
+    assert needle in str(detail), detail
+
+
+def test_the_service_never_imports_scikit_learn() -> None:
+    """A study with hybrid_ml runs in a child process: the server's own process keeps scikit-learn's ~136 MB out."""
+    code = (
+        "import sys, time\n"
+        "from fastapi.testclient import TestClient\n"
+        "from tests.web.conftest import serve\n"
+        "with serve() as client:\n"
+        f"    run = client.post('/simulate', json={SMALL!r}).json()['id']\n"
+        "    while (view := client.get(f'/simulate/{run}').json())['status'] in ('queued', 'running'):\n"
+        "        time.sleep(0.05)\n"
+        "    assert view['status'] == 'done', view\n"
+        "    assert view['result']['hybrid_trainings'] == 5\n"
+        "assert 'sklearn' not in sys.modules, 'the service imported scikit-learn'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
