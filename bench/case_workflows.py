@@ -16,7 +16,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.case_workflows_kinds import MODULE
 from bench.live import ROOT, clean_env
 from bench.report import Figure, Target
 from bench.sizes import Plan
+from bench.workflow_kinds import MODULE
 
 POOLS = {"fast": 4, "eco": 1}
 HUEY_WORKERS = 4
@@ -142,13 +141,19 @@ def _taskpilot(workflows: list[tuple[Any, ...]]) -> float:
 
 def _huey(n: int, sync: str) -> float:
     """Seconds from the first enqueue until Huey's consumer completed all n no-ops."""
-    from bench.case_workflows_huey import make_huey
+    from bench.huey_queue import consumer_command, make_huey
 
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "huey.db")
         _, task = make_huey(path, sync)
-        command = [sys.executable, "-m", "bench.case_workflows_huey", path, str(n), str(HUEY_WORKERS), sync]
-        consumer = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, text=True, start_new_session=True)
+        consumer = subprocess.Popen(
+            consumer_command(path, n, HUEY_WORKERS, sync),
+            cwd=ROOT,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
             assert consumer.stdout is not None
             if consumer.stdout.readline() != "ready\n":

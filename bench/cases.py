@@ -20,6 +20,8 @@ from bench.case_plan import plan_case
 from bench.case_simulate import simulate
 from bench.case_workflows import latency as workflow_latency
 from bench.case_workflows import throughput as workflow_throughput
+from bench.case_workflows_crash import crash as workflow_crash
+from bench.case_workflows_dag import large_dag as workflow_dag
 from bench.report import Figure
 from bench.sizes import Plan
 
@@ -41,4 +43,6 @@ BENCHMARKS: dict[str, Callable[[Plan], list[Figure]]] = {
     "caps": caps,
     "workflow_throughput": workflow_throughput,
     "workflow_latency": workflow_latency,
+    "workflow_dag": workflow_dag,
+    "workflow_crash": workflow_crash,
 }

@@ -1,6 +1,6 @@
 """Huey's side of the workflow throughput benchmark: a SqliteHuey on a file and its real consumer.
 
-`python -m bench.case_workflows_huey DB N WORKERS SYNC` runs the consumer (thread workers, no periodic
+`consumer_command(DB, N, WORKERS, SYNC)` runs the consumer (thread workers, no periodic
 tasks) in a process of its own, prints `ready`, and `done F` once N tasks ended (counted by Huey's own
 SIGNAL_COMPLETE and SIGNAL_ERROR; F of them failed). The benchmark enqueues from its own process, as a Huey producer does. SYNC is SQLite's
 synchronous setting on every Huey connection: `default` is Huey's own (FULL: an fsync per commit), `normal`
@@ -57,9 +57,7 @@ def consume(path: str, n: int, workers: int, sync: str) -> None:
     consumer.run()
 
 
-if __name__ == "__main__":
-    # Through the module's own name: Huey names a task after its function's module, which must be the
-    # producer's (bench.case_workflows_huey), not __main__.
-    from bench.case_workflows_huey import consume as consume_here
-
-    consume_here(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+def consumer_command(path: str, n: int, workers: int, sync: str) -> list[str]:
+    """The consumer's command line. It imports this module by name (not `-m`, which would make it __main__):
+    Huey names a task after its function's module, which must be the producer's."""
+    return [sys.executable, "-c", f"from bench.huey_queue import consume; consume({path!r}, {n}, {workers}, {sync!r})"]

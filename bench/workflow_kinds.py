@@ -8,7 +8,7 @@ from typing import Any
 
 from scheduler.execution.kinds import Param, TaskContext, task_kind
 
-MODULE = "bench.case_workflows_kinds"
+MODULE = "bench.workflow_kinds"
 
 
 @task_kind("noop", {}, "Does nothing: what the executor and the store cost per task, in a worker process.")
