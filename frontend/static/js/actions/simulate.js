@@ -5,6 +5,7 @@ import { ApiError, api } from '../api.js';
 import { $, isOff, setLive, setOff, setText, sleep } from '../dom.js';
 import { SIM_KEY, state, storeGet, storeSet } from '../store.js';
 import { SIM_ACTIVE, renderSimProgress, renderSimResults, setSimButtons } from '../views/compare.js';
+import { gpuFractionBody } from '../views/compare-gpu-fraction.js';
 import { hideNotice, hideNoticeIf, showError, showNotice } from '../views/notice.js';
 
 const RUN_ID = /^[0-9a-f-]{36}$/;
@@ -65,8 +66,10 @@ function simConfig() {
   const ticked = (selector) => Array.from(document.querySelectorAll(`${selector} input:checked`), (input) => input.value);
   const seed = $('sim-seed').value;
   const common = { jobs: Number($('sim-jobs').value), seed: seed === '' ? randomSeed() : Number(seed) };
-  const deferral = $('sim-study').value === 'deferral';
-  const [list, what, legend] = deferral ? [ticked('#defer-regions'), 'region', 'Regions'] : [ticked('#sim-policies'), 'policy', 'Policies'];
+  const study = $('sim-study').value;
+  const deferral = study === 'deferral';
+  const [list, what, legend] = deferral ? [ticked('#defer-regions'), 'region', 'Regions']
+    : [ticked(study === 'gpu-fraction' ? '#gpu-policies' : '#sim-policies'), 'policy', 'Policies'];
   if (!list.length) {
     // Refused here, as a server's refusal would be: the next change of the options clears it (bindSimOptions).
     document.body.dataset.simState = 'error';
@@ -74,6 +77,7 @@ function simConfig() {
     startNotice = showNotice(`Choose at least one ${what} to compare.`, [`Tick one or more under "${legend}" and press Start again.`]);
     return null;
   }
+  if (study === 'gpu-fraction') return gpuFractionBody(list, common);
   if (!deferral) return { workload: $('sim-workload').value, scenario: $('sim-scenario').value, ...common, policies: list };
   return {
     study: 'deferral', workload: $('defer-workload').value, regions: list, forecasts: ticked('#defer-forecasts'), ...common,

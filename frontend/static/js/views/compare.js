@@ -9,11 +9,12 @@ import { amount, fixed, integer, percent } from '../format.js';
 import { COLORS, policyColor, policyStyle } from '../palette.js';
 import { state } from '../store.js';
 import { renderDeferralResults } from './compare-deferral.js';
+import { renderGpuFractionResults } from './compare-gpu-fraction.js';
 
 export const SIM_ACTIVE = ['queued', 'running']; // a run's statuses while it lasts
 const BOUND_LABEL = 'hindsight lower bound';
 const REFERENCE_LABEL = 'constrained reference'; // results.json's `reference`: least CO₂ with idle at least_loaded's mean completion
-const studyOf = (config) => (config && config.study === 'deferral' ? 'deferral' : 'placement');
+const studyOf = (config) => (config && ['deferral', 'gpu-fraction'].includes(config.study) ? config.study : 'placement');
 
 /** The metrics table's columns: a policy summary key, its heading, the unit (a key of the result's
  * `units`, or text), digits (`amount`: three significant ones), and whether higher is better. */
@@ -42,20 +43,22 @@ export function renderSimProgress(view) {
   setSimButtons(active);
   const status = {
     queued: 'Queued: waiting for a free simulation slot on the server.',
-    running: p.total ? `Running ${p.policy}.` : studyOf(view.config) === 'deferral' ? 'Running: building the jobs and reading each region’s signal.' : 'Running: building the workload and the carbon clock.',
-    done: `Done: ${doneWhat(view)} on ${integer(view.config.jobs)} jobs in ${fixed(view.elapsed_s, 2)} s.`,
+    running: p.total ? `Running ${p.policy}.` : {
+      deferral: 'Running: building the jobs and reading each region’s signal.', 'gpu-fraction': 'Running: starting the study’s own process.',
+    }[studyOf(view.config)] || 'Running: building the workload and the carbon clock.',
+    done: `Done: ${doneWhat(view)} on ${studyOf(view.config) === 'gpu-fraction' ? `${integer(view.config.tasks)} tasks per seed` : `${integer(view.config.jobs)} jobs`} in ${fixed(view.elapsed_s, 2)} s.`,
     cancelled: `Cancelled: ${view.error || 'stopped on request'}.`,
     failed: `Failed: ${view.error || 'no reason given'}.`,
   }[view.status] || `Status: ${view.status}`;
   setLive('sim-status', state.sim.cancelling && active ? `Cancelling (the run stops between two chunks of jobs). ${status}` : status);
-  const unit = studyOf(view.config) === 'deferral' ? 'job plans' : 'job runs';
+  const unit = { deferral: 'job plans', 'gpu-fraction': 'task runs' }[studyOf(view.config)] || 'job runs';
   setText('sim-detail', active && p.total ? `${integer(p.done)} of ${integer(p.total)} ${unit} (${percent(p.fraction, 1)}).` : '');
 }
 
 /** What a finished run compared: "3 policies", or "6 strategies in 2 regions". */
 function doneWhat(view) {
   const plural = (k, word, words) => `${integer(k)} ${k === 1 ? word : words}`;
-  if (studyOf(view.config) === 'placement') return plural(view.config.policies.length, 'policy', 'policies');
+  if (studyOf(view.config) !== 'deferral') return plural(view.config.policies.length, 'policy', 'policies');
   const table = (view.result && view.result.table) || [];
   return `${plural(new Set(table.map((row) => row.strategy)).size, 'strategy', 'strategies')} in ${plural(view.config.regions.length, 'region', 'regions')}`;
 }
@@ -74,6 +77,7 @@ export function setSimButtons(active) {
 export function renderSimResults(view) {
   const study = studyOf(view.config);
   if (study === 'deferral') renderDeferralResults(view);
+  else if (study === 'gpu-fraction') renderGpuFractionResults(view);
   else renderPlacementResults(view);
   state.sim.shown[study] = true;
   if ($('sim-study').value !== study) $('sim-study').value = study;
@@ -89,9 +93,11 @@ export function selectStudy(study) {
     for (const control of node.querySelectorAll('input, select')) control.disabled = off;
     if (node.matches('input, select')) node.disabled = off;
   }
-  setText('sim-title', study === 'deferral' ? 'Compare when-to-run strategies in the simulator' : 'Compare placement policies in the simulator');
+  const titles = { deferral: 'Compare when-to-run strategies in the simulator', 'gpu-fraction': 'Compare GPU fractions on one CPU and four GPUs' };
+  setText('sim-title', titles[study] || 'Compare placement policies in the simulator');
   $('sim-results').hidden = !(study === 'placement' && state.sim.shown.placement);
   $('defer-results').hidden = !(study === 'deferral' && state.sim.shown.deferral);
+  $('gpu-results').hidden = !(study === 'gpu-fraction' && state.sim.shown['gpu-fraction']);
 }
 
 /** The placement study's results: text, charts and tables. */
