@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler.settings import ROOT
-from tests.web.conftest import assert_error
+from tests.web.conftest import assert_error, serve
 from tests.web.test_simulate import start, wait
 
 SMALL = {"study": "gpu-fraction", "tasks": 300, "warmup": 50, "seed": 4, "policies": ["hybrid_ml", "greedy"], "dqn_episodes": 1}
@@ -44,6 +44,13 @@ def test_a_gpu_fraction_study_runs_to_the_clis_document(shared_client: TestClien
 def test_bad_gpu_fraction_bodies_name_the_problem(shared_client: TestClient, body: dict, status: int, needle: str) -> None:
     detail = assert_error(shared_client.post("/simulate", json=body), status)
     assert needle in str(detail), detail
+
+
+def test_a_study_of_more_tasks_than_max_sim_jobs_is_413() -> None:
+    with serve(max_sim_jobs=1_000) as client:
+        detail = assert_error(client.post("/simulate", json={**SMALL, "tasks": 1_001}), 413)
+        assert "tasks=1001 is over the limit of 1000 per simulation (TASKPILOT_MAX_SIM_JOBS)" in str(detail)
+        assert client.post("/simulate", json={**SMALL, "tasks": 1_000}).status_code == 202
 
 
 def test_the_service_never_imports_scikit_learn() -> None:

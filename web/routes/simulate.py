@@ -63,7 +63,8 @@ async def start_simulation(request: Request, response: Response, world: WorldDep
     study (GpuFractionConfig, in a child process: docs/gpu-fraction.md); absent or "placement", the placement one.
 
     Bounded by TASKPILOT_MAX_SIM_JOBS, its work (jobs x (policies + the constrained reference's search runs),
-    TASKPILOT_MAX_SIM_JOB_RUNS, and so are a GPU-fraction study's tasks x seeds x policies; a deferral study's
+    TASKPILOT_MAX_SIM_JOB_RUNS, and so are a GPU-fraction study's tasks (by TASKPILOT_MAX_SIM_JOBS) and its
+    tasks x seeds x policies; a deferral study's
     job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
     and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
     # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
@@ -121,6 +122,11 @@ SHIPPED_STEP_MIN, FINEST_STEP_MIN = 60, 5
 def _check_work(config: EvaluationConfig | DeferralConfig | GpuFractionConfig, settings: Settings) -> None:
     """413 when a run's work, known from its config, is over its setting (checked before it takes a slot)."""
     if isinstance(config, GpuFractionConfig):
+        # Its process's peak memory goes with the tasks (184 MB at 10,000, 283 MB at 100,000: docs/gpu-fraction.md).
+        if config.tasks > settings.max_sim_jobs:
+            raise LimitExceeded(
+                f"tasks={config.tasks} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)"
+            )
         runs = config.tasks * config.seeds * len(config.policies)
         if runs > settings.max_sim_job_runs:
             raise LimitExceeded(
