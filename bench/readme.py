@@ -33,6 +33,12 @@ ROWS = (
     ("health.p99_ms_run", "`/health` p99, 100,000-job runs one after the other (ms)"),
     ("health.p99_ms_all", "`/health` p99, all three at once (ms)"),
     ("health.rss_mb_all", "server peak RSS, all three at once (MB)"),
+    ("workflow_throughput.tasks_per_s", "workflows: 10,000 no-op single-task workflows on the durable store (tasks/s)"),
+    ("workflow_throughput.huey_tasks_per_s", "the same through Huey's SqliteHuey and its consumer, at its defaults (tasks/s)"),
+    ("workflow_throughput.vs_huey", "workflows: TaskPilot / Huey (x)"),
+    ("workflow_latency.p99_ms", "workflows: ready to running with a worker free, p99 (ms)"),
+    ("workflow_dag.total_s", "workflows: a 10,000-task DAG of depth 50 validated and planned (s)"),
+    ("workflow_crash.lost", "workflows: tasks lost to a kill -9 with 1,000 in flight"),
 )
 
 
