@@ -15,7 +15,7 @@ import numpy as np
 
 from scheduler.core.errors import EvaluationCancelled
 from scheduler.sim.gpu_cluster import FRACTIONS, Cluster, cost_usd, energy_j
-from scheduler.sim.gpu_policies import make_policy
+from scheduler.sim.gpu_policies import GpuPolicy, make_policy
 from scheduler.sim.gpu_workload import GpuFractionConfig, GpuTasks, draw_tasks
 
 METRICS = ("time", "energy", "cost")
@@ -38,7 +38,7 @@ CHUNK = 1_000
 """Tasks between two calls of a run's cancel()."""
 
 
-def simulate(policy, tasks: GpuTasks, started: float | None = None, cancel: Callable[[], bool] | None = None) -> PolicyRun:
+def simulate(policy: GpuPolicy, tasks: GpuTasks, started: float | None = None, cancel: Callable[[], bool] | None = None) -> PolicyRun:
     """Task by task in arrival order: the policy decides on the cluster as it is, the cluster runs the task.
     `started`: when the policy's making began (the DQN's pre-training counts in its time); `cancel`, asked
     every CHUNK tasks, stops the run (EvaluationCancelled)."""
