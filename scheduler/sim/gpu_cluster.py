@@ -72,6 +72,10 @@ class Cluster:
         f, g = divmod(k, finish.shape[1])
         return float(FRACTIONS[f]), g
 
+    def waits(self, arrival: float) -> tuple[float, float]:
+        """How long the CPU and the first GPU to fall free are still busy past `arrival` (0 when free)."""
+        return max(self.cpu_free - arrival, 0.0), max(float(self.gpu_free.min()) - arrival, 0.0)
+
     def earliest_gpu(self) -> int:
         """The GPU that falls free first (the lowest index on a tie): where a given fraction finishes soonest."""
         return int(np.argmin(self.gpu_free))

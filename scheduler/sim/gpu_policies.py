@@ -15,7 +15,7 @@ import numpy as np
 
 from scheduler.sim.gpu_cluster import Cluster
 from scheduler.sim.gpu_dqn import DqnPolicy, DqnTraining, pretrain
-from scheduler.sim.gpu_workload import N_GPUS, POLICY_NAMES, GpuTasks
+from scheduler.sim.gpu_workload import EXPERIMENTS, N_GPUS, POLICY_NAMES, GpuTasks
 
 POLICIES = POLICY_NAMES
 """Every policy `make_policy` builds, in report order; the oracle runs first (its choices are hybrid_ml's labels)."""
@@ -51,8 +51,11 @@ class Oracle(_Fixed):
     def __init__(self, tasks: GpuTasks):
         self.a, self.t = tasks.arrival_s.tolist(), tasks.base_s.tolist()
         self.s, self.x = tasks.speedup.tolist(), tasks.transfer_s.tolist()
+        self.waits = np.zeros((len(tasks), 2))
+        """The queues each decision met (Cluster.waits): hybrid_ml_queues's features beside its labels."""
 
     def decide(self, i: int, cluster: Cluster) -> tuple[float, int]:
+        self.waits[i] = cluster.waits(self.a[i])
         return cluster.best(self.a[i], self.t[i], self.s[i], self.x[i])
 
 
@@ -138,6 +141,33 @@ class HybridML:
         pass
 
 
+class HybridMLQueues(HybridML):
+    """An experiment, not the seed's policy (run only when named): hybrid_ml with two more features, the CPU's
+    and the first free GPU's wait at the task's arrival: as the oracle met them, beside its labels, for
+    training, and as this policy meets them when it decides. It measures what the five task features miss
+    (docs/gpu-fraction.md). Its features change with the queues, so it predicts task by task (about 1-2 ms
+    each), not fifty at a time; it trains on the same schedule and labels as hybrid_ml."""
+
+    name = "hybrid_ml_queues"
+
+    def __init__(self, tasks: GpuTasks, labels: np.ndarray, oracle_waits: np.ndarray, rng: np.random.Generator, make_model=default_forest):
+        super().__init__(tasks, labels, rng, make_model)
+        self.train_features = np.hstack([self.features, oracle_waits])
+        self.arrival = tasks.arrival_s.tolist()
+        self.model: Any = None
+
+    def decide(self, i: int, cluster: Cluster) -> tuple[float, int]:
+        if i and i % RETRAIN_EVERY == 0:
+            lo = max(0, i - WINDOW)
+            self.model = self.make_model(int(self.seeds[i // RETRAIN_EVERY]))
+            self.model.fit(self.train_features[lo:i], self.labels[lo:i])
+            self.trainings.append((i, lo, i))
+        if self.model is None:
+            return float(self.intensity[i]), cluster.earliest_gpu()
+        row = np.array([[*self.features[i], *cluster.waits(self.arrival[i])]])
+        return float(np.clip(self.model.predict(row)[0], 0.0, 1.0)), cluster.earliest_gpu()
+
+
 def make_policy(
     name: str,
     tasks: GpuTasks,
@@ -145,6 +175,7 @@ def make_policy(
     load: float,
     oracle_fractions: np.ndarray | None = None,
     dqn_episodes: int = DqnTraining.episodes,
+    oracle_waits: np.ndarray | None = None,
 ) -> GpuPolicy:
     """The policy `name` for these tasks. random, hybrid_ml and dqn draw from `rng` (their own stream);
     hybrid_ml needs the oracle's fractions on the same tasks; dqn is pre-trained here on `dqn_episodes`
@@ -155,8 +186,8 @@ def make_policy(
         return Greedy(tasks)
     if name == "round_robin":
         return RoundRobin()
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+    if name not in POLICIES + EXPERIMENTS:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES + EXPERIMENTS)}")
     if rng is None:
         raise ValueError(f"{name} draws: give it a generator")
     if name == "random":
@@ -164,5 +195,9 @@ def make_policy(
     if name == "dqn":
         return DqnPolicy(tasks, pretrain(load, rng, replace(DqnTraining(), episodes=dqn_episodes)))
     if oracle_fractions is None:
-        raise ValueError("hybrid_ml learns from the oracle's fractions: run the oracle first")
+        raise ValueError(f"{name} learns from the oracle's fractions: run the oracle first")
+    if name == "hybrid_ml_queues":
+        if oracle_waits is None:
+            raise ValueError("hybrid_ml_queues learns from the queues the oracle met: run the oracle first")
+        return HybridMLQueues(tasks, oracle_fractions, oracle_waits, rng)
     return HybridML(tasks, oracle_fractions, rng)

@@ -56,13 +56,15 @@ def simulate(policy: GpuPolicy, tasks: GpuTasks, started: float | None = None, c
         observe(i, done - a[i])
     per_task = {"time": finish - tasks.arrival_s, "energy": energy_j(tasks, fraction), "cost": cost_usd(tasks, fraction)}
     extra = {"trainings": len(policy.trainings)} if hasattr(policy, "trainings") else {}
+    if hasattr(policy, "waits"):
+        extra["waits"] = policy.waits
     return PolicyRun(fraction, gpu, finish, per_task, time.perf_counter() - started, extra)
 
 
 def seed_streams(seed: int) -> dict[str, np.random.Generator]:
     """Independent streams of one root seed: the tasks and each policy that draws, so adding a policy never
     changes another's draws."""
-    names = ("tasks", "random", "hybrid_ml", "dqn")
+    names = ("tasks", "random", "hybrid_ml", "dqn", "hybrid_ml_queues")  # a new stream goes last: the others stay
     return {name: np.random.default_rng(child) for name, child in zip(names, np.random.SeedSequence(seed).spawn(len(names)))}
 
 
@@ -79,7 +81,9 @@ def run_seed(
         if progress is not None:
             progress(name)
         started = time.perf_counter()
-        policy = make_policy(name, tasks, streams.get(name), config.load, runs["oracle"].fraction if runs else None, config.dqn_episodes)
+        oracle = runs.get("oracle")
+        labels, waits = (None, None) if oracle is None else (oracle.fraction, oracle.extra["waits"])
+        policy = make_policy(name, tasks, streams.get(name), config.load, labels, config.dqn_episodes, waits)
         runs[name] = simulate(policy, tasks, started, cancel)
     return tasks, runs
 

@@ -11,7 +11,7 @@ from sklearn.ensemble import RandomForestRegressor
 from scheduler.settings import ROOT
 from scheduler.sim import gpu_dqn
 from scheduler.sim.gpu_cluster import FRACTIONS, Cluster
-from scheduler.sim.gpu_policies import FOREST, RETRAIN_EVERY, WINDOW, Greedy, HybridML, Oracle, RoundRobin, make_policy
+from scheduler.sim.gpu_policies import FOREST, RETRAIN_EVERY, WINDOW, Greedy, HybridML, HybridMLQueues, Oracle, RoundRobin, make_policy
 from scheduler.sim.gpu_workload import draw_tasks
 from scheduler.studies.gpu_fraction import simulate
 
@@ -128,3 +128,31 @@ def test_scikit_learn_is_imported_only_when_hybrid_ml_trains() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_hybrid_ml_queues_trains_on_the_oracles_labels_and_the_queues_it_met(tasks) -> None:
+    oracle_policy = Oracle(tasks)
+    oracle = simulate(oracle_policy, tasks)
+    RecordingForest.fits = []
+    variant = HybridMLQueues(tasks, oracle.fraction, oracle_policy.waits, np.random.default_rng(1), make_model=recording_forest)
+    run = simulate(variant, tasks)
+    assert variant.trainings == [(t, max(0, t - WINDOW), t) for t in range(RETRAIN_EVERY, len(tasks), RETRAIN_EVERY)]
+    for (_, lo, hi), (X, y) in zip(variant.trainings, RecordingForest.fits):
+        assert np.array_equal(X[:, :5], tasks.features()[lo:hi]) and np.array_equal(X[:, 5:], oracle_policy.waits[lo:hi])
+        assert np.array_equal(y, oracle.fraction[lo:hi])
+    # The waits the oracle met, replayed: the CPU's and the first free GPU's, past each arrival.
+    cluster = Cluster()
+    for i in range(200):
+        a = float(tasks.arrival_s[i])
+        assert cluster.waits(a) == tuple(oracle_policy.waits[i])
+        cluster.run(
+            a, float(tasks.base_s[i]), float(tasks.speedup[i]), float(tasks.transfer_s[i]), float(oracle.fraction[i]), int(oracle.gpu[i])
+        )
+    assert np.array_equal(run.fraction[:RETRAIN_EVERY], tasks.intensity[:RETRAIN_EVERY])
+
+
+def test_hybrid_ml_queues_runs_only_when_named() -> None:
+    from scheduler.sim.gpu_workload import GpuFractionConfig
+
+    assert "hybrid_ml_queues" not in GpuFractionConfig(policies="all").policies
+    assert GpuFractionConfig(policies="hybrid_ml_queues,greedy").policies == ("oracle", "greedy", "hybrid_ml_queues")
