@@ -1,5 +1,6 @@
 """web.malloc: the server's threads share at most MALLOC_ARENAS glibc arenas (counted by glibc's own
-malloc_stats in a fresh interpreter whose threads allocate at once), and MALLOC_ARENA_MAX still wins."""
+malloc_stats in a fresh interpreter whose threads allocate at once), its child processes inherit the limit,
+and MALLOC_ARENA_MAX still wins."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import ctypes, sys, threading
 if sys.argv[1] == "limit":
     from web.malloc import limit_arenas
     assert limit_arenas() == (sys.argv[2] == "expect-set")
+    import os
+    assert os.environ["MALLOC_ARENA_MAX"] in ("1", "2")  # what child processes inherit
 barrier = threading.Barrier(16)
 def churn():
     barrier.wait()
