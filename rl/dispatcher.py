@@ -193,6 +193,10 @@ def reinforce_step(policy: Dispatcher, decisions: list[Decisions], advantages: l
     policy.ascend(grads)
 
 
+DISCOUNT_TIME = 5.0
+"""The returns' discount time tau, in mean (planned) runtimes: the training's, the online loop's and the executor's."""
+
+
 def discounted_misses(times: np.ndarray, miss_deadlines: np.ndarray, tau: float) -> np.ndarray:
     """The return of a decision at each time t: -sum over missed jobs with deadline d >= t of exp(-(d - t) / tau).
 

@@ -4,24 +4,22 @@ it, actually learn?
 A stream of instances is run one after another on one time line (each shifted past the last), with the
 policy sampling its choices and recording them, as the executor's rl order does when learning is on. Each
 instance's missed deadlines go to the learner, which steps every time `batch` decisions are ripe, exactly
-as in the executor (a running-mean baseline, no parallel episodes). The difference from the executor:
-the learner hears of a miss when its instance ends rather than when the task ends, which changes nothing
-for the decisions it steps on (they are ripe only once 3 discount times have passed after them). After
-every instance the greedy policy is scored on fixed validation instances: the online learning curve.
+as in the executor (returns measured against a ridge regression on the queue's mean features, no parallel
+episodes). The difference from the executor: the learner hears of a miss when its instance ends rather
+than when the task ends, which changes nothing for the decisions it steps on (they are ripe only once 3
+discount times have passed after them). After every instance the greedy policy is scored on fixed
+validation instances: the online learning curve.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from rl.dispatcher import Decisions, Dispatcher, OnlineLearner
+from rl.dispatcher import DISCOUNT_TIME, Decisions, Dispatcher, OnlineLearner
 from scheduler.dispatch.dispatchers import LearnedDispatcher
 from scheduler.dispatch.simulator import Queue, measure, simulate
 from scheduler.dispatch.train import TRAIN_MAIN, validation_set
 from scheduler.dispatch.workload import draw_instance
-
-TAU = 5.0
-"""The discount time of the returns, in mean runtimes (the training's and the executor's)."""
 
 
 @dataclass
@@ -51,7 +49,7 @@ def learn_online(policy: Dispatcher, seed: int, instances: int, every: int = 1, 
     policy learns in place)."""
     draws, acts = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     checks = validation_set(seed, validation)
-    learner = OnlineLearner(policy, tau_s=TAU, batch=batch, lr=lr)
+    learner = OnlineLearner(policy, tau_s=DISCOUNT_TIME, batch=batch, lr=lr)
     curve = [_point(0, policy, checks, 0)]
     recorder, offset = Recording(learner, acts), 0.0
     for k in range(1, instances + 1):
@@ -65,9 +63,9 @@ def learn_online(policy: Dispatcher, seed: int, instances: int, every: int = 1, 
         # the executor learns a batch at a time as decisions ripen; step through this instance's the same way
         times = np.array(learner.decisions.times)
         for t in times[batch - 1 :: batch]:
-            learner.learn(float(t) + learner.horizon * TAU)
-        learner.learn(end + learner.horizon * TAU)
-        offset = end + 10 * TAU
+            learner.learn(float(t) + learner.horizon * DISCOUNT_TIME)
+        learner.learn(end + learner.horizon * DISCOUNT_TIME)
+        offset = end + 10 * DISCOUNT_TIME
         if k % every == 0 or k == instances:
             curve.append(_point(k, policy, checks, learner.updates))
     return curve

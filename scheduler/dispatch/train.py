@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rl.dispatcher import Dispatcher, DispatcherConfig, discounted_misses, reinforce_step
+from rl.dispatcher import DISCOUNT_TIME, Dispatcher, DispatcherConfig, discounted_misses, reinforce_step
 from scheduler.dispatch.dispatchers import HEURISTICS, LearnedDispatcher, heuristic
 from scheduler.dispatch.simulator import measure, simulate
 from scheduler.dispatch.workload import Instance, WorkloadConfig, draw_instance
@@ -26,7 +26,7 @@ SINGLE = WorkloadConfig(workers=1, workflows=20, max_tasks=1, edge_p=0.0, size_s
 """Where EDF is optimal among work-conserving dispatchers: one worker, single-job workflows (no dependencies), exact
 runtimes, no failures; a third of these instances are feasible (EDF misses none)."""
 TRAIN_MAIN = replace(MAIN, workflows=100)
-"""The training instances are smaller than the study's (450 jobs against 920 on average): more steps per second."""
+"""The training instances are smaller than the study's (300 jobs against 450 on average): more steps per second."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class TrainConfig:
     """Policy-gradient steps per epoch."""
     rollouts: int = 8
     """Sampled episodes per step, all on the step's instance."""
-    tau: float = 5.0
+    tau: float = DISCOUNT_TIME
     """Discount time of the return, in mean runtimes."""
     scenarios: tuple[WorkloadConfig, ...] = (TRAIN_MAIN, TRAIN_MAIN, TRAIN_MAIN, SINGLE)
     """Drawn uniformly per step: mostly the study's load, sometimes the single worker where EDF is optimal."""
