@@ -17,7 +17,7 @@ import numpy as np
 
 from rl.dqn import DQNAgent, DQNConfig
 from scheduler.sim.gpu_cluster import Cluster
-from scheduler.sim.gpu_workload import BANDWIDTH_MB_S, MEAN_BASE_S, MEMORY_MB_RANGE, N_GPUS, GpuTasks, draw_tasks
+from scheduler.sim.gpu_workload import BANDWIDTH_MB_S, DQN_EPISODE_TASKS, MEAN_BASE_S, MEMORY_MB_RANGE, N_GPUS, GpuTasks, draw_tasks
 
 FRACTION_BINS = np.linspace(0.0, 1.0, 11)
 STATE_DIM = 5 + N_GPUS
@@ -32,7 +32,7 @@ class DqnTraining:
     """How the DQN is pre-trained; the defaults are the study's."""
 
     episodes: int = 60
-    episode_tasks: int = 500
+    episode_tasks: int = DQN_EPISODE_TASKS
     config: DQNConfig = DQNConfig(
         hidden=(64, 64), gamma=0.9, learning_starts=1_000, train_frequency=4, target_network_frequency=250, exploration_steps=20_000
     )

@@ -39,6 +39,8 @@ EXPERIMENTS: tuple[str, ...] = ("hybrid_ml_queues",)
 experiment docs/gpu-fraction.md uses to show what the seed's five features miss."""
 MAX_TASKS = 200_000
 MAX_SEEDS = 30
+DQN_EPISODE_TASKS = 500
+"""Tasks in one of the DQN's pre-training episodes (scheduler/sim/gpu_dqn.py)."""
 
 
 class GpuFractionConfig(BaseModel):
@@ -60,7 +62,11 @@ class GpuFractionConfig(BaseModel):
     warmup: int = Field(1_000, ge=0, le=MAX_TASKS - 1, strict=True)
     """Tasks left out of the after-warm-up figures (hybrid_ml's first training window)."""
     dqn_episodes: int = Field(60, ge=1, le=1_000, strict=True)
-    """The DQN's pre-training: episodes of 500 tasks of its own (scheduler/sim/gpu_dqn.py)."""
+    """The DQN's pre-training: episodes of DQN_EPISODE_TASKS tasks of its own, per seed (scheduler/sim/gpu_dqn.py)."""
+
+    def dqn_training_tasks(self) -> int:
+        """Tasks the DQN's pre-training runs over the whole study (0 without the DQN): it is trained anew for each seed."""
+        return self.dqn_episodes * DQN_EPISODE_TASKS * self.seeds if "dqn" in self.policies else 0
 
     @field_validator("warmup")
     @classmethod

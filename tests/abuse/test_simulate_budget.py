@@ -1,5 +1,6 @@
 """POST /simulate's work is known from its config: a run over its setting is a 413 naming jobs x policies
-(placement) or jobs x strategy runs x window slots (deferral), before it takes one of the slots."""
+(placement), jobs x strategy runs x window slots (deferral) or task runs with the DQN's training (GPU fraction),
+before it takes one of the slots."""
 
 from __future__ import annotations
 
@@ -51,3 +52,21 @@ def test_runs_within_their_work_start(client: Any) -> None:
     placement = client.post("/simulate", json={"workload": "poisson", "jobs": jobs, "seed": 1, "policies": "all", "reference": False})
     assert placement.status_code == 202, placement.text
     client.delete(f"/simulate/{placement.json()['id']}")
+
+
+def test_the_dqns_training_counts_in_a_gpu_fraction_studys_work(client: Any) -> None:
+    """A ~100-byte body: 100 tasks x 30 seeds x 2 policies are 6,000 task runs, but the DQN's pre-training is
+    1,000 episodes x 500 tasks for each seed (15 M tasks of training, about 35 minutes of one core)."""
+    body = {"study": "gpu-fraction", "tasks": 100, "warmup": 50, "seeds": 30, "policies": ["dqn"], "dqn_episodes": 1_000}
+    needle = "tasks (100) x seeds (30) x policies (2, the oracle included) + dqn_episodes (1,000) x 500 tasks x seeds (30) = 15,006,000"
+    before = len(client.app.state.simulations._runs)
+    refused(client.post("/simulate", json=body), 413, "TASKPILOT_MAX_SIM_JOB_RUNS", needle, "fewer dqn_episodes")
+    assert len(client.app.state.simulations._runs) == before  # refused before it took a slot
+
+
+def test_a_gpu_fraction_study_with_a_dqn_within_its_work_starts(client: Any) -> None:
+    """100 tasks x 2 seeds x 2 policies + 60 episodes x 500 tasks x 2 seeds = 60,400 task runs, under 70,000."""
+    body = {"study": "gpu-fraction", "tasks": 100, "warmup": 50, "seeds": 2, "policies": ["dqn"], "dqn_episodes": 60}
+    started = client.post("/simulate", json=body)
+    assert started.status_code == 202, started.text
+    client.delete(f"/simulate/{started.json()['id']}")

@@ -15,7 +15,7 @@ from scheduler.core.errors import quote
 from scheduler.placement.engine import World
 from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig
-from scheduler.sim.gpu_workload import GpuFractionConfig
+from scheduler.sim.gpu_workload import DQN_EPISODE_TASKS, GpuFractionConfig
 from web.body_guard import refuse_crowded
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
@@ -64,7 +64,7 @@ async def start_simulation(request: Request, response: Response, world: WorldDep
 
     Bounded by TASKPILOT_MAX_SIM_JOBS, its work (jobs x (policies + the constrained reference's search runs),
     TASKPILOT_MAX_SIM_JOB_RUNS, and so are a GPU-fraction study's tasks (by TASKPILOT_MAX_SIM_JOBS) and its
-    tasks x seeds x policies; a deferral study's
+    tasks x seeds x policies plus the DQN's training tasks (dqn_episodes x 500 x seeds); a deferral study's
     job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
     and TASKPILOT_MAX_SIM_RUNS running at once (429)."""
     # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
@@ -127,12 +127,15 @@ def _check_work(config: EvaluationConfig | DeferralConfig | GpuFractionConfig, s
             raise LimitExceeded(
                 f"tasks={config.tasks} is over the limit of {settings.max_sim_jobs} per simulation (TASKPILOT_MAX_SIM_JOBS)"
             )
-        runs = config.tasks * config.seeds * len(config.policies)
+        # The DQN's pre-training is work too: up to 1,000 episodes of 500 tasks for each seed, before its run.
+        training = config.dqn_training_tasks()
+        runs = config.tasks * config.seeds * len(config.policies) + training
         if runs > settings.max_sim_job_runs:
+            dqn = f" + dqn_episodes ({config.dqn_episodes:,}) x {DQN_EPISODE_TASKS} tasks x seeds ({config.seeds})" if training else ""
             raise LimitExceeded(
-                f"tasks ({config.tasks:,}) x seeds ({config.seeds}) x policies ({len(config.policies)}, the oracle included) = "
+                f"tasks ({config.tasks:,}) x seeds ({config.seeds}) x policies ({len(config.policies)}, the oracle included){dqn} = "
                 f"{runs:,} task runs; the limit is {settings.max_sim_job_runs:,} (TASKPILOT_MAX_SIM_JOB_RUNS): "
-                "fewer tasks, seeds or policies"
+                "fewer tasks, seeds or policies" + (", or fewer dqn_episodes" if training else "")
             )
         return
     if isinstance(config, EvaluationConfig):
