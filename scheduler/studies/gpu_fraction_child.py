@@ -8,14 +8,17 @@ ends the child (terminate), so a cancelled or timed-out study stops within POLL_
 pre-training, which the in-process run cannot interrupt.
 """
 
+import logging
 import multiprocessing
 import queue
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from scheduler.core.errors import EvaluationCancelled
 from scheduler.sim.gpu_workload import GpuFractionConfig
 
+log = logging.getLogger(__name__)
 POLL_S = 0.2
 
 
@@ -25,10 +28,17 @@ def _child(fields: dict[str, Any], out: Any) -> None:
 
     try:
         document = run_study(GpuFractionConfig(**fields), lambda done, total, name: out.put(("progress", (done, total, name))))
-    except Exception as exc:  # the parent re-raises it; a traceback here would be lost
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # the parent logs it and raises; a traceback printed here would be lost
+        out.put(("error", (type(exc).__name__, traceback.format_exc())))
         return
     out.put(("done", document))
+
+
+def failure(kind: str, details: str) -> RuntimeError:
+    """The error the caller gets for an exception of type `kind` in the child, whose traceback `details` goes to
+    the log only: its message (an OSError's path, say) is the server's business, not its clients'."""
+    log.error("the GPU-fraction study failed in its process:\n%s", details)
+    return RuntimeError(f"the GPU-fraction study failed in its process ({kind}; the server's log has the details)")
 
 
 def run_in_child(
@@ -37,7 +47,8 @@ def run_in_child(
     cancel: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """run_study(config) in a spawned child process: the same document, the same progress reports; cancel()
-    returning True ends the child and raises EvaluationCancelled; a failure in the child is a RuntimeError."""
+    returning True ends the child and raises EvaluationCancelled; a failure in the child is a RuntimeError naming
+    the exception's type (its message and traceback are logged, not raised)."""
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the parent's state, no fork of its threads
     out = context.Queue()
     child = context.Process(target=_child, args=(config.model_dump(), out), name="gpu-fraction-study", daemon=True)
@@ -55,7 +66,7 @@ def run_in_child(
             if kind == "progress" and progress is not None:
                 progress(*payload)
             elif kind == "error":
-                raise RuntimeError(payload)
+                raise failure(*payload)
             elif kind == "done":
                 return payload
     finally:

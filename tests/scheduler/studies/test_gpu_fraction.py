@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from scipy import stats
 
 from scheduler.cli import gpu_fraction as cli
+from scheduler.core.stats import T_975
 from scheduler.sim.gpu_workload import MAX_SEEDS, POLICY_NAMES, GpuFractionConfig, GpuTasks
 from scheduler.studies import gpu_fraction_report as report
-from scheduler.studies.gpu_fraction import T_975, PolicyRun, mean_ci, run_study, seed_figures, win_loss
+from scheduler.studies.gpu_fraction import PolicyRun, run_study, seed_figures, win_loss
 
 FAST = ("hybrid_ml", "greedy", "random", "round_robin")
 
@@ -47,12 +48,9 @@ def test_efficiency_is_oracle_over_policy_after_the_warm_up() -> None:
     assert figures["oracle"]["efficiency_time"] == 1.0
 
 
-def test_the_confidence_interval_uses_students_t() -> None:
+def test_the_t_table_covers_every_seed_count_the_study_takes() -> None:
     for df in range(1, MAX_SEEDS):
-        assert T_975[df - 1] == pytest.approx(stats.t.ppf(0.975, df), abs=6e-4)
-    mean, half = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert mean == 3.0 and half == pytest.approx(stats.t.ppf(0.975, 4) * np.std([1, 2, 3, 4, 5], ddof=1) / np.sqrt(5), rel=1e-3)
-    assert mean_ci([2.5]) == (2.5, 0.0)
+        assert T_975[df - 1] == pytest.approx(stats.t.ppf(0.975, df), abs=1e-6)
 
 
 def test_the_study_is_deterministic_per_seed_and_changes_with_it() -> None:
@@ -140,3 +138,30 @@ def test_the_child_process_runner_reports_progress_and_stops_on_cancel() -> None
             cancel=lambda: "dqn" in started,
         )
     assert started == ["oracle", "dqn"]
+
+
+def test_a_failure_in_the_child_answers_a_fixed_message_and_logs_the_details(monkeypatch, caplog) -> None:
+    """An OSError's message names a server path: the caller (GET /simulate/{id}) gets the exception's type only."""
+    from scheduler.studies import gpu_fraction, gpu_fraction_child
+
+    def broken(config, progress=None, cancel=None):
+        raise FileNotFoundError(2, "No such file or directory", "/srv/taskpilot/secret/cache.npz")
+
+    monkeypatch.setattr(gpu_fraction, "run_study", broken)
+    sent: list[tuple[str, object]] = []
+
+    class Out:  # the child's queue, as _child uses it
+        put = sent.append
+
+    gpu_fraction_child._child(GpuFractionConfig(tasks=200, warmup=50).model_dump(), Out())
+    [(kind, payload)] = sent
+    assert kind == "error"
+    with caplog.at_level("ERROR", logger=gpu_fraction_child.__name__):
+        error = gpu_fraction_child.failure(*payload)
+    assert str(error) == "the GPU-fraction study failed in its process (FileNotFoundError; the server's log has the details)"
+    assert "/srv/taskpilot/secret/cache.npz" in caplog.text and "Traceback" in caplog.text
+    # The same through a real child process: a config that only the child validates fails there.
+    with caplog.at_level("ERROR", logger=gpu_fraction_child.__name__), pytest.raises(RuntimeError) as raised:
+        gpu_fraction_child.run_in_child(GpuFractionConfig.model_construct(**{**GpuFractionConfig().model_dump(), "tasks": 5}))
+    assert str(raised.value) == "the GPU-fraction study failed in its process (ValidationError; the server's log has the details)"
+    assert "greater than or equal to 100" in caplog.text
