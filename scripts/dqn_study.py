@@ -13,33 +13,20 @@ per workload and map, the same weights with the reading at arrival in place of t
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from scheduler.cli import evaluate
+from scheduler.core.stats import mean_ci
 
 POLICIES = ("least_loaded", "greenest_free", "round_robin", "tier_agents", "dqn")
 WORKLOADS = ("task", "gaia-azure")
 MAPS = {"default": None, "europe": "dataset_rl/regions-europe.csv"}
-T95 = dict(zip(range(2, 31), (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-    2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045)))  # fmt: skip
-"""Two-sided 95 % Student's t quantile by sample size n (n - 1 degrees of freedom)."""
 
 
 def seeds_of(text: str) -> list[int]:
     lo, _, hi = text.partition("-")
     return list(range(int(lo), int(hi or lo) + 1))
-
-
-def ci(values: list[float]) -> tuple[float, float]:
-    """(mean, half-width of the 95 % confidence interval)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), math.nan
-    return float(v.mean()), T95.get(len(v), 1.96) * float(v.std(ddof=1)) / math.sqrt(len(v))
 
 
 def run(seed: int, workload: str, regions: str | None, jobs: int, out: Path) -> dict:
@@ -70,7 +57,7 @@ def table(docs: list[dict]) -> str:
             rel_co2.append(100.0 * (s["co2_with_idle_kg"] / ll["co2_with_idle_kg"] - 1.0))
             rel_compl.append(100.0 * (s["completion_mean_min"] / ll["completion_mean_min"] - 1.0))
             gap.append(100.0 * (s["co2_with_idle_kg"] / ref["co2_with_idle_kg"] - 1.0))
-        cells = [ci(x) for x in (co2, rel_co2, compl, rel_compl, gap)]
+        cells = [mean_ci(x) for x in (co2, rel_co2, compl, rel_compl, gap)]
         rows.append(
             f"| {name} | {cells[0][0]:,.1f} ± {cells[0][1]:,.1f} | {cells[1][0]:+.1f} ± {cells[1][1]:.1f} % | "
             f"{cells[2][0]:,.1f} ± {cells[2][1]:,.1f} | {cells[3][0]:+.1f} ± {cells[3][1]:.1f} % | "
@@ -79,7 +66,7 @@ def table(docs: list[dict]) -> str:
     bound = [d["reference"]["lower_bound"]["co2_with_idle_kg"] for d in docs if d["reference"].get("lower_bound")]
     if len(bound) == len(docs):
         refs = [d["reference"]["summary"]["co2_with_idle_kg"] for d in docs]
-        (mean, half), (gap, gap_half) = ci(bound), ci([100.0 * (b / r - 1.0) for b, r in zip(bound, refs)])
+        (mean, half), (gap, gap_half) = mean_ci(bound), mean_ci([100.0 * (b / r - 1.0) for b, r in zip(bound, refs)])
         label = "lower bound (no schedule meeting the target emits less)"
         rows.append(f"| {label} | {mean:,.1f} ± {half:,.1f} | | | | {gap:+.1f} ± {gap_half:.1f} % |")
     return "\n".join(rows)
@@ -119,7 +106,7 @@ def forecast_table(docs: list[dict], persistence: list[dict]) -> str:
             compl.append(s["completion_mean_min"])
             rel_co2.append(100.0 * (s["co2_with_idle_kg"] / ll["co2_with_idle_kg"] - 1.0))
             rel_compl.append(100.0 * (s["completion_mean_min"] / ll["completion_mean_min"] - 1.0))
-        c = [ci(x) for x in (co2, rel_co2, compl, rel_compl)]
+        c = [mean_ci(x) for x in (co2, rel_co2, compl, rel_compl)]
         rows.append(
             f"| {name} | {c[0][0]:,.1f} ± {c[0][1]:,.1f} | {c[1][0]:+.1f} ± {c[1][1]:.1f} % | "
             f"{c[2][0]:,.1f} ± {c[2][1]:,.1f} | {c[3][0]:+.1f} ± {c[3][1]:.1f} % |"

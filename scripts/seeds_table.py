@@ -14,23 +14,13 @@ must have the same policies and the reference.
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
-from scipy import stats
+from scheduler.core.stats import mean_ci
 
 COLUMNS = (("co2_kg", "job CO2 kg", ",.2f"), ("co2_with_idle_kg", "CO2 incl. idle kg", ",.1f"),
            ("completion_mean_min", "mean completion min", ",.1f"), ("quality_mean", "quality", ".3f"))  # fmt: skip
-
-
-def ci(values: list[float]) -> tuple[float, float]:
-    """(mean, half-width of the two-sided 95 % confidence interval of the mean)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), math.nan
-    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
 
 
 def table(docs: list[dict]) -> str:
@@ -46,14 +36,14 @@ def table(docs: list[dict]) -> str:
         ]
         cells = []
         for key, _, spec in COLUMNS:
-            mean, half = ci([s[key] for s in summaries])
+            mean, half = mean_ci([s[key] for s in summaries])
             cells.append(f"{mean:{spec}} ± {half:{spec}}")
         gaps = [100.0 * (s["co2_with_idle_kg"] / d["reference"]["summary"]["co2_with_idle_kg"] - 1.0) for s, d in zip(summaries, docs)]
-        mean, half = ci(gaps)
+        mean, half = mean_ci(gaps)
         met = sum(s["completion_mean_min"] <= d["reference"]["target_completion_mean_min"] for s, d in zip(summaries, docs))
         rows.append(f"| {name} | {' | '.join(cells)} | {mean:+.1f} ± {half:.1f} % | {met} of {len(docs)} |")
-    bound = ci([d["reference"]["lower_bound"]["co2_with_idle_kg"] for d in docs])
-    above = ci(
+    bound = mean_ci([d["reference"]["lower_bound"]["co2_with_idle_kg"] for d in docs])
+    above = mean_ci(
         [100.0 * (d["reference"]["summary"]["co2_with_idle_kg"] / d["reference"]["lower_bound"]["co2_with_idle_kg"] - 1.0) for d in docs]
     )
     rows.append(

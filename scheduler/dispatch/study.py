@@ -13,28 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from rl.dispatcher import Dispatcher
+from scheduler.core.stats import mean_ci
 from scheduler.dispatch.dispatchers import BASELINES, HEURISTICS, LearnedDispatcher, heuristic
 from scheduler.dispatch.simulator import Metrics, measure, simulate
 from scheduler.dispatch.train import MAIN, SINGLE
 from scheduler.dispatch.workload import WorkloadConfig, draw_instance
 
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
-        2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-"""Student's t, 97.5 % quantile, for 1..30 degrees of freedom (beyond: 1.96)."""
-
-
 SAMPLING = "rl, sampling"
 """The learned dispatcher as it behaves while learning online (TASKPILOT_DISPATCHER_FROZEN=false): each choice
 drawn from softmax(scores) instead of the argmax; what exploring costs."""
-
-
-def mean_ci(values: np.ndarray) -> tuple[float, float]:
-    """Mean and the half-width of its 95 % confidence interval (Student's t over the seeds)."""
-    n = len(values)
-    if n < 2:
-        return float(np.mean(values)), float("nan")
-    t = T975[n - 2] if n - 1 <= len(T975) else 1.96
-    return float(np.mean(values)), float(t * np.std(values, ddof=1) / np.sqrt(n))
 
 
 @dataclass(frozen=True)

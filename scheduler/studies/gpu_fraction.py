@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scheduler.core.errors import EvaluationCancelled
+from scheduler.core.stats import mean_ci
 from scheduler.sim.gpu_cluster import FRACTIONS, Cluster, cost_usd, energy_j
 from scheduler.sim.gpu_policies import GpuPolicy, make_policy
 from scheduler.sim.gpu_workload import GpuFractionConfig, GpuTasks, draw_tasks
@@ -168,22 +169,6 @@ def goals(table: list[dict]) -> dict:
     return out
 
 
-T_975 = (
-    *(12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131),
-    *(2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045),
-)
-"""Student's t, 97.5 % quantile, for 1 to 29 degrees of freedom (MAX_SEEDS - 1); a test checks it against scipy."""
-
-
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    """The mean and the half-width of its 95 % confidence interval (Student's t; 0 for one value)."""
-    x = np.asarray(values, dtype=float)
-    if len(x) < 2:
-        return float(x.mean()), 0.0
-    t = T_975[len(x) - 2]
-    return float(x.mean()), float(t * x.std(ddof=1) / np.sqrt(len(x)))
-
-
 def run_study(
     config: GpuFractionConfig, progress: Callable[[int, int, str], None] | None = None, cancel: Callable[[], bool] | None = None
 ) -> dict:
@@ -210,7 +195,7 @@ def run_study(
     for name in names:
         row: dict = {"policy": name}
         for key in per_seed[0]["policies"][name]:
-            row[key], row[f"{key}_ci"] = mean_ci([s["policies"][name][key] for s in per_seed])
+            row[key], row[f"{key}_ci"] = mean_ci([s["policies"][name][key] for s in per_seed], single=0.0)  # JSON has no NaN
         table.append(row)
     tasks, runs = first
     hybrid = runs.get("hybrid_ml")
