@@ -56,13 +56,11 @@ def test_a_study_of_more_tasks_than_max_sim_jobs_is_413() -> None:
 def test_the_service_never_imports_scikit_learn() -> None:
     """A study with hybrid_ml runs in a child process: the server's own process keeps scikit-learn's ~136 MB out."""
     code = (
-        "import sys, time\n"
-        "from fastapi.testclient import TestClient\n"
+        "import sys\n"
         "from tests.web.conftest import serve\n"
+        "from tests.web.test_simulate import start, wait\n"  # wait's deadline turns a hang into a failure naming the run
         "with serve() as client:\n"
-        f"    run = client.post('/simulate', json={SMALL!r}).json()['id']\n"
-        "    while (view := client.get(f'/simulate/{run}').json())['status'] in ('queued', 'running'):\n"
-        "        time.sleep(0.05)\n"
+        f"    view = wait(client, start(client, {SMALL!r}))\n"
         "    assert view['status'] == 'done', view\n"
         "    assert view['result']['hybrid_trainings'] == 5\n"
         "assert 'sklearn' not in sys.modules, 'the service imported scikit-learn'\n"
