@@ -2,6 +2,7 @@
 confidence intervals, determinism per seed, and a smoke run of the command with its files."""
 
 import csv
+import multiprocessing
 
 import numpy as np
 import orjson
@@ -131,13 +132,23 @@ def test_the_child_process_runner_reports_progress_and_stops_on_cancel() -> None
     assert seen == [(0, 400, "oracle"), (200, 400, "greedy")] and document["policies"] == ["oracle", "greedy"]
     # Cancelled once the DQN's pre-training has begun (long on purpose): the child is ended, not waited for.
     started: list[str] = []
+    alive_at_cancel: list[multiprocessing.Process] = []
+    studies = lambda: [p for p in multiprocessing.active_children() if p.name == "gpu-fraction-study"]  # noqa: E731
+
+    def cancel() -> bool:
+        if "dqn" in started:
+            alive_at_cancel.extend(studies())
+        return "dqn" in started
+
     with pytest.raises(EvaluationCancelled):
         gpu_fraction_child.run_in_child(
             GpuFractionConfig(tasks=200, warmup=50, policies=("dqn",), dqn_episodes=1_000),
             progress=lambda done, total, name: started.append(name),
-            cancel=lambda: "dqn" in started,
+            cancel=cancel,
         )
     assert started == ["oracle", "dqn"]
+    [child] = alive_at_cancel  # the study's process was running when the cancel came...
+    assert studies() == [] and not child.is_alive() and child.exitcode is not None  # ...and has ended, not been left behind
 
 
 def test_a_failure_in_the_child_answers_a_fixed_message_and_logs_the_details(monkeypatch, caplog) -> None:
