@@ -4,8 +4,8 @@ hybrid_ml's forest imports scikit-learn, which adds about 136 MB to a process (d
 module once imported stays: run in the service itself, one study would keep that memory for the service's
 life. Here a spawned child process runs `run_study` and ends with it, so the caller never imports
 scikit-learn and gets its memory back. Progress comes back over a queue; cancel() is asked every POLL_S and
-ends the child (terminate), so a cancelled or timed-out study stops within POLL_S even during the DQN's
-pre-training, which the in-process run cannot interrupt.
+a True ends the child (terminate), even during the DQN's pre-training, which the in-process run cannot
+interrupt.
 """
 
 import logging
