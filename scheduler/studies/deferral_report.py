@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from scheduler.core import states
 from scheduler.core.energy import ECO, MODES
@@ -157,7 +156,4 @@ TEMPLATE = Path(__file__).with_name("deferral_template.html")
 
 def write_outputs(document: dict[str, Any], out_dir: Path) -> None:
     """results.json, results.csv and report.html (self-contained, as the placement study's: report_html.py)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-    (out_dir / "results.csv").write_text(to_csv(document), encoding="utf-8")
-    (out_dir / "report.html").write_text(report_html.render(TEMPLATE, document), encoding="utf-8")
+    report_html.write_files(out_dir, document, to_csv(document), TEMPLATE)

@@ -6,8 +6,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from scheduler.studies import report_html
 
 COLUMNS = (
@@ -82,7 +80,4 @@ TEMPLATE = Path(__file__).with_name("gpu_fraction_template.html")
 
 def write_outputs(document: dict[str, Any], out_dir: Path) -> None:
     """results.json, results.csv and report.html (self-contained: report_html.py)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-    (out_dir / "results.csv").write_text(to_csv(document), encoding="utf-8")
-    (out_dir / "report.html").write_text(report_html.render(TEMPLATE, document), encoding="utf-8")
+    report_html.write_files(out_dir, document, to_csv(document), TEMPLATE)

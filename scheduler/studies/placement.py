@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from rl.agent import AgentConfig, TierAgent
 from scheduler.core import units
@@ -345,11 +344,8 @@ def format_table(result: EvaluationResult) -> str:
 
 
 def write_outputs(result: EvaluationResult, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    document = result.to_json()
-    (out_dir / "results.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-    (out_dir / "results.csv").write_text(result.to_csv(), encoding="utf-8")
-    (out_dir / "report.html").write_text(render_html(document), encoding="utf-8")
+    """results.json, results.csv and report.html (report_html.py)."""
+    report_html.write_files(out_dir, result.to_json(), result.to_csv(), TEMPLATE)
 
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
