@@ -70,11 +70,15 @@ class FuzzedApp:
 
     Its simulations finish at once with a canned document once POST /simulate has checked them: the
     simulators are tested in test_simulate*.py, and real runs would make the answers depend on timing
-    (202 or 429 as a slot frees, a run kept or dropped); enough slots and kept results that every accepted
-    run answers 202 and stays readable. Schemathesis starts the app's lifespan on first use."""
+    (202 or 429 as a slot frees, a run kept or dropped); enough slots, for the one client too, and kept
+    results that every accepted run answers 202 and stays readable. Likewise /plan: a client's slot is given
+    back once the answer has gone, which may be after the client has read it and sent its next /plan (a
+    429 in one run of a sequence and not in its replay, which Hypothesis reports as FlakyStrategyDefinition).
+    Schemathesis starts the app's lifespan on first use."""
 
     def __init__(self) -> None:
-        self.app = create_app(make_settings(max_sim_runs=64, max_sim_results=100_000, max_plan_jobs=200))
+        limits = {"max_sim_runs": 64, "max_client_sims": 64, "max_client_plans": 64, "max_sim_results": 100_000, "max_plan_jobs": 200}
+        self.app = create_app(make_settings(**limits))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":  # the lifespan has run: the runner exists
