@@ -11,7 +11,8 @@ not learn online (its training is offline, `python -m scheduler train-dqn`), so 
 
 import numpy as np
 
-from rl.dqn import DQNAgent, predict
+from rl.dqn import DQNAgent
+from rl.dqn_net import predict
 from scheduler.core import energy
 from scheduler.core.job_batch import JobBatch
 from scheduler.placement.grid_features import dynamic_kwh, grid_states

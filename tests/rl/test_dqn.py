@@ -1,22 +1,10 @@
-"""rl/dqn.py: gradients against finite differences, double-DQN targets, determinism, save/load, learning."""
+"""rl/dqn.py and rl/dqn_net.py: gradients against finite differences, double-DQN targets, determinism, save/load, learning."""
 
 import numpy as np
 import pytest
 
-from rl.dqn import (
-    PREDICT_ROWS,
-    DQNAgent,
-    DQNConfig,
-    Optimizer,
-    backward,
-    forward,
-    huber,
-    init_params,
-    loss_and_grads,
-    predict,
-    td_targets,
-    train,
-)
+from rl.dqn import DQNAgent, DQNConfig, train
+from rl.dqn_net import PREDICT_ROWS, Optimizer, backward, forward, huber, init_params, loss_and_grads, predict, td_targets
 
 
 def batch(rng, n, state_dim, n_actions):

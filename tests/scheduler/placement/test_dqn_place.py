@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from rl.dqn import DQNAgent, DQNConfig, forward
+from rl.dqn import DQNAgent, DQNConfig
+from rl.dqn_net import forward
 from scheduler.core.errors import DatasetError
 from scheduler.core.job_batch import JobBatch
 from scheduler.placement import dqn_place
