@@ -8,9 +8,11 @@ a True ends the child (terminate), even during the DQN's pre-training, which the
 interrupt.
 """
 
+import importlib.abc
 import logging
 import multiprocessing
 import queue
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +24,20 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 
 
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """pandas, to this process, as if not installed. scikit-learn imports it whenever it is (sklearn/utils/fixes.py):
+    30 MB more in the child, which the study never uses (it hands the forest numpy arrays). The service's
+    requirements.txt has no pandas: this keeps the child as deployed where the dev requirements bring it."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r} (kept out of the GPU-fraction study's process)", name=name)
+        return None
+
+
 def _child(fields: dict[str, Any], out: Any) -> None:
     """The child's work: the study, its progress and its document (or its error) on `out`."""
+    sys.meta_path.insert(0, _NoPandas())
     from scheduler.studies.gpu_fraction import run_study
 
     try:

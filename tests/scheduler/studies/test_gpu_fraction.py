@@ -3,6 +3,8 @@ confidence intervals, determinism per seed, and a smoke run of the command with 
 
 import csv
 import multiprocessing
+import subprocess
+import sys
 
 import numpy as np
 import orjson
@@ -12,6 +14,7 @@ from scipy import stats
 
 from scheduler.cli import gpu_fraction as cli
 from scheduler.core.stats import T_975
+from scheduler.settings import ROOT
 from scheduler.sim.gpu_workload import MAX_SEEDS, POLICY_NAMES, GpuFractionConfig, GpuTasks
 from scheduler.studies import gpu_fraction_report as report
 from scheduler.studies.gpu_fraction import PolicyRun, run_study, seed_figures, win_loss
@@ -176,3 +179,22 @@ def test_a_failure_in_the_child_answers_a_fixed_message_and_logs_the_details(mon
         gpu_fraction_child.run_in_child(GpuFractionConfig.model_construct(**{**GpuFractionConfig().model_dump(), "tasks": 5}))
     assert str(raised.value) == "the GPU-fraction study failed in its process (ValidationError; the server's log has the details)"
     assert "greater than or equal to 100" in caplog.text
+
+
+def test_the_child_keeps_pandas_out() -> None:
+    """scikit-learn imports pandas when it is installed (30 MB); the child, run in a fresh interpreter, trains the
+    forest without it, as it does where only requirements.txt is installed."""
+    code = (
+        "import sys\n"
+        "from scheduler.sim.gpu_workload import GpuFractionConfig\n"
+        "from scheduler.studies.gpu_fraction_child import _child\n"
+        "sent = []\n"
+        "class Out:\n"
+        "    put = sent.append\n"
+        "_child(GpuFractionConfig(tasks=200, warmup=50, policies=('hybrid_ml',)).model_dump(), Out())\n"
+        "assert sent[-1][0] == 'done', sent[-1]\n"
+        "assert 'sklearn.ensemble' in sys.modules, 'the forest was not trained'\n"
+        "assert sys.modules.get('pandas') is None, 'the child imported pandas'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
