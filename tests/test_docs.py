@@ -296,6 +296,7 @@ def docs_app() -> TestClient:
         groq_api_key=None,
         llm_base_url=None,
         log_level="WARNING",
+        database=":memory:",  # the default is a file in the repository's .data/
     )
     return TestClient(create_app(settings))
 
