@@ -23,7 +23,7 @@ from scheduler.execution import control
 from scheduler.execution.builtin_kinds import load_kinds
 from scheduler.execution.clock import Clock
 from scheduler.execution.kinds import REGISTRY, TaskContext
-from scheduler.execution.outcome import Ended, Run, collected, expired, record_end, record_interrupt
+from scheduler.execution.outcome import Ended, Run, attempt_end, collected, expired, record_end, record_interrupt
 from scheduler.execution.policies import ORDERS, QueueOrder
 from scheduler.execution.retry import WORKER_DIED
 from scheduler.execution.runners import this_process
@@ -158,10 +158,10 @@ class Executor:
                 if not self._stopping:
                     if self._due_at <= now:
                         self._release(now)
-                    taken = 0
-                    while taken < PASS_TASKS and (batch := self._claim(now)):
-                        taken += len(batch)
-                        claimed += [c for c in batch if not self._ends_at_once(c, now)]
+                    taken, n = 0, 1
+                    while taken < PASS_TASKS and n:
+                        n, batch = self._claim(now)
+                        taken, claimed = taken + n, claimed + batch
                     self._more = taken >= PASS_TASKS  # maybe more ready: the next pass comes at once
         except BaseException:  # nothing of it was committed: the slots it took are free again
             for pool in self.slots.values():
@@ -186,9 +186,11 @@ class Executor:
             self.store.move(task.pk, task.state, "queued", now, reason)
         self._due_at = -math.inf  # until _wait asks the store again
 
-    def _claim(self, now: float) -> list[tuple[TaskRecord, Slot]]:
-        """Claim ready tasks for the free slots of each pool (inside the pass's transaction)."""
-        order, claimed = self.config.order, []
+    def _claim(self, now: float) -> tuple[int, list[tuple[TaskRecord, Slot]]]:
+        """Claim ready tasks for the free slots of each pool (inside the pass's transaction): how many, and those
+        to start. A clock task due when claimed (a sleep of 0) ends at once, in the same transaction: its attempt
+        row is written once, whole, and its slot is free again for the next claim."""
+        order, claimed, taken = self.config.order, [], 0
         for slots in self.slots.values():
             free = [s for s in slots if s.free]
             if not free:
@@ -196,23 +198,25 @@ class Executor:
             for task in order.choose(self.store.ready(free[0].pool, order.columns, len(free) * order.window), len(free)):
                 slot, n = free[0], task.attempts + 1
                 if self.store.move(task.pk, "queued", "running", now, f"claimed by {slot.name}", attempt=n, worker=slot.name, attempts=n):
-                    self.store.start_attempt(AttemptRecord(task.pk, n, slot.name, self.runner.id, now))
-                    task.attempts = n
-                    slot.running = CLAIMED  # _start (or _ends_at_once) gives it its run
+                    task.attempts, taken = n, taken + 1
+                    attempt = AttemptRecord(task.pk, n, slot.name, self.runner.id, now)
+                    if (end := self._at_once(task, slot, now)) is not None:
+                        self.store.start_attempt(AttemptRecord(**{**attempt.__dict__, **attempt_end(end, now)}))
+                        record_end(self.store, end, now, attempt_stored=True)
+                        continue
+                    self.store.start_attempt(attempt)
+                    slot.running = CLAIMED  # _start gives it its run
                     claimed.append((task, slot))
                     free.pop(0)
-        return claimed
+        return taken, claimed
 
-    def _ends_at_once(self, claim: tuple[TaskRecord, Slot], now: float) -> bool:
-        """A clock task due when claimed (a sleep of 0) ends now, in the same transaction; True if it did."""
-        task, slot = claim
+    @staticmethod
+    def _at_once(task: TaskRecord, slot: Slot, now: float) -> Ended | None:
+        """The end of a clock task that is due when claimed (a sleep of 0); None for any other task."""
         kind = REGISTRY.get(task.kind)
         if kind is None or kind.runs != "clock" or float(task.spec.get("params", {}).get("seconds") or 0.0) > 0.0:
-            return False
-        run = Run(task, task.attempts, slot, now, time.perf_counter(), now, None)
-        record_end(self.store, Ended(run, "succeeded", [], None, {"seconds": 0.0}, 0.0), now)
-        slot.running = None
-        return True
+            return None
+        return Ended(Run(task, task.attempts, slot, now, time.perf_counter(), now, None), "succeeded", [], None, {"seconds": 0.0}, 0.0)
 
     def _start(self, task: TaskRecord, slot: Slot, now: float) -> None:
         params, kind = task.spec.get("params", {}), REGISTRY.get(task.kind)

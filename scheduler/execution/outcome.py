@@ -80,16 +80,22 @@ def expired(runs: Iterable[Run], now: float, seen: set[int]) -> list[Ended]:
     return ended
 
 
-def record_end(store: Store, end: Ended, now: float) -> None:
-    """Record an attempt's end and what follows from it, in one transaction."""
+def attempt_end(end: Ended, now: float) -> dict[str, Any]:
+    """The attempt row's fields that its end sets: outcome, measured runtime, energy and CO2 estimates."""
+    runtime = end.runtime_s if end.runtime_s is not None else time.perf_counter() - end.run.wall
+    energy, co2 = estimate(end.run.task.spec.get("placement", {}), runtime)
+    return {"ended_at": now, "outcome": end.outcome, "error": end.error, "runtime_s": runtime, "energy_kwh": energy, "co2_kg": co2,
+            "cpu_energy_j": end.cpu_j, "result": end.result}  # fmt: skip
+
+
+def record_end(store: Store, end: Ended, now: float, attempt_stored: bool = False) -> None:
+    """Record an attempt's end and what follows from it, in one transaction. `attempt_stored`: the attempt's row
+    was written whole, its end included (a task that ended as it was claimed), so only the task moves."""
     run, outcome, error = end.run, end.outcome, end.error
     task, n, worker = run.task, run.attempt, run.slot.name
-    runtime = end.runtime_s if end.runtime_s is not None else time.perf_counter() - run.wall
-    energy, co2 = estimate(task.spec.get("placement", {}), runtime)
-    ended = {"ended_at": now, "outcome": outcome, "error": error, "runtime_s": runtime, "energy_kwh": energy, "co2_kg": co2,
-             "cpu_energy_j": end.cpu_j, "result": end.result}  # fmt: skip
     with store.transaction():
-        store.end_attempt(task.pk, n, **ended)
+        if not attempt_stored:
+            store.end_attempt(task.pk, n, **attempt_end(end, now))
         if outcome == "succeeded":
             if store.move(task.pk, "running", "succeeded", now, f"attempt {n} succeeded", attempt=n, worker=worker):
                 if task.role == COMPENSATION and task.compensates is not None:
