@@ -49,7 +49,8 @@ from scheduler.sim.config import (
     resolve_seed,
 )
 from scheduler.studies import deferral
-from scheduler.studies.placement import DATA_DIR, format_table, grid_inputs, run_evaluation, seed_streams, write_outputs
+from scheduler.studies.placement import DATA_DIR, grid_inputs, run_evaluation, seed_streams
+from scheduler.studies.placement_report import format_table, write_outputs
 
 
 class ProgressBar:

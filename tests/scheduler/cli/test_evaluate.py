@@ -11,7 +11,7 @@ from scheduler.cli import evaluate
 from scheduler.settings import ROOT
 from scheduler.sim.config import EvaluationConfig
 from scheduler.sim.policies import POLICIES
-from scheduler.studies import placement as evaluation
+from scheduler.studies import report_html
 
 DATA = ROOT / "dataset_rl"
 
@@ -58,7 +58,7 @@ def test_no_reference_skips_it(tmp_path, capsys):
 def assert_offline(page: str) -> None:
     """Nothing loaded from elsewhere: outside the inlined Chart.js (whose banner names its web site)
     no src, href, url(), @import or URL at all, and no element that could fetch one."""
-    library = evaluation.CHART_JS.read_text() if evaluation.CHART_JS.is_file() else ""
+    library = report_html.CHART_JS.read_text() if report_html.CHART_JS.is_file() else ""
     own = page.replace(library, "")
     assert library == "" or len(own) < len(page)  # the library really is inlined
     assert not re.search(r"<(link|img|iframe|script\s+src)\b|\bsrc\s*=|\bhref\s*=|@import|url\(|https?://", own, re.IGNORECASE)

@@ -17,7 +17,8 @@ from scheduler.settings import ROOT
 from scheduler.sim.config import GRID_HOURS, MAX_JOBS, MAX_PRETRAIN_EPISODES, REFERENCE_HOURS, REFERENCE_STEPS, EvaluationConfig
 from scheduler.sim.policies import POLICIES
 from scheduler.studies import placement as evaluation
-from scheduler.studies.placement import grid_inputs, render_html, run_evaluation, seed_streams
+from scheduler.studies.placement import grid_inputs, run_evaluation, seed_streams
+from scheduler.studies.placement_report import render_html
 
 DATA = ROOT / "dataset_rl"
 
