@@ -39,6 +39,8 @@ from scheduler.store.sqlite_schema import (
     workflow_of,
 )
 
+PAGE_SIZE = 2048
+
 
 class SqliteStore:
     def __init__(self, path: str | Path) -> None:
@@ -48,6 +50,11 @@ class SqliteStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         self._lock = threading.RLock()
         self._transaction = Transaction(self._db, self._lock)
+        # Each commit writes every page it touched into the WAL; a submission touches about nine (the workflow,
+        # the task, the transition and their indexes), most of them to add one small row. Pages of 2 KiB halve
+        # what a commit writes; 10,000 submissions ran 15-25 % faster than with 4 KiB (docs/speed.md). It only
+        # takes effect in a new file (before the WAL header is written); an existing file keeps its page size.
+        self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
