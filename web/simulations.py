@@ -6,8 +6,8 @@ fraction (scheduler/studies/gpu_fraction.py, in a child process of its own), by 
 A run is identified by an unguessable id (uuid4), which is all a client needs to read it: runs do not
 belong to sessions, and nothing a run does touches any session. At most `max_sim_runs` are queued or
 running at once, and at most `max_client_sims` of them started by one client address (one more is refused,
-429), so one client cannot hold every slot, and at most one of them is a GPU-fraction study (its child process
-is the costliest run); a run past `timeout_s` is cancelled between two chunks of jobs
+429), so one client cannot hold every slot, and a GPU-fraction study runs alone (its child process is the
+costliest run); a run past `timeout_s` is cancelled between two chunks of jobs
 and reported as failed; the newest `keep` finished runs are kept for reading.
 """
 
@@ -32,8 +32,6 @@ SimulationConfig = EvaluationConfig | DeferralConfig | GpuFractionConfig
 """A placement run (scheduler/studies/placement.py), a deferral study (scheduler/studies/deferral.py) or a
 GPU-fraction study (scheduler/studies/gpu_fraction.py)."""
 ACTIVE = ("queued", "running")
-MAX_GPU_STUDIES = 1
-"""GPU-fraction studies queued or running at once, of max_sim_runs: each is a child process of its own."""
 
 
 class TooManySimulations(RuntimeError):
@@ -98,14 +96,15 @@ class SimulationRunner:
                     f"your address has {mine} simulation(s) queued or running and may have {self._settings.max_client_sims} "
                     "at once (TASKPILOT_MAX_CLIENT_SIMS); retry when yours finishes, or cancel it (DELETE /simulate/{id})"
                 )
-            # A GPU-fraction study runs in a child process with scikit-learn (184 MB at 10,000 tasks): two at once
-            # would not fit the 512 MB instance beside the other caps (docs/configuration.md#memory-at-the-caps).
-            if isinstance(config, GpuFractionConfig) and any(
-                r.status in ACTIVE and isinstance(r.config, GpuFractionConfig) for r in self._runs.values()
-            ):
+            # A GPU-fraction study runs alone: its child process, with scikit-learn, costs 167 MB with a placement run
+            # beside it, and every cap full at once then reached 516-521 MB, over the 512 MB instance
+            # (docs/configuration.md#memory-at-the-caps). Runs a client cancelled still count: they hold memory until they stop.
+            gpu = isinstance(config, GpuFractionConfig)
+            if active and (gpu or any(r.status in ACTIVE and isinstance(r.config, GpuFractionConfig) for r in self._runs.values())):
                 raise TooManySimulations(
-                    f"a GPU-fraction study is queued or running and at most {MAX_GPU_STUDIES} may run at once "
-                    "(each runs in a process of its own, with scikit-learn); retry when it finishes"
+                    "a GPU-fraction study runs alone (it is a process of its own, with scikit-learn), and "
+                    + ("another simulation is running" if gpu else "one is running")
+                    + "; retry when it finishes"
                 )
             # The seed is fixed here, not in the worker, so a run that fails or is cancelled still reports it.
             seeded = config.model_copy(update={"seed": resolve_seed(config.seed)})

@@ -69,16 +69,22 @@ def test_the_service_never_imports_scikit_learn() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_one_gpu_fraction_study_at_a_time() -> None:
-    """Each study is a child process with scikit-learn (184 MB at 10,000 tasks): a second one waits its turn (429),
-    while the other slot still takes a placement run."""
+def test_a_gpu_fraction_study_runs_alone() -> None:
+    """Its child process, with scikit-learn, is the costliest run: while it runs no other simulation starts (429),
+    and it does not start beside another."""
     long = {**SMALL, "tasks": 100, "policies": ["dqn"], "dqn_episodes": 1_000}  # 500,000 tasks of pre-training: held
+    placement = {"workload": "poisson", "jobs": 100, "seed": 1, "policies": ["round_robin"], "reference": False}
     with serve(max_client_sims=3, max_sim_runs=3) as client:
         first = start(client, long)
-        detail = assert_error(client.post("/simulate", json=SMALL), 429)
-        assert "a GPU-fraction study is queued or running and at most 1 may run at once" in str(detail)
-        placement = start(client, {"workload": "poisson", "jobs": 100, "seed": 1, "policies": ["round_robin"], "reference": False})
-        assert wait(client, placement)["status"] == "done"
+        for body, needle in ((SMALL, "another simulation is running"), (placement, "and one is running")):
+            detail = assert_error(client.post("/simulate", json=body), 429)
+            assert "a GPU-fraction study runs alone" in str(detail) and needle in str(detail)
         client.delete(f"/simulate/{first}")
         assert wait(client, first)["status"] == "cancelled"
-        assert wait(client, start(client, SMALL))["status"] == "done"  # the slot is free again once it ended
+        held = start(client, long)  # the slots are free again once it ended
+        client.delete(f"/simulate/{held}")
+        assert wait(client, held)["status"] == "cancelled"
+        running = start(client, {**placement, "jobs": 100_000})
+        detail = assert_error(client.post("/simulate", json=SMALL), 429)
+        assert "a GPU-fraction study runs alone" in str(detail) and "another simulation is running" in str(detail)
+        client.delete(f"/simulate/{running}")

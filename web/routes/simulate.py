@@ -66,7 +66,7 @@ async def start_simulation(request: Request, response: Response, world: WorldDep
     TASKPILOT_MAX_SIM_JOB_RUNS, and so are a GPU-fraction study's tasks (by TASKPILOT_MAX_SIM_JOBS) and its
     tasks x seeds x policies plus the DQN's training tasks (dqn_episodes x 500 x seeds); a deferral study's
     job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
-    and TASKPILOT_MAX_SIM_RUNS running at once, of them one GPU-fraction study (429)."""
+    and TASKPILOT_MAX_SIM_RUNS running at once, a GPU-fraction study alone (429)."""
     # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
     payload = await run_in_threadpool(_payload, await request.body())
     return await run_in_threadpool(_start, request, response, world, settings, payload)
