@@ -3,8 +3,8 @@
 Stages (STAGES): TASKPILOT_MAX_SESSIONS empty sessions; one /run of TASKPILOT_MAX_BATCH_JOBS jobs with the
 full answer, in a grid session; TASKPILOT_MAX_TOTAL_JOBS scheduled jobs in grid sessions (the costlier
 kind), each loopback address 127.0.0.N filling its TASKPILOT_MAX_CLIENT_JOBS share in sessions of
-TASKPILOT_MAX_SESSION_JOBS; both simulation slots, a placement run of every policy and a deferral study, as
-large as the limits admit, from two addresses, until they end; both plan workers at once on a year of
+TASKPILOT_MAX_SESSION_JOBS; the simulation slots, a GPU-fraction study of every policy as large as the limits
+admit, which runs alone (run_simulations), until it ends; both plan workers at once on a year of
 one-minute slots (the TASKPILOT_MAX_PLAN_SLOTS default) for TASKPILOT_MAX_PLAN_JOBS jobs; a workflow keeping
 every worker process (TASKPILOT_WORKERS_FAST + TASKPILOT_WORKERS_ECO) busy with the largest analytics task.
 
@@ -109,29 +109,42 @@ def fill_jobs(server: LiveServer, s: Settings) -> None:
                     post_run(client, job_body(n), "compact", sid)
 
 
-def start_largest(client: httpx.Client, config: dict[str, Any]) -> tuple[str, int]:
-    """Start `config` with the most jobs the server's limits admit (halved from max_sim_jobs at each 413)."""
+def start_largest(client: httpx.Client, config: dict[str, Any], size: str = "jobs") -> tuple[str | None, int]:
+    """Start `config` with the most jobs (or tasks: `size`) the server's limits admit (halved from max_sim_jobs
+    at each 413); no location when the server refuses it a slot (429)."""
     while True:
         response = client.post("/simulate", json=config)
-        if response.status_code != 413 or config["jobs"] == 1:
-            return response.raise_for_status().headers["location"], config["jobs"]
-        config = {**config, "jobs": config["jobs"] // 2}
+        if response.status_code == 429:
+            return None, config[size]
+        if response.status_code != 413 or config[size] == 1:
+            return response.raise_for_status().headers["location"], config[size]
+        config = {**config, size: config[size] // 2}
 
 
 def run_simulations(server: LiveServer, s: Settings) -> list[str]:
-    """A placement run of every policy and a deferral study, each as large as the limits admit, from two addresses."""
+    """The simulation slots, each run as large as the limits admit, from addresses of their own, in this order:
+    a GPU-fraction study of every policy (its child process, with scikit-learn, is the costliest run), a
+    placement run of every policy, a deferral study. The service runs a GPU-fraction study alone, so the others
+    are refused (429) while it runs: that is the costliest way to fill the slots (a placement run and a
+    deferral study together cost +43 MB)."""
     configs = [
+        {"study": "gpu-fraction", "tasks": s.max_sim_jobs, "seed": 1},  # every policy, the DQN's default pre-training
         {"workload": "poisson", "jobs": s.max_sim_jobs, "seed": 1, "scenario": "grid"},  # every policy
         {"study": "deferral", "jobs": s.max_sim_jobs, "seed": 1},
     ]
     ends, outcomes = [], []
     for n, config in enumerate(configs[: s.max_sim_runs]):
+        size = "tasks" if "tasks" in config else "jobs"
         with client_at(server, 100 + n) as client:
-            location, jobs = start_largest(client, config)
-            ends.append(location)
-            outcomes.append(f"{config.get('study', 'placement')} of {jobs} jobs: ")
+            location, count = start_largest(client, config, size)
+        what = f"{config.get('study', 'placement')} of {count} {size}: "
+        if location is None:
+            outcomes.append(what + "refused (429)")
+            continue
+        ends.append((len(outcomes), location))
+        outcomes.append(what)
     with httpx.Client(base_url=server.base_url, trust_env=False, timeout=REQUEST_TIMEOUT_S) as client:
-        for n, location in enumerate(ends):
+        for n, location in ends:
             while (status := client.get(location).json()["status"]) in ("queued", "running"):
                 time.sleep(1.0)  # polling interval: the sampler measures meanwhile
             outcomes[n] += status
@@ -185,7 +198,7 @@ STAGES: dict[str, Callable[[LiveServer, Settings], Any]] = {
     "sessions": fill_sessions,
     "run": one_big_run,  # before the jobs: with every job held, a /run is refused (503)
     "jobs": lambda server, s: (fill_jobs(server, s), f"{s.max_total_jobs} scheduled jobs in grid sessions")[1],
-    "simulations": lambda server, s: "both simulation slots: " + "; ".join(run_simulations(server, s)),
+    "simulations": lambda server, s: "the simulation slots: " + "; ".join(run_simulations(server, s)),
     "workflows": run_workflow,
     "plans": lambda server,
     s: f"{s.plan_workers} plan(s) at once (TASKPILOT_PLAN_WORKERS), {s.max_plan_jobs} jobs on a year of 1-minute slots "
