@@ -27,6 +27,7 @@ from scheduler.execution.outcome import Ended, Run, attempt_end, collected, expi
 from scheduler.execution.policies import ORDERS, QueueOrder
 from scheduler.execution.retry import WORKER_DIED
 from scheduler.execution.runners import this_process
+from scheduler.execution.settle import finish_workflow
 from scheduler.execution.workers import Slot, make_pools
 from scheduler.store.base import AttemptRecord, Store, TaskRecord, WorkflowRecord
 
@@ -64,6 +65,7 @@ class Executor:
         self._grace_until = 0.0
         self._check_runs = False
         self._closed = False
+        self._finish: dict[str, None] = {}  # workflows whose tasks ended in this pass, finished before it commits
         self._more = False  # the last pass stopped at PASS_TASKS claims
         self._due_at = -math.inf  # the earliest not_before of a deferred or retrying task, as _wait last read it
         self._ticks = {"heartbeat": time.monotonic(), "recover": time.monotonic()}
@@ -154,7 +156,7 @@ class Executor:
         try:
             with self.store.transaction():
                 for end in ended:
-                    self._end(end, now)
+                    self._end(end, now, self._finish)
                 if not self._stopping:
                     if self._due_at <= now:
                         self._release(now)
@@ -163,22 +165,27 @@ class Executor:
                         n, batch = self._claim(now)
                         taken, claimed = taken + n, claimed + batch
                     self._more = taken >= PASS_TASKS  # maybe more ready: the next pass comes at once
+                for workflow in self._finish:  # once per workflow whose tasks ended in this pass
+                    if finish_workflow(self.store, workflow, now) == "failed":
+                        self._more = True  # its compensations (if any) are queued now: the next pass comes at once
         except BaseException:  # nothing of it was committed: the slots it took are free again
             for pool in self.slots.values():
                 for slot in pool:
                     if slot.running is CLAIMED:
                         slot.running = None
             raise
+        finally:
+            self._finish.clear()
         for task, slot in claimed:
             self._start(task, slot, now)
 
     def _may_claim(self, now: float) -> bool:
         return self._due_at <= now or any(s.free for pool in self.slots.values() for s in pool)
 
-    def _end(self, end: Ended, now: float) -> None:
+    def _end(self, end: Ended, now: float, finish: dict[str, None] | None = None) -> None:
         end.run.slot.running = None
         self._runs.pop(end.run.task.pk, None)
-        record_end(self.store, end, now)
+        record_end(self.store, end, now, finish=finish)
 
     def _release(self, now: float) -> None:
         for task in self.store.due(now, 1000):
@@ -202,7 +209,7 @@ class Executor:
                     attempt = AttemptRecord(task.pk, n, slot.name, self.runner.id, now)
                     if (end := self._at_once(task, slot, now)) is not None:
                         self.store.start_attempt(AttemptRecord(**{**attempt.__dict__, **attempt_end(end, now)}))
-                        record_end(self.store, end, now, attempt_stored=True)
+                        record_end(self.store, end, now, attempt_stored=True, finish=self._finish)
                         continue
                     self.store.start_attempt(attempt)
                     slot.running = CLAIMED  # _start gives it its run

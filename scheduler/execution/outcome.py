@@ -88,9 +88,10 @@ def attempt_end(end: Ended, now: float) -> dict[str, Any]:
             "cpu_energy_j": end.cpu_j, "result": end.result}  # fmt: skip
 
 
-def record_end(store: Store, end: Ended, now: float, attempt_stored: bool = False) -> None:
+def record_end(store: Store, end: Ended, now: float, attempt_stored: bool = False, finish: dict[str, None] | None = None) -> None:
     """Record an attempt's end and what follows from it, in one transaction. `attempt_stored`: the attempt's row
-    was written whole, its end included (a task that ended as it was claimed), so only the task moves."""
+    was written whole, its end included (a task that ended as it was claimed), so only the task moves. `finish`:
+    the workflow is noted there for the caller to finish (scheduler.execution.settle.settle)."""
     run, outcome, error = end.run, end.outcome, end.error
     task, n, worker = run.task, run.attempt, run.slot.name
     with store.transaction():
@@ -100,7 +101,7 @@ def record_end(store: Store, end: Ended, now: float, attempt_stored: bool = Fals
             if store.move(task.pk, "running", "succeeded", now, f"attempt {n} succeeded", attempt=n, worker=worker):
                 if task.role == COMPENSATION and task.compensates is not None:
                     store.move(task.compensates, "succeeded", "rolled_back", now, f"undone by {task.name}")
-                settle(store, task.pk, now, task.workflow)
+                settle(store, task.pk, now, task.workflow, finish)
             return
         policy, failures = RetryPolicy.of(task.spec.get("retries")), task.failures + 1
         verdict = policy.verdict(failures, end.kinds)
@@ -110,7 +111,7 @@ def record_end(store: Store, end: Ended, now: float, attempt_stored: bool = Fals
             reason = f"{said}; next attempt in {delay:.3f} s"
             store.move(task.pk, "running", "retrying", now, reason, n, worker, failures=failures, not_before=now + delay, error=error)
         elif store.move(task.pk, "running", "dead", now, f"{said}; {verdict}", n, worker, failures=failures, error=error):
-            settle(store, task.pk, now, task.workflow)
+            settle(store, task.pk, now, task.workflow, finish)
 
 
 def record_interrupt(store: Store, run: Run, now: float, reason: str) -> None:

@@ -24,8 +24,10 @@ def release_state(task: TaskRecord, now: float) -> str:
     return "deferred" if task.not_before is not None and task.not_before > now else "queued"
 
 
-def settle(store: Store, pk: int, now: float, workflow: str) -> None:
-    """Call inside a transaction, after task `pk` (of `workflow`) entered a final state."""
+def settle(store: Store, pk: int, now: float, workflow: str, finish: dict[str, None] | None = None) -> None:
+    """Call inside a transaction, after task `pk` (of `workflow`) entered a final state. With `finish`, the
+    workflow is only noted there, for the caller to finish once (finish_workflow) before its transaction ends:
+    a pass that ends many tasks of one workflow then reads it once, not once per task."""
     ended = deque([pk])
     while ended:
         parent_pk = ended.popleft()
@@ -42,7 +44,10 @@ def settle(store: Store, pk: int, now: float, workflow: str) -> None:
             else:
                 target = release_state(child, now)
                 store.move(child.pk, "pending", target, now, "dependencies met" + (" (trigger all_done)" if failed is not None else ""))
-    finish_workflow(store, workflow, now)
+    if finish is None:
+        finish_workflow(store, workflow, now)
+    else:
+        finish[workflow] = None  # a dict, not a set: workflows finish in the order their tasks ended
 
 
 def finish_workflow(store: Store, workflow_id: str, now: float) -> str | None:
