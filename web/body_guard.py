@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +51,22 @@ def _refuse_lone_escapes(body: bytes, document: Any) -> None:
         except ValueError:
             return  # not JSON: the route answers that
     _refuse(_first_surrogate(document, ["body"]), "unicode_surrogate")
+
+
+def decode_object(raw: bytes) -> dict[str, Any]:
+    """A body that must be one JSON object, decoded (call it on a thread: orjson holds the interpreter lock
+    for the whole body), refused as FastAPI refuses a `dict` body (its error types and locations), and
+    refused when crowded (refuse_crowded)."""
+    if not raw.strip():
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]) from None
+    if not isinstance(payload, dict):
+        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary"}])
+    refuse_crowded(payload)  # a million unknown keys are one problem, not a million for pydantic to build
+    return payload
 
 
 def refuse_crowded(document: Any) -> None:

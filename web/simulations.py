@@ -154,7 +154,8 @@ class SimulationRunner:
             outcome, document, error = "failed", None, str(exc)
         except Exception as exc:  # a bug must not kill the worker thread silently
             log.exception("simulation %s failed", run.id)
-            outcome, document, error = "failed", None, f"{type(exc).__name__}: {exc}"
+            # The message may name a file or other server details: the log has it, the client a summary.
+            outcome, document, error = "failed", None, f"the simulation failed ({type(exc).__name__}; the server's log has the details)"
         with run.lock:
             run.status, run.result, run.error, run.finished = outcome, document, error, time.monotonic()
 

@@ -162,8 +162,8 @@ def test_an_explain_body_is_decoded_off_the_event_loop(monkeypatch: pytest.Monke
     from web.routes import info
 
     seen: list[bool] = []
-    real = info._object_body
-    monkeypatch.setattr(info, "_object_body", lambda raw: (seen.append(on_loop()), real(raw))[1])
+    real = info.decode_object
+    monkeypatch.setattr(info, "decode_object", lambda raw: (seen.append(on_loop()), real(raw))[1])
     with threaded_server() as (base, _), httpx.Client(base_url=base, timeout=GATE_TIMEOUT_S) as client:
         session = client.post("/run", json=mixed_jobs(2)).headers[SESSION_HEADER]
         assert client.post("/explain", json={"job_id": 1}, headers={SESSION_HEADER: session}).status_code == 200

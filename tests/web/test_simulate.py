@@ -194,3 +194,19 @@ def test_a_run_without_a_seed_reports_the_drawn_one_even_when_cancelled() -> Non
         gate.open()
         view = wait(client, run_id)
         assert view["status"] == "cancelled" and isinstance(view["config"]["seed"], int)
+
+
+def test_a_run_that_crashes_says_so_without_the_servers_details(client: TestClient) -> None:
+    """A bug's message may name a file on the server: the client gets its kind, the log the message."""
+    runner = client.app.state.simulations  # type: ignore[attr-defined]
+
+    def crash(config: Any, progress: Callable[[int, int, str], None], cancel: Callable[[], bool]) -> dict[str, Any]:
+        raise OSError("[Errno 2] No such file or directory: '/srv/taskpilot/secret/weights.npz'")
+
+    runner._study = crash
+    try:
+        view = wait(client, start(client, {"jobs": 50, "seed": 1, "policies": ["round_robin"], "reference": False}))
+    finally:
+        del runner._study
+    assert view["status"] == "failed"
+    assert "OSError" in view["error"] and "/srv" not in view["error"] and "secret" not in view["error"], view["error"]

@@ -2,10 +2,8 @@
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 
@@ -17,7 +15,7 @@ from scheduler.service.carbon_hint import carbon_hint
 from scheduler.service.facts import decision_facts
 from scheduler.service.summary import summarise
 from scheduler.settings import ROOT
-from web.body_guard import refuse_crowded
+from web.body_guard import decode_object
 from web.deps import (
     SESSION_HEADER,
     LLMDep,
@@ -203,7 +201,7 @@ async def explain(request: Request, world: WorldDep, session: SessionDep, slots:
 
     def read() -> tuple[dict[str, Any], DecisionFacts | None]:
         # Off the event loop: decoding a 16 MB body took about 150 ms of it, and every /health waited.
-        payload = _object_body(raw)
+        payload = decode_object(raw)
         job_id = payload.get("job_id")
         found = session.find(job_id) if isinstance(job_id, int) and not isinstance(job_id, bool) else None
         return payload, (decision_facts(world, found[0], found[1], found[1] + 1)[0] if found else None)
@@ -222,20 +220,6 @@ async def explain(request: Request, world: WorldDep, session: SessionDep, slots:
             "note": "no scheduled job with this job_id in the session; tier-level explanation",
         }
     raise _nothing_to_explain(job_id, priority)
-
-
-def _object_body(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or the 422 FastAPI answers for a `dict` body (its error shape and types)."""
-    if not raw.strip():
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]) from None
-    if not isinstance(payload, dict):
-        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary"}])
-    refuse_crowded(payload)
-    return payload
 
 
 _EXPLAIN_HINT = 'send {"job_id": N} with an id from POST /run or GET /history of this session (same X-Session-ID), or {"priority": "green"}'

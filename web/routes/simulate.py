@@ -5,7 +5,6 @@ follows it."""
 import math
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +15,7 @@ from scheduler.placement.engine import World
 from scheduler.settings import Settings
 from scheduler.sim.config import DeferralConfig, EvaluationConfig
 from scheduler.sim.gpu_workload import DQN_EPISODE_TASKS, GpuFractionConfig
-from web.body_guard import refuse_crowded
+from web.body_guard import decode_object
 from web.deps import SettingsDep, WorldDep
 from web.errors import LimitExceeded
 from web.params import RunId
@@ -68,22 +67,8 @@ async def start_simulation(request: Request, response: Response, world: WorldDep
     job plans x window slots, TASKPILOT_MAX_DEFERRAL_WORK: 413)
     and TASKPILOT_MAX_SIM_RUNS running at once, a GPU-fraction study alone (429)."""
     # The body is decoded off the event loop (FastAPI would decode it on the loop: ~100 ms for 16 MB).
-    payload = await run_in_threadpool(_payload, await request.body())
+    payload = await run_in_threadpool(decode_object, await request.body())
     return await run_in_threadpool(_start, request, response, world, settings, payload)
-
-
-def _payload(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or the 422 FastAPI answers for one that is not."""
-    if not raw.strip():
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}]) from None
-    if not isinstance(payload, dict):
-        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary"}])
-    refuse_crowded(payload)  # a million unknown keys are one problem, not a million for pydantic to build
-    return payload
 
 
 def _start(request: Request, response: Response, world: World, settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
