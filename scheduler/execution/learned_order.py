@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rl.dispatcher import Dispatcher, OnlineLearner, job_features
+from rl.dispatcher import DISCOUNT_TIME, Dispatcher, OnlineLearner, job_features
 from scheduler.core.states import TASK_FINAL
 from scheduler.store.base import Store, TaskRecord
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "dispatch" / "weights" / "dispatcher.npz"
 """`python -m scheduler dispatch train --seed 1` (docs/dispatch.md); a file, so reading it imports nothing."""
-TAU_RUNTIMES = 5.0
-"""The return's discount time, in mean planned runtimes of the tasks seen (the training's tau)."""
+JUDGED_PER_PASS = 64
+"""Overdue watched tasks whose state one pass reads from the store (_judge)."""
 PATHS_KEPT = 256
 """Workflows whose critical paths are kept: a claim reads a workflow's tasks and edges only when it is new."""
 SEED = 0
@@ -90,9 +90,14 @@ class LearnedChoice:
         """Tell the learner of every watched deadline that has passed without its task's success, once the task
         has ended (until then it may be a candidate again, and would be watched again)."""
         assert self.store is not None and self.learner is not None
-        for pk, deadline in [(pk, d) for pk, d in self.watch.items() if d <= now]:
+        # At most JUDGED_PER_PASS reads of the store per pass: on a late queue every watched task is overdue,
+        # and reading each of them on every pass made a pass's cost grow with the queue. One still running
+        # goes to the back of the line, so the others are read first next time.
+        overdue = [(pk, d) for pk, d in self.watch.items() if d <= now][:JUDGED_PER_PASS]
+        for pk, deadline in overdue:
             task = self.store.task(pk)
             if task is not None and task.state not in TASK_FINAL:
+                self.watch[pk] = self.watch.pop(pk)
                 continue
             del self.watch[pk]
             if task is None or task.state == "cancelled":
@@ -108,7 +113,7 @@ class LearnedChoice:
         mean = float(np.mean([t.expected_s for t in candidates]))
         self.mean_runtime_s = mean if not self.mean_runtime_s else 0.9 * self.mean_runtime_s + 0.1 * mean
         if self.learner is not None:
-            self.learner.tau_s = TAU_RUNTIMES * max(self.mean_runtime_s, 1e-3)
+            self.learner.tau_s = DISCOUNT_TIME * max(self.mean_runtime_s, 1e-3)
 
 
 def _workflow_paths(store: Store, workflow: str) -> dict[int, float]:

@@ -108,3 +108,27 @@ def test_a_task_is_seen_with_its_remaining_critical_path() -> None:
     assert list(brain.critical_paths(tasks)) == [60.0, 50.0, 35.0, 30.0]
     assert list(brain.paths) == [workflow.id]
     assert list(LearnedChoice.load(WEIGHTS, clock.now, None, learn=False).critical_paths(tasks)) == [10.0, 20.0, 5.0, 30.0]
+
+
+def test_a_pass_reads_at_most_a_bounded_number_of_overdue_tasks() -> None:
+    """On a late queue every watched task is overdue: one pass read each of them from the store, so a pass's
+    cost grew with the queue. Now JUDGED_PER_PASS at most, and one still running goes to the back."""
+    from types import SimpleNamespace
+
+    from scheduler.execution.learned_order import JUDGED_PER_PASS
+
+    reads: list[int] = []
+
+    class Store:
+        def task(self, pk: int) -> Any:
+            reads.append(pk)
+            return SimpleNamespace(state="running")
+
+    choice = LearnedChoice.load(WEIGHTS, lambda: 100.0, MemoryStore(), learn=True)
+    choice.store = Store()  # type: ignore[assignment]
+    choice.watch = dict.fromkeys(range(3 * JUDGED_PER_PASS), 1.0)
+    choice._judge(100.0)
+    assert reads == list(range(JUDGED_PER_PASS))
+    choice._judge(100.0)
+    assert reads[JUDGED_PER_PASS:] == list(range(JUDGED_PER_PASS, 2 * JUDGED_PER_PASS)), "the ones read go to the back"
+    assert len(choice.watch) == 3 * JUDGED_PER_PASS
