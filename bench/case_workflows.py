@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.live import ROOT, clean_env
+from bench.poll import until
 from bench.report import Figure, Target
 from bench.sizes import Plan
 from bench.workflow_kinds import MODULE
@@ -78,8 +79,8 @@ def latency(plan: Plan) -> list[Figure]:
                 ids = []
                 for workflow, tasks, parents in _single(WARM_UP + samples, "noop", {}):
                     ids.append(executor.submit(workflow, tasks, parents)[0].id)
-                    while (found := store.workflow(ids[-1])) is not None and found.state == "running":
-                        time.sleep(POLL_S / 10)
+                    wid = ids[-1]
+                    until(lambda s=store, w=wid: (f := s.workflow(w)) is None or f.state != "running", "a workflow's end", POLL_S / 10)
                 waits = []
                 for workflow_id in ids[WARM_UP:]:
                     at = {t.target: t.at for t in store.transitions(workflow_id)}
@@ -126,8 +127,8 @@ def _taskpilot(workflows: list[tuple[Any, ...]]) -> float:
             started = time.perf_counter()
             for workflow, tasks, parents in workflows:
                 executor.submit(workflow, tasks, parents)
-            while watch.execute("SELECT EXISTS (SELECT 1 FROM tasks WHERE state IN ('queued', 'running'))").fetchone()[0]:
-                time.sleep(POLL_S)
+            busy = "SELECT EXISTS (SELECT 1 FROM tasks WHERE state IN ('queued', 'running'))"
+            until(lambda: not watch.execute(busy).fetchone()[0], "every task's end", POLL_S)
             elapsed = time.perf_counter() - started
             done = watch.execute("SELECT count(*) FROM tasks WHERE state = 'succeeded'").fetchone()[0]
         finally:

@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.live import ROOT, clean_env
+from bench.poll import until
 from bench.report import Figure, Target
 from bench.sizes import Plan
 from bench.workflow_kinds import MODULE
@@ -51,8 +52,7 @@ def crash(plan: Plan) -> list[Figure]:
                 _expect(first, "submitted")
                 watch = sqlite3.connect(db)
                 try:
-                    while _succeeded(watch) < TASKS * KILL_AT:
-                        time.sleep(0.001)
+                    until(lambda w=watch: _succeeded(w) >= TASKS * KILL_AT, "the share of tasks to succeed before the kill", 0.001)
                     os.killpg(first.pid, signal.SIGKILL)
                     first.wait()
                     done_before = {name for (name,) in watch.execute("SELECT name FROM tasks WHERE state = 'succeeded'")}
