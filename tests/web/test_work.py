@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from web.work import Busy, Work, WorkPool
+
+
+def run_alone(main: Any) -> Any:
+    """asyncio.run(main) on a thread of its own: another test's fixture (Playwright's sync API) may keep an event
+    loop running on this thread, where asyncio.run refuses to start one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, main).result()
 
 
 async def never_disconnects() -> dict[str, Any]:
@@ -45,7 +53,7 @@ def test_a_burst_that_fits_is_never_refused(turns: int) -> None:
         await pool.close()
         return early + results
 
-    outcomes = asyncio.run(burst())
+    outcomes = run_alone(burst())
     assert not any(isinstance(o, Busy) for o in outcomes), outcomes
     assert outcomes[-4:] == ["done"] * 4
 
@@ -62,5 +70,5 @@ def test_one_more_than_the_line_is_busy() -> None:
         await pool.close()
         return results
 
-    results = asyncio.run(overflow())
+    results = run_alone(overflow())
     assert sum(isinstance(r, Busy) for r in results) == 1, results
