@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
 
-from tests.web.gates import GATE_TIMEOUT_S
+from tests.web.gates import GATE_TIMEOUT_S, wait_until  # noqa: F401 - the abuse tests' wait (from .conftest)
 
 
 def detail_text(response: httpx.Response) -> str:
@@ -27,17 +25,6 @@ def refused(response: httpx.Response, status: int, *words: str) -> str:
     missing = [w for w in words if w not in text]
     assert not missing, f"{missing} not in: {text[:800]}"
     return text
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = GATE_TIMEOUT_S) -> Any:
-    """Poll `condition` until it is truthy; the timeout only turns a hang into a failure naming `what`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
-        time.sleep(0.01)  # the interval between polls, not a wait for the server
 
 
 def jobs(n: int, submit: str = "2021-01-01T00:00Z", deadline: Any = None, **extra: Any) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ condition, with GATE_TIMEOUT_S only turning a hang into a failure.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -103,3 +104,16 @@ def threaded_server(**overrides: Any) -> Iterator[tuple[str, FastAPI]]:
     app = create_app(make_settings(**overrides))
     with live.threaded_server(app, GATE_TIMEOUT_S) as base:
         yield base, app
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = GATE_TIMEOUT_S, poll_s: float = 0.01) -> Any:
+    """condition()'s first truthy value: the tests' one way to wait for a condition. It is polled every poll_s
+    (the interval between looks, not a wait for anything); the deadline only turns a hang into a failure
+    naming `what`, it is not a measure of speed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
+        time.sleep(poll_s)

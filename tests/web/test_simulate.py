@@ -1,6 +1,5 @@
 """POST /simulate and GET /simulate/{id}: a real simulator run over HTTP, its bounds and its failures."""
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from scheduler.sim.config import REFERENCE_STEPS
 from tests.web.conftest import assert_error, messages, serve
-from tests.web.gates import GATE_TIMEOUT_S, Gate
+from tests.web.gates import Gate, wait_until
 
 SMALL = {"workload": "poisson", "jobs": 300, "seed": 5, "policies": "round_robin,lowest_carbon,oracle", "scenario": "grid"}
 ACTIVE = ("queued", "running")
@@ -23,14 +22,13 @@ def finished(view: dict[str, Any]) -> bool:
 def wait(client: TestClient, run_id: str, until: Callable[[dict[str, Any]], bool] = finished) -> dict[str, Any]:
     """The run's view once `until(view)` holds (by default: the run has finished). The deadline only turns
     a run that never gets there into a failure; it is not a measure of speed."""
-    deadline = time.monotonic() + GATE_TIMEOUT_S
-    while True:
-        view = client.get(f"/simulate/{run_id}").json()
-        if until(view):
-            return view
-        if time.monotonic() > deadline:
-            raise AssertionError(f"simulation {run_id} did not get there within {GATE_TIMEOUT_S:g} s: {view['status']}, {view['progress']}")
-        time.sleep(0.05)
+    seen: list[dict[str, Any]] = []
+
+    def arrived() -> dict[str, Any] | None:
+        seen.append(client.get(f"/simulate/{run_id}").json())
+        return seen[-1] if until(seen[-1]) else None
+
+    return wait_until(arrived, f"simulation {run_id} reaching the state waited for", poll_s=0.05)
 
 
 @contextmanager

@@ -3,7 +3,6 @@ service (every task placed on one server, in the pool asked for), and waiting fo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +13,7 @@ from scheduler.execution.executor import Executor, ExecutorConfig
 from scheduler.execution.spec import parse_workflow
 from scheduler.store.base import Store
 from scheduler.store.memory import MemoryStore
+from tests.web import gates
 
 HANG_S = 60.0
 """Only turns a hang into a failure: every wait below is for a condition, and returns as soon as it holds."""
@@ -21,14 +21,7 @@ TEST_KINDS = "tests.scheduler.execution.kinds_for_tests"
 
 
 def wait_until(condition: Callable[[], Any], what: str = "condition") -> Any:
-    deadline = time.monotonic() + HANG_S
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached within {HANG_S:g} s")
-        time.sleep(0.002)  # the interval between polls, not a wait for anything
+    return gates.wait_until(condition, what, HANG_S, poll_s=0.002)
 
 
 @contextmanager
